@@ -1,0 +1,131 @@
+/* libpidrestore: create processes with chosen PIDs through pidrestored.
+ *
+ * Every function returns 0 (or a count) on success and a negative errno value
+ * on failure. When the daemon refused a request, the errno is the daemon's
+ * (EPERM policy denied, EEXIST pid in use, EINVAL bad request, ESRCH target
+ * gone, ENOSPC limit reached, ENOSYS kernel lacks it, EPROTO malformed) and
+ * pidrestore_last_error() returns its explanation.
+ *
+ * A connection is not thread-safe; use one per thread. The connection's fd is
+ * close-on-exec. */
+#ifndef PIDRESTORE_H
+#define PIDRESTORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PIDRESTORE_MAX_LEVELS 33
+
+typedef struct pidrestore pidrestore;
+
+/* Connects to the daemon at path; NULL means $PIDRESTORE_SOCKET, else
+ * /run/pidrestore/pidrestored.sock. Negotiates the protocol version. */
+int pidrestore_connect(const char *path, pidrestore **ret);
+void pidrestore_disconnect(pidrestore *c);
+
+/* The connection's socket, to poll for events (POLLIN). */
+int pidrestore_fd(const pidrestore *c);
+
+/* The daemon's message for the last failed call on c ("" if none). Valid
+ * until the next call on c. */
+const char *pidrestore_last_error(const pidrestore *c);
+
+/* Where and with which PIDs a process is created. */
+typedef struct pidrestore_target {
+	const pid_t *pids;    /* innermost namespace first; 0 = any free pid */
+	size_t n_pids;
+	int pidns_fd;         /* nsfs fd or pidfd naming the target pid namespace;
+	                         -1: the caller's own */
+	unsigned int flags;   /* PIDRESTORE_NEW_PIDNS */
+} pidrestore_target;
+
+#define PIDRESTORE_NEW_PIDNS (1u << 0) /* pid 1 of a new namespace below the target */
+
+/* What a process runs. */
+typedef struct pidrestore_command {
+	const char *path;          /* without '/': searched in PATH from envp */
+	int program_fd;            /* -1, or an fd of the program (execveat) */
+	char *const *argv;         /* NULL-terminated; NULL: { path, NULL } */
+	char *const *envp;         /* NULL-terminated; NULL: the caller's environ */
+	const int (*fd_map)[2];    /* pairs { fd in the caller, fd in the program } */
+	size_t n_fd_map;           /* 0: the program gets no fds at all */
+	int cwd_fd;                /* directory fd; -1: the caller's working directory */
+} pidrestore_command;
+
+/* A process the daemon created. */
+typedef struct pidrestore_process {
+	uint64_t id;
+	int pidfd;                           /* owned by the caller; -1 if none */
+	size_t n_pids;
+	pid_t pids[PIDRESTORE_MAX_LEVELS];   /* innermost first, up to the daemon's namespace */
+	uint64_t pidns_inode;
+} pidrestore_process;
+
+/* Creates a process with the target's PIDs running cmd. Returns once the
+ * program was executed, or with the exec error (e.g. -ENOENT). */
+int pidrestore_spawn(pidrestore *c, const pidrestore_target *target,
+		     const pidrestore_command *cmd, pidrestore_process *ret);
+
+/* Reserves n processes (placeholders holding their PIDs), all or nothing.
+ * ttl_sec 0: no expiry. ret must have room for n entries. */
+int pidrestore_reserve(pidrestore *c, const pidrestore_target *targets, size_t n,
+		       unsigned int ttl_sec, pidrestore_process *ret);
+
+/* Claims a reservation by executing cmd in it. On an exec error the
+ * reservation stays and may be claimed again. */
+int pidrestore_exec(pidrestore *c, uint64_t id, const pidrestore_command *cmd);
+
+/* Releases reservations: the n ids, or all of this connection's when ids is
+ * NULL. Returns the number released. */
+int pidrestore_release(pidrestore *c, const uint64_t *ids, size_t n);
+
+typedef enum pidrestore_event_type {
+	PIDRESTORE_EVENT_EXITED = 1,   /* a spawned/claimed process ended */
+	PIDRESTORE_EVENT_EXPIRED = 2,  /* a reservation's TTL ran out */
+} pidrestore_event_type;
+
+typedef struct pidrestore_event {
+	pidrestore_event_type type;
+	uint64_t id;
+	size_t n_pids;
+	pid_t pids[PIDRESTORE_MAX_LEVELS];
+	int exit_code;    /* EXITED: exit status, or -1 if killed by a signal */
+	int signal;       /* EXITED: the signal that killed it, else 0 */
+	int core_dumped;
+} pidrestore_event;
+
+/* Waits up to timeout_ms (-1: forever, 0: poll) for the next event. Returns
+ * 1 with *ev filled, 0 on timeout. Events that arrive while another call waits
+ * for its reply are queued and returned here in order. */
+int pidrestore_wait_event(pidrestore *c, int timeout_ms, pidrestore_event *ev);
+
+typedef struct pidrestore_status {
+	char daemon_version[32];
+	uint32_t protocol_version;
+	uint64_t uptime_usec;
+	uint32_t connections;
+	uint32_t reservations;
+	uint32_t running;
+	uint64_t spawns_total;
+	uint64_t reservations_total;
+	uint32_t own_reservations;
+	uint32_t own_running;
+	int socket_activated;
+	char socket_path[108];
+} pidrestore_status;
+
+int pidrestore_get_status(pidrestore *c, pidrestore_status *ret);
+
+/* The protocol version agreed with the daemon. */
+uint32_t pidrestore_protocol_version(const pidrestore *c);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

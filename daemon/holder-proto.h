@@ -1,0 +1,166 @@
+/* The private channel between pidrestored and pidrestore-holder.
+ *
+ * A holder is the first program every created process runs. The daemon
+ * starts it (clone3 with the chosen PIDs, then exec) as root, with these fds:
+ *
+ *   3  HOLDER_FD_CONTROL  SOCK_SEQPACKET socket to the daemon (the only one)
+ *   4  HOLDER_FD_ROOT     O_PATH fd of the requester's root directory
+ *   5+ HOLDER_FD_NS(i)    nsfs fds of the requester's namespaces, in the order
+ *                          of holder_ns_types[]; a slot is open only when its
+ *                          bit is set in holder_setup.ns_mask
+ *
+ * and nothing else. The daemon queues a holder_setup on the control socket
+ * before the clone. The holder applies it in this order, each step as root
+ * unless noted:
+ *   1. setsid(); oom_score_adj; rlimits; drop bounding set to cap_bnd
+ *   2. setgroups(groups)                       (ids in the daemon's user ns)
+ *   3. setns() into every non-user namespace in ns_mask
+ *   4. chroot to HOLDER_FD_ROOT when HOLDER_SETUP_CHROOT
+ *   5. setns() into the user namespace when its bit is set in ns_mask
+ *   6. setresgid(gid) and setresuid(uid) with SECBIT_KEEP_CAPS, the ids as
+ *      seen in the namespace the holder is now in
+ *   7. capset(prm, eff, inh), raise ambient caps, clear keep-caps
+ *   8. umask; PR_SET_NO_NEW_PRIVS when HOLDER_SETUP_NO_NEW_PRIVS;
+ *      PR_SET_DUMPABLE 0; close 4 and above
+ * then answers HOLDER_REPORT_READY (or HOLDER_REPORT_SETUP_FAILED naming the
+ * step and errno, and exits 127) and parks, reading commands. End of stream on
+ * the control socket means the daemon is gone: the holder exits.
+ *
+ * Commands after setup: HOLDER_CMD_EXEC (a holder_exec header, then its
+ * strings; fds in SCM_RIGHTS). A successful exec closes the control socket
+ * (it is close-on-exec), which the daemon reads as success; a failed one is
+ * answered with HOLDER_REPORT_EXEC_FAILED and the holder parks again with
+ * only its control socket open, so the caller can retry.
+ *
+ * Both programs are built from one tree, so the layout needs no negotiation;
+ * HOLDER_PROTO_MAGIC catches a daemon paired with a stale holder binary. */
+#pragma once
+
+#include <stdint.h>
+
+#define HOLDER_PROTO_MAGIC 0x70724801u /* "prH" + version 1 */
+
+#define HOLDER_FD_CONTROL 3
+#define HOLDER_FD_ROOT 4
+#define HOLDER_FD_NS_BASE 5
+#define HOLDER_FD_NS(i) (HOLDER_FD_NS_BASE + (i))
+#define HOLDER_NS_COUNT 7
+#define HOLDER_FD_LAST (HOLDER_FD_NS_BASE + HOLDER_NS_COUNT - 1)
+
+/* Order of the namespace fd slots. Bit i of ns_mask = slot i is open and
+ * must be joined. The user namespace is slot 0 but is joined last (step 5). */
+enum holder_ns_slot {
+	HOLDER_NS_USER = 0,
+	HOLDER_NS_MNT,
+	HOLDER_NS_NET,
+	HOLDER_NS_IPC,
+	HOLDER_NS_UTS,
+	HOLDER_NS_CGROUP,
+	HOLDER_NS_TIME,
+};
+
+enum holder_setup_flags {
+	HOLDER_SETUP_CHROOT = 1u << 0,
+	HOLDER_SETUP_NO_NEW_PRIVS = 1u << 1,
+	HOLDER_SETUP_SET_OOM_SCORE_ADJ = 1u << 2,
+};
+
+#define HOLDER_RLIMIT_COUNT 16 /* RLIM_NLIMITS on Linux */
+#define HOLDER_MAX_GROUPS 65536 /* NGROUPS_MAX */
+
+struct holder_rlimit {
+	uint64_t cur;
+	uint64_t max;
+};
+
+/* daemon -> holder, once, first message. Followed in the same packet by
+ * n_groups uint32_t supplementary group ids. */
+struct holder_setup {
+	uint32_t magic;
+	uint32_t flags;        /* enum holder_setup_flags */
+	uint32_t ns_mask;      /* bit (1 << enum holder_ns_slot) */
+	uint32_t uid;          /* as seen after step 5 (in the requester's user ns) */
+	uint32_t gid;
+	uint32_t umask;
+	int32_t oom_score_adj;
+	uint32_t cap_last;     /* highest capability number the kernel knows */
+	uint64_t cap_bnd;
+	uint64_t cap_prm;
+	uint64_t cap_eff;
+	uint64_t cap_inh;
+	uint64_t cap_amb;
+	uint32_t rlimit_mask;  /* bit r: rlimits[r] is to be set */
+	uint32_t n_groups;
+	struct holder_rlimit rlimits[HOLDER_RLIMIT_COUNT];
+	/* uint32_t groups[n_groups]; */
+};
+
+enum holder_cmd_type {
+	HOLDER_CMD_EXEC = 1,
+};
+
+enum holder_exec_flags {
+	HOLDER_EXEC_PROGRAM_FD = 1u << 0, /* first SCM_RIGHTS fd is the program */
+	HOLDER_EXEC_CWD_FD = 1u << 1,     /* next fd is the working directory */
+};
+
+/* daemon -> holder. Followed in the same packet by: int32_t targets[n_fds],
+ * then path_len bytes of path (no NUL), then argc NUL-terminated strings,
+ * then envc NUL-terminated strings. SCM_RIGHTS carries, in order: the program
+ * fd (if HOLDER_EXEC_PROGRAM_FD), the cwd fd (if HOLDER_EXEC_CWD_FD), then the
+ * n_fds fds to install at targets[i]. Without a cwd fd the program starts in
+ * the root directory. A path without '/' is searched in PATH from envp (or
+ * /usr/local/bin:/usr/bin:/bin), like execvp. */
+struct holder_exec {
+	uint32_t type;        /* HOLDER_CMD_EXEC */
+	uint32_t flags;       /* enum holder_exec_flags */
+	uint32_t n_fds;
+	uint32_t argc;
+	uint32_t envc;
+	uint32_t path_len;
+	uint32_t strings_len; /* bytes of argv + envp strings, NULs included */
+	uint32_t reserved;
+};
+
+enum holder_report_type {
+	HOLDER_REPORT_READY = 1,
+	HOLDER_REPORT_SETUP_FAILED = 2,
+	HOLDER_REPORT_EXEC_FAILED = 3,
+	/* Sent by the daemon's own clone child when exec of the holder failed. */
+	HOLDER_REPORT_START_FAILED = 4,
+};
+
+/* Which step failed, for the daemon's error message. */
+enum holder_step {
+	HOLDER_STEP_NONE = 0,
+	HOLDER_STEP_PROTOCOL,     /* setup message missing, short or wrong magic */
+	HOLDER_STEP_SETSID,
+	HOLDER_STEP_OOM_SCORE_ADJ,
+	HOLDER_STEP_RLIMIT,
+	HOLDER_STEP_BOUNDING_SET,
+	HOLDER_STEP_GROUPS,
+	HOLDER_STEP_SETNS_MNT,
+	HOLDER_STEP_SETNS_NET,
+	HOLDER_STEP_SETNS_IPC,
+	HOLDER_STEP_SETNS_UTS,
+	HOLDER_STEP_SETNS_CGROUP,
+	HOLDER_STEP_SETNS_TIME,
+	HOLDER_STEP_CHROOT,
+	HOLDER_STEP_SETNS_USER,
+	HOLDER_STEP_GID,
+	HOLDER_STEP_UID,
+	HOLDER_STEP_CAPS,
+	HOLDER_STEP_AMBIENT,
+	HOLDER_STEP_NO_NEW_PRIVS,
+	HOLDER_STEP_EXEC_FDS,     /* installing the fd map */
+	HOLDER_STEP_CWD,
+	HOLDER_STEP_EXEC,
+};
+
+/* holder -> daemon. */
+struct holder_report {
+	uint32_t type;        /* enum holder_report_type */
+	uint32_t step;        /* enum holder_step */
+	int32_t error;        /* positive errno */
+	uint32_t reserved;
+};
