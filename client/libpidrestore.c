@@ -1,0 +1,954 @@
+/* libpidrestore: the client side of the pidrestored protocol.
+ *
+ * A call sends one Request and reads packets until the Response with the
+ * same id arrives; Events that arrive meanwhile are queued in order for
+ * pidrestore_wait_event(). Every received fd is either handed to the caller
+ * or closed before the call returns. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pidrestore.h"
+#include "pidrestore.pb-c.h"
+#include "wire.h"
+
+#define _public_ __attribute__((visibility("default")))
+
+/* The daemon's documented default, used until HelloReply states its limit. */
+#define DEFAULT_MESSAGE_SIZE (64 * 1024)
+/* Bounds on what we believe of HelloReply.max_message_size: a smaller buffer
+ * could not hold a status reply, a larger one is a daemon bug, not a need. */
+#define MIN_MESSAGE_SIZE 4096
+#define MAX_MESSAGE_SIZE (16 * 1024 * 1024)
+/* Errno values are small; anything else in Response.error is garbage. */
+#define MAX_ERRNO 4095
+
+/* ProcessSpec.pids and ProcessInfo.pids are int32; pid_t is passed through. */
+_Static_assert(sizeof(pid_t) == sizeof(int32_t), "pid_t must be 32 bits");
+
+extern char **environ;
+
+struct queued_event {
+	struct queued_event *next;
+	pidrestore_event event;
+};
+
+struct pidrestore {
+	int fd;
+	uint64_t next_request_id;
+	uint32_t version;
+	size_t max_message_size;
+	uint8_t *recv_buf;
+	struct queued_event *events_head;
+	struct queued_event **events_tail;
+	char last_error[1024];
+};
+
+/* A failed pidrestore_connect has no connection to keep its message in;
+ * pidrestore_last_error(NULL) returns it. */
+static _Thread_local char connect_error[1024];
+
+/* The fds one request carries, in index order. */
+struct fd_list {
+	size_t n;
+	int fds[WIRE_MAX_FDS];
+};
+
+/* An ExecSpec and the arrays it points into. */
+struct exec_build {
+	Pidrestore__ExecSpec spec;
+	ProtobufCBinaryData *argv;
+	ProtobufCBinaryData *envp;
+	Pidrestore__FdMapping *mappings;
+	Pidrestore__FdMapping **mapping_ptrs;
+	int opened_cwd_fd;     /* the caller's cwd we opened, closed after sending */
+};
+
+__attribute__((format(printf, 4, 0)))
+static int format_error_va(char *buf, size_t size, int r, const char *fmt, va_list ap)
+{
+	vsnprintf(buf, size, fmt, ap);
+	return r;
+}
+
+/* Records why a call on c failed; returns r (a negative errno) unchanged. */
+__attribute__((format(printf, 3, 4)))
+static int set_error(pidrestore *c, int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_error_va(c->last_error, sizeof(c->last_error), r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+__attribute__((format(printf, 2, 3)))
+static int set_connect_error(int r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	format_error_va(connect_error, sizeof(connect_error), r, fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+static int fd_list_add(pidrestore *c, struct fd_list *list, int fd, int32_t *ret_index)
+{
+	if (fd < 0)
+		return set_error(c, -EBADF, "invalid file descriptor %d", fd);
+	if (list->n >= WIRE_MAX_FDS)
+		return set_error(c, -EINVAL, "a request carries at most %d file descriptors", WIRE_MAX_FDS);
+	*ret_index = (int32_t)list->n;
+	list->fds[list->n++] = fd;
+	return 0;
+}
+
+/* Takes the fd at index out of pkt, so that closing pkt leaves it open. */
+static int take_fd(pidrestore *c, struct wire_packet *pkt, int32_t index, int *ret)
+{
+	if (index < 0 || (size_t)index >= pkt->n_fds || pkt->fds[index] < 0)
+		return set_error(c, -EPROTO, "pidrestored sent an invalid or repeated fd index %d", (int)index);
+	*ret = pkt->fds[index];
+	pkt->fds[index] = -1;
+	return 0;
+}
+
+/* The protocol requires every fd of a packet to be named by exactly one field. */
+static int check_all_fds_taken(pidrestore *c, const struct wire_packet *pkt)
+{
+	for (size_t i = 0; i < pkt->n_fds; i++)
+		if (pkt->fds[i] >= 0)
+			return set_error(c, -EPROTO, "pidrestored sent fd %zu without naming it in the reply", i);
+	return 0;
+}
+
+static int copy_pids(pidrestore *c, const int32_t *pids, size_t n, pid_t *dst, size_t *ret_n)
+{
+	if (n > PIDRESTORE_MAX_LEVELS)
+		return set_error(c, -EPROTO, "pidrestored sent %zu pid levels, more than %d", n, PIDRESTORE_MAX_LEVELS);
+	if (n > 0)
+		memcpy(dst, pids, n * sizeof(pid_t));
+	*ret_n = n;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- events */
+
+/* Returns 1 with *ret filled, 0 for an event type this library does not
+ * know (a newer daemon's; ignored), or a negative errno. */
+static int event_from_message(pidrestore *c, const Pidrestore__Event *m, pidrestore_event *ret)
+{
+	pidrestore_event ev = { 0 };
+	int r;
+
+	switch (m->body_case) {
+	case PIDRESTORE__EVENT__BODY_EXITED: {
+		const Pidrestore__ExitEvent *e = m->exited;
+
+		ev.type = PIDRESTORE_EVENT_EXITED;
+		ev.id = e->id;
+		r = copy_pids(c, e->pids, e->n_pids, ev.pids, &ev.n_pids);
+		if (r < 0)
+			return r;
+		ev.signal = e->has_signal ? e->signal : 0;
+		ev.exit_code = e->has_exit_code ? e->exit_code : -1;
+		ev.core_dumped = e->has_core_dumped && e->core_dumped;
+		break;
+	}
+	case PIDRESTORE__EVENT__BODY_EXPIRED: {
+		const Pidrestore__ExpiredEvent *e = m->expired;
+
+		ev.type = PIDRESTORE_EVENT_EXPIRED;
+		ev.id = e->id;
+		r = copy_pids(c, e->pids, e->n_pids, ev.pids, &ev.n_pids);
+		if (r < 0)
+			return r;
+		ev.exit_code = -1;
+		break;
+	}
+	default:
+		return 0;
+	}
+	*ret = ev;
+	return 1;
+}
+
+static int queue_event(pidrestore *c, const Pidrestore__Event *m)
+{
+	struct queued_event *q;
+	pidrestore_event ev;
+	int r;
+
+	r = event_from_message(c, m, &ev);
+	if (r <= 0)
+		return r;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return set_error(c, -ENOMEM, "out of memory queueing an event");
+	q->event = ev;
+	*c->events_tail = q;
+	c->events_tail = &q->next;
+	return 0;
+}
+
+static bool pop_event(pidrestore *c, pidrestore_event *ret)
+{
+	struct queued_event *q = c->events_head;
+
+	if (!q)
+		return false;
+	c->events_head = q->next;
+	if (!c->events_head)
+		c->events_tail = &c->events_head;
+	*ret = q->event;
+	free(q);
+	return true;
+}
+
+/* ------------------------------------------------------------- transport */
+
+/* Receives and decodes one packet. On success the caller owns *ret and the
+ * fds in pkt; on failure nothing is left open. */
+static int receive_message(pidrestore *c, Pidrestore__ServerMessage **ret, struct wire_packet *pkt)
+{
+	Pidrestore__ServerMessage *msg;
+	int r;
+
+	r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
+	if (r == 0)
+		return set_error(c, -ECONNRESET, "pidrestored closed the connection");
+	if (r < 0)
+		return set_error(c, r, "cannot receive from pidrestored: %s", strerror(-r));
+	if (pkt->truncated) {
+		r = set_error(c, -EPROTO, "pidrestored sent a %zu-byte message; its limit is %zu bytes",
+			      pkt->len, c->max_message_size);
+		goto out;
+	}
+	if (pkt->fds_truncated) {
+		r = set_error(c, -EPROTO, "pidrestored sent more file descriptors than one message can carry");
+		goto out;
+	}
+	msg = pidrestore__server_message__unpack(NULL, pkt->len, c->recv_buf);
+	if (!msg) {
+		r = set_error(c, -EPROTO, "cannot decode a %zu-byte message from pidrestored", pkt->len);
+		goto out;
+	}
+	*ret = msg;
+	return 0;
+out:
+	wire_close_fds(pkt, 0);
+	return r;
+}
+
+/* Handles a message that is not the response a call waits for: events are
+ * queued, a response nobody asked for is a protocol error. */
+static int handle_unsolicited(pidrestore *c, Pidrestore__ServerMessage *msg, struct wire_packet *pkt)
+{
+	int r = 0;
+
+	/* Events carry no fds; a newer daemon's extra ones are not ours to keep. */
+	wire_close_fds(pkt, 0);
+	switch (msg->kind_case) {
+	case PIDRESTORE__SERVER_MESSAGE__KIND_EVENT:
+		r = queue_event(c, msg->event);
+		break;
+	case PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE:
+		r = set_error(c, -EPROTO, "pidrestored sent a response to request %llu, which is not pending",
+			      (unsigned long long)msg->response->id);
+		break;
+	default:
+		break;
+	}
+	pidrestore__server_message__free_unpacked(msg, NULL);
+	return r;
+}
+
+static int await_response(pidrestore *c, uint64_t id, Pidrestore__ServerMessage **ret,
+			  struct wire_packet *pkt)
+{
+	for (;;) {
+		Pidrestore__ServerMessage *msg;
+		int r;
+
+		r = receive_message(c, &msg, pkt);
+		if (r < 0)
+			return r;
+		if (msg->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE && msg->response->id == id) {
+			*ret = msg;
+			return 0;
+		}
+		r = handle_unsolicited(c, msg, pkt);
+		if (r < 0)
+			return r;
+	}
+}
+
+static void response_free(Pidrestore__ServerMessage *msg, struct wire_packet *pkt)
+{
+	wire_close_fds(pkt, 0);
+	if (msg)
+		pidrestore__server_message__free_unpacked(msg, NULL);
+}
+
+/* Sends req with fds and waits for its response. Returns the daemon's
+ * refusal as its negative errno. On success *ret is a Response of the
+ * expected type, and the caller takes its fds from pkt and frees both with
+ * response_free(). */
+static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *fds,
+		Pidrestore__Response__BodyCase expected, Pidrestore__ServerMessage **ret,
+		struct wire_packet *pkt)
+{
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__Response *resp;
+	uint8_t *buf = NULL;
+	size_t size, n_fds = fds ? fds->n : 0;
+	int r;
+
+	pkt->n_fds = 0;
+	req->id = c->next_request_id++;
+	req->has_fd_count = n_fds > 0;
+	req->fd_count = (uint32_t)n_fds;
+
+	size = pidrestore__request__get_packed_size(req);
+	if (size > c->max_message_size) {
+		r = set_error(c, -E2BIG, "request of %zu bytes exceeds pidrestored's limit of %zu bytes "
+			      "(too large an environment or argument list?)", size, c->max_message_size);
+		goto out;
+	}
+	buf = malloc(size ? size : 1);
+	if (!buf) {
+		r = set_error(c, -ENOMEM, "out of memory encoding a request");
+		goto out;
+	}
+	pidrestore__request__pack(req, buf);
+	r = wire_send(c->fd, buf, size, fds ? fds->fds : NULL, n_fds);
+	if (r < 0) {
+		r = set_error(c, r, "cannot send to pidrestored: %s", strerror(-r));
+		goto out;
+	}
+
+	r = await_response(c, req->id, &msg, pkt);
+	if (r < 0)
+		goto out;
+	resp = msg->response;
+	if ((resp->has_fd_count ? resp->fd_count : 0) != pkt->n_fds) {
+		r = set_error(c, -EPROTO, "pidrestored's reply announces %u fds but carries %zu",
+			      resp->has_fd_count ? resp->fd_count : 0, pkt->n_fds);
+		goto out;
+	}
+	if (resp->has_error && resp->error != 0) {
+		if (resp->error < 0 || resp->error > MAX_ERRNO)
+			r = set_error(c, -EPROTO, "pidrestored sent an invalid error code %d", (int)resp->error);
+		else if (resp->message && resp->message[0])
+			r = set_error(c, -resp->error, "%s", resp->message);
+		else
+			r = set_error(c, -resp->error, "%s", strerror(resp->error));
+		goto out;
+	}
+	if (resp->body_case != expected) {
+		r = set_error(c, -EPROTO, "pidrestored sent a reply of type %d to a request of type %d",
+			      (int)resp->body_case, (int)expected);
+		goto out;
+	}
+	*ret = msg;
+	msg = NULL;
+	r = 0;
+out:
+	if (r < 0)
+		response_free(msg, pkt);
+	free(buf);
+	return r;
+}
+
+/* -------------------------------------------------------- request parts */
+
+static int process_spec_build(pidrestore *c, Pidrestore__ProcessSpec *spec,
+			      const pidrestore_target *target, struct fd_list *fds)
+{
+	int r;
+
+	if (!target)
+		return set_error(c, -EINVAL, "no target given");
+	if (target->n_pids > PIDRESTORE_MAX_LEVELS)
+		return set_error(c, -EINVAL, "%zu pid levels requested; at most %d exist",
+				 target->n_pids, PIDRESTORE_MAX_LEVELS);
+	if (target->n_pids > 0 && !target->pids)
+		return set_error(c, -EINVAL, "target has n_pids but no pids");
+	if (target->flags & ~PIDRESTORE_NEW_PIDNS)
+		return set_error(c, -EINVAL, "unknown target flags 0x%x", target->flags);
+
+	pidrestore__process_spec__init(spec);
+	spec->n_pids = target->n_pids;
+	spec->pids = (int32_t *)target->pids;
+	if (target->pidns_fd >= 0) {
+		r = fd_list_add(c, fds, target->pidns_fd, &spec->pidns_fd_index);
+		if (r < 0)
+			return r;
+		spec->has_pidns_fd_index = true;
+	}
+	if (target->flags & PIDRESTORE_NEW_PIDNS) {
+		spec->has_new_pidns = true;
+		spec->new_pidns = true;
+	}
+	return 0;
+}
+
+static void exec_build_init(struct exec_build *b)
+{
+	memset(b, 0, sizeof(*b));
+	pidrestore__exec_spec__init(&b->spec);
+	b->opened_cwd_fd = -1;
+}
+
+static void exec_build_free(struct exec_build *b)
+{
+	free(b->argv);
+	free(b->envp);
+	free(b->mappings);
+	free(b->mapping_ptrs);
+	if (b->opened_cwd_fd >= 0)
+		close(b->opened_cwd_fd);
+	exec_build_init(b);
+}
+
+/* Points *ret at a new array of the strings of a NULL-terminated vector; the
+ * strings themselves are not copied. */
+static int strv_to_bytes(pidrestore *c, char *const *strv, ProtobufCBinaryData **ret, size_t *ret_n)
+{
+	ProtobufCBinaryData *items;
+	size_t n = 0;
+
+	while (strv && strv[n])
+		n++;
+	items = calloc(n ? n : 1, sizeof(*items));
+	if (!items)
+		return set_error(c, -ENOMEM, "out of memory encoding a command");
+	for (size_t i = 0; i < n; i++) {
+		items[i].data = (uint8_t *)strv[i];
+		items[i].len = strlen(strv[i]);
+	}
+	*ret = items;
+	*ret_n = n;
+	return 0;
+}
+
+static int exec_build(pidrestore *c, struct exec_build *b, const pidrestore_command *cmd, struct fd_list *fds)
+{
+	Pidrestore__ExecSpec *spec = &b->spec;
+	char *default_argv[2] = { NULL, NULL };
+	int r;
+
+	if (!cmd)
+		return set_error(c, -EINVAL, "no command given");
+	if (!cmd->path && cmd->program_fd < 0)
+		return set_error(c, -EINVAL, "the command needs a path or a program_fd");
+	if (!cmd->argv && !cmd->path)
+		return set_error(c, -EINVAL, "argv is required when the command has no path");
+	if (cmd->n_fd_map > 0 && !cmd->fd_map)
+		return set_error(c, -EINVAL, "n_fd_map is set but fd_map is NULL");
+
+	if (cmd->path) {
+		spec->has_path = true;
+		spec->path.data = (uint8_t *)cmd->path;
+		spec->path.len = strlen(cmd->path);
+	}
+	if (cmd->program_fd >= 0) {
+		r = fd_list_add(c, fds, cmd->program_fd, &spec->program_fd_index);
+		if (r < 0)
+			return r;
+		spec->has_program_fd_index = true;
+	}
+
+	default_argv[0] = (char *)cmd->path;
+	r = strv_to_bytes(c, cmd->argv ? cmd->argv : default_argv, &b->argv, &spec->n_argv);
+	if (r < 0)
+		return r;
+	spec->argv = b->argv;
+	r = strv_to_bytes(c, cmd->envp ? cmd->envp : environ, &b->envp, &spec->n_envp);
+	if (r < 0)
+		return r;
+	spec->envp = b->envp;
+
+	if (cmd->cwd_fd >= 0) {
+		r = fd_list_add(c, fds, cmd->cwd_fd, &spec->cwd_fd_index);
+	} else {
+		b->opened_cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (b->opened_cwd_fd < 0)
+			return set_error(c, -errno, "cannot open the working directory: %m");
+		r = fd_list_add(c, fds, b->opened_cwd_fd, &spec->cwd_fd_index);
+	}
+	if (r < 0)
+		return r;
+	spec->has_cwd_fd_index = true;
+
+	b->mappings = calloc(cmd->n_fd_map ? cmd->n_fd_map : 1, sizeof(*b->mappings));
+	b->mapping_ptrs = calloc(cmd->n_fd_map ? cmd->n_fd_map : 1, sizeof(*b->mapping_ptrs));
+	if (!b->mappings || !b->mapping_ptrs)
+		return set_error(c, -ENOMEM, "out of memory encoding a command");
+	for (size_t i = 0; i < cmd->n_fd_map; i++) {
+		Pidrestore__FdMapping *m = &b->mappings[i];
+
+		pidrestore__fd_mapping__init(m);
+		if (cmd->fd_map[i][1] < 0)
+			return set_error(c, -EINVAL, "fd_map[%zu] maps to the invalid fd %d", i, cmd->fd_map[i][1]);
+		r = fd_list_add(c, fds, cmd->fd_map[i][0], &m->fd_index);
+		if (r < 0)
+			return r;
+		m->target = cmd->fd_map[i][1];
+		b->mapping_ptrs[i] = m;
+	}
+	spec->n_fds = cmd->n_fd_map;
+	spec->fds = b->mapping_ptrs;
+	return 0;
+}
+
+/* Fills ret from info, taking its pidfd out of pkt. */
+static int process_from_info(pidrestore *c, const Pidrestore__ProcessInfo *info,
+			     struct wire_packet *pkt, pidrestore_process *ret)
+{
+	pidrestore_process p = { .pidfd = -1 };
+	int r;
+
+	if (!info)
+		return set_error(c, -EPROTO, "pidrestored's reply lacks the process");
+	p.id = info->id;
+	p.pidns_inode = info->has_pidns_inode ? info->pidns_inode : 0;
+	r = copy_pids(c, info->pids, info->n_pids, p.pids, &p.n_pids);
+	if (r < 0)
+		return r;
+	if (info->has_pidfd_index) {
+		r = take_fd(c, pkt, info->pidfd_index, &p.pidfd);
+		if (r < 0)
+			return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+/* ------------------------------------------------------------- public */
+
+static int hello(pidrestore *c)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__Hello h = PIDRESTORE__HELLO__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__HelloReply *reply;
+	struct wire_packet pkt = { 0 };
+	size_t size;
+	uint8_t *buf;
+	int r;
+
+	h.min_version = PIDRESTORE_PROTOCOL_MIN_VERSION;
+	h.max_version = PIDRESTORE_PROTOCOL_VERSION;
+	h.client = (char *)"libpidrestore " PACKAGE_VERSION;
+	req.body_case = PIDRESTORE__REQUEST__BODY_HELLO;
+	req.hello = &h;
+
+	r = call(c, &req, NULL, PIDRESTORE__RESPONSE__BODY_HELLO, &msg, &pkt);
+	if (r < 0)
+		return r;
+	r = check_all_fds_taken(c, &pkt);
+	if (r < 0)
+		goto out;
+	reply = msg->response->hello;
+	if (reply->version < PIDRESTORE_PROTOCOL_MIN_VERSION || reply->version > PIDRESTORE_PROTOCOL_VERSION) {
+		r = set_error(c, -EPROTONOSUPPORT, "pidrestored chose protocol version %u; this library speaks %d to %d",
+			      reply->version, PIDRESTORE_PROTOCOL_MIN_VERSION, PIDRESTORE_PROTOCOL_VERSION);
+		goto out;
+	}
+	c->version = reply->version;
+
+	size = reply->has_max_message_size && reply->max_message_size > 0 ? reply->max_message_size
+									 : DEFAULT_MESSAGE_SIZE;
+	if (size < MIN_MESSAGE_SIZE)
+		size = MIN_MESSAGE_SIZE;
+	if (size > MAX_MESSAGE_SIZE)
+		size = MAX_MESSAGE_SIZE;
+	if (size != c->max_message_size) {
+		buf = realloc(c->recv_buf, size);
+		if (!buf) {
+			r = set_error(c, -ENOMEM, "out of memory for a %zu-byte receive buffer", size);
+			goto out;
+		}
+		c->recv_buf = buf;
+		c->max_message_size = size;
+	}
+out:
+	response_free(msg, &pkt);
+	return r;
+}
+
+_public_ void pidrestore_disconnect(pidrestore *c)
+{
+	pidrestore_event ev;
+
+	if (!c)
+		return;
+	while (pop_event(c, &ev))
+		;
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c->recv_buf);
+	free(c);
+}
+
+_public_ int pidrestore_connect(const char *path, pidrestore **ret)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	pidrestore *c;
+	int r;
+
+	connect_error[0] = '\0';
+	if (!ret)
+		return set_connect_error(-EINVAL, "no place to return the connection");
+	if (!path)
+		path = secure_getenv(PIDRESTORE_SOCKET_ENV);
+	if (!path || !path[0])
+		path = PIDRESTORE_DEFAULT_SOCKET;
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return set_connect_error(-ENAMETOOLONG, "socket path %s is longer than %zu bytes",
+					 path, sizeof(sa.sun_path) - 1);
+	memcpy(sa.sun_path, path, strlen(path));
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return set_connect_error(-ENOMEM, "out of memory");
+	c->fd = -1;
+	c->next_request_id = 1;
+	c->events_tail = &c->events_head;
+	c->max_message_size = DEFAULT_MESSAGE_SIZE;
+	c->recv_buf = malloc(c->max_message_size);
+	if (!c->recv_buf) {
+		r = set_connect_error(-ENOMEM, "out of memory");
+		goto out;
+	}
+
+	c->fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		r = set_connect_error(-errno, "cannot create a socket: %m");
+		goto out;
+	}
+	if (connect(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		if (r == -ENOENT || r == -ECONNREFUSED)
+			set_connect_error(r, "cannot connect to %s: %s; is pidrestored running?", path, strerror(-r));
+		else
+			set_connect_error(r, "cannot connect to %s: %s", path, strerror(-r));
+		goto out;
+	}
+	r = hello(c);
+	if (r < 0) {
+		set_connect_error(r, "%s", c->last_error);
+		goto out;
+	}
+	*ret = c;
+	return 0;
+out:
+	pidrestore_disconnect(c);
+	return r;
+}
+
+_public_ int pidrestore_fd(const pidrestore *c)
+{
+	return c ? c->fd : -EINVAL;
+}
+
+_public_ const char *pidrestore_last_error(const pidrestore *c)
+{
+	return c ? c->last_error : connect_error;
+}
+
+_public_ uint32_t pidrestore_protocol_version(const pidrestore *c)
+{
+	return c ? c->version : 0;
+}
+
+_public_ int pidrestore_spawn(pidrestore *c, const pidrestore_target *target,
+			      const pidrestore_command *cmd, pidrestore_process *ret)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__SpawnRequest spawn = PIDRESTORE__SPAWN_REQUEST__INIT;
+	Pidrestore__ProcessSpec spec;
+	Pidrestore__ServerMessage *msg = NULL;
+	pidrestore_process p = { .pidfd = -1 };
+	struct wire_packet pkt = { 0 };
+	struct exec_build eb;
+	struct fd_list fds = { 0 };
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!ret)
+		return set_error(c, -EINVAL, "no place to return the process");
+	exec_build_init(&eb);
+	r = process_spec_build(c, &spec, target, &fds);
+	if (r < 0)
+		goto out;
+	r = exec_build(c, &eb, cmd, &fds);
+	if (r < 0)
+		goto out;
+	spawn.process = &spec;
+	spawn.exec = &eb.spec;
+	req.body_case = PIDRESTORE__REQUEST__BODY_SPAWN;
+	req.spawn = &spawn;
+
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_SPAWN, &msg, &pkt);
+	if (r < 0)
+		goto out;
+	r = process_from_info(c, msg->response->spawn->process, &pkt, &p);
+	if (r < 0)
+		goto out;
+	r = check_all_fds_taken(c, &pkt);
+	if (r < 0)
+		goto out;
+	*ret = p;
+	p.pidfd = -1;
+out:
+	if (p.pidfd >= 0)
+		close(p.pidfd);
+	response_free(msg, &pkt);
+	exec_build_free(&eb);
+	return r;
+}
+
+_public_ int pidrestore_reserve(pidrestore *c, const pidrestore_target *targets, size_t n,
+				unsigned int ttl_sec, pidrestore_process *ret)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReserveRequest reserve = PIDRESTORE__RESERVE_REQUEST__INIT;
+	Pidrestore__ProcessSpec *specs = NULL, **spec_ptrs = NULL;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__ReserveReply *reply;
+	struct wire_packet pkt = { 0 };
+	struct fd_list fds = { 0 };
+	size_t n_filled = 0;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (n == 0 || !targets || !ret)
+		return set_error(c, -EINVAL, "nothing to reserve");
+	specs = calloc(n, sizeof(*specs));
+	spec_ptrs = calloc(n, sizeof(*spec_ptrs));
+	if (!specs || !spec_ptrs) {
+		r = set_error(c, -ENOMEM, "out of memory encoding %zu reservations", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = process_spec_build(c, &specs[i], &targets[i], &fds);
+		if (r < 0)
+			goto out;
+		spec_ptrs[i] = &specs[i];
+	}
+	reserve.n_processes = n;
+	reserve.processes = spec_ptrs;
+	if (ttl_sec > 0) {
+		reserve.has_ttl_sec = true;
+		reserve.ttl_sec = ttl_sec;
+	}
+	req.body_case = PIDRESTORE__REQUEST__BODY_RESERVE;
+	req.reserve = &reserve;
+
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_RESERVE, &msg, &pkt);
+	if (r < 0)
+		goto out;
+	reply = msg->response->reserve;
+	if (reply->n_processes != n) {
+		r = set_error(c, -EPROTO, "pidrestored reserved %zu processes; %zu were asked for",
+			      reply->n_processes, n);
+		goto out;
+	}
+	for (; n_filled < n; n_filled++) {
+		r = process_from_info(c, reply->processes[n_filled], &pkt, &ret[n_filled]);
+		if (r < 0)
+			goto out;
+	}
+	r = check_all_fds_taken(c, &pkt);
+out:
+	if (r < 0)
+		for (size_t i = 0; i < n_filled; i++)
+			if (ret[i].pidfd >= 0) {
+				close(ret[i].pidfd);
+				ret[i].pidfd = -1;
+			}
+	response_free(msg, &pkt);
+	free(spec_ptrs);
+	free(specs);
+	return r;
+}
+
+_public_ int pidrestore_exec(pidrestore *c, uint64_t id, const pidrestore_command *cmd)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ExecRequest exec = PIDRESTORE__EXEC_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	pidrestore_process p = { .pidfd = -1 };
+	struct wire_packet pkt = { 0 };
+	struct exec_build eb;
+	struct fd_list fds = { 0 };
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	exec_build_init(&eb);
+	r = exec_build(c, &eb, cmd, &fds);
+	if (r < 0)
+		goto out;
+	exec.reservation_id = id;
+	exec.exec = &eb.spec;
+	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
+	req.exec = &exec;
+
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_EXEC, &msg, &pkt);
+	if (r < 0)
+		goto out;
+	/* The caller got the pidfd with the reservation; a second one is
+	 * validated and closed. */
+	r = process_from_info(c, msg->response->exec->process, &pkt, &p);
+	if (r < 0)
+		goto out;
+	r = check_all_fds_taken(c, &pkt);
+out:
+	if (p.pidfd >= 0)
+		close(p.pidfd);
+	response_free(msg, &pkt);
+	exec_build_free(&eb);
+	return r;
+}
+
+_public_ int pidrestore_release(pidrestore *c, const uint64_t *ids, size_t n)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReleaseRequest release = PIDRESTORE__RELEASE_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	struct wire_packet pkt = { 0 };
+	size_t released;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (ids && n == 0)
+		return 0;
+	if (ids) {
+		release.n_reservation_ids = n;
+		release.reservation_ids = (uint64_t *)ids;
+	} else {
+		release.has_all = true;
+		release.all = true;
+	}
+	req.body_case = PIDRESTORE__REQUEST__BODY_RELEASE;
+	req.release = &release;
+
+	r = call(c, &req, NULL, PIDRESTORE__RESPONSE__BODY_RELEASE, &msg, &pkt);
+	if (r < 0)
+		return r;
+	r = check_all_fds_taken(c, &pkt);
+	if (r < 0)
+		goto out;
+	released = msg->response->release->n_released_ids;
+	r = released > INT_MAX ? INT_MAX : (int)released;
+out:
+	response_free(msg, &pkt);
+	return r;
+}
+
+_public_ int pidrestore_get_status(pidrestore *c, pidrestore_status *ret)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__StatusRequest status = PIDRESTORE__STATUS_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__StatusReply *s;
+	struct wire_packet pkt = { 0 };
+	pidrestore_status st = { 0 };
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!ret)
+		return set_error(c, -EINVAL, "no place to return the status");
+	req.body_case = PIDRESTORE__REQUEST__BODY_STATUS;
+	req.status = &status;
+
+	r = call(c, &req, NULL, PIDRESTORE__RESPONSE__BODY_STATUS, &msg, &pkt);
+	if (r < 0)
+		return r;
+	r = check_all_fds_taken(c, &pkt);
+	if (r < 0)
+		goto out;
+	s = msg->response->status;
+	snprintf(st.daemon_version, sizeof(st.daemon_version), "%s", s->daemon_version ? s->daemon_version : "");
+	snprintf(st.socket_path, sizeof(st.socket_path), "%s", s->socket_path ? s->socket_path : "");
+	st.protocol_version = s->has_protocol_version ? s->protocol_version : c->version;
+	st.uptime_usec = s->uptime_usec;
+	st.connections = s->connections;
+	st.reservations = s->reservations;
+	st.running = s->running;
+	st.spawns_total = s->spawns_total;
+	st.reservations_total = s->reservations_total;
+	st.own_reservations = s->own_reservations;
+	st.own_running = s->own_running;
+	st.socket_activated = s->has_socket_activated && s->socket_activated;
+	*ret = st;
+out:
+	response_free(msg, &pkt);
+	return r;
+}
+
+_public_ int pidrestore_wait_event(pidrestore *c, int timeout_ms, pidrestore_event *ev)
+{
+	struct timespec now, deadline = { 0 };
+
+	if (!c)
+		return -EINVAL;
+	if (!ev)
+		return set_error(c, -EINVAL, "no place to return the event");
+	if (timeout_ms > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &deadline);
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = c->fd, .events = POLLIN };
+		Pidrestore__ServerMessage *msg;
+		struct wire_packet pkt;
+		int wait_ms = timeout_ms, r;
+
+		if (pop_event(c, ev))
+			return 1;
+		if (timeout_ms > 0) {
+			long long left;
+
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			left = (long long)(deadline.tv_sec - now.tv_sec) * 1000 +
+			       (deadline.tv_nsec - now.tv_nsec) / 1000000;
+			wait_ms = left > 0 ? (int)left : 0;
+		}
+		r = poll(&pfd, 1, wait_ms);
+		if (r < 0)
+			return set_error(c, -errno, "cannot wait for pidrestored: %m");
+		if (r == 0)
+			return 0;
+		r = receive_message(c, &msg, &pkt);
+		if (r < 0)
+			return r;
+		r = handle_unsolicited(c, msg, &pkt);
+		if (r < 0)
+			return r;
+	}
+}

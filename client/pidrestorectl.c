@@ -1,0 +1,948 @@
+/* pidrestorectl: the command line interface to pidrestored.
+ *
+ * pidrestorectl [OPTIONS...] VERB [ARGS...]; options may come before or after
+ * the verb. spawn stops reading options at its command, so that the
+ * command's own options stay its own. */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "kernel.h"
+#include "pidrestore.h"
+#include "wire.h"
+
+#define EXIT_USAGE 2
+/* As env(1) and timeout(1) report what went wrong before the command ran. */
+#define EXIT_SPAWN_FAILED 125
+#define EXIT_CANNOT_EXECUTE 126
+#define EXIT_NOT_FOUND 127
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+enum option_id {
+	OPT_HELP = 'h',
+	OPT_PID = 'p',
+	OPT_VERSION = 0x100,
+	OPT_SOCKET,
+	OPT_JSON,
+	OPT_PIDNS,
+	OPT_NEW_PIDNS,
+	OPT_NO_WAIT,
+	OPT_TTL,
+	OPT_ALL,
+};
+
+/* Bits of struct options.seen, to tell a verb about options it ignores. */
+enum {
+	SEEN_JSON = 1 << 0,
+	SEEN_PID = 1 << 1,
+	SEEN_PIDNS = 1 << 2,
+	SEEN_NEW_PIDNS = 1 << 3,
+	SEEN_NO_WAIT = 1 << 4,
+	SEEN_TTL = 1 << 5,
+	SEEN_ALL = 1 << 6,
+};
+
+struct options {
+	const char *socket_path;   /* NULL: libpidrestore's default */
+	const char *pid_list;
+	const char *pidns_path;
+	unsigned int ttl_sec;
+	bool json;
+	bool new_pidns;
+	bool no_wait;
+	bool all;
+	unsigned int seen;
+};
+
+struct verb {
+	const char *name;
+	int (*run)(const struct options *o, char **args, size_t n_args);
+	/* Stop at the first argument: it starts a command line of its own. */
+	bool args_end_options;
+	unsigned int allowed;
+	const char *example;
+};
+
+static const struct option long_options[] = {
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "pid", required_argument, NULL, OPT_PID },
+	{ "pidns", required_argument, NULL, OPT_PIDNS },
+	{ "new-pidns", no_argument, NULL, OPT_NEW_PIDNS },
+	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
+	{ "ttl", required_argument, NULL, OPT_TTL },
+	{ "all", no_argument, NULL, OPT_ALL },
+	{ 0 },
+};
+
+static const struct {
+	unsigned int bit;
+	const char *name;
+} option_names[] = {
+	{ SEEN_JSON, "--json" },
+	{ SEEN_PID, "--pid" },
+	{ SEEN_PIDNS, "--pidns" },
+	{ SEEN_NEW_PIDNS, "--new-pidns" },
+	{ SEEN_NO_WAIT, "--no-wait" },
+	{ SEEN_TTL, "--ttl" },
+	{ SEEN_ALL, "--all" },
+};
+
+static void print_help(void)
+{
+	printf("pidrestorectl [OPTIONS...] VERB [ARGS...]\n"
+	       "\n"
+	       "Create processes with chosen PIDs through pidrestored.\n"
+	       "\n"
+	       "Verbs:\n"
+	       "  spawn --pid P[,P...] [--pidns PATH] [--new-pidns] [--no-wait] -- CMD [ARGS...]\n"
+	       "                        Run CMD with these PIDs (innermost namespace first),\n"
+	       "                        this terminal's stdin/stdout/stderr, working directory\n"
+	       "                        and environment; wait for it and exit with its status\n"
+	       "  reserve P[,P...] [P[,P...]...] [--pidns PATH] [--new-pidns] [--ttl SEC]\n"
+	       "                        Reserve one process per argument, all or nothing, and\n"
+	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
+	       "  release ID...|--all   Release reservations and print how many were released\n"
+	       "  status                Show the daemon's version, uptime and counters\n"
+	       "  help                  Show this help\n"
+	       "\n"
+	       "Options:\n"
+	       "  -h --help             Show this help\n"
+	       "     --version          Show the version\n"
+	       "     --socket PATH      The daemon's socket (default: $%s, else\n"
+	       "                        %s)\n"
+	       "  -p --pid P[,P...]     spawn: the PIDs, innermost namespace first; 0 is any\n"
+	       "     --pidns PATH       spawn, reserve: the target pid namespace, a file like\n"
+	       "                        /proc/PID/ns/pid (default: this process's)\n"
+	       "     --new-pidns        spawn, reserve: be pid 1 of a new pid namespace below\n"
+	       "                        the target; the first PID must then be 1\n"
+	       "     --no-wait          spawn: print the PIDs and exit at once\n"
+	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
+	       "     --all              release: all reservations of the connection\n"
+	       "     --json             status, reserve: print JSON\n"
+	       "\n"
+	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
+	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
+	       "if it was not found. Other verbs: 0 on success, 1 on failure. Usage errors: 2.\n",
+	       PIDRESTORE_SOCKET_ENV, PIDRESTORE_DEFAULT_SOCKET);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pidrestorectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+/* Prints "pidrestorectl: VERB failed (ENAME): why". c may be NULL after a
+ * failed connect; libpidrestore keeps that message too. */
+static void report_failure(const char *verb, const pidrestore *c, int r)
+{
+	const char *name = strerrorname_np(-r);
+	const char *why = pidrestore_last_error(c);
+
+	fprintf(stderr, "pidrestorectl: %s failed (%s): %s\n", verb, name ? name : "unknown error",
+		why && why[0] ? why : strerror(-r));
+}
+
+static int connect_daemon(const struct options *o, const char *verb, pidrestore **ret)
+{
+	int r = pidrestore_connect(o->socket_path, ret);
+
+	if (r < 0)
+		report_failure(verb, NULL, r);
+	return r;
+}
+
+/* ----------------------------------------------------------- arguments */
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT32_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+/* Parses "P[,P...]" into pids (room for PIDRESTORE_MAX_LEVELS). Prints a
+ * usage message naming what from on failure. */
+static int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_n)
+{
+	size_t n = 0;
+	char *copy, *item, *save = NULL;
+	int r = 0;
+
+	copy = strdup(list);
+	if (!copy) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return -ENOMEM;
+	}
+	if (list[0] == '\0' || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
+		usage_error("empty PID in %s '%s'; write PIDs innermost first, separated by commas, e.g. 1,4242",
+			    from, list);
+		r = -EINVAL;
+		goto out;
+	}
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (n == PIDRESTORE_MAX_LEVELS) {
+			usage_error("%s '%s' has more than %d PIDs; there are at most %d pid namespace levels",
+				    from, list, PIDRESTORE_MAX_LEVELS, PIDRESTORE_MAX_LEVELS);
+			r = -EINVAL;
+			goto out;
+		}
+		if (parse_pid(item, &pids[n]) < 0) {
+			usage_error("invalid PID '%s' in %s '%s'; a PID is a number, 0 for any free one",
+				    item, from, list);
+			r = -EINVAL;
+			goto out;
+		}
+		n++;
+	}
+	*ret_n = n;
+out:
+	free(copy);
+	return r;
+}
+
+static int parse_options(int argc, char **argv, const char *optstring, struct options *o)
+{
+	int c;
+
+	while ((c = getopt_long(argc, argv, optstring, long_options, NULL)) >= 0) {
+		switch (c) {
+		case OPT_HELP:
+			print_help();
+			exit(EXIT_SUCCESS);
+		case OPT_VERSION:
+			printf("pidrestorectl %s\n", PACKAGE_VERSION);
+			exit(EXIT_SUCCESS);
+		case OPT_SOCKET:
+			if (optarg[0] == '\0')
+				return usage_error("--socket needs a path, e.g. --socket %s", PIDRESTORE_DEFAULT_SOCKET);
+			o->socket_path = optarg;
+			break;
+		case OPT_JSON:
+			o->json = true;
+			o->seen |= SEEN_JSON;
+			break;
+		case OPT_PID:
+			o->pid_list = optarg;
+			o->seen |= SEEN_PID;
+			break;
+		case OPT_PIDNS:
+			o->pidns_path = optarg;
+			o->seen |= SEEN_PIDNS;
+			break;
+		case OPT_NEW_PIDNS:
+			o->new_pidns = true;
+			o->seen |= SEEN_NEW_PIDNS;
+			break;
+		case OPT_NO_WAIT:
+			o->no_wait = true;
+			o->seen |= SEEN_NO_WAIT;
+			break;
+		case OPT_TTL: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || v > UINT32_MAX)
+				return usage_error("invalid --ttl '%s'; give whole seconds, e.g. --ttl 60", optarg);
+			o->ttl_sec = (unsigned int)v;
+			o->seen |= SEEN_TTL;
+			break;
+		}
+		case OPT_ALL:
+			o->all = true;
+			o->seen |= SEEN_ALL;
+			break;
+		default:
+			/* getopt has said what was wrong. */
+			fprintf(stderr, "See 'pidrestorectl --help'.\n");
+			return EXIT_USAGE;
+		}
+	}
+	return 0;
+}
+
+/* Opens --pidns, or returns -1 in *ret without it. */
+static int open_pidns(const struct options *o, const char *verb, int *ret)
+{
+	*ret = -1;
+	if (!o->pidns_path)
+		return 0;
+	*ret = open(o->pidns_path, O_RDONLY | O_CLOEXEC);
+	if (*ret < 0) {
+		int r = -errno;
+
+		fprintf(stderr, "pidrestorectl: %s failed (%s): cannot open pid namespace %s: %s\n",
+			verb, strerrorname_np(-r), o->pidns_path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+static void print_pids(FILE *f, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%d", i ? "," : "", (int)pids[i]);
+}
+
+/* Blocks sigs and returns a signalfd for them, so that they are read in the
+ * loop instead of ending the process. */
+static int signalfd_for(const int *sigs, size_t n, int *ret)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < n; i++)
+		sigaddset(&mask, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	*ret = signalfd(-1, &mask, SFD_CLOEXEC);
+	return *ret < 0 ? -errno : 0;
+}
+
+/* Reads one signal from a signalfd; 0 when none is pending. */
+static int read_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(sfd, &si, sizeof(si));
+
+	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+/* Waits until the socket or the signalfd is readable. */
+static int wait_readable(pidrestore *c, int sfd, bool *ret_signal)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sfd, .events = POLLIN },
+		{ .fd = pidrestore_fd(c), .events = POLLIN },
+	};
+
+	if (poll(pfd, 2, -1) < 0)
+		return errno == EINTR ? 0 : -errno;
+	*ret_signal = pfd[0].revents & POLLIN;
+	return 0;
+}
+
+/* --------------------------------------------------------------- JSON */
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
+static size_t utf8_sequence_length(const unsigned char *s)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+/* Writes s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
+static void json_string(FILE *f, const char *str)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	fputc('"', f);
+	while (*s) {
+		size_t len = utf8_sequence_length(s);
+
+		if (len == 0) {
+			fputs("\\ufffd", f);
+			s++;
+			continue;
+		}
+		switch (*s) {
+		case '"':
+			fputs("\\\"", f);
+			break;
+		case '\\':
+			fputs("\\\\", f);
+			break;
+		case '\b':
+			fputs("\\b", f);
+			break;
+		case '\f':
+			fputs("\\f", f);
+			break;
+		case '\n':
+			fputs("\\n", f);
+			break;
+		case '\r':
+			fputs("\\r", f);
+			break;
+		case '\t':
+			fputs("\\t", f);
+			break;
+		default:
+			if (*s < 0x20)
+				fprintf(f, "\\u%04x", *s);
+			else
+				fwrite(s, 1, len, f);
+		}
+		s += len;
+	}
+	fputc('"', f);
+}
+
+static void json_pids(FILE *f, const pid_t *pids, size_t n)
+{
+	fputc('[', f);
+	print_pids(f, pids, n);
+	fputc(']', f);
+}
+
+/* -------------------------------------------------------------- spawn */
+
+/* Exec errors the way env(1) reports them; anything else is ours. */
+static int spawn_exit_status(int r)
+{
+	switch (-r) {
+	case ENOENT:
+		return EXIT_NOT_FOUND;
+	case EACCES:
+	case ENOEXEC:
+	case ETXTBSY:
+	case ELOOP:
+	case ENAMETOOLONG:
+	case ENOTDIR:
+	case EISDIR:
+	case E2BIG:
+	case ELIBBAD:
+		return EXIT_CANNOT_EXECUTE;
+	default:
+		return EXIT_SPAWN_FAILED;
+	}
+}
+
+static int exit_status_of(const pidrestore_event *ev)
+{
+	if (ev->signal > 0)
+		return 128 + ev->signal;
+	if (ev->exit_code >= 0)
+		return ev->exit_code & 0xff;
+	fprintf(stderr, "pidrestorectl: pidrestored did not say how process %d ended\n",
+		ev->n_pids ? (int)ev->pids[0] : 0);
+	return EXIT_SPAWN_FAILED;
+}
+
+/* Forwards signals to the process until pidrestored reports its end. */
+static int wait_for_exit(pidrestore *c, const pidrestore_process *p, int sfd)
+{
+	for (;;) {
+		pidrestore_event ev;
+		bool have_signal = false;
+		int r;
+
+		/* Drains what the spawn call queued before polling the socket. */
+		r = pidrestore_wait_event(c, 0, &ev);
+		if (r < 0) {
+			report_failure("spawn", c, r);
+			fprintf(stderr, "pidrestorectl: process %d may still be running\n", (int)p->pids[0]);
+			return EXIT_SPAWN_FAILED;
+		}
+		if (r > 0) {
+			if (ev.type == PIDRESTORE_EVENT_EXITED && ev.id == p->id)
+				return exit_status_of(&ev);
+			continue;
+		}
+		r = wait_readable(c, sfd, &have_signal);
+		if (r < 0) {
+			fprintf(stderr, "pidrestorectl: cannot wait for process %d: %s\n", (int)p->pids[0], strerror(-r));
+			return EXIT_SPAWN_FAILED;
+		}
+		if (have_signal) {
+			int sig = read_signal(sfd);
+
+			if (sig > 0 && p->pidfd >= 0 && pr_pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
+				fprintf(stderr, "pidrestorectl: cannot forward %s to process %d: %m\n",
+					sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal", (int)p->pids[0]);
+		}
+	}
+}
+
+static int verb_spawn(const struct options *o, char **args, size_t n_args)
+{
+	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	pid_t pids[PIDRESTORE_MAX_LEVELS];
+	int fd_map[3][2];
+	pidrestore_target target = { .pids = pids, .pidns_fd = -1 };
+	pidrestore_command cmd = { .program_fd = -1, .cwd_fd = -1, .fd_map = fd_map };
+	pidrestore_process p = { .pidfd = -1 };
+	pidrestore *c = NULL;
+	int sfd = -1, status = EXIT_SPAWN_FAILED, r;
+
+	if (!o->pid_list)
+		return usage_error("--pid is required; e.g. pidrestorectl spawn --pid 4242 -- sleep 10");
+	if (n_args == 0)
+		return usage_error("spawn needs a command to run; e.g. pidrestorectl spawn --pid 4242 -- sleep 10");
+	if (parse_pid_list(o->pid_list, "--pid", pids, &target.n_pids) < 0)
+		return EXIT_USAGE;
+	if (o->new_pidns)
+		target.flags |= PIDRESTORE_NEW_PIDNS;
+
+	cmd.path = args[0];
+	cmd.argv = args;
+	/* The command gets whichever of our stdin, stdout and stderr are open. */
+	for (int fd = 0; fd <= 2; fd++)
+		if (fcntl(fd, F_GETFD) >= 0) {
+			fd_map[cmd.n_fd_map][0] = fd;
+			fd_map[cmd.n_fd_map][1] = fd;
+			cmd.n_fd_map++;
+		}
+
+	if (open_pidns(o, "spawn", &target.pidns_fd) < 0)
+		goto out;
+	cmd.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cmd.cwd_fd < 0) {
+		fprintf(stderr, "pidrestorectl: spawn failed (%s): cannot open the working directory: %m\n",
+			strerrorname_np(errno));
+		goto out;
+	}
+	if (connect_daemon(o, "spawn", &c) < 0)
+		goto out;
+	/* Blocked before the process exists, so that no signal meant for it is
+	 * lost between its creation and the wait loop. */
+	if (!o->no_wait) {
+		r = signalfd_for(forwarded, sizeof(forwarded) / sizeof(forwarded[0]), &sfd);
+		if (r < 0) {
+			fprintf(stderr, "pidrestorectl: spawn failed (%s): cannot set up signal forwarding: %s\n",
+				strerrorname_np(-r), strerror(-r));
+			goto out;
+		}
+	}
+
+	r = pidrestore_spawn(c, &target, &cmd, &p);
+	if (r < 0) {
+		report_failure("spawn", c, r);
+		status = spawn_exit_status(r);
+		goto out;
+	}
+	if (o->no_wait) {
+		print_pids(stdout, p.pids, p.n_pids);
+		putchar('\n');
+		status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_SPAWN_FAILED;
+		goto out;
+	}
+	status = wait_for_exit(c, &p, sfd);
+out:
+	if (p.pidfd >= 0)
+		close(p.pidfd);
+	if (sfd >= 0)
+		close(sfd);
+	if (cmd.cwd_fd >= 0)
+		close(cmd.cwd_fd);
+	if (target.pidns_fd >= 0)
+		close(target.pidns_fd);
+	pidrestore_disconnect(c);
+	return status;
+}
+
+/* ------------------------------------------------------------- reserve */
+
+static void print_reservations(const struct options *o, const pidrestore_process *procs, size_t n)
+{
+	int id_width = 2;
+
+	if (o->json) {
+		fputc('[', stdout);
+		for (size_t i = 0; i < n; i++) {
+			printf("%s{\"id\":%" PRIu64 ",\"pids\":", i ? "," : "", procs[i].id);
+			json_pids(stdout, procs[i].pids, procs[i].n_pids);
+			fputc('}', stdout);
+		}
+		fputs("]\n", stdout);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(NULL, 0, "%" PRIu64, procs[i].id);
+
+		if (w > id_width)
+			id_width = w;
+	}
+	printf("%-*s PIDS\n", id_width, "ID");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-*" PRIu64 " ", id_width, procs[i].id);
+		print_pids(stdout, procs[i].pids, procs[i].n_pids);
+		putchar('\n');
+	}
+}
+
+/* Marks the reservation an event is about as gone; returns how many remain. */
+static size_t forget_reservation(const pidrestore_event *ev, uint64_t *ids, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (ids[i] != ev->id)
+			continue;
+		fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
+			ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
+		ids[i] = ids[--n];
+		break;
+	}
+	return n;
+}
+
+/* Holds the reservations until a signal or until all have expired; then
+ * releases what is left. */
+static int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
+{
+	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
+	int sfd = -1, status = EXIT_FAILURE, r;
+
+	r = signalfd_for(stop_signals, sizeof(stop_signals) / sizeof(stop_signals[0]), &sfd);
+	if (r < 0) {
+		fprintf(stderr, "pidrestorectl: reserve failed (%s): cannot set up signal handling: %s\n",
+			strerrorname_np(-r), strerror(-r));
+		goto out;
+	}
+	fprintf(stderr, "Holding %zu reservation%s; press Ctrl-C to release.\n", n, n == 1 ? "" : "s");
+	while (n > 0) {
+		pidrestore_event ev;
+		bool have_signal = false;
+
+		r = pidrestore_wait_event(c, 0, &ev);
+		if (r < 0) {
+			report_failure("reserve", c, r);
+			goto out;
+		}
+		if (r > 0) {
+			n = forget_reservation(&ev, ids, n);
+			continue;
+		}
+		r = wait_readable(c, sfd, &have_signal);
+		if (r < 0) {
+			fprintf(stderr, "pidrestorectl: reserve failed (%s): cannot wait: %s\n",
+				strerrorname_np(-r), strerror(-r));
+			goto out;
+		}
+		if (have_signal && read_signal(sfd) > 0)
+			break;
+	}
+	if (n > 0) {
+		r = pidrestore_release(c, ids, n);
+		if (r < 0) {
+			report_failure("release", c, r);
+			goto out;
+		}
+		fprintf(stderr, "Released %d reservation%s.\n", r, r == 1 ? "" : "s");
+	}
+	status = EXIT_SUCCESS;
+out:
+	if (sfd >= 0)
+		close(sfd);
+	return status;
+}
+
+static int verb_reserve(const struct options *o, char **args, size_t n_args)
+{
+	pidrestore_target *targets = NULL;
+	pidrestore_process *procs = NULL;
+	pid_t (*pids)[PIDRESTORE_MAX_LEVELS] = NULL;
+	uint64_t *ids = NULL;
+	pidrestore *c = NULL;
+	int pidns_fd = -1, status = EXIT_FAILURE, r;
+
+	if (n_args == 0)
+		return usage_error("reserve needs at least one PID list; e.g. pidrestorectl reserve 4242 4243,300");
+	targets = calloc(n_args, sizeof(*targets));
+	procs = calloc(n_args, sizeof(*procs));
+	pids = calloc(n_args, sizeof(*pids));
+	ids = calloc(n_args, sizeof(*ids));
+	if (!targets || !procs || !pids || !ids) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		goto out;
+	}
+	for (size_t i = 0; i < n_args; i++) {
+		if (parse_pid_list(args[i], "argument", pids[i], &targets[i].n_pids) < 0) {
+			status = EXIT_USAGE;
+			goto out;
+		}
+		targets[i].pids = pids[i];
+		targets[i].flags = o->new_pidns ? PIDRESTORE_NEW_PIDNS : 0;
+	}
+	if (open_pidns(o, "reserve", &pidns_fd) < 0)
+		goto out;
+	for (size_t i = 0; i < n_args; i++)
+		targets[i].pidns_fd = pidns_fd;
+	if (connect_daemon(o, "reserve", &c) < 0)
+		goto out;
+
+	r = pidrestore_reserve(c, targets, n_args, o->ttl_sec, procs);
+	if (r < 0) {
+		report_failure("reserve", c, r);
+		goto out;
+	}
+	for (size_t i = 0; i < n_args; i++) {
+		ids[i] = procs[i].id;
+		if (procs[i].pidfd >= 0)
+			close(procs[i].pidfd);
+	}
+	print_reservations(o, procs, n_args);
+	/* A script reading the table must see it while the reservations are held. */
+	if (fflush(stdout) != 0) {
+		fprintf(stderr, "pidrestorectl: reserve failed: cannot write the reservations: %m\n");
+		goto out;
+	}
+	status = hold_reservations(c, ids, n_args);
+out:
+	pidrestore_disconnect(c);
+	if (pidns_fd >= 0)
+		close(pidns_fd);
+	free(ids);
+	free(pids);
+	free(procs);
+	free(targets);
+	return status;
+}
+
+/* ------------------------------------------------------------- release */
+
+static int verb_release(const struct options *o, char **args, size_t n_args)
+{
+	uint64_t *ids = NULL;
+	pidrestore *c = NULL;
+	int status = EXIT_FAILURE, r;
+
+	if (o->all && n_args > 0)
+		return usage_error("give reservation IDs or --all, not both");
+	if (!o->all && n_args == 0)
+		return usage_error("release needs reservation IDs or --all; e.g. pidrestorectl release 3 4");
+	if (n_args > 0) {
+		ids = calloc(n_args, sizeof(*ids));
+		if (!ids) {
+			fprintf(stderr, "pidrestorectl: out of memory\n");
+			return EXIT_FAILURE;
+		}
+	}
+	for (size_t i = 0; i < n_args; i++) {
+		char *end;
+
+		errno = 0;
+		ids[i] = strtoull(args[i], &end, 10);
+		if (errno != 0 || end == args[i] || *end != '\0' || args[i][0] == '-') {
+			status = usage_error("invalid reservation ID '%s'; IDs are the numbers reserve printed",
+					     args[i]);
+			goto out;
+		}
+	}
+	if (connect_daemon(o, "release", &c) < 0)
+		goto out;
+	r = pidrestore_release(c, ids, n_args);
+	if (r < 0) {
+		report_failure("release", c, r);
+		goto out;
+	}
+	printf("Released %d reservation%s.\n", r, r == 1 ? "" : "s");
+	if (!o->all && (size_t)r < n_args) {
+		fprintf(stderr, "pidrestorectl: %zu of the %zu reservations were not released: "
+			"they do not exist or are not yours\n", n_args - (size_t)r, n_args);
+		goto out;
+	}
+	status = EXIT_SUCCESS;
+out:
+	pidrestore_disconnect(c);
+	free(ids);
+	return status;
+}
+
+/* -------------------------------------------------------------- status */
+
+/* "3min 12s", "2d 5h", "250ms". */
+static void format_timespan(char *buf, size_t size, uint64_t usec)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t usec;
+	} units[] = {
+		{ "d", 86400 * USEC_PER_SEC },
+		{ "h", 3600 * USEC_PER_SEC },
+		{ "min", 60 * USEC_PER_SEC },
+		{ "s", USEC_PER_SEC },
+	};
+	size_t used = 0;
+
+	if (usec < USEC_PER_SEC) {
+		snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && used < size; i++) {
+		uint64_t n = usec / units[i].usec;
+
+		if (n == 0)
+			continue;
+		usec -= n * units[i].usec;
+		used += (size_t)snprintf(buf + used, size - used, "%s%" PRIu64 "%s",
+					 used ? " " : "", n, units[i].suffix);
+	}
+}
+
+static void print_status_json(const pidrestore_status *s)
+{
+	fputs("{\"daemon_version\":", stdout);
+	json_string(stdout, s->daemon_version);
+	printf(",\"protocol_version\":%" PRIu32 ",\"uptime_usec\":%" PRIu64 ",\"socket\":",
+	       s->protocol_version, s->uptime_usec);
+	json_string(stdout, s->socket_path);
+	printf(",\"socket_activated\":%s,\"connections\":%" PRIu32 ",\"reservations\":%" PRIu32
+	       ",\"running\":%" PRIu32 ",\"spawns_total\":%" PRIu64 ",\"reservations_total\":%" PRIu64
+	       ",\"own_reservations\":%" PRIu32 ",\"own_running\":%" PRIu32 "}\n",
+	       s->socket_activated ? "true" : "false", s->connections, s->reservations, s->running,
+	       s->spawns_total, s->reservations_total, s->own_reservations, s->own_running);
+}
+
+static void print_status_table(const pidrestore_status *s)
+{
+	char uptime[64];
+
+	format_timespan(uptime, sizeof(uptime), s->uptime_usec);
+	printf("    Daemon version: %s\n", s->daemon_version[0] ? s->daemon_version : "unknown");
+	printf("  Protocol version: %" PRIu32 "\n", s->protocol_version);
+	printf("            Uptime: %s\n", uptime);
+	printf("            Socket: %s\n", s->socket_path[0] ? s->socket_path : "unknown");
+	printf("        Activation: %s\n", s->socket_activated ? "socket (systemd)" : "started directly");
+	printf("       Connections: %" PRIu32 "\n", s->connections);
+	printf("      Reservations: %" PRIu32 " (yours: %" PRIu32 ")\n", s->reservations, s->own_reservations);
+	printf("           Running: %" PRIu32 " (yours: %" PRIu32 ")\n", s->running, s->own_running);
+	printf("      Spawns total: %" PRIu64 "\n", s->spawns_total);
+	printf("Reservations total: %" PRIu64 "\n", s->reservations_total);
+}
+
+static int verb_status(const struct options *o, char **args, size_t n_args)
+{
+	pidrestore_status s;
+	pidrestore *c = NULL;
+	int status = EXIT_FAILURE, r;
+
+	if (n_args > 0)
+		return usage_error("status takes no arguments; try pidrestorectl status --json");
+	if (connect_daemon(o, "status", &c) < 0)
+		return EXIT_FAILURE;
+	r = pidrestore_get_status(c, &s);
+	if (r < 0) {
+		report_failure("status", c, r);
+		goto out;
+	}
+	if (o->json)
+		print_status_json(&s);
+	else
+		print_status_table(&s);
+	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	pidrestore_disconnect(c);
+	return status;
+}
+
+static int verb_help(const struct options *o, char **args, size_t n_args)
+{
+	print_help();
+	return EXIT_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static const struct verb verbs[] = {
+	{ "spawn", verb_spawn, true, SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_NO_WAIT,
+	  "pidrestorectl spawn --pid 4242 -- sleep 10" },
+	{ "reserve", verb_reserve, false, SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_TTL | SEEN_JSON,
+	  "pidrestorectl reserve 4242 4243 --ttl 60" },
+	{ "release", verb_release, false, SEEN_ALL, "pidrestorectl release 3 4" },
+	{ "status", verb_status, false, SEEN_JSON, "pidrestorectl status --json" },
+	{ "help", verb_help, false, 0, "pidrestorectl help" },
+};
+
+static int check_options_apply(const struct verb *v, const struct options *o)
+{
+	for (size_t i = 0; i < sizeof(option_names) / sizeof(option_names[0]); i++)
+		if ((o->seen & option_names[i].bit) && !(v->allowed & option_names[i].bit))
+			return usage_error("%s does not apply to %s; e.g. %s", option_names[i].name, v->name,
+					   v->example);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { 0 };
+	const struct verb *v = NULL;
+	char **rest;
+	int n_rest, r;
+
+	/* Options before the verb; '+' stops at the verb. */
+	r = parse_options(argc, argv, "+hp:", &o);
+	if (r != 0)
+		return r;
+	if (optind >= argc)
+		return usage_error("missing verb; one of spawn, reserve, release, status (see pidrestorectl --help)");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		if (strcmp(argv[optind], verbs[i].name) == 0)
+			v = &verbs[i];
+	if (!v)
+		return usage_error("unknown verb '%s'; one of spawn, reserve, release, status (see pidrestorectl --help)",
+				   argv[optind]);
+
+	/* The verb's arguments, parsed again with the program name in front,
+	 * so that getopt's messages name pidrestorectl. */
+	n_rest = argc - optind;
+	rest = calloc((size_t)n_rest + 1, sizeof(*rest));
+	if (!rest) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	rest[0] = argv[0];
+	memcpy(rest + 1, argv + optind + 1, sizeof(*rest) * ((size_t)n_rest - 1));
+	optind = 0;
+	r = parse_options(n_rest, rest, v->args_end_options ? "+hp:" : "hp:", &o);
+	if (r == 0)
+		r = check_options_apply(v, &o);
+	if (r == 0)
+		r = v->run(&o, rest + optind, (size_t)(n_rest - optind));
+	free(rest);
+	return r;
+}
