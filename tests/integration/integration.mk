@@ -1,0 +1,42 @@
+# Integration tests: shell scripts that drive a real pidrestored, built from
+# this tree, with real unprivileged users and real namespaces. Most need root
+# and exit 77 (skip) without it. Included by the top-level Makefile.am.
+
+INTEGRATION_TESTS = \
+	tests/integration/spawn-root.sh \
+	tests/integration/deny-host.sh \
+	tests/integration/own-userns.sh \
+	tests/integration/bad-requests.sh \
+	tests/integration/new-pidns.sh \
+	tests/integration/transparency.sh \
+	tests/integration/exec-errors.sh \
+	tests/integration/malformed.sh \
+	tests/integration/socket-activation.sh \
+	tests/integration/units.sh
+
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = /usr/bin/env bash
+AM_TESTS_ENVIRONMENT = \
+	top_builddir='$(abs_top_builddir)'; top_srcdir='$(abs_top_srcdir)'; \
+	export top_builddir top_srcdir;
+
+# Programs for what a shell cannot do: a libpidrestore client that checks the
+# returned pidfd, a client that sends raw and malformed packets, and a
+# sd_notify listener.
+check_PROGRAMS += \
+	tests/helpers/spawn-pidfd \
+	tests/helpers/raw-request \
+	tests/helpers/notify-listen
+
+tests_helpers_spawn_pidfd_SOURCES = tests/helpers/spawn-pidfd.c
+tests_helpers_spawn_pidfd_LDADD = client/libpidrestore-core.la
+
+tests_helpers_raw_request_SOURCES = tests/helpers/raw-request.c
+nodist_tests_helpers_raw_request_SOURCES = proto/pidrestore.pb-c.h
+tests_helpers_raw_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_helpers_raw_request_LDADD = proto/libwire.la
+
+tests_helpers_notify_listen_SOURCES = tests/helpers/notify-listen.c

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Bad input: garbage bytes, a message larger than --max-message-size, and a
+# request carrying fds it does not take each get an error reply or a closed
+# connection; the fds are closed and the daemon keeps serving the next client.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+require_root
+require_tools timeout
+setup
+start_daemon --max-message-size 4096
+
+RAW=$PR_HELPERS/raw-request
+# The outcome line of a raw exchange: an error reply or a closed connection.
+REFUSED='^(reply error=[1-9][0-9]* name=E[A-Z0-9]+ .*|closed)$'
+
+# Let the connections of start_daemon's probes go away before counting.
+settle_fds() { # wait until the daemon's fd count is $1
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(daemon_fd_count)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+sleep 0.2
+base=$(daemon_fd_count)
+echo "# the daemon has $base fds open"
+
+# --- a valid exchange first: the helper itself works
+run "$RAW" "$SOCK" hello
+assert_match "a valid Hello is answered" "$RUN_OUT" '^hello version=[1-9]'
+
+# --- garbage after Hello
+run "$RAW" "$SOCK" garbage
+assert_match "garbage bytes: error reply or closed connection" "$RUN_OUT" "$REFUSED"
+check "garbage bytes: the daemon's fd count is back to $base" settle_fds "$base"
+run "$RAW" "$SOCK" hello
+assert_match "garbage bytes: the daemon serves a second client" "$RUN_OUT" '^hello version=[1-9]'
+
+# --- oversized: a well-formed 8 KiB Hello against a 4 KiB limit
+run "$RAW" "$SOCK" oversize 8192
+assert_match "8 KiB message with --max-message-size 4096: error reply or closed" "$RUN_OUT" "$REFUSED"
+check "oversized: the daemon's fd count is back to $base" settle_fds "$base"
+run "$RAW" "$SOCK" oversize 2048
+assert_no_match "a 2 KiB message under the limit is not refused for its size" "$RUN_OUT" 'closed|EMSGSIZE|E2BIG'
+run "$PR_CTL" --socket "$SOCK" status
+assert_eq "oversized: the daemon serves a second client" "$RUN_RC" 0
+
+# --- unexpected fds: a Status request carrying 3 fds of a marker file. The
+# helper counts the daemon's fds on that file while its connection is open.
+echo marker >"$T/marker"
+run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker"
+assert_match "Status with 3 fds: error reply or closed" "$RUN_OUT" "$REFUSED"
+assert_match "Status with 3 fds: none of them stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+check "Status with 3 fds: the daemon's fd count is back to $base" settle_fds "$base"
+
+# fd_count that does not match the fds sent.
+run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker" 1
+assert_match "3 fds with fd_count 1: error reply or closed" "$RUN_OUT" "$REFUSED"
+assert_match "3 fds with fd_count 1: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 2 "$T/marker" 5
+assert_match "2 fds with fd_count 5: error reply or closed" "$RUN_OUT" "$REFUSED"
+assert_match "2 fds with fd_count 5: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+
+# Many fds at once (the most one packet carries).
+run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 253 "$T/marker"
+assert_match "Status with 253 fds: error reply or closed" "$RUN_OUT" "$REFUSED"
+assert_match "Status with 253 fds: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+check "after all bad input: the daemon's fd count is back to $base" settle_fds "$base"
+
+# Garbage as the very first packet, before any Hello.
+run "$RAW" --no-hello "$SOCK" garbage
+assert_match "garbage before Hello: error reply or closed" "$RUN_OUT" "$REFUSED"
+check "garbage before Hello: the daemon's fd count is back to $base" settle_fds "$base"
+
+# The daemon still serves: a real spawn works.
+pick_pid P
+run "$PR_CTL" --socket "$SOCK" spawn --pid "$P" -- sh -c 'echo $$'
+assert_eq "a spawn after all bad input works" "$RUN_OUT" "$P"
+check "the daemon is still running" kill -0 "$DAEMON_PID"
+finish
