@@ -61,34 +61,35 @@ static void die(const char *what)
 
 /* ------------------------------------------------------------------ /proc */
 
-/* The value of one "Name:\tvalue" line of /proc/PID/status, or "" if absent. */
+/* The value of one "Name:\tvalue" line of /proc/PID/status, or "" if absent.
+ * Valid until the next call. Lines can be long (Groups). */
 static const char *status_field(pid_t pid, const char *name)
 {
-	static char value[512];
-	char path[64], line[512];
+	static char *line;
+	static size_t cap;
+	char path[64];
 	size_t name_len = strlen(name);
 	FILE *f;
 
-	value[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
 	f = fopen(path, "re");
 	if (!f)
-		return value;
-	while (fgets(line, sizeof(line), f)) {
+		return "";
+	while (getline(&line, &cap, f) > 0) {
 		if (strncmp(line, name, name_len) || line[name_len] != ':')
 			continue;
 		char *v = line + name_len + 1;
 		v += strspn(v, " \t");
-		v[strcspn(v, "\n")] = '\0';
 		/* Groups ends with a space; compare without it. */
-		size_t n = strlen(v);
+		size_t n = strcspn(v, "\n");
 		while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			v[--n] = '\0';
-		snprintf(value, sizeof(value), "%s", v);
-		break;
+			n--;
+		v[n] = '\0';
+		fclose(f);
+		return v;
 	}
 	fclose(f);
-	return value;
+	return "";
 }
 
 static int fd_count(pid_t pid)
@@ -218,6 +219,7 @@ struct holder_spec {
 	int root_fd;                  /* -1: "/" */
 	int ns_fds[HOLDER_NS_COUNT];  /* used where setup.ns_mask says */
 	size_t drop_bytes;            /* sent short by this much */
+	int sndbuf;                   /* >0: room for packets this big */
 };
 
 static void spec_init(struct holder_spec *spec)
@@ -282,6 +284,9 @@ static int holder_start(const struct holder_spec *spec, struct holder *h)
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("socketpair");
+	if (spec->sndbuf > 0 &&
+	    setsockopt(sv[0], SOL_SOCKET, SO_SNDBUFFORCE, &spec->sndbuf, sizeof(spec->sndbuf)) < 0)
+		die("SO_SNDBUFFORCE");
 	if (send(sv[0], packet, send_len, 0) != (ssize_t)send_len)
 		die("send setup");
 	free(packet);
@@ -789,6 +794,8 @@ static void test_exec_by_fd_and_path(void)
 		} else {
 			exec_spec_init(&e, "sh", argv_sh);
 			e.envp = env_path;
+			/* Meant for the placeholder: must not reach the program. */
+			kill(h.pid, SIGTERM);
 		}
 		e.n_fds = 1, e.fds = &out[1], e.targets = targets;
 		exec_send(&h, &e);
@@ -802,13 +809,65 @@ static void test_exec_by_fd_and_path(void)
 		char want[128];
 		snprintf(want, sizeof(want), "%s\nsh\n", variant == 0 ? scratch_dir : "/");
 		check(r == 0 && !strcmp(text, want), "%s: ran (got %d, output %s)",
-		      variant == 0 ? "exec by program fd with a cwd fd" : "PATH search",
+		      variant == 0 ? "exec by program fd with a cwd fd"
+				   : "PATH search, with a SIGTERM left pending while parked",
 		      r, text);
 		close(out[0]);
-		wait_exit(h.pid, REPORT_TIMEOUT_MS);
+		int status = wait_exit(h.pid, REPORT_TIMEOUT_MS);
+		check(status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		      "%s: program exited 0 (status %d)", variant == 0 ? "program fd" : "PATH search",
+		      status);
 		h.pid = 0;
 		holder_stop(&h);
 	}
+}
+
+/* The biggest setup (HOLDER_MAX_GROUPS groups) and a ~256 KiB command:
+ * both handled, and the holder is back to a few pages afterwards. */
+static void test_large_packets(void)
+{
+	struct holder_spec spec;
+	struct holder h;
+	struct holder_report rep = { 0 };
+	uint32_t *groups = calloc(HOLDER_MAX_GROUPS, sizeof(uint32_t));
+	int r, size = 1 << 20;
+
+	if (!groups)
+		die("calloc");
+	for (uint32_t i = 0; i < HOLDER_MAX_GROUPS; i++)
+		groups[i] = 200000 + i;
+	spec_init(&spec);
+	spec.setup.uid = spec.setup.gid = 1000;
+	spec.setup.n_groups = HOLDER_MAX_GROUPS;
+	spec.groups = groups;
+	spec.sndbuf = size;
+	holder_start(&spec, &h);
+	free(groups);
+	r = report_wait(&h, &rep, REPORT_TIMEOUT_MS);
+	check(r == 1 && rep.type == HOLDER_REPORT_READY,
+	      "%d supplementary groups: READY (got %d: type %u step %u errno %d)",
+	      HOLDER_MAX_GROUPS, r, rep.type, rep.step, rep.error);
+	const char *g = status_field(h.pid, "Groups");
+	check(!strncmp(g, "200000 200001 ", 14) && strstr(g, " 265535"),
+	      "all %d groups set", HOLDER_MAX_GROUPS);
+
+	size_t big_len = 250 * 1024;
+	char *big = malloc(big_len + 8);
+	if (!big)
+		die("malloc");
+	memcpy(big, "BIG=", 4);
+	memset(big + 4, 'x', big_len - 4);
+	big[big_len] = '\0';
+	const char *env_big[] = { big, "PATH=/bin", NULL };
+	static const char *const argv_x[] = { "x", NULL };
+	struct exec_spec e;
+	exec_spec_init(&e, "/nonexistent/program", argv_x);
+	e.envp = env_big;
+	expect_exec_failure(&h, &e, HOLDER_STEP_EXEC, ENOENT, "250 KiB command");
+	free(big);
+	long pss = smaps_pss_kib(h.pid);
+	check(pss > 0 && pss < 128, "Pss back to %ld KiB after the big packets", pss);
+	holder_stop(&h);
 }
 
 static void test_daemon_gone(void)
@@ -823,6 +882,11 @@ static void test_daemon_gone(void)
 	holder_start(&spec, &h);
 	r = report_wait(&h, &rep, REPORT_TIMEOUT_MS);
 	check(r == 1 && rep.type == HOLDER_REPORT_READY, "second holder: READY");
+	kill(h.pid, SIGTERM);
+	kill(h.pid, SIGINT);
+	kill(h.pid, SIGHUP);
+	usleep(50000);
+	check(alive(h.pid), "parked holder survives SIGTERM, SIGINT, SIGHUP (blocked)");
 	close(h.sock);
 	h.sock = -1;
 	status = wait_exit(h.pid, 1000);
@@ -973,6 +1037,7 @@ int main(void)
 
 	test_identity_and_exec();
 	test_exec_by_fd_and_path();
+	test_large_packets();
 	test_daemon_gone();
 	test_bad_setup();
 	test_user_namespace();
