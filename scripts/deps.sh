@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what pidrestore needs to build and to run its tests, with apt-get,
+# and only when something is missing. Non-interactive; needs root to install.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	gcc make pkg-config autoconf automake libtool
+	libprotobuf-c-dev protobuf-c-compiler libevent-dev libsystemd-dev
+	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
+	# systemd-analyze
+	util-linux mount coreutils systemd
+)
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+	echo "deps: not a Debian-like system; install the equivalents of: ${PACKAGES[*]}" >&2
+	exit 0
+fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+		missing+=("$p")
+	fi
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: everything needed is installed"
+	exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: installing packages needs root (sudo $0)" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
