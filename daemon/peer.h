@@ -1,0 +1,52 @@
+/* The requester: who is on the other end of a connection, taken once at
+ * accept (DESIGN §3), and everything a child needs to look like the
+ * requester's own (DESIGN §6). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "holder-proto.h"
+#include "util.h"
+
+struct peer {
+	pid_t pid;                 /* in the daemon's pid namespace */
+	uid_t uid;                 /* effective ids, in the daemon's user namespace */
+	gid_t gid;
+	gid_t *groups;
+	size_t n_groups;
+	int pidfd;                 /* pins the process: never confused with a later one */
+	bool pidfd_from_socket;    /* SO_PEERPIDFD (6.5+) rather than pidfd_open(pid) */
+
+	/* As seen in the requester's own user namespace. */
+	uid_t ns_uid;
+	gid_t ns_gid;
+	bool own_userns;           /* it runs in the daemon's user namespace */
+
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	bool no_new_privs;
+	int seccomp_mode;
+	unsigned int umask;
+	int oom_score_adj;
+	struct rlimit rlimits[HOLDER_RLIMIT_COUNT];
+	uint32_t rlimit_mask;
+
+	int ns_fd[HOLDER_NS_COUNT]; /* holder_ns_slot order; -1 when absent */
+	uint64_t ns_inode[HOLDER_NS_COUNT];
+	int pidns_fd;              /* its active pid namespace */
+	uint64_t pidns_inode;
+	int userns_fd;             /* = ns_fd[HOLDER_NS_USER] */
+	int root_fd;               /* its root directory (O_PATH) */
+	int cgroup_fd;             /* its cgroup v2 directory, or -1 */
+};
+
+/* Reads the peer of a connected socket. Refuses peers the daemon cannot pin
+ * or see (pid 0: not visible in the daemon's pid namespace). */
+int peer_capture(int sock, struct peer *peer, struct why *why);
+void peer_release(struct peer *peer);
+
+/* Finds the cgroup v2 mount once, for CLONE_INTO_CGROUP. */
+void peer_init_cgroup_root(void);
+bool peer_cgroup2_available(void);

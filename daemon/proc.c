@@ -1,0 +1,513 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "conn.h"
+#include "holder-proto.h"
+#include "kernel.h"
+#include "log.h"
+#include "pidrestore.pb-c.h"
+#include "proc.h"
+#include "wire.h"
+
+#define PROC_HASH_SIZE 16384
+
+struct proc_private {
+	struct event *control_ev;
+	struct event *exit_ev;
+	struct event *ttl_ev;
+	bool setup_failed;           /* the holder reported it could not set up */
+	TAILQ_ENTRY(proc) link;
+	struct proc *hash_next;
+};
+
+static TAILQ_HEAD(, proc) procs = TAILQ_HEAD_INITIALIZER(procs);
+static struct proc *proc_hash[PROC_HASH_SIZE];
+static struct event_base *proc_base;
+static uint64_t next_id = 1;
+
+static const char *const step_names[] = {
+	[HOLDER_STEP_NONE] = "start",
+	[HOLDER_STEP_PROTOCOL] = "reading its setup",
+	[HOLDER_STEP_SETSID] = "setsid",
+	[HOLDER_STEP_OOM_SCORE_ADJ] = "setting oom_score_adj",
+	[HOLDER_STEP_RLIMIT] = "setting resource limits",
+	[HOLDER_STEP_BOUNDING_SET] = "dropping the capability bounding set",
+	[HOLDER_STEP_GROUPS] = "setting supplementary groups",
+	[HOLDER_STEP_SETNS_MNT] = "joining your mount namespace",
+	[HOLDER_STEP_SETNS_NET] = "joining your network namespace",
+	[HOLDER_STEP_SETNS_IPC] = "joining your IPC namespace",
+	[HOLDER_STEP_SETNS_UTS] = "joining your UTS namespace",
+	[HOLDER_STEP_SETNS_CGROUP] = "joining your cgroup namespace",
+	[HOLDER_STEP_SETNS_TIME] = "joining your time namespace",
+	[HOLDER_STEP_CHROOT] = "entering your root directory",
+	[HOLDER_STEP_SETNS_USER] = "joining your user namespace",
+	[HOLDER_STEP_GID] = "taking your gid",
+	[HOLDER_STEP_UID] = "taking your uid",
+	[HOLDER_STEP_CAPS] = "setting your capabilities",
+	[HOLDER_STEP_AMBIENT] = "setting your ambient capabilities",
+	[HOLDER_STEP_NO_NEW_PRIVS] = "setting no_new_privs",
+	[HOLDER_STEP_EXEC_FDS] = "installing the fd map",
+	[HOLDER_STEP_CWD] = "changing to the working directory",
+	[HOLDER_STEP_EXEC] = "executing the program",
+};
+
+static const char *step_name(uint32_t step)
+{
+	if (step < ELEMENTSOF(step_names) && step_names[step])
+		return step_names[step];
+	return "an unknown step";
+}
+
+int proc_init(struct event_base *base)
+{
+	proc_base = base;
+	return 0;
+}
+
+struct proc *proc_find(uint64_t id)
+{
+	for (struct proc *p = proc_hash[id % PROC_HASH_SIZE]; p; p = p->priv->hash_next)
+		if (p->id == id)
+			return p;
+	return NULL;
+}
+
+static void hash_remove(struct proc *p)
+{
+	struct proc **pp = &proc_hash[p->id % PROC_HASH_SIZE];
+
+	while (*pp && *pp != p)
+		pp = &(*pp)->priv->hash_next;
+	if (*pp)
+		*pp = p->priv->hash_next;
+}
+
+static void proc_free(struct proc *p)
+{
+	TAILQ_REMOVE(&procs, p, priv->link);
+	hash_remove(p);
+	if (p->priv->control_ev)
+		event_free(p->priv->control_ev);
+	if (p->priv->exit_ev)
+		event_free(p->priv->exit_ev);
+	if (p->priv->ttl_ev)
+		event_free(p->priv->ttl_ev);
+	close_fdp(&p->control_fd);
+	close_fdp(&p->pidfd);
+	free(p->priv);
+	free(p);
+}
+
+static void notify_waiter(struct proc *p, enum proc_report report, const struct why *why)
+{
+	proc_waiter_fn fn = p->waiter;
+
+	if (!fn)
+		return;
+	/* One report ends the wait; the waiter may set a new one. */
+	p->waiter = NULL;
+	fn(p, report, why, p->waiter_data);
+}
+
+static void close_control(struct proc *p)
+{
+	if (p->priv->control_ev) {
+		event_free(p->priv->control_ev);
+		p->priv->control_ev = NULL;
+	}
+	close_fdp(&p->control_fd);
+}
+
+static void handle_report(struct proc *p, const struct holder_report *rep)
+{
+	struct why why = { 0 };
+
+	switch (rep->type) {
+	case HOLDER_REPORT_READY:
+		if (p->state == PROC_STARTING) {
+			p->state = PROC_RESERVED;
+			notify_waiter(p, PROC_SETUP_DONE, &why);
+		}
+		/* A spawn queued its exec right behind the setup: keep waiting. */
+		return;
+	case HOLDER_REPORT_SETUP_FAILED:
+	case HOLDER_REPORT_START_FAILED:
+		p->priv->setup_failed = true;
+		if (rep->type == HOLDER_REPORT_START_FAILED)
+			why_set(&why, rep->error > 0 ? rep->error : EIO,
+				"the daemon could not start its holder program: %s", strerror(rep->error));
+		else
+			why_set(&why, rep->error > 0 ? rep->error : EIO,
+				"the new process could not take on the requester's identity: %s failed: %s",
+				step_name(rep->step), strerror(rep->error));
+		log_warning("process %llu (pid %d): %s", (unsigned long long)p->id, p->pid, why.text);
+		notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
+		return;
+	case HOLDER_REPORT_EXEC_FAILED:
+		if (p->state != PROC_EXECING)
+			return;
+		p->state = PROC_RESERVED;
+		if (rep->step == HOLDER_STEP_EXEC)
+			why_set(&why, rep->error > 0 ? rep->error : EIO, "%s", strerror(rep->error));
+		else
+			why_set(&why, rep->error > 0 ? rep->error : EIO, "%s failed: %s",
+				step_name(rep->step), strerror(rep->error));
+		notify_waiter(p, PROC_EXEC_DONE, &why);
+		return;
+	default:
+		log_warning("process %llu (pid %d): unknown report %u from its holder", (unsigned long long)p->id, p->pid, rep->type);
+	}
+}
+
+/* Reads what the holder said. Returns false once the channel is closed. */
+static bool drain_control(struct proc *p)
+{
+	while (p->control_fd >= 0) {
+		struct holder_report rep;
+		ssize_t n = recv(p->control_fd, &rep, sizeof(rep), MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n <= 0) {
+			/* End of stream: a successful exec closed the holder's
+			 * close-on-exec end; otherwise the holder is gone. */
+			close_control(p);
+			if (p->state == PROC_EXECING && !p->priv->setup_failed) {
+				struct why ok = { 0 };
+
+				p->state = PROC_RUNNING;
+				notify_waiter(p, PROC_EXEC_DONE, &ok);
+			}
+			return false;
+		}
+		if ((size_t)n != sizeof(rep)) {
+			log_warning("process %llu: short report (%zd bytes) from its holder", (unsigned long long)p->id, n);
+			continue;
+		}
+		handle_report(p, &rep);
+	}
+	return false;
+}
+
+static void on_control(evutil_socket_t fd, short what, void *arg)
+{
+	drain_control(arg);
+}
+
+static void send_exit_event(struct proc *p, const siginfo_t *si)
+{
+	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
+	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
+	Pidrestore__ExitEvent ex = PIDRESTORE__EXIT_EVENT__INIT;
+	int32_t pids[PR_MAX_LEVELS];
+
+	for (size_t i = 0; i < p->n_pids; i++)
+		pids[i] = p->pids[i];
+	ex.id = p->id;
+	ex.n_pids = p->n_pids;
+	ex.pids = pids;
+	if (si->si_code == CLD_EXITED) {
+		ex.has_exit_code = 1;
+		ex.exit_code = si->si_status;
+	} else {
+		ex.has_signal = 1;
+		ex.signal = si->si_status;
+		ex.has_core_dumped = 1;
+		ex.core_dumped = si->si_code == CLD_DUMPED;
+	}
+	ev.body_case = PIDRESTORE__EVENT__BODY_EXITED;
+	ev.exited = &ex;
+	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = &ev;
+	conn_send(p->owner, &msg, NULL, 0);
+}
+
+static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+	siginfo_t si = { 0 };
+
+	/* Settle a pending exec first: a program may exit right after its
+	 * exec, before the daemon read the end of the holder channel. */
+	if (p->control_fd >= 0)
+		drain_control(p);
+	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL) < 0) {
+		log_warning("process %llu (pid %d): waitid: %m", (unsigned long long)p->id, p->pid);
+		si.si_code = CLD_KILLED;
+		si.si_status = 0;
+	}
+	if (p->waiter) {
+		struct why why;
+
+		if (si.si_code == CLD_EXITED)
+			why_set(&why, ESRCH, "the process ended (exit status %d) before it was ready", si.si_status);
+		else
+			why_set(&why, ESRCH, "the process was killed by signal %d (%s) before it was ready",
+				si.si_status, strsignal(si.si_status));
+		notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
+	}
+	if (p->owner && (p->state == PROC_RUNNING || p->state == PROC_RESERVED) && !p->priv->setup_failed)
+		send_exit_event(p, &si);
+	if (p->state == PROC_RUNNING)
+		log_debug("process %llu (pid %d) ended: %s %d", (unsigned long long)p->id, p->pid,
+			  si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+	proc_free(p);
+}
+
+int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p || !(p->priv = calloc(1, sizeof(*p->priv)))) {
+		free(p);
+		return -ENOMEM;
+	}
+	p->id = next_id++;
+	p->owner = owner;
+	p->owner_uid = owner_uid;
+	p->state = PROC_STARTING;
+	p->pid = res->pid;
+	p->pidfd = res->pidfd;
+	p->control_fd = res->control_fd;
+	res->pidfd = res->control_fd = -1;
+	p->n_pids = res->n_pids;
+	memcpy(p->pids, res->pids, sizeof(p->pids));
+	p->pidns_inode = res->pidns_inode;
+	p->created_usec = now_usec();
+	p->priv->control_ev = event_new(proc_base, p->control_fd, EV_READ | EV_PERSIST, on_control, p);
+	p->priv->exit_ev = event_new(proc_base, p->pidfd, EV_READ, on_proc_exit, p);
+	TAILQ_INSERT_TAIL(&procs, p, priv->link);
+	p->priv->hash_next = proc_hash[p->id % PROC_HASH_SIZE];
+	proc_hash[p->id % PROC_HASH_SIZE] = p;
+	if (!p->priv->control_ev || !p->priv->exit_ev ||
+	    event_add(p->priv->control_ev, NULL) < 0 || event_add(p->priv->exit_ev, NULL) < 0) {
+		/* Not watchable: kill it now and reap it synchronously. */
+		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+		siginfo_t si;
+
+		waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL);
+		proc_free(p);
+		return -ENOMEM;
+	}
+	*ret = p;
+	return 0;
+}
+
+void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data)
+{
+	p->waiter = fn;
+	p->waiter_data = data;
+}
+
+static size_t strings_size(const ProtobufCBinaryData *v, size_t n)
+{
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += v[i].len + 1;
+	return len;
+}
+
+static uint8_t *put_strings(uint8_t *at, const ProtobufCBinaryData *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		memcpy(at, v[i].data, v[i].len);
+		at += v[i].len;
+		*at++ = '\0';
+	}
+	return at;
+}
+
+int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
+{
+	size_t strings = strings_size(cmd->argv, cmd->argc) + strings_size(cmd->envp, cmd->envc);
+	size_t len = sizeof(struct holder_exec) + cmd->n_fds * sizeof(int32_t) + cmd->path_len + strings;
+	int fds[WIRE_MAX_FDS];
+	size_t n_fds = 0;
+	struct holder_exec *h;
+	uint8_t *at;
+	int r;
+
+	if (p->control_fd < 0)
+		return why_set(why, ESRCH, "reservation %llu has no holder any more", (unsigned long long)p->id);
+	if (cmd->n_fds + 2 > WIRE_MAX_FDS)
+		return why_set(why, EINVAL, "too many fds to map (%zu; at most %d)", cmd->n_fds, WIRE_MAX_FDS - 2);
+	h = calloc(1, len);
+	if (!h)
+		return why_set(why, ENOMEM, "out of memory");
+	h->type = HOLDER_CMD_EXEC;
+	h->n_fds = (uint32_t)cmd->n_fds;
+	h->argc = (uint32_t)cmd->argc;
+	h->envc = (uint32_t)cmd->envc;
+	h->path_len = (uint32_t)cmd->path_len;
+	h->strings_len = (uint32_t)strings;
+	if (cmd->program_fd >= 0) {
+		h->flags |= HOLDER_EXEC_PROGRAM_FD;
+		fds[n_fds++] = cmd->program_fd;
+	}
+	if (cmd->cwd_fd >= 0) {
+		h->flags |= HOLDER_EXEC_CWD_FD;
+		fds[n_fds++] = cmd->cwd_fd;
+	}
+	at = (uint8_t *)(h + 1);
+	for (size_t i = 0; i < cmd->n_fds; i++) {
+		int32_t t = cmd->targets[i];
+
+		memcpy(at, &t, sizeof(t));
+		at += sizeof(t);
+		fds[n_fds++] = cmd->fds[i];
+	}
+	if (cmd->path_len) {
+		memcpy(at, cmd->path, cmd->path_len);
+		at += cmd->path_len;
+	}
+	at = put_strings(at, cmd->argv, cmd->argc);
+	put_strings(at, cmd->envp, cmd->envc);
+
+	if (len > 192 * 1024) {
+		int size = (int)len * 2;
+
+		setsockopt(p->control_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+	}
+	r = wire_send(p->control_fd, h, len, fds, n_fds);
+	free(h);
+	if (r < 0)
+		return why_set(why, -r == EPIPE || -r == ECONNRESET ? ESRCH : -r,
+			       "cannot hand the program to process %llu: %s", (unsigned long long)p->id, strerror(-r));
+	p->state = PROC_EXECING;
+	return 0;
+}
+
+void proc_release(struct proc *p)
+{
+	if (p->state == PROC_RELEASED)
+		return;
+	pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+	close_control(p);
+	if (p->priv->ttl_ev) {
+		event_free(p->priv->ttl_ev);
+		p->priv->ttl_ev = NULL;
+	}
+	p->state = PROC_RELEASED;
+	p->owner = NULL;
+	p->waiter = NULL;
+}
+
+static void on_ttl(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
+	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
+	Pidrestore__ExpiredEvent ex = PIDRESTORE__EXPIRED_EVENT__INIT;
+	int32_t pids[PR_MAX_LEVELS];
+	struct conn *owner = p->owner;
+
+	if (p->state != PROC_RESERVED)
+		return;
+	for (size_t i = 0; i < p->n_pids; i++)
+		pids[i] = p->pids[i];
+	ex.id = p->id;
+	ex.n_pids = p->n_pids;
+	ex.pids = pids;
+	ev.body_case = PIDRESTORE__EVENT__BODY_EXPIRED;
+	ev.expired = &ex;
+	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = &ev;
+	log_info("reservation %llu (pid %d) expired", (unsigned long long)p->id, p->pid);
+	proc_release(p);
+	if (owner)
+		conn_send(owner, &msg, NULL, 0);
+}
+
+int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
+{
+	struct timeval tv = { .tv_sec = ttl_sec };
+
+	if (!p->priv->ttl_ev)
+		p->priv->ttl_ev = evtimer_new(proc_base, on_ttl, p);
+	if (!p->priv->ttl_ev || evtimer_add(p->priv->ttl_ev, &tv) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap)
+{
+	struct proc *p;
+	size_t n = 0;
+
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
+			continue;
+		ids[n++] = p->id;
+		proc_release(p);
+	}
+	return n;
+}
+
+void proc_conn_closed(struct conn *c)
+{
+	struct proc *p;
+
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		if (p->owner != c)
+			continue;
+		p->waiter = NULL;
+		if (p->state == PROC_RUNNING || p->state == PROC_EXECING)
+			p->owner = NULL; /* keeps running, nobody to tell */
+		else
+			proc_release(p);
+	}
+}
+
+void proc_shutdown(void)
+{
+	struct proc *p, *next;
+
+	TAILQ_FOREACH(p, &procs, priv->link)
+		if (p->state != PROC_RUNNING)
+			proc_release(p);
+	for (p = TAILQ_FIRST(&procs); p; p = next) {
+		next = TAILQ_NEXT(p, priv->link);
+		if (p->state == PROC_RELEASED) {
+			siginfo_t si;
+
+			waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL);
+			proc_free(p);
+		}
+	}
+}
+
+void proc_count(const struct conn *owner, struct proc_counts *ret)
+{
+	struct proc *p;
+
+	memset(ret, 0, sizeof(*ret));
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		if (owner && p->owner != owner)
+			continue;
+		switch (p->state) {
+		case PROC_STARTING:
+			ret->starting++;
+			break;
+		case PROC_RESERVED:
+			ret->reserved++;
+			break;
+		case PROC_EXECING:
+		case PROC_RUNNING:
+			ret->running++;
+			break;
+		case PROC_RELEASED:
+			break;
+		}
+	}
+}

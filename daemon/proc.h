@@ -1,0 +1,103 @@
+/* The processes the daemon created: placeholders (reservations) and the
+ * programs they became. Owns each one's pidfd and holder channel, reaps it,
+ * and tells its connection when it ends (DESIGN §7). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include "spawn.h"
+#include "util.h"
+
+struct conn;
+struct event_base;
+
+enum proc_state {
+	PROC_STARTING,   /* holder setting itself up */
+	PROC_RESERVED,   /* parked, holding its PIDs */
+	PROC_EXECING,    /* told to exec, result not in yet */
+	PROC_RUNNING,    /* the requester's program runs */
+	PROC_RELEASED,   /* killed by the daemon, waiting to be reaped */
+};
+
+enum proc_report {
+	PROC_SETUP_DONE,  /* the holder is ready (err 0) or failed */
+	PROC_EXEC_DONE,   /* the exec succeeded (err 0) or failed */
+};
+
+struct proc;
+
+/* Called once per report while a request waits on the process. */
+typedef void (*proc_waiter_fn)(struct proc *p, enum proc_report report, const struct why *why, void *data);
+
+struct proc {
+	uint64_t id;
+	uid_t owner_uid;
+	struct conn *owner;          /* NULL once the connection is gone */
+	enum proc_state state;
+	pid_t pid;                   /* in the daemon's namespace */
+	int pidfd;
+	int control_fd;              /* -1 once the program runs */
+	size_t n_pids;
+	pid_t pids[PR_MAX_LEVELS];   /* innermost first */
+	uint64_t pidns_inode;
+	uint64_t created_usec;
+	proc_waiter_fn waiter;
+	void *waiter_data;
+	struct proc_private *priv;   /* events and links, proc.c's own */
+};
+
+/* What a process is told to execute. fds stay owned by the caller. */
+struct exec_cmd {
+	const uint8_t *path;
+	size_t path_len;
+	int program_fd;              /* -1: use path */
+	int cwd_fd;                  /* -1: the requester's root */
+	size_t argc, envc;
+	const ProtobufCBinaryData *argv;
+	const ProtobufCBinaryData *envp;
+	size_t n_fds;
+	const int *fds;
+	const int *targets;
+};
+
+int proc_init(struct event_base *base);
+
+/* Takes over a freshly started holder (its pidfd and channel). */
+int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret);
+
+void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
+
+/* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
+int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
+
+/* Kills a placeholder (or a failed spawn's holder); reaped in the background,
+ * with no event to its connection. */
+void proc_release(struct proc *p);
+
+/* Expires a reservation after ttl_sec: released, with an ExpiredEvent. */
+int proc_set_ttl(struct proc *p, unsigned int ttl_sec);
+
+struct proc *proc_find(uint64_t id);
+
+/* Releases every parked reservation of owner; stores up to cap ids. */
+size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap);
+
+/* The connection is going away: its placeholders are released, its running
+ * programs keep running without an owner. */
+void proc_conn_closed(struct conn *c);
+
+/* Daemon stop: release every placeholder and wait for them; leave running
+ * programs alone. */
+void proc_shutdown(void);
+
+struct proc_counts {
+	unsigned int reserved;
+	unsigned int running;
+	unsigned int starting;
+};
+void proc_count(const struct conn *owner, struct proc_counts *ret); /* owner NULL: all */

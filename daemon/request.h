@@ -1,0 +1,26 @@
+/* Requests: decode -> validate -> authorize -> act -> reply (STYLE.md). */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "wire.h"
+
+struct conn;
+
+/* Handles one packet from c. Every fd in pkt is consumed: used by the request
+ * or closed. */
+void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt);
+
+/* Requests of c still waiting on a process answer nobody any more. */
+void request_conn_closed(struct conn *c);
+
+/* The policy requests are decided by. */
+void request_set_policy(const struct policy *policy);
+
+struct request_stats {
+	uint64_t spawns_total;
+	uint64_t reservations_total;
+};
+void request_get_stats(struct request_stats *ret);

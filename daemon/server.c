@@ -1,0 +1,155 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "conn.h"
+#include "listener.h"
+#include "log.h"
+#include "nsref.h"
+#include "peer.h"
+#include "proc.h"
+#include "request.h"
+#include "server.h"
+#include "spawn.h"
+
+static uint64_t start_usec;
+static struct event_base *base;
+
+uint64_t server_start_usec(void)
+{
+	return start_usec;
+}
+
+const char *server_socket_path(void)
+{
+	return listener_path();
+}
+
+bool server_socket_activated(void)
+{
+	return listener_activated();
+}
+
+static void on_stop(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received %s, stopping", strsignal((int)sig));
+	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: releasing reservations");
+	/* No new connections; the clients' pending requests fail as their
+	 * connections close; placeholders go; running programs stay. */
+	listener_close();
+	conn_close_all();
+	proc_shutdown();
+	event_base_loopexit(base, NULL);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	log_info("received SIGHUP: this version has no configuration to reload; still serving");
+}
+
+static void on_watchdog(evutil_socket_t fd, short what, void *arg)
+{
+	sd_notify(0, "WATCHDOG=1");
+}
+
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* Every reservation holds a pidfd and a channel; the soft limit of
+	 * 1024 would cap the daemon at a few hundred. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+int server_run(const struct server_options *opts)
+{
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_watchdog = NULL;
+	struct why why = { 0 };
+	uint64_t watchdog_usec = 0;
+	struct policy policy;
+	int r, status = EXIT_FAILURE;
+
+	log_setup(opts->log_level);
+	start_usec = now_usec();
+	srandom((unsigned int)(getpid() ^ time(NULL)));
+	/* Writes to a vanished client must be an error, not a signal. Children
+	 * get SIG_DFL back before they run anything. */
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+	conn_set_max_message_size(opts->max_message_size);
+
+	if (geteuid() != 0)
+		log_warning("running as uid %u, not root: only PIDs this uid could take itself will work", geteuid());
+	if (nsref_init(&why) < 0 || spawn_init(opts->holder_path, &why) < 0) {
+		log_error("%s", why.text);
+		goto out;
+	}
+	peer_init_cgroup_root();
+	if (!peer_cgroup2_available())
+		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
+	policy_default(&policy);
+	request_set_policy(&policy);
+
+	base = event_base_new();
+	if (!base) {
+		log_error("cannot create the event loop");
+		goto out;
+	}
+	proc_init(base);
+	r = listener_open(opts->socket_path, &why);
+	if (r < 0) {
+		log_error("%s", why.text);
+		goto out;
+	}
+	if (listener_start(base) < 0) {
+		log_error("cannot watch the listening socket");
+		goto out;
+	}
+
+	ev_term = evsignal_new(base, SIGTERM, on_stop, NULL);
+	ev_int = evsignal_new(base, SIGINT, on_stop, NULL);
+	ev_hup = evsignal_new(base, SIGHUP, on_hup, NULL);
+	if (!ev_term || !ev_int || !ev_hup || event_add(ev_term, NULL) < 0 || event_add(ev_int, NULL) < 0 ||
+	    event_add(ev_hup, NULL) < 0) {
+		log_error("cannot install signal handlers");
+		goto out;
+	}
+	if (sd_watchdog_enabled(0, &watchdog_usec) > 0 && watchdog_usec > 0) {
+		struct timeval tv = { .tv_sec = (time_t)(watchdog_usec / 2 / 1000000), .tv_usec = (suseconds_t)(watchdog_usec / 2 % 1000000) };
+
+		ev_watchdog = event_new(base, -1, EV_PERSIST, on_watchdog, NULL);
+		if (ev_watchdog)
+			event_add(ev_watchdog, &tv);
+	}
+
+	log_info("serving on %s%s (pid %d)", listener_path(), listener_activated() ? " (socket activation)" : "", getpid());
+	sd_notifyf(0, "READY=1\nSTATUS=Serving on %s\nMAINPID=%d", listener_path(), getpid());
+	event_base_dispatch(base);
+	status = EXIT_SUCCESS;
+	log_info("stopped");
+out:
+	listener_close();
+	conn_close_all();
+	proc_shutdown();
+	if (ev_watchdog)
+		event_free(ev_watchdog);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	if (ev_hup)
+		event_free(ev_hup);
+	if (base)
+		event_base_free(base);
+	return status;
+}

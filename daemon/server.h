@@ -1,0 +1,21 @@
+/* The daemon as a whole: startup, the event loop, signals, service manager
+ * notifications, and an orderly stop (DESIGN §7, §8). */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct server_options {
+	const char *socket_path;
+	const char *holder_path;
+	size_t max_message_size;
+	int log_level;
+};
+
+/* Runs until SIGTERM/SIGINT. Returns the process exit status. */
+int server_run(const struct server_options *opts);
+
+uint64_t server_start_usec(void);
+const char *server_socket_path(void);
+bool server_socket_activated(void);
