@@ -132,7 +132,8 @@ static void print_help(void)
 	       "                        the target; the first PID must then be 1\n"
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
-	       "     --all              release: all reservations of the connection\n"
+	       "     --all              release: all reservations of this connection; those of\n"
+	       "                        a running 'reserve' go when it exits\n"
 	       "     --json             status, reserve: print JSON\n"
 	       "\n"
 	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
@@ -666,7 +667,9 @@ static int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
 			break;
 	}
 	if (n > 0) {
-		r = pidrestore_release(c, ids, n);
+		/* All of this connection's: one may have been released by id from
+		 * elsewhere, and naming it would fail the whole request. */
+		r = pidrestore_release(c, NULL, 0);
 		if (r < 0) {
 			report_failure("release", c, r);
 			goto out;
