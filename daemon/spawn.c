@@ -437,12 +437,14 @@ fail:
 int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, struct why *why)
 {
 	struct pr_clone_args args = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
-	int pipefd[2], pidfd = -1, err = 0, nsfd, r;
+	int sv[2], pidfd = -1, err = 0, nsfd, r;
 	bool switched = false;
 	long pid;
 
-	if (pipe2(pipefd, O_CLOEXEC) < 0)
-		return why_set(why, errno, "cannot create a pipe: %m");
+	/* One end each: the helper reports on sv[1] and then waits there for
+	 * the daemon to close sv[0]. */
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return why_set(why, errno, "cannot create a socket pair: %m");
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 
 	/* unshare(CLONE_NEWPID) makes a child of the caller's *active* pid
@@ -464,10 +466,10 @@ int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, 
 			err = errno;
 		else if (unshare(CLONE_NEWPID) < 0)
 			err = errno;
-		(void)!write(pipefd[1], &err, sizeof(err));
-		close(pipefd[1]);
+		close(sv[0]);
+		(void)!write(sv[1], &err, sizeof(err));
 		/* Wait for the daemon to take the namespace, then go. */
-		(void)!read(pipefd[0], &c, 1);
+		(void)!read(sv[1], &c, 1);
 		_exit(0);
 	}
 	if (pid < 0)
@@ -480,8 +482,8 @@ int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, 
 		r = why_set(why, err, "cannot start the namespace helper: %s", strerror(err));
 		goto out;
 	}
-	close_fdp(&pipefd[1]);
-	if (read(pipefd[0], &err, sizeof(err)) != sizeof(err))
+	close_fdp(&sv[1]);
+	if (read(sv[0], &err, sizeof(err)) != sizeof(err))
 		err = EIO;
 	if (err) {
 		r = why_set(why, err == EPERM ? EPERM : err,
@@ -506,7 +508,7 @@ reap:
 	waitpid((pid_t)pid, NULL, __WALL);
 out:
 	close_fdp(&pidfd);
-	close_fdp(&pipefd[0]);
-	close_fdp(&pipefd[1]);
+	close_fdp(&sv[0]);
+	close_fdp(&sv[1]);
 	return r;
 }
