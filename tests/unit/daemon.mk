@@ -1,0 +1,7 @@
+# Unit tests of the daemon's modules, linked against the same objects.
+check_PROGRAMS += tests/unit/test-policy
+TESTS += tests/unit/test-policy
+tests_unit_test_policy_SOURCES = tests/unit/test-policy.c
+tests_unit_test_policy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_policy_CFLAGS = $(DAEMON_CFLAGS) -Wno-missing-field-initializers
+tests_unit_test_policy_LDADD = daemon/libdaemon.la
