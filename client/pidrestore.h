@@ -32,7 +32,8 @@ void pidrestore_disconnect(pidrestore *c);
 int pidrestore_fd(const pidrestore *c);
 
 /* The daemon's message for the last failed call on c ("" if none). Valid
- * until the next call on c. */
+ * until the next call on c. With c NULL: the calling thread's last failed
+ * pidrestore_connect(). */
 const char *pidrestore_last_error(const pidrestore *c);
 
 /* Where and with which PIDs a process is created. */
