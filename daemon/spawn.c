@@ -392,8 +392,11 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 
 	args.flags = CLONE_PIDFD | (clone_newpid ? CLONE_NEWPID : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	args.set_tid = (uint64_t)(uintptr_t)pids;
-	args.set_tid_size = n_pids;
+	/* clone3 refuses a set_tid array of size 0: no PIDs, no array. */
+	if (n_pids > 0) {
+		args.set_tid = (uint64_t)(uintptr_t)pids;
+		args.set_tid_size = n_pids;
+	}
 	if (peer->cgroup_fd >= 0) {
 		args.flags |= CLONE_INTO_CGROUP;
 		args.cgroup = (uint64_t)peer->cgroup_fd;
