@@ -22,6 +22,8 @@ echo "test: autoreconf"
 (cd "$top" && autoreconf -fi)
 
 echo "test: configure in $builddir"
+# A failed distcheck leaves a read-only tree behind.
+[ ! -d "$builddir" ] || chmod -R u+w "$builddir"
 rm -rf "$builddir"
 mkdir -p "$builddir"
 cd "$builddir"
@@ -66,8 +68,14 @@ if [ "$distcheck_rc" -eq 0 ]; then
 	echo "test: make distcheck: PASS"
 else
 	failed=$((failed + 1))
-	tail -n 150 distcheck.out
-	find "$builddir" -path '*/_build/*' -name test-suite.log -exec cat {} + 2>/dev/null || true
+	# The failing tests' logs (distcheck keeps its build tree on failure),
+	# else the end of its output.
+	log=$(find "$builddir" -path '*/_build/*' -name test-suite.log 2>/dev/null | head -n 1)
+	if [ -n "$log" ] && grep -q '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' "$log"; then
+		cat "$log"
+	else
+		tail -n 60 distcheck.out
+	fi
 	echo "test: make distcheck: FAIL (log: $builddir/distcheck.out)"
 fi
 

@@ -10,7 +10,7 @@ start_daemon
 user_programs
 
 pick_pid P
-run as_user "$USER_CTL" --socket "$SOCK" spawn --pid "$P" -- sh -c 'echo "I am pid $$"'
+run "${AS_USER[@]}" "$USER_CTL" --socket "$SOCK" spawn --pid "$P" -- sh -c 'echo "I am pid $$"'
 assert_eq "uid $TEST_UID: spawn of host PID $P exits 125" "$RUN_RC" 125
 assert_eq "uid $TEST_UID: the command did not run" "$RUN_OUT" ""
 assert_match "the error is EPERM" "$RUN_ERR" '\(EPERM\)'
@@ -29,7 +29,7 @@ assert_match "uid $TEST_UID with groups: EPERM" "$RUN_ERR" '\(EPERM\)'
 
 # Reserving the PID is refused the same way.
 pick_pid P
-run as_user "$USER_CTL" --socket "$SOCK" reserve "$P"
+RUN_TIMEOUT=10 run "${AS_USER[@]}" "$USER_CTL" --socket "$SOCK" reserve "$P"
 assert_ne "uid $TEST_UID: reserve of host PID $P fails" "$RUN_RC" 0
 assert_match "uid $TEST_UID: reserve says EPERM" "$RUN_ERR" 'EPERM'
 check "no placeholder holds PID $P" wait_pid_gone "$P" 1

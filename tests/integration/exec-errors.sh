@@ -45,10 +45,10 @@ assert_match "libpidrestore: the error for a non-executable program is EACCES" "
 # --- an unprivileged user in its own namespace: the same errors. A file only
 # root may read is not executable for the user although it has x bits.
 install -m 700 /bin/true "$T/root-only"
-run as_user unshare -Urpf "$USER_CTL" --socket "$SOCK" spawn --pid 77 -- "$T/no-such-program"
+run "${AS_USER[@]}" unshare -Urpf "$USER_CTL" --socket "$SOCK" spawn --pid 77 -- "$T/no-such-program"
 assert_eq "uid $TEST_UID, missing program: exits 127" "$RUN_RC" 127
 assert_match "uid $TEST_UID, missing program: ENOENT" "$RUN_ERR" '\(ENOENT\)'
-run as_user unshare -Urpf "$USER_CTL" --socket "$SOCK" spawn --pid 78 -- "$T/root-only"
+run "${AS_USER[@]}" unshare -Urpf "$USER_CTL" --socket "$SOCK" spawn --pid 78 -- "$T/root-only"
 assert_eq "uid $TEST_UID, program only root may run: exits 126" "$RUN_RC" 126
 assert_match "uid $TEST_UID, program only root may run: EACCES" "$RUN_ERR" '\(EACCES\)'
 

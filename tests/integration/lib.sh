@@ -117,11 +117,16 @@ assert_no_match() { # DESC TEXT ERE
 	fi
 }
 
-# run CMD... : runs CMD with a time limit, stdin from /dev/null; sets RUN_OUT,
-# RUN_ERR (without the trailing newline) and RUN_RC.
+# run CMD... : runs CMD with a time limit (none for a shell function), stdin
+# from /dev/null; sets RUN_OUT, RUN_ERR (without the trailing newline) and
+# RUN_RC.
 run() {
 	local rc=0
-	timeout -k 5 "${RUN_TIMEOUT:-60}" "$@" >"$T/run.out" 2>"$T/run.err" </dev/null || rc=$?
+	if declare -F -- "$1" >/dev/null; then
+		"$@" >"$T/run.out" 2>"$T/run.err" </dev/null || rc=$?
+	else
+		timeout -k 5 "${RUN_TIMEOUT:-60}" "$@" >"$T/run.out" 2>"$T/run.err" </dev/null || rc=$?
+	fi
 	RUN_OUT=$(cat "$T/run.out")
 	RUN_ERR=$(cat "$T/run.err")
 	RUN_RC=$rc
@@ -147,8 +152,9 @@ finish() {
 
 # ------------------------------------------------------------------ users
 
+AS_USER=(setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups --)
 as_user() {
-	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- "$@"
+	"${AS_USER[@]}" "$@"
 }
 
 # The programs the test user runs must be reachable by it: a build tree under

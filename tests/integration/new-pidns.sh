@@ -17,7 +17,7 @@ chown "$TEST_UID:$TEST_GID" "$T/u/newproc"
 
 # The user's namespace has /proc of its own pid namespace (--mount-proc), so
 # NSpid read there shows the level-1 PID and the new namespace's.
-run as_user unshare -Urpf --mount-proc \
+run "${AS_USER[@]}" unshare -Urpf --mount-proc \
 	"$USER_CTL" --socket "$SOCK" spawn --new-pidns --pid 1,4321 -- \
 	sh -c 'echo "pid=$$"; exec grep NSpid /proc/self/status'
 assert_eq "--new-pidns --pid 1,4321: exits 0" "$RUN_RC" 0
@@ -26,7 +26,7 @@ assert_match "and pid 4321 in the user's namespace" "$RUN_OUT" $'^NSpid:\t4321\t
 
 # Mount a procfs for the new namespace: allowed only if the namespace is
 # owned by the user's user namespace (not the daemon's). Then list it.
-run as_user unshare -Urpf --mount-proc \
+run "${AS_USER[@]}" unshare -Urpf --mount-proc \
 	"$USER_CTL" --socket "$SOCK" spawn --new-pidns --pid 1,4322 -- \
 	unshare -m sh -c 'mount -t proc proc "$1" && echo "mounted" && ls "$1" | grep -E "^[0-9]+$" | sort -n | tr "\n" " "' \
 	sh "$T/u/newproc"
@@ -37,7 +37,7 @@ assert_no_match "and nothing of the level above (no 4322, no pidrestorectl)" "$R
 
 # The owner, compared from the outside: the child's user namespace is the
 # requester's (and /proc/PID/ns/pid's owner is checked by the mount above).
-run as_user unshare -Urpf --mount-proc sh -c '
+run "${AS_USER[@]}" unshare -Urpf --mount-proc sh -c '
 	echo "requester $(readlink /proc/self/ns/user)"
 	"$1" --socket "$2" spawn --new-pidns --pid 1,4323 -- sh -c "echo child \$(readlink /proc/self/ns/user)"
 ' sh "$USER_CTL" "$SOCK"

@@ -13,7 +13,7 @@ user_programs
 user_dir
 
 # --- one level: the user's own pid namespace
-run as_user unshare -Urpf --mount-proc \
+run "${AS_USER[@]}" unshare -Urpf --mount-proc \
 	"$USER_CTL" --socket "$SOCK" spawn --pid 4242 -- sh -c 'echo "pid=$$ uid=$(id -u)"'
 assert_eq "one level: spawn exits 0" "$RUN_RC" 0
 assert_eq "one level: the child is pid 4242 in the user's namespace, as its root" \
@@ -21,13 +21,13 @@ assert_eq "one level: the child is pid 4242 in the user's namespace, as its root
 
 # The child's PID one level up (the host) is some PID: its NSpid says so,
 # read through the host's /proc from the child itself.
-run as_user unshare -Urpf \
+run "${AS_USER[@]}" unshare -Urpf \
 	"$USER_CTL" --socket "$SOCK" spawn --pid 4243 -- sh -c 'echo $$; exec grep NSpid /proc/self/status'
 assert_match "one level: NSpid of the child ends in 4243" "$RUN_OUT" $'^NSpid:\t[0-9]+\t4243$'
 
 # --- asking for the host level too: not the user's to take
 pick_pid HP
-run as_user unshare -Urpf --mount-proc \
+run "${AS_USER[@]}" unshare -Urpf --mount-proc \
 	"$USER_CTL" --socket "$SOCK" spawn --pid "4244,$HP" -- true
 assert_eq "host level: refused (125)" "$RUN_RC" 125
 assert_match "host level: EPERM" "$RUN_ERR" '\(EPERM\)'
@@ -39,7 +39,7 @@ check "host level: no process holds PID $HP" wait_pid_gone "$HP" 1
 # PID there.
 mkdir "$T/u/proc1"
 chown "$TEST_UID:$TEST_GID" "$T/u/proc1"
-run as_user unshare -Urpf --mount-proc sh -c '
+run "${AS_USER[@]}" unshare -Urpf --mount-proc sh -c '
 	mount --bind /proc "$1" &&
 	exec unshare -pf --mount-proc "$2" --socket "$3" spawn --pid 50,60 -- \
 		sh -c "echo inner=\$\$; exec grep NSpid \"\$0/self/status\"" "$1"
@@ -50,7 +50,7 @@ assert_match "two levels: and pid 60 in the outer one" "$RUN_OUT" $'^NSpid:\t60\
 
 # Both levels busy-checked against the right namespace: PID 1 of the inner
 # namespace is pidrestorectl itself.
-run as_user unshare -Urpf --mount-proc sh -c '
+run "${AS_USER[@]}" unshare -Urpf --mount-proc sh -c '
 	exec unshare -pf --mount-proc "$1" --socket "$2" spawn --pid 1,61 -- true
 ' sh "$USER_CTL" "$SOCK"
 assert_eq "two levels, inner PID busy: refused (125)" "$RUN_RC" 125

@@ -82,13 +82,13 @@ compare_as "uid $TEST_UID with no_new_privs set before its user namespace" 302 \
 # --- fds: only the mapped ones. The requester holds extra fds (not
 # close-on-exec); the spawned ls sees 0 1 2 and its own directory fd.
 fds_of_spawned() {
-	"$1" --socket "$2" spawn --pid "$3" -- ls /proc/self/fd 7</dev/null 8>/dev/null 9<"$T/probe"
+	timeout 30 "$1" --socket "$2" spawn --pid "$3" -- ls /proc/self/fd 7</dev/null 8>/dev/null 9<"$T/probe"
 }
 pick_pid P
 run fds_of_spawned "$PR_CTL" "$SOCK" "$P"
 assert_eq "root: the spawned program has fds 0 1 2 (+ ls's own 3) only" "$(printf '%s\n' "$RUN_OUT" | paste -sd ' ')" "0 1 2 3"
 
-run as_user unshare -Urpf --mount-proc bash -c "$(declare -f fds_of_spawned); T='$T'; fds_of_spawned \"\$@\"" \
+run "${AS_USER[@]}" unshare -Urpf --mount-proc bash -c "$(declare -f fds_of_spawned); T='$T'; fds_of_spawned \"\$@\"" \
 	sh "$USER_CTL" "$SOCK" 303
 assert_eq "uid $TEST_UID: the spawned program has fds 0 1 2 (+ ls's own 3) only" "$(printf '%s\n' "$RUN_OUT" | paste -sd ' ')" "0 1 2 3"
 
