@@ -34,6 +34,7 @@ struct conn {
 	struct event *write_ev;
 	struct peer peer;
 	uint32_t version;
+	unsigned int reservations;
 	bool dead;
 	TAILQ_HEAD(, outmsg) out;
 	size_t out_bytes;
@@ -61,6 +62,16 @@ size_t conn_max_message_size(void)
 unsigned int conn_count(void)
 {
 	return n_conns;
+}
+
+unsigned int conn_reservations(const struct conn *c)
+{
+	return c->reservations;
+}
+
+void conn_add_reservations(struct conn *c, int delta)
+{
+	c->reservations = (unsigned int)((int)c->reservations + delta);
 }
 
 const struct peer *conn_peer(const struct conn *c)

@@ -39,6 +39,10 @@ void conn_set_version(struct conn *c, uint32_t version);
 
 unsigned int conn_count(void);
 
+/* Outstanding reservations owned by c, kept by the process registry. */
+unsigned int conn_reservations(const struct conn *c);
+void conn_add_reservations(struct conn *c, int delta);
+
 /* Closes every connection (daemon stop). */
 void conn_close_all(void);
 

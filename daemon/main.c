@@ -1,4 +1,5 @@
 /* pidrestored: creates processes with chosen PIDs for unprivileged callers. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,20 +21,45 @@ static void usage(FILE *out)
 		"                               ignored when the service manager passes a socket\n"
 		"      --holder PATH            the placeholder program (default %s)\n"
 		"      --max-message-size BYTES largest request accepted (default 65536)\n"
+		"      --max-reservations N     outstanding reservations over all clients (default 65536)\n"
+		"      --max-reservations-per-connection N\n"
+		"                               outstanding reservations per connection (default 16384)\n"
+		"      --max-ttl SECONDS        cap on a reservation's lifetime; also applied to\n"
+		"                               reservations that ask for none (default: no cap)\n"
+		"      --exit-idle SECONDS      exit after this long with no connection and no\n"
+		"                               reservation (for socket activation; default: never)\n"
 		"      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
 		"  -h, --help                   show this help\n"
 		"      --version                show the version\n",
 		PIDRESTORE_DEFAULT_SOCKET, HOLDER_PATH);
 }
 
+static int parse_count(const char *s, unsigned int *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *end || errno || v > 0xffffffffUL)
+		return -EINVAL;
+	*ret = (unsigned int)v;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION };
+	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_MAX_RES, OPT_MAX_RES_CONN,
+	       OPT_MAX_TTL, OPT_EXIT_IDLE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "holder", required_argument, NULL, OPT_HOLDER },
 		{ "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
+		{ "max-reservations", required_argument, NULL, OPT_MAX_RES },
+		{ "max-reservations-per-connection", required_argument, NULL, OPT_MAX_RES_CONN },
+		{ "max-ttl", required_argument, NULL, OPT_MAX_TTL },
+		{ "exit-idle", required_argument, NULL, OPT_EXIT_IDLE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
@@ -43,6 +69,8 @@ int main(int argc, char **argv)
 		.holder_path = HOLDER_PATH,
 		.max_message_size = 64 * 1024,
 		.log_level = LOG_INFO,
+		.max_reservations = 65536,
+		.max_reservations_per_conn = 16384,
 	};
 	int c;
 
@@ -63,6 +91,28 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opts.max_message_size = v;
+			break;
+		}
+		case OPT_MAX_RES:
+		case OPT_MAX_RES_CONN:
+		case OPT_MAX_TTL:
+		case OPT_EXIT_IDLE: {
+			unsigned int v;
+
+			if (parse_count(optarg, &v) < 0) {
+				fprintf(stderr, "pidrestored: --%s takes a whole number, not \"%s\"\n",
+					c == OPT_MAX_RES ? "max-reservations" : c == OPT_MAX_RES_CONN ? "max-reservations-per-connection" :
+					c == OPT_MAX_TTL ? "max-ttl" : "exit-idle", optarg);
+				return 2;
+			}
+			if (c == OPT_MAX_RES)
+				opts.max_reservations = v;
+			else if (c == OPT_MAX_RES_CONN)
+				opts.max_reservations_per_conn = v;
+			else if (c == OPT_MAX_TTL)
+				opts.max_ttl_sec = v;
+			else
+				opts.exit_idle_sec = v;
 			break;
 		}
 		case OPT_LOG_LEVEL:

@@ -32,6 +32,31 @@ static TAILQ_HEAD(, proc) procs = TAILQ_HEAD_INITIALIZER(procs);
 static struct proc *proc_hash[PROC_HASH_SIZE];
 static struct event_base *proc_base;
 static uint64_t next_id = 1;
+static unsigned int n_outstanding;
+
+/* Outstanding reservations are counted as they change state, so limits are
+ * checked in constant time however many there are. */
+static bool is_outstanding(enum proc_state state)
+{
+	return state == PROC_STARTING || state == PROC_RESERVED;
+}
+
+static void set_state(struct proc *p, enum proc_state state)
+{
+	int delta = (int)is_outstanding(state) - (int)is_outstanding(p->state);
+
+	p->state = state;
+	if (delta == 0)
+		return;
+	n_outstanding = (unsigned int)((int)n_outstanding + delta);
+	if (p->owner)
+		conn_add_reservations(p->owner, delta);
+}
+
+unsigned int proc_outstanding(void)
+{
+	return n_outstanding;
+}
 
 static const char *const step_names[] = {
 	[HOLDER_STEP_NONE] = "start",
@@ -92,6 +117,7 @@ static void hash_remove(struct proc *p)
 
 static void proc_free(struct proc *p)
 {
+	set_state(p, PROC_RELEASED);
 	TAILQ_REMOVE(&procs, p, priv->link);
 	hash_remove(p);
 	if (p->priv->control_ev)
@@ -133,7 +159,7 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 	switch (rep->type) {
 	case HOLDER_REPORT_READY:
 		if (p->state == PROC_STARTING) {
-			p->state = PROC_RESERVED;
+			set_state(p, PROC_RESERVED);
 			notify_waiter(p, PROC_SETUP_DONE, &why);
 		}
 		/* A spawn queued its exec right behind the setup: keep waiting. */
@@ -154,7 +180,7 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 	case HOLDER_REPORT_EXEC_FAILED:
 		if (p->state != PROC_EXECING)
 			return;
-		p->state = PROC_RESERVED;
+		set_state(p, PROC_RESERVED);
 		if (rep->step == HOLDER_STEP_EXEC)
 			why_set(&why, rep->error > 0 ? rep->error : EIO, "%s", strerror(rep->error));
 		else
@@ -185,7 +211,7 @@ static bool drain_control(struct proc *p)
 			if (p->state == PROC_EXECING && !p->priv->setup_failed) {
 				struct why ok = { 0 };
 
-				p->state = PROC_RUNNING;
+				set_state(p, PROC_RUNNING);
 				notify_waiter(p, PROC_EXEC_DONE, &ok);
 			}
 			return false;
@@ -275,7 +301,8 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->id = next_id++;
 	p->owner = owner;
 	p->owner_uid = owner_uid;
-	p->state = PROC_STARTING;
+	p->state = PROC_RELEASED;
+	set_state(p, PROC_STARTING);
 	p->pid = res->pid;
 	p->pidfd = res->pidfd;
 	p->control_fd = res->control_fd;
@@ -384,7 +411,7 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 	if (r < 0)
 		return why_set(why, -r == EPIPE || -r == ECONNRESET ? ESRCH : -r,
 			       "cannot hand the program to process %llu: %s", (unsigned long long)p->id, strerror(-r));
-	p->state = PROC_EXECING;
+	set_state(p, PROC_EXECING);
 	return 0;
 }
 
@@ -398,7 +425,7 @@ void proc_release(struct proc *p)
 		event_free(p->priv->ttl_ev);
 		p->priv->ttl_ev = NULL;
 	}
-	p->state = PROC_RELEASED;
+	set_state(p, PROC_RELEASED);
 	p->owner = NULL;
 	p->waiter = NULL;
 }

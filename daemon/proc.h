@@ -95,6 +95,9 @@ void proc_conn_closed(struct conn *c);
  * programs alone. */
 void proc_shutdown(void);
 
+/* Reservations starting or parked, over all connections. */
+unsigned int proc_outstanding(void);
+
 struct proc_counts {
 	unsigned int reserved;
 	unsigned int running;

@@ -20,7 +20,13 @@
 #define ANY_PID_ATTEMPTS 32
 
 static struct policy current_policy = { .own_namespaces = true };
+static struct request_limits limits;
 static struct request_stats stats;
+
+void request_set_limits(const struct request_limits *l)
+{
+	limits = *l;
+}
 
 void request_set_policy(const struct policy *policy)
 {
@@ -686,6 +692,7 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 	const struct peer *peer = conn_peer(c);
 	struct pending *pd = NULL;
 	struct why why = { 0 };
+	unsigned int ttl = 0;
 	size_t made = 0;
 	int r;
 
@@ -694,6 +701,23 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 		conn_respond_error(c, id, &why);
 		return;
 	}
+	if (limits.max_reservations_per_conn &&
+	    conn_reservations(c) + req->n_processes > limits.max_reservations_per_conn) {
+		why_set(&why, ENOSPC, "reserving %zu more would exceed the limit of %u outstanding reservations per connection (this one holds %u); release or claim some first",
+			req->n_processes, limits.max_reservations_per_conn, conn_reservations(c));
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	if (limits.max_reservations && proc_outstanding() + req->n_processes > limits.max_reservations) {
+		why_set(&why, ENOSPC, "reserving %zu more would exceed the daemon's limit of %u outstanding reservations (%u held now); try again later",
+			req->n_processes, limits.max_reservations, proc_outstanding());
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	if (req->has_ttl_sec && req->ttl_sec > 0)
+		ttl = req->ttl_sec;
+	if (limits.max_ttl_sec && (ttl == 0 || ttl > limits.max_ttl_sec))
+		ttl = limits.max_ttl_sec;
 	pd = pending_new(c, id, PENDING_RESERVE, req->n_processes);
 	if (!pd) {
 		why_set(&why, ENOMEM, "out of memory");
@@ -718,8 +742,8 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 			}
 			goto fail;
 		}
-		if (req->has_ttl_sec && req->ttl_sec > 0)
-			proc_set_ttl(p, req->ttl_sec);
+		if (ttl > 0)
+			proc_set_ttl(p, ttl);
 		pending_wait(pd, i, p);
 		made++;
 	}

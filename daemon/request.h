@@ -16,6 +16,13 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 /* Requests of c still waiting on a process answer nobody any more. */
 void request_conn_closed(struct conn *c);
 
+struct request_limits {
+	unsigned int max_reservations;          /* over all connections; 0: none */
+	unsigned int max_reservations_per_conn; /* 0: none */
+	unsigned int max_ttl_sec;               /* cap on a reservation's TTL; 0: none */
+};
+void request_set_limits(const struct request_limits *limits);
+
 /* The policy requests are decided by. */
 void request_set_policy(const struct policy *policy);
 

@@ -21,6 +21,8 @@
 
 static uint64_t start_usec;
 static struct event_base *base;
+static unsigned int exit_idle_sec;
+static uint64_t idle_since_usec;
 
 uint64_t server_start_usec(void)
 {
@@ -39,7 +41,8 @@ bool server_socket_activated(void)
 
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("received %s, stopping", strsignal((int)sig));
+	if (sig)
+		log_info("received %s, stopping", strsignal((int)sig));
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: releasing reservations");
 	/* No new connections; the clients' pending requests fail as their
 	 * connections close; placeholders go; running programs stay. */
@@ -47,6 +50,28 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	conn_close_all();
 	proc_shutdown();
 	event_base_loopexit(base, NULL);
+}
+
+/* Socket activation makes an idle daemon cheap to stop: with no connection
+ * and no reservation for exit_idle_sec, it exits and systemd starts it again
+ * on the next connection. Running children do not keep it: nobody is
+ * connected to hear of their exit. */
+static void on_idle_check(evutil_socket_t fd, short what, void *arg)
+{
+	uint64_t now = now_usec();
+
+	if (conn_count() > 0 || proc_outstanding() > 0) {
+		idle_since_usec = 0;
+		return;
+	}
+	if (idle_since_usec == 0) {
+		idle_since_usec = now;
+		return;
+	}
+	if (now - idle_since_usec >= (uint64_t)exit_idle_sec * 1000000u) {
+		log_info("idle for %u s, exiting", exit_idle_sec);
+		on_stop(0, 0, NULL);
+	}
 }
 
 static void on_hup(evutil_socket_t sig, short what, void *arg)
@@ -73,7 +98,12 @@ static void raise_fd_limit(void)
 
 int server_run(const struct server_options *opts)
 {
-	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_watchdog = NULL;
+	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_watchdog = NULL, *ev_idle = NULL;
+	struct request_limits limits = {
+		.max_reservations = opts->max_reservations,
+		.max_reservations_per_conn = opts->max_reservations_per_conn,
+		.max_ttl_sec = opts->max_ttl_sec,
+	};
 	struct why why = { 0 };
 	uint64_t watchdog_usec = 0;
 	struct policy policy;
@@ -99,6 +129,7 @@ int server_run(const struct server_options *opts)
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
 	policy_default(&policy);
 	request_set_policy(&policy);
+	request_set_limits(&limits);
 
 	base = event_base_new();
 	if (!base) {
@@ -132,6 +163,19 @@ int server_run(const struct server_options *opts)
 			event_add(ev_watchdog, &tv);
 	}
 
+	exit_idle_sec = opts->exit_idle_sec;
+	if (exit_idle_sec > 0) {
+		/* Checked once a second; idle time is measured from the first
+		 * check that found nothing to do. */
+		struct timeval tv = { .tv_sec = 1 };
+
+		ev_idle = event_new(base, -1, EV_PERSIST, on_idle_check, NULL);
+		if (!ev_idle || event_add(ev_idle, &tv) < 0) {
+			log_error("cannot arm the idle timer");
+			goto out;
+		}
+	}
+
 	log_info("serving on %s%s (pid %d)", listener_path(), listener_activated() ? " (socket activation)" : "", getpid());
 	sd_notifyf(0, "READY=1\nSTATUS=Serving on %s\nMAINPID=%d", listener_path(), getpid());
 	event_base_dispatch(base);
@@ -143,6 +187,8 @@ out:
 	proc_shutdown();
 	if (ev_watchdog)
 		event_free(ev_watchdog);
+	if (ev_idle)
+		event_free(ev_idle);
 	if (ev_term)
 		event_free(ev_term);
 	if (ev_int)

@@ -11,6 +11,10 @@ struct server_options {
 	const char *holder_path;
 	size_t max_message_size;
 	int log_level;
+	unsigned int max_reservations;
+	unsigned int max_reservations_per_conn;
+	unsigned int max_ttl_sec;
+	unsigned int exit_idle_sec;     /* 0: never exit when idle */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit status. */
