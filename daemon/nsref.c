@@ -113,7 +113,7 @@ int nsref_userns_owners(int userns_fd, struct nsref_owners *ret)
 	if (fd < 0)
 		return -errno;
 	while (ret->n < PR_MAX_LEVELS && fd_inode(fd) != own_userns_inode) {
-		uid_t owner;
+		uid_t owner = 0;
 		int parent;
 
 		if (ioctl(fd, NS_GET_OWNER_UID, &owner) < 0)

@@ -318,7 +318,7 @@ static int explain_clone_error(long r, const struct nsref_chain *chain,
 		return why_set(why, EPERM, "the daemon itself lacks the privilege to set PIDs in these namespaces (it needs CAP_SYS_ADMIN or CAP_CHECKPOINT_RESTORE over each)");
 	case ENOSYS:
 	case E2BIG:
-		return why_set(why, ENOSYS, "this kernel has no clone3() with set_tid (Linux 5.5 or later is needed)");
+		return why_set(why, ENOSYS, "clone3() with set_tid is not available: Linux 5.5 or later is needed (and tools that trace the daemon, such as valgrind 3.19, hide clone3)");
 	default:
 		return why_set(why, err, "clone3 failed: %s", strerror(err));
 	}
