@@ -12,7 +12,8 @@ INTEGRATION_TESTS = \
 	tests/integration/exec-errors.sh \
 	tests/integration/malformed.sh \
 	tests/integration/socket-activation.sh \
-	tests/integration/units.sh
+	tests/integration/units.sh \
+	tests/integration/systemd-units.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh

@@ -295,9 +295,13 @@ daemon_fd_count() {
 
 # ------------------------------------------------------------------ setup
 
+# A test may define test_cleanup, run first.
 cleanup() {
 	local rc=$? p
 	set +e
+	if declare -F test_cleanup >/dev/null; then
+		test_cleanup
+	fi
 	if [ -n "$DAEMON_PID" ]; then
 		kill -KILL "$DAEMON_PID" 2>/dev/null
 		wait "$DAEMON_PID" 2>/dev/null
