@@ -1,0 +1,23 @@
+# Integration tests of reservations: reserve, claim, release, expiry, limits,
+# and what becomes of placeholders when their connection or the daemon goes.
+# Included by the top-level Makefile.am; integration.mk sets up the harness.
+
+RESERVE_TESTS = \
+	tests/integration/reserve-batch.sh
+
+TESTS += $(RESERVE_TESTS)
+EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
+
+# A libpidrestore client driven line by line, a clone3(set_tid) prober that
+# plays the third party, and a subreaper that reaps a killed daemon's orphans.
+check_PROGRAMS += \
+	tests/helpers/reserve-client \
+	tests/helpers/clone3-probe \
+	tests/helpers/reserve-reaper
+
+tests_helpers_reserve_client_SOURCES = tests/helpers/reserve-client.c
+tests_helpers_reserve_client_LDADD = client/libpidrestore-core.la
+
+tests_helpers_clone3_probe_SOURCES = tests/helpers/clone3-probe.c common/kernel.h
+
+tests_helpers_reserve_reaper_SOURCES = tests/helpers/reserve-reaper.c

@@ -1,0 +1,240 @@
+# Shared by the reservation tests (reserve-*.sh): sourced after lib.sh, never
+# run. Adds long-lived client connections, PID blocks and /proc checks.
+#
+# A client is tests/helpers/reserve-client on a pair of fifos: client_open
+# starts one, client_cmd sends it a line and collects its answer, so that the
+# test can look at /proc while the connection (and its reservations) stays
+# open.
+
+RES_CLIENT=$PR_HELPERS/reserve-client
+RES_PROBE=$PR_HELPERS/clone3-probe
+RES_REAPER=$PR_HELPERS/reserve-reaper
+HOLDER_COMM=pidrestore-hold
+
+declare -A CL_W CL_R CL_PID CL_PROC
+CL_OUT=
+CL_LAST=
+
+# res_setup: lib.sh's setup, with a cleanup that first stops the clients and
+# the daemon gently (SIGTERM reaps the placeholders; a SIGKILLed daemon would
+# leave them to PID 1, which does not reap everywhere).
+res_setup() {
+	local p
+	for p in "$RES_CLIENT" "$RES_PROBE" "$RES_REAPER"; do
+		[ -x "$p" ] || { echo "missing $p: build the tree first (make check builds it)" >&2; exit 99; }
+	done
+	setup
+	trap res_cleanup EXIT
+}
+
+res_cleanup() {
+	local rc=$? name i
+	set +e
+	for name in "${!CL_PID[@]}"; do
+		kill -KILL "${CL_PID[$name]}" 2>/dev/null
+	done
+	if [ -n "$DAEMON_PID" ]; then
+		kill -TERM "$DAEMON_PID" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			[ "$(awk '{print $3}' "/proc/$DAEMON_PID/stat" 2>/dev/null)" = S ] ||
+				[ "$(awk '{print $3}' "/proc/$DAEMON_PID/stat" 2>/dev/null)" = R ] || break
+			sleep 0.1
+		done
+	fi
+	(exit "$rc")
+	cleanup
+}
+
+# client_open NAME [WRAPPER...]: starts a client, through WRAPPER (e.g.
+# "unshare -pf --" or a setpriv line) when given, and waits for its ready
+# line. CL_PROC[NAME] is the client's PID on the host, CL_LAST its ready line.
+client_open() {
+	local name=$1 w r line
+	shift
+	rm -f "$T/$name.in" "$T/$name.out"
+	mkfifo -m 600 "$T/$name.in" "$T/$name.out"
+	# Read-write opens of a fifo do not block: no deadlock if the client
+	# fails to start; answers then time out.
+	exec {w}<>"$T/$name.in"
+	exec {r}<>"$T/$name.out"
+	"$@" "${CLIENT_BIN:-$RES_CLIENT}" --socket "$SOCK" <"$T/$name.in" >"$T/$name.out" 2>"$T/$name.err" &
+	CL_PID[$name]=$!
+	EXTRA_PIDS+=("$!")
+	CL_W[$name]=$w
+	CL_R[$name]=$r
+	CL_LAST=
+	if ! IFS= read -r -t 10 -u "$r" line; then
+		echo "client $name did not start; its stderr:" >&2
+		cat "$T/$name.err" >&2
+		return 1
+	fi
+	CL_LAST=$line
+	case $line in
+	ready*) ;;
+	*)
+		echo "client $name: $line" >&2
+		return 1
+		;;
+	esac
+	# nspid=HOST [INNER...]: the first is the PID in the host's /proc.
+	line=${line#*nspid=}
+	CL_PROC[$name]=${line%% *}
+	EXTRA_PIDS+=("${CL_PROC[$name]}")
+}
+
+# client_cmd NAME LINE [TIMEOUT]: sends LINE, reads until the last line of the
+# answer. CL_OUT holds every line, CL_LAST the last one ("ok ...", "error
+# ...", "timeout ..."; "no answer" if none came within TIMEOUT seconds).
+client_cmd() {
+	local name=$1 cmd=$2 timeout=${3:-20} line
+	CL_OUT=
+	CL_LAST="no answer"
+	printf '%s\n' "$cmd" >&"${CL_W[$name]}"
+	while IFS= read -r -t "$timeout" -u "${CL_R[$name]}" line; do
+		CL_OUT+=$line$'\n'
+		case $line in
+		ok* | error* | timeout*)
+			CL_LAST=$line
+			return 0
+			;;
+		esac
+	done
+	return 0
+}
+
+# client_quit NAME: ends the client normally (its connection closes) and
+# waits up to 5 s for it.
+client_quit() {
+	local name=$1 i
+	printf 'quit\n' >&"${CL_W[$name]}" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		kill -0 "${CL_PID[$name]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	client_forget "$name"
+}
+
+# client_kill NAME: SIGKILL, as if the client crashed.
+client_kill() {
+	local name=$1
+	kill -KILL "${CL_PROC[$name]}" "${CL_PID[$name]}" 2>/dev/null || true
+	wait "${CL_PID[$name]}" 2>/dev/null || true
+	client_forget "$name"
+}
+
+client_forget() {
+	local name=$1
+	wait "${CL_PID[$name]}" 2>/dev/null || true
+	exec {CL_W[$name]}>&- {CL_R[$name]}<&-
+	unset "CL_PID[$name]" "CL_W[$name]" "CL_R[$name]"
+}
+
+# Fields of CL_OUT's "proc ID PIDS pidfd=X" lines: RES_IDS, RES_PIDS (the
+# comma lists), RES_HOST (the last, outermost PID of each), RES_PIDFD.
+parse_procs() {
+	local tag id pids fd
+	RES_IDS=() RES_PIDS=() RES_HOST=() RES_PIDFD=()
+	while read -r tag id pids fd; do
+		[ "$tag" = proc ] || continue
+		RES_IDS+=("$id")
+		RES_PIDS+=("$pids")
+		RES_HOST+=("${pids##*,}")
+		RES_PIDFD+=("${fd#pidfd=}")
+	done <<<"$CL_OUT"
+}
+
+# free_pids VAR N [LO HI]: N distinct host PIDs in LO..HI (default
+# 3000..19999, away from lib.sh's pick_pid range) that no process uses now,
+# a run starting at a random place. Sets the array VAR.
+free_pids() {
+	local -n out=$1
+	local n=$2 lo=${3:-3000} hi=${4:-19999} start p k
+	out=()
+	start=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo - n)))
+	for ((k = 0; k <= hi - lo && ${#out[@]} < n; k++)); do
+		p=$((lo + (start - lo + k) % (hi - lo + 1)))
+		[ -e "/proc/$p" ] || out+=("$p")
+	done
+	[ "${#out[@]}" -eq "$n" ] || { echo "free_pids: only ${#out[@]} of $n free in $lo..$hi" >&2; return 1; }
+}
+
+comm_of() {
+	cat "/proc/$1/comm" 2>/dev/null || echo "(none)"
+}
+
+proc_state() {
+	local stat
+	stat=$(cat "/proc/$1/stat" 2>/dev/null) || { echo gone; return 0; }
+	stat=${stat##*) }
+	echo "${stat%% *}"
+}
+
+# count_present PID...: how many of the PIDs have an entry in /proc (any
+# state, zombies too: a zombie still holds its PID).
+count_present() {
+	local p n=0
+	for p in "$@"; do
+		[ ! -e "/proc/$p" ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# count_holders PID...: how many of the PIDs are placeholders.
+count_holders() {
+	local p n=0 c
+	for p in "$@"; do
+		c=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+		[ "$c" != "$HOLDER_COMM" ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# wait_all_gone SECONDS PID...: until no PID has a /proc entry. Sets
+# GONE_AFTER_MS to how long that took.
+GONE_AFTER_MS=
+wait_all_gone() {
+	local secs=$1 t0 now
+	shift
+	t0=$(date +%s%N)
+	while :; do
+		now=$(date +%s%N)
+		if [ "$(count_present "$@")" -eq 0 ]; then
+			GONE_AFTER_MS=$(((now - t0) / 1000000))
+			return 0
+		fi
+		[ $(((now - t0) / 1000000)) -lt $((secs * 1000)) ] || break
+		sleep 0.05
+	done
+	GONE_AFTER_MS=
+	return 1
+}
+
+# The PIDs of the children of process $1, one per line.
+children_of() {
+	cat /proc/"$1"/task/*/children 2>/dev/null | tr ' ' '\n' | sed '/^$/d'
+}
+
+# zombie_children PID: how many children of PID are zombies.
+zombie_children() {
+	local c n=0
+	for c in $(children_of "$1"); do
+		[ "$(proc_state "$c")" != Z ] || n=$((n + 1))
+	done
+	echo "$n"
+}
+
+# probe_pids [--pidns PATH] PID...: PROBE_OUT gets clone3-probe's lines.
+probe_pids() {
+	PROBE_OUT=$("$RES_PROBE" "$@" 2>&1) || PROBE_OUT+=$'\n'"clone3-probe failed"
+}
+
+# probe_count WORD: how many PROBE_OUT lines end in WORD.
+probe_count() {
+	printf '%s\n' "$PROBE_OUT" | grep -c " $1\$" || true
+}
+
+join_by() {
+	local IFS=$1
+	shift
+	echo "$*"
+}
