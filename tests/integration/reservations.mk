@@ -3,7 +3,8 @@
 # Included by the top-level Makefile.am; integration.mk sets up the harness.
 
 RESERVE_TESTS = \
-	tests/integration/reserve-batch.sh
+	tests/integration/reserve-batch.sh \
+	tests/integration/reserve-atomic.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh

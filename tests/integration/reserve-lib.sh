@@ -102,6 +102,25 @@ client_cmd() {
 	return 0
 }
 
+# client_pipeline NAME LINE...: sends all LINEs in one write, before reading
+# any answer, so that the daemon may find the next request queued behind the
+# reply to the previous one. CL_LASTS gets the last line of every answer.
+CL_LASTS=()
+client_pipeline() {
+	local name=$1 line n=0
+	shift
+	CL_LASTS=()
+	printf '%s\n' "$@" >&"${CL_W[$name]}"
+	while [ "$n" -lt $# ] && IFS= read -r -t 20 -u "${CL_R[$name]}" line; do
+		case $line in
+		ok* | error* | timeout*)
+			CL_LASTS+=("$line")
+			n=$((n + 1))
+			;;
+		esac
+	done
+}
+
 # client_quit NAME: ends the client normally (its connection closes) and
 # waits up to 5 s for it.
 client_quit() {
