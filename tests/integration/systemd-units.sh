@@ -50,10 +50,15 @@ test_cleanup() {
 }
 
 # The units, running this build's daemon. Everything else is as installed.
-mkdir "$T/units"
+# The programs are copied to the container's /run: the build tree may be
+# under /tmp or /home, which the service's PrivateTmp=/ProtectHome= hide, as
+# they would hide any program not installed in the system's directories.
+BIN=/run/pidrestore-test
+mkdir "$T/units" "$T/bin-daemon"
+cp "$PR_DAEMON" "$PR_HOLDER" "$T/bin-daemon/"
 cp "$top_builddir/systemd/pidrestored.socket" "$T/units/"
-sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$PR_DAEMON |" \
-	-e "s|--holder [^ ]*/pidrestore-holder|--holder $PR_HOLDER|" \
+sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$BIN/pidrestored |" \
+	-e "s|--holder [^ ]*/pidrestore-holder|--holder $BIN/pidrestore-holder|" \
 	"$top_builddir/systemd/pidrestored.service" >"$T/units/pidrestored.service"
 cat >"$T/units/pidrestore-test.target" <<'UNIT'
 [Unit]
@@ -79,6 +84,8 @@ mount -t tmpfs -o mode=755 tmpfs "$R/run"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
 mkdir -p "$R/run/systemd/system"
 cp "$T"/units/* "$R/run/systemd/system/"
+mkdir -p "$R/run/pidrestore-test"
+cp "$T"/bin-daemon/* "$R/run/pidrestore-test/"
 cd "$R"
 pivot_root . .
 umount -l .
