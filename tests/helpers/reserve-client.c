@@ -26,7 +26,8 @@
  *   quit                      disconnects and exits 0 (so does end of input)
  *
  * A refused request answers "error ENAME MESSAGE". Pidfds handed back with a
- * reservation stay open until it is released, claimed and ended, or expired.
+ * reservation stay open until it is released, claimed and ended, or expired
+ * (release-all closes every one).
  *
  * Exit status: 0 after quit or end of input, 1 when the connection could not
  * be made, 2 on a usage error. */
@@ -256,6 +257,9 @@ static int cmd_release(pidrestore *c, char **words, size_t n_words, int all)
 	}
 	for (size_t i = 0; i < n_words; i++)
 		pidfd_forget(ids[i]);
+	/* The reply does not say which were released: keep no pidfd. */
+	while (all && n_pidfds > 0)
+		close(pidfds[--n_pidfds].fd);
 	printf("ok %d\n", r);
 out:
 	free(ids);

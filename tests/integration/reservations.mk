@@ -4,7 +4,8 @@
 
 RESERVE_TESTS = \
 	tests/integration/reserve-batch.sh \
-	tests/integration/reserve-atomic.sh
+	tests/integration/reserve-atomic.sh \
+	tests/integration/reserve-disconnect.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh

@@ -162,19 +162,22 @@ parse_procs() {
 	done <<<"$CL_OUT"
 }
 
-# free_pids VAR N [LO HI]: N distinct host PIDs in LO..HI (default
-# 3000..19999, away from lib.sh's pick_pid range) that no process uses now,
-# a run starting at a random place. Sets the array VAR.
+# free_pids VAR N: N distinct host PIDs that no process uses now, where the
+# kernel's allocator will come last: going down from just behind the PID it
+# handed out most recently (it allocates upwards and wraps), so that the
+# processes this test forks meanwhile do not take them. Sets the array VAR.
 free_pids() {
 	local -n out=$1
-	local n=$2 lo=${3:-3000} hi=${4:-19999} start p k
+	local n=$2 max last p k
+	max=$(cat /proc/sys/kernel/pid_max)
+	last=$(cat /proc/sys/kernel/ns_last_pid)
 	out=()
-	start=$((lo + (RANDOM * 32768 + RANDOM) % (hi - lo - n)))
-	for ((k = 0; k <= hi - lo && ${#out[@]} < n; k++)); do
-		p=$((lo + (start - lo + k) % (hi - lo + 1)))
+	p=$((last - 200))
+	for ((k = 0; k < max && ${#out[@]} < n; k++, p--)); do
+		[ "$p" -ge 1000 ] || p=$((max - 1))
 		[ -e "/proc/$p" ] || out+=("$p")
 	done
-	[ "${#out[@]}" -eq "$n" ] || { echo "free_pids: only ${#out[@]} of $n free in $lo..$hi" >&2; return 1; }
+	[ "${#out[@]}" -eq "$n" ] || { echo "free_pids: only ${#out[@]} of $n PIDs free" >&2; return 1; }
 }
 
 comm_of() {
