@@ -1,6 +1,6 @@
 /* spawn-pidfd: a libpidrestore client that checks what a spawn hands back.
  *
- *   spawn-pidfd --socket PATH --pid P[,P...] [--new-pidns] -- CMD [ARGS...]
+ *   spawn-pidfd --socket PATH --pid P[,P...] [--new-pidns] [--gate] -- CMD [ARGS...]
  *   spawn-pidfd --socket PATH status
  *
  * spawn: runs CMD (with this program's stdio and environment) with the given
@@ -12,6 +12,9 @@
  *   event_pids=...        the PIDs in the exit event for this process
  *   exit=N signal=S       the exit event
  *   pidfd_readable=1      the pidfd polled readable (the process ended)
+ * With --gate, CMD's stdin is a pipe that is closed only after the checks on
+ * the running process: a CMD that reads its stdin to the end before exiting
+ * is still there to be checked.
  * On a refused spawn it prints "error=ENAME message=TEXT" and exits 3.
  *
  * status: prints the daemon's status as key=value lines.
@@ -124,15 +127,17 @@ static int do_status(pidrestore *c)
 	return 0;
 }
 
-static int do_spawn(pidrestore *c, const pid_t *pids, size_t n_pids, unsigned int flags, char **cmdv)
+static int do_spawn(pidrestore *c, const pid_t *pids, size_t n_pids, unsigned int flags,
+		    int gate, char **cmdv)
 {
-	static const int stdio_map[3][2] = { { 0, 0 }, { 1, 1 }, { 2, 2 } };
+	int stdio_map[3][2] = { { 0, 0 }, { 1, 1 }, { 2, 2 } };
+	int gate_fds[2] = { -1, -1 };
 	pidrestore_target target = {
 		.pids = pids, .n_pids = n_pids, .pidns_fd = -1, .flags = flags,
 	};
 	pidrestore_command cmd = {
 		.path = cmdv[0], .program_fd = -1, .argv = cmdv, .envp = NULL,
-		.fd_map = stdio_map, .n_fd_map = 3, .cwd_fd = -1,
+		.fd_map = (const int (*)[2])stdio_map, .n_fd_map = 3, .cwd_fd = -1,
 	};
 	pidrestore_process proc;
 	pidrestore_event ev;
@@ -140,16 +145,29 @@ static int do_spawn(pidrestore *c, const pid_t *pids, size_t n_pids, unsigned in
 	char buf[256];
 	int r;
 
+	if (gate) {
+		if (pipe2(gate_fds, O_CLOEXEC) < 0) {
+			perror("spawn-pidfd: pipe2");
+			return 1;
+		}
+		stdio_map[0][0] = gate_fds[0];
+	}
 	r = pidrestore_spawn(c, &target, &cmd, &proc);
+	if (gate_fds[0] >= 0)
+		close(gate_fds[0]);
 	if (r < 0) {
 		const char *name = strerrorname_np(-r);
 
 		printf("error=%s message=%s\n", name ? name : "?", pidrestore_last_error(c));
+		if (gate_fds[1] >= 0)
+			close(gate_fds[1]);
 		return 3;
 	}
 	print_pids("pids", proc.pids, proc.n_pids);
 	if (proc.pidfd < 0) {
 		printf("pidfd=none\n");
+		if (gate_fds[1] >= 0)
+			close(gate_fds[1]);
 		return 1;
 	}
 	if (fdinfo_field(proc.pidfd, "Pid", buf, sizeof(buf)) == 0)
@@ -158,6 +176,8 @@ static int do_spawn(pidrestore *c, const pid_t *pids, size_t n_pids, unsigned in
 		printf("fdinfo_nspid=%s\n", buf);
 	printf("signal0=%d\n", pidfd_signal0(proc.pidfd));
 	fflush(stdout);
+	if (gate_fds[1] >= 0)
+		close(gate_fds[1]);
 
 	for (;;) {
 		r = pidrestore_wait_event(c, EVENT_TIMEOUT_MS, &ev);
@@ -184,7 +204,7 @@ static int do_spawn(pidrestore *c, const pid_t *pids, size_t n_pids, unsigned in
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: spawn-pidfd --socket PATH --pid P[,P...] [--new-pidns] -- CMD [ARGS...]\n"
+		"usage: spawn-pidfd --socket PATH --pid P[,P...] [--new-pidns] [--gate] -- CMD [ARGS...]\n"
 		"       spawn-pidfd --socket PATH status\n");
 }
 
@@ -194,6 +214,7 @@ int main(int argc, char **argv)
 	pid_t pids[PIDRESTORE_MAX_LEVELS + 8];
 	unsigned int flags = 0;
 	size_t n_pids = 0;
+	int gate = 0;
 	pidrestore *c;
 	int i, r;
 
@@ -204,6 +225,8 @@ int main(int argc, char **argv)
 			pid_list = argv[++i];
 		else if (strcmp(argv[i], "--new-pidns") == 0)
 			flags |= PIDRESTORE_NEW_PIDNS;
+		else if (strcmp(argv[i], "--gate") == 0)
+			gate = 1;
 		else if (strcmp(argv[i], "--") == 0) {
 			i++;
 			break;
@@ -234,7 +257,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "spawn-pidfd: connect: %s\n", strerror(-r));
 		return 1;
 	}
-	r = do_spawn(c, pids, n_pids, flags, argv + i);
+	r = do_spawn(c, pids, n_pids, flags, gate, argv + i);
 	pidrestore_disconnect(c);
 	fflush(stdout);
 	return r;

@@ -10,8 +10,9 @@ start_daemon
 
 # --- through libpidrestore: the pidfd and the exit event
 pick_pid P
-run "$PR_HELPERS/spawn-pidfd" --socket "$SOCK" --pid "$P" -- \
-	/bin/sh -c 'echo "getpid=$$"; exit 7'
+# --gate: the child waits on its stdin until the helper has checked it.
+run "$PR_HELPERS/spawn-pidfd" --socket "$SOCK" --pid "$P" --gate -- \
+	/bin/sh -c 'echo "getpid=$$"; cat >/dev/null; exit 7'
 assert_eq "spawn-pidfd: spawn succeeded" "$RUN_RC" 0
 out=$RUN_OUT
 assert_match "the child's getpid() is the chosen PID $P" "$out" "^getpid=$P\$"
@@ -25,7 +26,8 @@ check "PID $P is free again after the exit" wait_pid_gone "$P"
 
 # --- a child killed by a signal
 pick_pid P
-run "$PR_HELPERS/spawn-pidfd" --socket "$SOCK" --pid "$P" -- /bin/sh -c 'kill -TERM $$'
+run "$PR_HELPERS/spawn-pidfd" --socket "$SOCK" --pid "$P" --gate -- \
+	/bin/sh -c 'cat >/dev/null; kill -TERM $$'
 assert_match "the exit event reports SIGTERM" "$RUN_OUT" "^exit=-1 signal=15\$"
 assert_match "fdinfo of that pidfd names PID $P" "$RUN_OUT" "^fdinfo_pid=$P\$"
 
