@@ -5,7 +5,10 @@
 RESERVE_TESTS = \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
-	tests/integration/reserve-disconnect.sh
+	tests/integration/reserve-disconnect.sh \
+	tests/integration/reserve-daemon-kill.sh \
+	tests/integration/reserve-ttl.sh \
+	tests/integration/reserve-exit.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
