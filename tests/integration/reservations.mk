@@ -8,7 +8,9 @@ RESERVE_TESTS = \
 	tests/integration/reserve-disconnect.sh \
 	tests/integration/reserve-daemon-kill.sh \
 	tests/integration/reserve-ttl.sh \
-	tests/integration/reserve-exit.sh
+	tests/integration/reserve-exit.sh \
+	tests/integration/reserve-anypid.sh \
+	tests/integration/reserve-limits.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
