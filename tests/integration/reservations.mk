@@ -10,7 +10,8 @@ RESERVE_TESTS = \
 	tests/integration/reserve-ttl.sh \
 	tests/integration/reserve-exit.sh \
 	tests/integration/reserve-anypid.sh \
-	tests/integration/reserve-limits.sh
+	tests/integration/reserve-limits.sh \
+	tests/integration/reserve-ctl.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
