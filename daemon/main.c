@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "log.h"
 #include "server.h"
 #include "wire.h"
@@ -19,6 +20,8 @@ static void usage(FILE *out)
 		"\n"
 		"  -s, --socket PATH            listen on PATH (default %s);\n"
 		"                               ignored when the service manager passes a socket\n"
+		"  -c, --config PATH            the policy file (default %s); drop-ins are\n"
+		"                               read from PATH.d/*.conf\n"
 		"      --holder PATH            the placeholder program (default %s)\n"
 		"      --max-message-size BYTES largest request accepted (default 65536)\n"
 		"      --max-reservations N     outstanding reservations over all clients (default 65536)\n"
@@ -31,7 +34,7 @@ static void usage(FILE *out)
 		"      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
 		"  -h, --help                   show this help\n"
 		"      --version                show the version\n",
-		PIDRESTORE_DEFAULT_SOCKET, HOLDER_PATH);
+		PIDRESTORE_DEFAULT_SOCKET, CONFIG_DEFAULT_PATH, HOLDER_PATH);
 }
 
 static int parse_count(const char *s, unsigned int *ret)
@@ -53,6 +56,7 @@ int main(int argc, char **argv)
 	       OPT_MAX_TTL, OPT_EXIT_IDLE };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'c' },
 		{ "holder", required_argument, NULL, OPT_HOLDER },
 		{ "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
@@ -74,10 +78,17 @@ int main(int argc, char **argv)
 	};
 	int c;
 
-	while ((c = getopt_long(argc, argv, "s:h", options, NULL)) >= 0) {
+	while ((c = getopt_long(argc, argv, "s:c:h", options, NULL)) >= 0) {
 		switch (c) {
 		case 's':
 			opts.socket_path = optarg;
+			break;
+		case 'c':
+			if (*optarg == '\0') {
+				fprintf(stderr, "pidrestored: --config needs a path\n");
+				return 2;
+			}
+			config_set_path(optarg);
 			break;
 		case OPT_HOLDER:
 			opts.holder_path = optarg;

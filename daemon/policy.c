@@ -1,12 +1,26 @@
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "policy.h"
 
 void policy_default(struct policy *policy)
 {
-	policy->own_namespaces = true;
-	policy->root_only_below = 0;
+	*policy = (struct policy){ .own_namespaces = true, .root_only_below = 0 };
+}
+
+void policy_free(struct policy *policy)
+{
+	for (size_t i = 0; i < policy->n_grants; i++) {
+		struct policy_grant *g = &policy->grants[i];
+
+		free(g->uids);
+		free(g->gids);
+		free(g->ranges);
+		free(g->namespaces);
+	}
+	free(policy->grants);
+	policy_default(policy);
 }
 
 static bool owned_by(const struct policy_level *lv, uid_t uid)
@@ -15,6 +29,58 @@ static bool owned_by(const struct policy_level *lv, uid_t uid)
 		if (lv->owners[i] == uid)
 			return true;
 	return false;
+}
+
+static bool grant_names_requester(const struct policy_grant *g, const struct policy_request *req)
+{
+	for (size_t i = 0; i < g->n_uids; i++)
+		if (g->uids[i] == req->uid)
+			return true;
+	for (size_t i = 0; i < g->n_gids; i++) {
+		if (g->gids[i] == req->gid)
+			return true;
+		for (size_t j = 0; j < req->n_groups; j++)
+			if (g->gids[i] == req->groups[j])
+				return true;
+	}
+	return false;
+}
+
+static bool grant_covers_pid(const struct policy_grant *g, pid_t pid)
+{
+	for (size_t i = 0; i < g->n_ranges; i++)
+		if (pid >= g->ranges[i].first && pid <= g->ranges[i].last)
+			return true;
+	return false;
+}
+
+static bool grant_covers_ns(const struct policy_grant *g, const struct policy_level *lv)
+{
+	for (size_t i = 0; i < g->n_namespaces; i++) {
+		const struct policy_ns *ns = &g->namespaces[i];
+
+		if (ns->kind == POLICY_NS_ANY)
+			return true;
+		/* A namespace the request creates is never the host's, even
+		 * when its parent is. */
+		if (ns->kind == POLICY_NS_HOST && lv->is_daemon_ns && !lv->is_new)
+			return true;
+		if (ns->kind == POLICY_NS_OWNED_BY && owned_by(lv, ns->owner))
+			return true;
+	}
+	return false;
+}
+
+static const struct policy_grant *find_grant(const struct policy *policy, const struct policy_request *req,
+					     const struct policy_level *lv)
+{
+	for (size_t i = 0; i < policy->n_grants; i++) {
+		const struct policy_grant *g = &policy->grants[i];
+
+		if (grant_names_requester(g, req) && grant_covers_pid(g, lv->pid) && grant_covers_ns(g, lv))
+			return g;
+	}
+	return NULL;
 }
 
 static void describe_ns(const struct policy_level *lv, char *buf, size_t len)
@@ -30,6 +96,7 @@ static int check_level(const struct policy *policy, const struct policy_request 
 		       const char **rule, struct why *why)
 {
 	const struct policy_level *lv = &req->levels[i];
+	const struct policy_grant *g;
 	char ns[96];
 
 	if (req->uid == 0) {
@@ -41,19 +108,29 @@ static int check_level(const struct policy *policy, const struct policy_request 
 		return 0;
 	}
 	describe_ns(lv, ns, sizeof(ns));
+	/* The floor comes before every other rule: no grant and no owned
+	 * namespace lets a user squat the PIDs services expect. */
 	if (lv->pid < policy->root_only_below)
-		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: PIDs below %d are reserved for root",
+		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)",
 			       lv->pid, i, ns, req->uid, policy->root_only_below);
 	if (policy->own_namespaces && owned_by(lv, req->uid)) {
 		*rule = "own-namespace";
 		return 0;
 	}
+	g = find_grant(policy, req, lv);
+	if (g) {
+		*rule = g->rule;
+		return 0;
+	}
+	if (lv->is_daemon_ns && !lv->is_new)
+		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: no grant for uid %u covers pid %d in the host namespace",
+			       lv->pid, i, ns, req->uid, req->uid, lv->pid);
 	if (lv->n_owners == 0)
-		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace belongs to the daemon's user namespace and no grant allows uid %u there",
-			       lv->pid, i, ns, req->uid, req->uid);
-	return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace's user namespace is owned by uid %u%s, not by uid %u, and no grant allows it",
+		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace belongs to the daemon's user namespace and no grant for uid %u covers pid %d there",
+			       lv->pid, i, ns, req->uid, req->uid, lv->pid);
+	return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace's user namespace is owned by uid %u%s, not by uid %u, and no grant for uid %u covers pid %d there",
 		       lv->pid, i, ns, req->uid, lv->owners[0],
-		       policy->own_namespaces ? "" : " (and the own-namespace rule is off)", req->uid);
+		       policy->own_namespaces ? "" : " (and the own-namespace rule is off)", req->uid, req->uid, lv->pid);
 }
 
 int policy_check(const struct policy *policy, const struct policy_request *req,

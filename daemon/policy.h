@@ -10,13 +10,58 @@
 
 #include "util.h"
 
+/* The kernel's largest pid_max (PID_MAX_LIMIT on 64-bit): no PID reaches it. */
+#define POLICY_PID_LIMIT 4194304
+
+/* A per-grant limit that was not set. */
+#define POLICY_UNLIMITED UINT32_MAX
+
+struct policy_pid_range {
+	pid_t first, last;        /* inclusive */
+};
+
+enum policy_ns_kind {
+	POLICY_NS_HOST,           /* the daemon's own pid namespace */
+	POLICY_NS_OWNED_BY,       /* a namespace whose user namespace chain has owner */
+	POLICY_NS_ANY,
+};
+
+struct policy_ns {
+	enum policy_ns_kind kind;
+	uid_t owner;              /* for POLICY_NS_OWNED_BY */
+};
+
+/* One [Grant] section: these users and groups may take these PIDs in these
+ * namespaces. */
+struct policy_grant {
+	uid_t *uids;
+	size_t n_uids;
+	gid_t *gids;
+	size_t n_gids;
+	struct policy_pid_range *ranges;
+	size_t n_ranges;
+	struct policy_ns *namespaces;
+	size_t n_namespaces;
+	/* Parsed and kept here for the reservation and spawn accounting, which
+	 * reads them from the grant named by policy_check()'s rule; nothing in
+	 * the decision itself looks at them. POLICY_UNLIMITED when not set. */
+	uint32_t max_reservations;
+	uint32_t spawns_per_second;
+	char rule[80];            /* "grant #2 (pidrestored.conf:7)" */
+};
+
 struct policy {
 	bool own_namespaces;      /* §5.2: namespaces owned by the requester's uid */
 	pid_t root_only_below;    /* §5.4: PIDs below this only root may take */
+	struct policy_grant *grants;
+	size_t n_grants;
 };
 
 /* The defaults of a fresh install: own namespaces on, no floor, no grants. */
 void policy_default(struct policy *policy);
+
+/* Frees the grants of policy and leaves it at the defaults. */
+void policy_free(struct policy *policy);
 
 struct policy_level {
 	pid_t pid;                /* 0: any free PID, which needs no permission */
@@ -37,7 +82,8 @@ struct policy_request {
 };
 
 /* Decides a whole request: 0 when every level is allowed, with *rule naming
- * the rule that allowed the last level; -EPERM with why naming the first level
- * refused, its PID, its namespace and what was missing. */
+ * the rule that allowed the last level (for a grant, its rule text, valid
+ * as long as the policy is); -EPERM with why naming the first level refused,
+ * its PID, its namespace and what was missing. */
 int policy_check(const struct policy *policy, const struct policy_request *req,
 		 const char **rule, struct why *why);

@@ -9,6 +9,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "config.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -74,9 +75,32 @@ static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* The policy in force; request.c holds a copy of this struct, so the grants
+ * it points to are freed only after a new policy has replaced it there. */
+static struct policy current_policy;
+
+static void policy_install(struct policy *policy)
+{
+	struct policy old = current_policy;
+
+	current_policy = *policy;
+	request_set_policy(&current_policy);
+	policy_free(&old);
+}
+
+/* A reload never leaves the daemon without a policy: a file that does not
+ * parse is refused and the old policy stays in force. */
 static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
-	log_info("received SIGHUP: this version has no configuration to reload; still serving");
+	struct policy policy;
+	struct why why = { 0 };
+
+	if (config_load(config_path(), &policy, &why) < 0) {
+		log_error("policy reload refused, the old policy stays in force: %s", why.text);
+		return;
+	}
+	policy_install(&policy);
+	log_info("policy reloaded: %zu grants", current_policy.n_grants);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -127,8 +151,12 @@ int server_run(const struct server_options *opts)
 	peer_init_cgroup_root();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
-	policy_default(&policy);
-	request_set_policy(&policy);
+	if (config_load(config_path(), &policy, &why) < 0) {
+		log_error("%s", why.text);
+		goto out;
+	}
+	policy_install(&policy);
+	log_info("policy from %s: %zu grants", config_path(), current_policy.n_grants);
 	request_set_limits(&limits);
 
 	base = event_base_new();
@@ -197,5 +225,6 @@ out:
 		event_free(ev_hup);
 	if (base)
 		event_base_free(base);
+	policy_free(&current_policy);
 	return status;
 }

@@ -5,3 +5,10 @@ tests_unit_test_policy_SOURCES = tests/unit/test-policy.c
 tests_unit_test_policy_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_policy_CFLAGS = $(DAEMON_CFLAGS) -Wno-missing-field-initializers
 tests_unit_test_policy_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-config
+TESTS += tests/unit/test-config
+tests_unit_test_config_SOURCES = tests/unit/test-config.c
+tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_config_CFLAGS = $(DAEMON_CFLAGS) -Wno-missing-field-initializers
+tests_unit_test_config_LDADD = daemon/libdaemon.la

@@ -26,7 +26,31 @@ struct policy_case {
 	int expect;               /* 0 or -EPERM */
 	const char *expect_rule;  /* when allowed */
 	const char *expect_text;  /* substring of the refusal */
+	bool with_grants;         /* the grants below, else none */
+	gid_t group;              /* a supplementary group; 0: none */
 };
+
+/* The grants of the cases that have any, as the parser would build them. */
+static uid_t uid_1000[] = { 1000 }, uid_1002[] = { 1002 };
+static gid_t gid_2000[] = { 2000 };
+static struct policy_pid_range host_ranges[] = { { 300000, 399999 }, { 4242, 4242 } };
+static struct policy_pid_range group_ranges[] = { { 5000, 5999 } };
+static struct policy_pid_range container_ranges[] = { { 100, 200 } };
+static struct policy_ns ns_host[] = { { POLICY_NS_HOST } };
+static struct policy_ns ns_any[] = { { POLICY_NS_ANY } };
+static struct policy_ns ns_owned_by_1001[] = { { POLICY_NS_OWNED_BY, 1001 } };
+static struct policy_grant grants[] = {
+	{ .uids = uid_1000, .n_uids = 1, .ranges = host_ranges, .n_ranges = 2, .namespaces = ns_host, .n_namespaces = 1,
+	  .rule = "grant #1 (pidrestored.conf:6)" },
+	{ .gids = gid_2000, .n_gids = 1, .ranges = group_ranges, .n_ranges = 1, .namespaces = ns_any, .n_namespaces = 1,
+	  .rule = "grant #2 (pidrestored.conf:12)" },
+	{ .uids = uid_1002, .n_uids = 1, .ranges = container_ranges, .n_ranges = 1, .namespaces = ns_owned_by_1001,
+	  .n_namespaces = 1, .rule = "grant #3 (10-ct.conf:1)" },
+};
+
+#define G1 "grant #1 (pidrestored.conf:6)"
+#define G2 "grant #2 (pidrestored.conf:12)"
+#define G3 "grant #3 (10-ct.conf:1)"
 
 static const struct policy_case cases[] = {
 	{ "root takes a host pid", true, 0, 0, 1, { { 4242, true } }, 0, "root", NULL },
@@ -49,13 +73,77 @@ static const struct policy_case cases[] = {
 	{ "new namespace owned by the user", true, 0, 1000, 2, { { 1, false, true, 1, { 1000 } }, { 88, false, false, 1, { 1000 } } }, 0, "own-namespace", NULL },
 	{ "new namespace in the host user namespace", true, 0, 1000, 1, { { 1, false, true, 0, { 0 } } }, -EPERM, NULL, "the new pid namespace" },
 	{ "no levels named at all", true, 0, 1000, 0, { { 0 } }, 0, "none", NULL },
+
+	/* With grants. */
+	{ "fresh install: no grant for a host range", true, 0, 1000, 1, { { 300000, true } }, -EPERM, NULL,
+	  "no grant for uid 1000 covers pid 300000 in the host namespace" },
+	{ "grant by user: range start", true, 0, 1000, 1, { { 300000, true } }, 0, G1, NULL, true },
+	{ "grant by user: range end", true, 0, 1000, 1, { { 399999, true } }, 0, G1, NULL, true },
+	{ "grant by user: one below the range", true, 0, 1000, 1, { { 299999, true } }, -EPERM, NULL,
+	  "no grant for uid 1000 covers pid 299999 in the host namespace", true },
+	{ "grant by user: one above the range", true, 0, 1000, 1, { { 400000, true } }, -EPERM, NULL,
+	  "pid 400000 at level 0", true },
+	{ "grant by user: a single PID", true, 0, 1000, 1, { { 4242, true } }, 0, G1, NULL, true },
+	{ "grant by user: next to the single PID", true, 0, 1000, 1, { { 4243, true } }, -EPERM, NULL,
+	  "covers pid 4243 in the host namespace", true },
+	{ "another user has no grant", true, 0, 1001, 1, { { 300000, true } }, -EPERM, NULL,
+	  "no grant for uid 1001 covers pid 300000", true },
+	{ "a host grant does not reach a root-owned container", true, 0, 1000, 1, { { 300000, false, false, 1, { 0 } } },
+	  -EPERM, NULL, "owned by uid 0, not by uid 1000, and no grant", true },
+	{ "a host grant does not reach a new namespace", true, 0, 1000, 1, { { 4242, false, true, 0, { 0 } } },
+	  -EPERM, NULL, "the new pid namespace", true },
+	{ "grant by supplementary group", true, 0, 1005, 1, { { 5000, true } }, 0, G2, NULL, true, 2000 },
+	{ "grant by primary group", true, 0, 2000, 1, { { 5999, true } }, 0, G2, NULL, true },
+	{ "group grant: outside its range", true, 0, 1005, 1, { { 6000, true } }, -EPERM, NULL, "pid 6000", true, 2000 },
+	{ "group grant: not in the group", true, 0, 1005, 1, { { 5000, true } }, -EPERM, NULL, "uid 1005", true, 2001 },
+	{ "Namespace=any reaches a foreign container", true, 0, 1005, 1, { { 5500, false, false, 1, { 1001 } } }, 0, G2,
+	  NULL, true, 2000 },
+	{ "Namespace=any reaches a new namespace", true, 0, 1005, 1, { { 5001, false, true, 0, { 0 } } }, 0, G2, NULL, true,
+	  2000 },
+	{ "owned-by: the owner directly", true, 0, 1002, 1, { { 150, false, false, 1, { 1001 } } }, 0, G3, NULL, true },
+	{ "owned-by: the owner up the chain", true, 0, 1002, 1, { { 100, false, false, 2, { 5000, 1001 } } }, 0, G3, NULL,
+	  true },
+	{ "owned-by: range end", true, 0, 1002, 1, { { 200, false, false, 1, { 1001 } } }, 0, G3, NULL, true },
+	{ "owned-by: past the range", true, 0, 1002, 1, { { 201, false, false, 1, { 1001 } } }, -EPERM, NULL,
+	  "covers pid 201 there", true },
+	{ "owned-by: another owner", true, 0, 1002, 1, { { 150, false, false, 1, { 1004 } } }, -EPERM, NULL,
+	  "owned by uid 1004", true },
+	{ "owned-by: not the host", true, 0, 1002, 1, { { 150, true } }, -EPERM, NULL, "in the host namespace", true },
+	{ "owned-by works with the own-namespace rule off", false, 0, 1002, 1, { { 150, false, false, 1, { 1001 } } }, 0,
+	  G3, NULL, true },
+	{ "the floor comes before grants", true, 1000, 1002, 1, { { 150, false, false, 1, { 1001 } } }, -EPERM, NULL,
+	  "PIDs below 1000 are reserved for root", true },
+	{ "the floor does not stop root", true, 1000, 0, 1, { { 150, true } }, 0, "root", NULL, true },
+	{ "a grant above the floor", true, 1000, 1000, 1, { { 4242, true } }, 0, G1, NULL, true },
+	{ "own namespace before grants", true, 0, 1000, 1, { { 300000, false, false, 1, { 1000 } } }, 0, "own-namespace",
+	  NULL, true },
+	{ "any free PID with grants", true, 0, 1001, 1, { { 0, true } }, 0, "any-free-pid", NULL, true },
+	{ "nested: own inner, granted outer", true, 0, 1000, 2, { { 5, false, false, 1, { 1000 } }, { 300001, true } }, 0,
+	  G1, NULL, true },
+	{ "nested: own inner, outer outside the grant", true, 0, 1000, 2,
+	  { { 5, false, false, 1, { 1000 } }, { 250000, true } }, -EPERM, NULL,
+	  "pid 250000 at level 1 (pid:[4026531837], the daemon's pid namespace): uid 1000 may not take it: no grant for uid 1000 covers pid 250000 in the host namespace",
+	  true },
+	{ "nested: foreign inner refused though the outer is granted", true, 0, 1000, 2,
+	  { { 50, false, false, 1, { 1001 } }, { 300002, true } }, -EPERM, NULL, "pid 50 at level 0", true },
+	{ "nested: group grant inner, user-less outer", true, 0, 1005, 2,
+	  { { 5002, false, false, 1, { 1001 } }, { 5003, true } }, 0, G2, NULL, true, 2000 },
+	{ "nested: three levels, the middle refused", true, 0, 1002, 3,
+	  { { 150, false, true, 1, { 1001 } }, { 300, false, false, 1, { 1001 } }, { 300000, true } }, -EPERM, NULL,
+	  "pid 300 at level 1", true },
 };
 
 static int run_case(const struct policy_case *c)
 {
-	struct policy pol = { .own_namespaces = c->own_namespaces, .root_only_below = c->root_only_below };
+	struct policy pol = {
+		.own_namespaces = c->own_namespaces, .root_only_below = c->root_only_below,
+		.grants = c->with_grants ? grants : NULL, .n_grants = c->with_grants ? ELEMENTSOF(grants) : 0,
+	};
 	struct policy_level levels[4];
-	struct policy_request req = { .uid = c->uid, .gid = c->uid, .n_levels = c->n_levels, .levels = levels };
+	struct policy_request req = {
+		.uid = c->uid, .gid = c->uid, .groups = &c->group, .n_groups = c->group ? 1 : 0,
+		.n_levels = c->n_levels, .levels = levels,
+	};
 	struct why why = { 0 };
 	const char *rule = NULL;
 	int r;

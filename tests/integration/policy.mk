@@ -1,0 +1,5 @@
+# The policy file: grants from a real --config, start-up refusal of a broken
+# file, and SIGHUP reloads. Included by the top-level Makefile.am.
+POLICY_TESTS = tests/integration/policy-grants.sh
+TESTS += $(POLICY_TESTS)
+EXTRA_DIST += $(POLICY_TESTS) systemd/pidrestored.conf
