@@ -11,7 +11,8 @@ RESERVE_TESTS = \
 	tests/integration/reserve-exit.sh \
 	tests/integration/reserve-anypid.sh \
 	tests/integration/reserve-limits.sh \
-	tests/integration/reserve-ctl.sh
+	tests/integration/reserve-ctl.sh \
+	tests/integration/reserve-user.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
