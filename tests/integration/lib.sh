@@ -302,10 +302,9 @@ cleanup() {
 	if declare -F test_cleanup >/dev/null; then
 		test_cleanup
 	fi
-	if [ -n "$DAEMON_PID" ]; then
-		kill -KILL "$DAEMON_PID" 2>/dev/null
-		wait "$DAEMON_PID" 2>/dev/null
-	fi
+	# SIGTERM first: the daemon reaps its placeholders then, where a
+	# SIGKILLed one would leave them to PID 1, which not every PID 1 reaps.
+	[ -z "$DAEMON_PID" ] || stop_daemon >/dev/null 2>&1
 	for p in "${PICKED_PIDS[@]}" "${EXTRA_PIDS[@]}"; do
 		kill_if_ours "$p"
 	done
