@@ -46,6 +46,8 @@ compare_as() {
 	assert_eq "$desc: spawn exits 0" "$RUN_RC" 0
 	forked=$(printf '%s\n' "$RUN_OUT" | sed '/^----$/,$d')
 	spawned=$(printf '%s\n' "$RUN_OUT" | sed '1,/^----$/d')
+	assert_eq "$desc: the forked probe read 11 status lines and 8 namespaces" \
+		"$(printf '%s\n' "$forked" | grep -c .)" 19
 	# Each property on its own line, so that a failure says which.
 	local line key
 	while IFS= read -r line; do
