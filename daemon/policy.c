@@ -111,8 +111,8 @@ static int check_level(const struct policy *policy, const struct policy_request 
 	/* The floor comes before every other rule: no grant and no owned
 	 * namespace lets a user squat the PIDs services expect. */
 	if (lv->pid < policy->root_only_below)
-		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)",
-			       lv->pid, i, ns, req->uid, policy->root_only_below);
+		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)",
+			       lv->pid, lv->depth, ns, req->uid, policy->root_only_below);
 	if (policy->own_namespaces && owned_by(lv, req->uid)) {
 		*rule = "own-namespace";
 		return 0;
@@ -123,13 +123,13 @@ static int check_level(const struct policy *policy, const struct policy_request 
 		return 0;
 	}
 	if (lv->is_daemon_ns && !lv->is_new)
-		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: no grant for uid %u covers pid %d in the host namespace",
-			       lv->pid, i, ns, req->uid, req->uid, lv->pid);
+		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: no grant for uid %u covers pid %d in the host namespace",
+			       lv->pid, lv->depth, ns, req->uid, req->uid, lv->pid);
 	if (lv->n_owners == 0)
-		return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace belongs to the daemon's user namespace and no grant for uid %u covers pid %d there",
-			       lv->pid, i, ns, req->uid, req->uid, lv->pid);
-	return why_set(why, EPERM, "pid %d at level %zu (%s): uid %u may not take it: the namespace's user namespace is owned by uid %u%s, not by uid %u, and no grant for uid %u covers pid %d there",
-		       lv->pid, i, ns, req->uid, lv->owners[0],
+		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: the namespace belongs to the daemon's user namespace and no grant for uid %u covers pid %d there",
+			       lv->pid, lv->depth, ns, req->uid, req->uid, lv->pid);
+	return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: the namespace's user namespace is owned by uid %u%s, not by uid %u, and no grant for uid %u covers pid %d there",
+		       lv->pid, lv->depth, ns, req->uid, lv->owners[0],
 		       policy->own_namespaces ? "" : " (and the own-namespace rule is off)", req->uid, req->uid, lv->pid);
 }
 

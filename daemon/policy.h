@@ -65,6 +65,7 @@ void policy_free(struct policy *policy);
 
 struct policy_level {
 	pid_t pid;                /* 0: any free PID, which needs no permission */
+	unsigned int depth;       /* below the daemon's namespace (its own is 0), for messages */
 	uint64_t ns_inode;
 	bool is_daemon_ns;        /* the daemon's own pid namespace */
 	bool is_new;              /* a namespace the request creates */

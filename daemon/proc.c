@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,9 +269,12 @@ static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 	if (p->control_fd >= 0)
 		drain_control(p);
 	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL) < 0) {
-		log_warning("process %llu (pid %d): waitid: %m", (unsigned long long)p->id, p->pid);
+		/* A released process may have been reaped already by whoever
+		 * had to answer only once its PIDs were free. */
+		if (!(errno == ECHILD && p->state == PROC_RELEASED))
+			log_warning("process %llu (pid %d): waitid: %m", (unsigned long long)p->id, p->pid);
 		si.si_code = CLD_KILLED;
-		si.si_status = 0;
+		si.si_status = SIGKILL;
 	}
 	if (p->waiter) {
 		struct why why;
@@ -430,6 +434,29 @@ void proc_release(struct proc *p)
 	p->waiter = NULL;
 }
 
+int proc_release_for_reap(struct proc *p)
+{
+	int fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+
+	proc_release(p);
+	return fd;
+}
+
+void proc_reap_pidfds(int *pidfds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		siginfo_t si;
+
+		if (pidfds[i] < 0)
+			continue;
+		/* ECHILD: its own exit handler reaped it first. */
+		while (waitid((idtype_t)P_PIDFD, (id_t)pidfds[i], &si, WEXITED | __WALL) < 0 && errno == EINTR)
+			;
+		close(pidfds[i]);
+		pidfds[i] = -1;
+	}
+}
+
 static void on_ttl(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
@@ -451,7 +478,11 @@ static void on_ttl(evutil_socket_t fd, short what, void *arg)
 	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
 	msg.event = &ev;
 	log_info("reservation %llu (pid %d) expired", (unsigned long long)p->id, p->pid);
-	proc_release(p);
+	{
+		int pidfd = proc_release_for_reap(p);
+
+		proc_reap_pidfds(&pidfd, 1);
+	}
 	if (owner)
 		conn_send(owner, &msg, NULL, 0);
 }
@@ -469,14 +500,24 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
 
 size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap)
 {
+	int *pidfds = calloc(cap ? cap : 1, sizeof(*pidfds));
 	struct proc *p;
 	size_t n = 0;
 
 	TAILQ_FOREACH(p, &procs, priv->link) {
 		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
 			continue;
-		ids[n++] = p->id;
-		proc_release(p);
+		ids[n] = p->id;
+		if (pidfds)
+			pidfds[n] = proc_release_for_reap(p);
+		else
+			proc_release(p);
+		n++;
+	}
+	/* Kill them all first, then wait: they die in parallel. */
+	if (pidfds) {
+		proc_reap_pidfds(pidfds, n);
+		free(pidfds);
 	}
 	return n;
 }

@@ -79,6 +79,15 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
  * with no event to its connection. */
 void proc_release(struct proc *p);
 
+/* Like proc_release(), and returns a duplicate of its pidfd (or -1) for
+ * proc_reap_pidfds(): a caller that answers "released" must first make sure
+ * the PIDs are free, i.e. the process reaped. */
+int proc_release_for_reap(struct proc *p);
+
+/* Waits until each released process is reaped (it was killed, so this is
+ * quick) and closes the fds. */
+void proc_reap_pidfds(int *pidfds, size_t n);
+
 /* Expires a reservation after ttl_sec: released, with an ExpiredEvent. */
 int proc_set_ttl(struct proc *p, unsigned int ttl_sec);
 

@@ -122,7 +122,7 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 			       spec->n_pids, PR_MAX_LEVELS, PR_MAX_PID_NS_LEVEL);
 	for (size_t i = 0; i < spec->n_pids; i++)
 		if (spec->pids[i] < 0)
-			return why_set(why, EINVAL, "pid %d at level %zu is not valid: PIDs are positive (0 means any free PID)",
+			return why_set(why, EINVAL, "pid %d (entry %zu, innermost first) is not valid: PIDs are positive (0 means any free PID)",
 				       spec->pids[i], i);
 	if (t->new_pidns && spec->n_pids > 0 && spec->pids[0] != 1 && spec->pids[0] != 0)
 		return why_set(why, EINVAL, "with a new pid namespace the innermost pid must be 1 (the new namespace's init), not %d",
@@ -174,7 +174,7 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 		t->pid_limit[i] = daemon_level ? hostmax : PR_PID_MAX_LIMIT;
 		if (t->pids[i] >= t->pid_limit[i]) {
 			r = why_set(why, EINVAL, "pid %d at level %zu (%s) is not below that namespace's pid_max (%d)",
-				    t->pids[i], i, level_name(t, i, ns, sizeof(ns)), t->pid_limit[i]);
+				    t->pids[i], t->chain.n - 1 - i, level_name(t, i, ns, sizeof(ns)), t->pid_limit[i]);
 			goto fail;
 		}
 	}
@@ -206,6 +206,7 @@ static int target_authorize(struct conn *c, const struct target *t, const char *
 
 		levels[i] = (struct policy_level){
 			.pid = t->pids[i],
+			.depth = (unsigned int)(t->chain.n - 1 - i),
 			.ns_inode = lv->inode,
 			.is_daemon_ns = lv->fd >= 0 && lv->inode == nsref_own_pidns_inode(),
 			.is_new = t->new_pidns && i == 0,
@@ -270,8 +271,8 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 		if (r != -EEXIST || res->busy_level < 0 || !t->auto_pid[res->busy_level])
 			return r;
 		if (attempt + 1 == ANY_PID_ATTEMPTS)
-			return why_set(why, EAGAIN, "no free PID found at level %d after %d attempts; the namespace is nearly full",
-				       res->busy_level, ANY_PID_ATTEMPTS);
+			return why_set(why, EAGAIN, "no free PID found at level %zu after %d attempts; the namespace is nearly full",
+				       t->chain.n - 1 - (size_t)res->busy_level, ANY_PID_ATTEMPTS);
 	}
 }
 
@@ -373,6 +374,8 @@ struct pending {
 	char describe[128];
 	struct proc **procs;
 	bool *waiting;
+	int *reap;                    /* pidfds of released processes to wait for */
+	size_t n_reap;
 };
 
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
@@ -385,9 +388,11 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 		return NULL;
 	pd->procs = calloc(n, sizeof(*pd->procs));
 	pd->waiting = calloc(n, sizeof(*pd->waiting));
-	if (!pd->procs || !pd->waiting) {
+	pd->reap = calloc(n, sizeof(*pd->reap));
+	if (!pd->procs || !pd->waiting || !pd->reap) {
 		free(pd->procs);
 		free(pd->waiting);
+		free(pd->reap);
 		free(pd);
 		return NULL;
 	}
@@ -402,9 +407,25 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 static void pending_free(struct pending *pd)
 {
 	LIST_REMOVE(pd, link);
+	proc_reap_pidfds(pd->reap, pd->n_reap);
 	free(pd->procs);
 	free(pd->waiting);
+	free(pd->reap);
 	free(pd);
+}
+
+/* Releases what a failed request made and waits until the PIDs are free,
+ * so that an answer "failed" means nothing of it is held any more. */
+static void pending_release_all(struct pending *pd)
+{
+	for (size_t i = 0; i < pd->n; i++)
+		if (pd->procs[i]) {
+			proc_set_waiter(pd->procs[i], NULL, NULL);
+			pd->reap[pd->n_reap++] = proc_release_for_reap(pd->procs[i]);
+			pd->procs[i] = NULL;
+		}
+	proc_reap_pidfds(pd->reap, pd->n_reap);
+	pd->n_reap = 0;
 }
 
 void request_conn_closed(struct conn *c)
@@ -509,9 +530,7 @@ static void pending_finish(struct pending *pd)
 		/* All or nothing: what was made for this request goes, except a
 		 * claimed reservation, which stays claimable. */
 		if (pd->kind != PENDING_EXEC)
-			for (size_t i = 0; i < pd->n; i++)
-				if (pd->procs[i])
-					proc_release(pd->procs[i]);
+			pending_release_all(pd);
 		if (pd->conn)
 			conn_respond_error(pd->conn, pd->request_id, &pd->why);
 	} else if (pd->conn) {
@@ -554,7 +573,7 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 	/* A process that failed is finished; the others of a failed batch
 	 * are released when the batch is. */
 	if (why->err && pd->kind != PENDING_EXEC) {
-		proc_release(p);
+		pd->reap[pd->n_reap++] = proc_release_for_reap(p);
 		pd->procs[i] = NULL;
 	}
 	if (pd->n_waiting == 0)
@@ -681,8 +700,11 @@ static void handle_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnReq
 fail:
 	if (pd)
 		pending_free(pd);
-	if (p)
-		proc_release(p);
+	if (p) {
+		int pidfd = proc_release_for_reap(p);
+
+		proc_reap_pidfds(&pidfd, 1);
+	}
 	free(e);
 	conn_respond_error(c, id, &why);
 }
@@ -750,11 +772,7 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 	stats.reservations_total += made;
 	return;
 fail:
-	for (size_t i = 0; i < made; i++)
-		if (pd->procs[i]) {
-			proc_set_waiter(pd->procs[i], NULL, NULL);
-			proc_release(pd->procs[i]);
-		}
+	pending_release_all(pd);
 	pending_free(pd);
 	conn_respond_error(c, id, &why);
 }
@@ -867,13 +885,23 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 				goto fail;
 			}
 		}
+		int *pidfds = calloc(req->n_reservation_ids + 1, sizeof(*pidfds));
+
 		for (size_t i = 0; i < req->n_reservation_ids; i++) {
 			struct proc *p = proc_find(req->reservation_ids[i]);
 
 			if (p && p->state != PROC_RELEASED) {
-				proc_release(p);
+				if (pidfds)
+					pidfds[n] = proc_release_for_reap(p);
+				else
+					proc_release(p);
 				n++;
 			}
+		}
+		/* Answer once the PIDs are free again. */
+		if (pidfds) {
+			proc_reap_pidfds(pidfds, n);
+			free(pidfds);
 		}
 		released = req->reservation_ids;
 	}

@@ -303,8 +303,8 @@ static int explain_clone_error(long r, const struct nsref_chain *chain,
 		*busy_level = lv;
 
 		if (lv >= 0)
-			return why_set(why, EEXIST, "pid %d is in use in pid namespace level %d (pid:[%llu])",
-				       pids[lv], lv, (unsigned long long)chain->level[lv].inode);
+			return why_set(why, EEXIST, "pid %d is in use in pid namespace level %zu (pid:[%llu])",
+				       pids[lv], chain->n - 1 - (size_t)lv, (unsigned long long)chain->level[lv].inode);
 		return why_set(why, EEXIST, "one of the requested PIDs was in use (it was freed again before the daemon could tell which)");
 	}
 	case EINVAL:
