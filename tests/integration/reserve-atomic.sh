@@ -22,7 +22,7 @@ client_cmd A "reserve ${batch[*]}"
 assert_match "a batch with busy PID $BUSY is refused with EEXIST" "$CL_LAST" '^error EEXIST '
 assert_match "the error names the process index and the batch size" "$CL_LAST" ' process 4 of 10: '
 assert_match "the error names the busy PID and its level" "$CL_LAST" "pid $BUSY is in use in pid namespace level 0 "
-assert_eq "none of the 9 free PIDs is held when the reply arrives" "$(count_present "${F[@]}")" 0
+check "none of the 9 free PIDs is held (within a second)" wait_all_gone 1 "${F[@]}"
 probe_pids "${F[@]}"
 assert_eq "all 9 can be taken by a third party" "$(probe_count ok)" 9
 check "the busy process was left alone" kill -0 "$BUSY"
@@ -43,7 +43,7 @@ client_cmd A "reserve $BUSY ${G[*]}"
 assert_match "busy PID first: refused, process 0 of 4" "$CL_LAST" "^error EEXIST process 0 of 4: pid $BUSY "
 client_cmd A "reserve ${G[*]} $BUSY"
 assert_match "busy PID last: refused, process 3 of 4" "$CL_LAST" "^error EEXIST process 3 of 4: pid $BUSY "
-assert_eq "neither left any of the other PIDs held" "$(count_present "${G[@]}")" 0
+check "neither left any of the other PIDs held (within a second)" wait_all_gone 1 "${G[@]}"
 
 # --- two levels: the client is PID 1 of its own pid namespace
 client_open B unshare -pf --
@@ -52,14 +52,14 @@ free_pids H 4
 client_cmd B "reserve 101,${H[0]} 102,${H[1]} 1,${H[2]} 104,${H[3]}"
 assert_match "two levels, inner PID 1 busy: refused with EEXIST at process 2 of 4, level 0" \
 	"$CL_LAST" '^error EEXIST process 2 of 4: pid 1 is in use in pid namespace level 0 '
-assert_eq "none of the 4 host PIDs is held" "$(count_present "${H[@]}")" 0
+check "none of the 4 host PIDs is held (within a second)" wait_all_gone 1 "${H[@]}"
 probe_pids --pidns "$NS" 101 102 104
 assert_eq "the inner PIDs 101, 102, 104 are free" "$(probe_count ok)" 3
 
 client_cmd B "reserve 101,${H[0]} 102,${H[1]} 103,$BUSY 104,${H[3]}"
 assert_match "two levels, outer PID busy: refused at process 2 of 4, level 1, naming pid $BUSY" \
 	"$CL_LAST" "^error EEXIST process 2 of 4: pid $BUSY is in use in pid namespace level 1 "
-assert_eq "none of the other host PIDs is held" "$(count_present "${H[0]}" "${H[1]}" "${H[3]}")" 0
+check "none of the other host PIDs is held (within a second)" wait_all_gone 1 "${H[0]}" "${H[1]}" "${H[3]}"
 probe_pids --pidns "$NS" 101 102 103 104
 assert_eq "none of the inner PIDs is held" "$(probe_count ok)" 4
 

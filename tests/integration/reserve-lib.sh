@@ -165,17 +165,25 @@ parse_procs() {
 # free_pids VAR N: N distinct host PIDs that no process uses now, where the
 # kernel's allocator will come last: going down from just behind the PID it
 # handed out most recently (it allocates upwards and wraps), so that the
-# processes this test forks meanwhile do not take them. Sets the array VAR.
+# processes this test forks meanwhile do not take them; and outside lib.sh's
+# pick_pid range, where tests running alongside take PIDs. A process group or
+# session ID whose leader is gone has no /proc entry but is still in use, so
+# those are skipped too. Sets the array VAR.
 free_pids() {
 	local -n out=$1
 	local n=$2 max last p k
+	local -A grp=()
+	for p in $(ps -eo pgid=,sid=); do
+		grp[$p]=1
+	done
 	max=$(cat /proc/sys/kernel/pid_max)
 	last=$(cat /proc/sys/kernel/ns_last_pid)
 	out=()
 	p=$((last - 200))
 	for ((k = 0; k < max && ${#out[@]} < n; k++, p--)); do
 		[ "$p" -ge 1000 ] || p=$((max - 1))
-		[ -e "/proc/$p" ] || out+=("$p")
+		[ "$p" -lt "$PID_RANGE_LO" ] || [ "$p" -gt "$PID_RANGE_HI" ] || continue
+		[ -e "/proc/$p" ] || [ -n "${grp[$p]:-}" ] || out+=("$p")
 	done
 	[ "${#out[@]}" -eq "$n" ] || { echo "free_pids: only ${#out[@]} of $n PIDs free" >&2; return 1; }
 }
