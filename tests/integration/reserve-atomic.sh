@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A reserve request is all or nothing: with one busy PID in the middle of the
 # batch, none of the others is held afterwards, and the error names the busy
-# PID, its level and the process's index in the batch (counted from 0).
+# PID, its level (depth below the daemon's pid namespace, the host's being 0)
+# and the process's index in the batch (counted from 0).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
@@ -50,15 +51,15 @@ client_open B unshare -pf --
 NS=/proc/${CL_PROC[B]}/ns/pid
 free_pids H 4
 client_cmd B "reserve 101,${H[0]} 102,${H[1]} 1,${H[2]} 104,${H[3]}"
-assert_match "two levels, inner PID 1 busy: refused with EEXIST at process 2 of 4, level 0" \
-	"$CL_LAST" '^error EEXIST process 2 of 4: pid 1 is in use in pid namespace level 0 '
+assert_match "two levels, inner PID 1 busy: refused with EEXIST at process 2 of 4, level 1 (the inner one)" \
+	"$CL_LAST" '^error EEXIST process 2 of 4: pid 1 is in use in pid namespace level 1 '
 check "none of the 4 host PIDs is held (within a second)" wait_all_gone 1 "${H[@]}"
 probe_pids --pidns "$NS" 101 102 104
 assert_eq "the inner PIDs 101, 102, 104 are free" "$(probe_count ok)" 3
 
 client_cmd B "reserve 101,${H[0]} 102,${H[1]} 103,$BUSY 104,${H[3]}"
-assert_match "two levels, outer PID busy: refused at process 2 of 4, level 1, naming pid $BUSY" \
-	"$CL_LAST" "^error EEXIST process 2 of 4: pid $BUSY is in use in pid namespace level 1 "
+assert_match "two levels, outer PID busy: refused at process 2 of 4, level 0 (the host's), naming pid $BUSY" \
+	"$CL_LAST" "^error EEXIST process 2 of 4: pid $BUSY is in use in pid namespace level 0 "
 check "none of the other host PIDs is held (within a second)" wait_all_gone 1 "${H[0]}" "${H[1]}" "${H[3]}"
 probe_pids --pidns "$NS" 101 102 103 104
 assert_eq "none of the inner PIDs is held" "$(probe_count ok)" 4
@@ -80,9 +81,9 @@ for round in 1 2 3 4 5; do
 	client_cmd A release-all
 	wait_all_gone 2 "${K[@]}" || true
 done
-assert_eq "[daemon bug if it fails: failed batch answered before its placeholders were reaped] a retry queued behind a failed batch of 200 succeeds (5 rounds)" \
+assert_eq "a retry queued right behind a failed batch of 200 takes its PIDs: the reply waits for the reaping (5 rounds)" \
 	"${bad_fail[*]:-}" ""
-assert_eq "[daemon bug if it fails: release answered before its placeholders were reaped] a reserve queued behind release-all of 200 takes the same PIDs (5 rounds)" \
+assert_eq "a reserve queued right behind release-all of 200 takes the same PIDs: the reply waits for the reaping (5 rounds)" \
 	"${bad_release[*]:-}" ""
 
 client_quit A
