@@ -3,6 +3,7 @@
 # Included by the top-level Makefile.am; integration.mk sets up the harness.
 
 RESERVE_TESTS = \
+	tests/integration/watchdog.sh \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
 	tests/integration/reserve-disconnect.sh \
