@@ -646,6 +646,12 @@ static int create_one(struct conn *c, const char *verb, const Pidrestore__Proces
 	if (check_fds && (r = fd_check_all_used(fdt, why)) < 0)
 		goto out;
 	r = target_authorize(c, &t, &rule, why);
+	/* A child must carry every restriction its requester has (DESIGN §6).
+	 * A seccomp filter cannot be copied from another process, so a
+	 * filtered requester would get an unfiltered child: refuse instead. */
+	if (r == 0 && conn_peer(c)->seccomp_mode != 0)
+		r = why_set(why, EPERM, "the requester runs under a seccomp filter (mode %d), which pidrestored cannot give the new process; it refuses rather than create a process with fewer restrictions than its requester",
+			    conn_peer(c)->seccomp_mode);
 	audit(c, verb, &t, rule, r < 0 ? why : NULL);
 	if (r < 0)
 		goto out;

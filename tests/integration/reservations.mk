@@ -3,6 +3,7 @@
 # Included by the top-level Makefile.am; integration.mk sets up the harness.
 
 RESERVE_TESTS = \
+	tests/integration/seccomp.sh \
 	tests/integration/watchdog.sh \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
@@ -31,3 +32,6 @@ tests_helpers_reserve_client_LDADD = client/libpidrestore-core.la
 tests_helpers_clone3_probe_SOURCES = tests/helpers/clone3-probe.c common/kernel.h
 
 tests_helpers_reserve_reaper_SOURCES = tests/helpers/reserve-reaper.c
+
+check_PROGRAMS += tests/helpers/seccomp-run
+tests_helpers_seccomp_run_SOURCES = tests/helpers/seccomp-run.c
