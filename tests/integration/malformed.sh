@@ -12,6 +12,11 @@ start_daemon --max-message-size 4096
 RAW=$PR_HELPERS/raw-request
 # The outcome line of a raw exchange: an error reply or a closed connection.
 REFUSED='^(reply error=[1-9][0-9]* name=E[A-Z0-9]+ .*|closed)$'
+refused() { # DESC: the last exchange was refused; the check says how
+	local how
+	how=$(printf '%s\n' "$RUN_OUT" | grep -E '^(reply|closed|timeout)' | head -n 1)
+	assert_match "$1 (${how:-no outcome})" "$RUN_OUT" "$REFUSED"
+}
 
 # Let the connections of start_daemon's probes go away before counting.
 settle_fds() { # wait until the daemon's fd count is $1
@@ -32,14 +37,14 @@ assert_match "a valid Hello is answered" "$RUN_OUT" '^hello version=[1-9]'
 
 # --- garbage after Hello
 run "$RAW" "$SOCK" garbage
-assert_match "garbage bytes: error reply or closed connection" "$RUN_OUT" "$REFUSED"
+refused "garbage bytes: error reply or closed connection"
 check "garbage bytes: the daemon's fd count is back to $base" settle_fds "$base"
 run "$RAW" "$SOCK" hello
 assert_match "garbage bytes: the daemon serves a second client" "$RUN_OUT" '^hello version=[1-9]'
 
 # --- oversized: a well-formed 8 KiB Hello against a 4 KiB limit
 run "$RAW" "$SOCK" oversize 8192
-assert_match "8 KiB message with --max-message-size 4096: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "8 KiB message with --max-message-size 4096: error reply or closed"
 check "oversized: the daemon's fd count is back to $base" settle_fds "$base"
 run "$RAW" "$SOCK" oversize 2048
 assert_no_match "a 2 KiB message under the limit is not refused for its size" "$RUN_OUT" 'closed|EMSGSIZE|E2BIG'
@@ -50,27 +55,27 @@ assert_eq "oversized: the daemon serves a second client" "$RUN_RC" 0
 # helper counts the daemon's fds on that file while its connection is open.
 echo marker >"$T/marker"
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker"
-assert_match "Status with 3 fds: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "Status with 3 fds: error reply or closed"
 assert_match "Status with 3 fds: none of them stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
 check "Status with 3 fds: the daemon's fd count is back to $base" settle_fds "$base"
 
 # fd_count that does not match the fds sent.
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker" 1
-assert_match "3 fds with fd_count 1: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "3 fds with fd_count 1: error reply or closed"
 assert_match "3 fds with fd_count 1: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 2 "$T/marker" 5
-assert_match "2 fds with fd_count 5: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "2 fds with fd_count 5: error reply or closed"
 assert_match "2 fds with fd_count 5: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
 
 # Many fds at once (the most one packet carries).
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 253 "$T/marker"
-assert_match "Status with 253 fds: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "Status with 253 fds: error reply or closed"
 assert_match "Status with 253 fds: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
 check "after all bad input: the daemon's fd count is back to $base" settle_fds "$base"
 
 # Garbage as the very first packet, before any Hello.
 run "$RAW" --no-hello "$SOCK" garbage
-assert_match "garbage before Hello: error reply or closed" "$RUN_OUT" "$REFUSED"
+refused "garbage before Hello: error reply or closed"
 check "garbage before Hello: the daemon's fd count is back to $base" settle_fds "$base"
 
 # The daemon still serves: a real spawn works.
