@@ -498,27 +498,61 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
 	return 0;
 }
 
-size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap)
+/* Releases each process and returns only once all are reaped: killed
+ * first, then waited for, so they die in parallel. */
+static void release_and_reap(struct proc **ps, size_t n)
 {
-	int *pidfds = calloc(cap ? cap : 1, sizeof(*pidfds));
-	struct proc *p;
-	size_t n = 0;
+	int *pidfds = calloc(n ? n : 1, sizeof(*pidfds));
 
-	TAILQ_FOREACH(p, &procs, priv->link) {
-		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
-			continue;
-		ids[n] = p->id;
+	for (size_t i = 0; i < n; i++) {
 		if (pidfds)
-			pidfds[n] = proc_release_for_reap(p);
+			pidfds[i] = proc_release_for_reap(ps[i]);
 		else
-			proc_release(p);
-		n++;
+			proc_release(ps[i]);
 	}
-	/* Kill them all first, then wait: they die in parallel. */
 	if (pidfds) {
 		proc_reap_pidfds(pidfds, n);
 		free(pidfds);
 	}
+}
+
+size_t proc_release_ids(const uint64_t *ids, size_t n_ids)
+{
+	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
+	size_t n = 0;
+
+	if (!ps)
+		return 0;
+	for (size_t i = 0; i < n_ids; i++) {
+		struct proc *p = proc_find(ids[i]);
+		bool seen = false;
+
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = ps[j] == p;
+		if (p && p->state != PROC_RELEASED && !seen)
+			ps[n++] = p;
+	}
+	release_and_reap(ps, n);
+	free(ps);
+	return n;
+}
+
+size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap)
+{
+	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
+	struct proc *p;
+	size_t n = 0;
+
+	if (!ps)
+		return 0;
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
+			continue;
+		ids[n] = p->id;
+		ps[n++] = p;
+	}
+	release_and_reap(ps, n);
+	free(ps);
 	return n;
 }
 

@@ -93,7 +93,12 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec);
 
 struct proc *proc_find(uint64_t id);
 
-/* Releases every parked reservation of owner; stores up to cap ids. */
+/* Releases the processes with these ids (unknown and repeated ids are
+ * skipped) and returns, with how many, once their PIDs are free. */
+size_t proc_release_ids(const uint64_t *ids, size_t n_ids);
+
+/* Releases every parked reservation of owner, like proc_release_ids();
+ * stores up to cap ids. */
 size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap);
 
 /* The connection is going away: its placeholders are released, its running

@@ -891,24 +891,8 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 				goto fail;
 			}
 		}
-		int *pidfds = calloc(req->n_reservation_ids + 1, sizeof(*pidfds));
-
-		for (size_t i = 0; i < req->n_reservation_ids; i++) {
-			struct proc *p = proc_find(req->reservation_ids[i]);
-
-			if (p && p->state != PROC_RELEASED) {
-				if (pidfds)
-					pidfds[n] = proc_release_for_reap(p);
-				else
-					proc_release(p);
-				n++;
-			}
-		}
-		/* Answer once the PIDs are free again. */
-		if (pidfds) {
-			proc_reap_pidfds(pidfds, n);
-			free(pidfds);
-		}
+		/* Answers once the PIDs are free again. */
+		n = proc_release_ids(req->reservation_ids, req->n_reservation_ids);
 		released = req->reservation_ids;
 	}
 	reply.n_released_ids = n;
