@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "pidrestore.h"
+#include "pidrestore-raw.h"
 #include "pidrestore.pb-c.h"
 #include "wire.h"
 
@@ -825,6 +826,52 @@ out:
 		close(p.pidfd);
 	response_free(msg, &pkt);
 	exec_build_free(&eb);
+	return r;
+}
+
+int pidrestore_raw_call(pidrestore *c, Pidrestore__Request *req, const int *fds, size_t n_fds,
+			Pidrestore__Response__BodyCase expected, Pidrestore__ServerMessage **ret)
+{
+	struct fd_list list = { .n = n_fds };
+	struct wire_packet pkt = { 0 };
+	Pidrestore__ServerMessage *msg = NULL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (n_fds > WIRE_MAX_FDS)
+		return set_error(c, -E2BIG, "%zu fds in one request; at most %d fit", n_fds, WIRE_MAX_FDS);
+	if (n_fds > 0)
+		memcpy(list.fds, fds, n_fds * sizeof(*fds));
+	r = call(c, req, &list, expected, &msg, &pkt);
+	if (r < 0)
+		return r;
+	r = check_all_fds_taken(c, &pkt);
+	if (r < 0) {
+		response_free(msg, &pkt);
+		return r;
+	}
+	*ret = msg;
+	return 0;
+}
+
+void pidrestore_raw_free(Pidrestore__ServerMessage *msg)
+{
+	if (msg)
+		pidrestore__server_message__free_unpacked(msg, NULL);
+}
+
+_public_ int pidrestore_reload(pidrestore *c)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReloadRequest reload = PIDRESTORE__RELOAD_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	int r;
+
+	req.body_case = PIDRESTORE__REQUEST__BODY_RELOAD;
+	req.reload = &reload;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_RELOAD, &msg);
+	pidrestore_raw_free(msg);
 	return r;
 }
 

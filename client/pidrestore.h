@@ -122,6 +122,11 @@ typedef struct pidrestore_status {
 
 int pidrestore_get_status(pidrestore *c, pidrestore_status *ret);
 
+/* Makes the daemon re-read its policy files (root only). A file that does
+ * not parse is refused and the policy in force stays; the error (-EINVAL and
+ * the like) comes with pidrestore_last_error() saying FILE:LINE: why. */
+int pidrestore_reload(pidrestore *c);
+
 /* The protocol version agreed with the daemon. */
 uint32_t pidrestore_protocol_version(const pidrestore *c);
 

@@ -18,74 +18,23 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "kernel.h"
-#include "pidrestore.h"
 #include "wire.h"
-
-#define EXIT_USAGE 2
-/* As env(1) and timeout(1) report what went wrong before the command ran. */
-#define EXIT_SPAWN_FAILED 125
-#define EXIT_CANNOT_EXECUTE 126
-#define EXIT_NOT_FOUND 127
-
-#define USEC_PER_SEC UINT64_C(1000000)
-
-enum option_id {
-	OPT_HELP = 'h',
-	OPT_PID = 'p',
-	OPT_VERSION = 0x100,
-	OPT_SOCKET,
-	OPT_JSON,
-	OPT_PIDNS,
-	OPT_NEW_PIDNS,
-	OPT_NO_WAIT,
-	OPT_TTL,
-	OPT_ALL,
-};
-
-/* Bits of struct options.seen, to tell a verb about options it ignores. */
-enum {
-	SEEN_JSON = 1 << 0,
-	SEEN_PID = 1 << 1,
-	SEEN_PIDNS = 1 << 2,
-	SEEN_NEW_PIDNS = 1 << 3,
-	SEEN_NO_WAIT = 1 << 4,
-	SEEN_TTL = 1 << 5,
-	SEEN_ALL = 1 << 6,
-};
-
-struct options {
-	const char *socket_path;   /* NULL: libpidrestore's default */
-	const char *pid_list;
-	const char *pidns_path;
-	unsigned int ttl_sec;
-	bool json;
-	bool new_pidns;
-	bool no_wait;
-	bool all;
-	unsigned int seen;
-};
-
-struct verb {
-	const char *name;
-	int (*run)(const struct options *o, char **args, size_t n_args);
-	/* Stop at the first argument: it starts a command line of its own. */
-	bool args_end_options;
-	unsigned int allowed;
-	const char *example;
-};
 
 static const struct option long_options[] = {
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", optional_argument, NULL, OPT_JSON },
 	{ "pid", required_argument, NULL, OPT_PID },
 	{ "pidns", required_argument, NULL, OPT_PIDNS },
 	{ "new-pidns", no_argument, NULL, OPT_NEW_PIDNS },
 	{ "no-wait", no_argument, NULL, OPT_NO_WAIT },
 	{ "ttl", required_argument, NULL, OPT_TTL },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "uid", required_argument, NULL, OPT_UID },
 	{ 0 },
 };
 
@@ -100,6 +49,8 @@ static const struct {
 	{ SEEN_NO_WAIT, "--no-wait" },
 	{ SEEN_TTL, "--ttl" },
 	{ SEEN_ALL, "--all" },
+	{ SEEN_CHECK, "--check" },
+	{ SEEN_UID, "--uid" },
 };
 
 static void print_help(void)
@@ -118,6 +69,13 @@ static void print_help(void)
 	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
 	       "  release ID...|--all   Release reservations and print how many were released\n"
 	       "  status                Show the daemon's version, uptime and counters\n"
+	       "  policy                Show the policy in force (root: all of it; others: the\n"
+	       "                        grants that name them)\n"
+	       "  policy --check [--uid U] --pid P[,P...] [--pidns PATH] [--new-pidns]\n"
+	       "                        Say whether uid U (default: you) may take these PIDs\n"
+	       "                        and by which rule; exit 0 if allowed, 1 if not\n"
+	       "  reload                Re-read the policy files (root only); a bad file is\n"
+	       "                        refused and the policy in force stays\n"
 	       "  help                  Show this help\n"
 	       "\n"
 	       "Options:\n"
@@ -125,16 +83,23 @@ static void print_help(void)
 	       "     --version          Show the version\n"
 	       "     --socket PATH      The daemon's socket (default: $%s, else\n"
 	       "                        %s)\n"
-	       "  -p --pid P[,P...]     spawn: the PIDs, innermost namespace first; 0 is any\n"
-	       "     --pidns PATH       spawn, reserve: the target pid namespace, a file like\n"
-	       "                        /proc/PID/ns/pid (default: this process's)\n"
-	       "     --new-pidns        spawn, reserve: be pid 1 of a new pid namespace below\n"
+	       "  -p --pid P[,P...]     spawn, policy --check: the PIDs, innermost namespace\n"
+	       "                        first; 0 is any\n"
+	       "     --pidns PATH       spawn, reserve, policy --check: the target pid\n"
+	       "                        namespace, a file like /proc/PID/ns/pid (default:\n"
+	       "                        this process's)\n"
+	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
+	       "                        namespace below\n"
 	       "                        the target; the first PID must then be 1\n"
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
 	       "     --all              release: all reservations of this connection; those of\n"
 	       "                        a running 'reserve' go when it exits\n"
-	       "     --json             status, reserve: print JSON\n"
+	       "     --check            policy: decide one request instead of listing rules\n"
+	       "     --uid U            policy --check: the uid to decide for (root only, for\n"
+	       "                        another uid than yours)\n"
+	       "     --json[=MODE]      status, reserve, policy: print JSON; MODE is short\n"
+	       "                        (one line, the default) or pretty\n"
 	       "\n"
 	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
 	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
@@ -142,93 +107,7 @@ static void print_help(void)
 	       PIDRESTORE_SOCKET_ENV, PIDRESTORE_DEFAULT_SOCKET);
 }
 
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pidrestorectl: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return EXIT_USAGE;
-}
-
-/* Prints "pidrestorectl: VERB failed (ENAME): why". c may be NULL after a
- * failed connect; libpidrestore keeps that message too. */
-static void report_failure(const char *verb, const pidrestore *c, int r)
-{
-	const char *name = strerrorname_np(-r);
-	const char *why = pidrestore_last_error(c);
-
-	fprintf(stderr, "pidrestorectl: %s failed (%s): %s\n", verb, name ? name : "unknown error",
-		why && why[0] ? why : strerror(-r));
-}
-
-static int connect_daemon(const struct options *o, const char *verb, pidrestore **ret)
-{
-	int r = pidrestore_connect(o->socket_path, ret);
-
-	if (r < 0)
-		report_failure(verb, NULL, r);
-	return r;
-}
-
 /* ----------------------------------------------------------- arguments */
-
-static int parse_pid(const char *s, pid_t *ret)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT32_MAX)
-		return -EINVAL;
-	*ret = (pid_t)v;
-	return 0;
-}
-
-/* Parses "P[,P...]" into pids (room for PIDRESTORE_MAX_LEVELS). Prints a
- * usage message naming what from on failure. */
-static int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_n)
-{
-	size_t n = 0;
-	char *copy, *item, *save = NULL;
-	int r = 0;
-
-	copy = strdup(list);
-	if (!copy) {
-		fprintf(stderr, "pidrestorectl: out of memory\n");
-		return -ENOMEM;
-	}
-	if (list[0] == '\0' || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
-		usage_error("empty PID in %s '%s'; write PIDs innermost first, separated by commas, e.g. 1,4242",
-			    from, list);
-		r = -EINVAL;
-		goto out;
-	}
-	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
-		if (n == PIDRESTORE_MAX_LEVELS) {
-			usage_error("%s '%s' has more than %d PIDs; there are at most %d pid namespace levels",
-				    from, list, PIDRESTORE_MAX_LEVELS, PIDRESTORE_MAX_LEVELS);
-			r = -EINVAL;
-			goto out;
-		}
-		if (parse_pid(item, &pids[n]) < 0) {
-			usage_error("invalid PID '%s' in %s '%s'; a PID is a number, 0 for any free one",
-				    item, from, list);
-			r = -EINVAL;
-			goto out;
-		}
-		n++;
-	}
-	*ret_n = n;
-out:
-	free(copy);
-	return r;
-}
 
 static int parse_options(int argc, char **argv, const char *optstring, struct options *o)
 {
@@ -248,6 +127,10 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 			o->socket_path = optarg;
 			break;
 		case OPT_JSON:
+			if (optarg && strcmp(optarg, "pretty") == 0)
+				o->json_pretty = true;
+			else if (optarg && strcmp(optarg, "short") != 0)
+				return usage_error("invalid --json=%s; use --json=short (one line) or --json=pretty", optarg);
 			o->json = true;
 			o->seen |= SEEN_JSON;
 			break;
@@ -283,6 +166,22 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 			o->all = true;
 			o->seen |= SEEN_ALL;
 			break;
+		case OPT_CHECK:
+			o->check = true;
+			o->seen |= SEEN_CHECK;
+			break;
+		case OPT_UID: {
+			char *end;
+			unsigned long v;
+
+			errno = 0;
+			v = strtoul(optarg, &end, 10);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || v >= UINT32_MAX)
+				return usage_error("invalid --uid '%s'; give a numeric uid, e.g. --uid 1000", optarg);
+			o->uid = (uid_t)v;
+			o->seen |= SEEN_UID;
+			break;
+		}
 		default:
 			/* getopt has said what was wrong. */
 			fprintf(stderr, "See 'pidrestorectl --help'.\n");
@@ -290,29 +189,6 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 		}
 	}
 	return 0;
-}
-
-/* Opens --pidns, or returns -1 in *ret without it. */
-static int open_pidns(const struct options *o, const char *verb, int *ret)
-{
-	*ret = -1;
-	if (!o->pidns_path)
-		return 0;
-	*ret = open(o->pidns_path, O_RDONLY | O_CLOEXEC);
-	if (*ret < 0) {
-		int r = -errno;
-
-		fprintf(stderr, "pidrestorectl: %s failed (%s): cannot open pid namespace %s: %s\n",
-			verb, strerrorname_np(-r), o->pidns_path, strerror(-r));
-		return r;
-	}
-	return 0;
-}
-
-static void print_pids(FILE *f, const pid_t *pids, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%d", i ? "," : "", (int)pids[i]);
 }
 
 /* Blocks sigs and returns a signalfd for them, so that they are read in the
@@ -351,93 +227,6 @@ static int wait_readable(pidrestore *c, int sfd, bool *ret_signal)
 		return errno == EINTR ? 0 : -errno;
 	*ret_signal = pfd[0].revents & POLLIN;
 	return 0;
-}
-
-/* --------------------------------------------------------------- JSON */
-
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629), 0 if none. */
-static size_t utf8_sequence_length(const unsigned char *s)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-		len = 2;
-		cp = s[0] & 0x1f;
-	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-		len = 3;
-		cp = s[0] & 0x0f;
-	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-		len = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
-/* Writes s as a JSON string; bytes that are not UTF-8 become U+FFFD. */
-static void json_string(FILE *f, const char *str)
-{
-	const unsigned char *s = (const unsigned char *)str;
-
-	fputc('"', f);
-	while (*s) {
-		size_t len = utf8_sequence_length(s);
-
-		if (len == 0) {
-			fputs("\\ufffd", f);
-			s++;
-			continue;
-		}
-		switch (*s) {
-		case '"':
-			fputs("\\\"", f);
-			break;
-		case '\\':
-			fputs("\\\\", f);
-			break;
-		case '\b':
-			fputs("\\b", f);
-			break;
-		case '\f':
-			fputs("\\f", f);
-			break;
-		case '\n':
-			fputs("\\n", f);
-			break;
-		case '\r':
-			fputs("\\r", f);
-			break;
-		case '\t':
-			fputs("\\t", f);
-			break;
-		default:
-			if (*s < 0x20)
-				fprintf(f, "\\u%04x", *s);
-			else
-				fwrite(s, 1, len, f);
-		}
-		s += len;
-	}
-	fputc('"', f);
-}
-
-static void json_pids(FILE *f, const pid_t *pids, size_t n)
-{
-	fputc('[', f);
-	print_pids(f, pids, n);
-	fputc(']', f);
 }
 
 /* -------------------------------------------------------------- spawn */
@@ -593,13 +382,20 @@ static void print_reservations(const struct options *o, const pidrestore_process
 	int id_width = 2;
 
 	if (o->json) {
-		fputc('[', stdout);
+		struct json j;
+
+		json_start(&j, o);
+		json_array_begin(&j);
 		for (size_t i = 0; i < n; i++) {
-			printf("%s{\"id\":%" PRIu64 ",\"pids\":", i ? "," : "", procs[i].id);
-			json_pids(stdout, procs[i].pids, procs[i].n_pids);
-			fputc('}', stdout);
+			json_object_begin(&j);
+			json_key(&j, "id");
+			json_uint(&j, procs[i].id);
+			json_key(&j, "pids");
+			json_pids(&j, procs[i].pids, procs[i].n_pids);
+			json_object_end(&j);
 		}
-		fputs("]\n", stdout);
+		json_array_end(&j);
+		json_finish(&j);
 		return;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -797,48 +593,38 @@ out:
 
 /* -------------------------------------------------------------- status */
 
-/* "3min 12s", "2d 5h", "250ms". */
-static void format_timespan(char *buf, size_t size, uint64_t usec)
+static void print_status_json(const struct options *o, const pidrestore_status *s)
 {
-	static const struct {
-		const char *suffix;
-		uint64_t usec;
-	} units[] = {
-		{ "d", 86400 * USEC_PER_SEC },
-		{ "h", 3600 * USEC_PER_SEC },
-		{ "min", 60 * USEC_PER_SEC },
-		{ "s", USEC_PER_SEC },
-	};
-	size_t used = 0;
+	struct json j;
 
-	if (usec < USEC_PER_SEC) {
-		snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
-		return;
-	}
-	buf[0] = '\0';
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && used < size; i++) {
-		uint64_t n = usec / units[i].usec;
-
-		if (n == 0)
-			continue;
-		usec -= n * units[i].usec;
-		used += (size_t)snprintf(buf + used, size - used, "%s%" PRIu64 "%s",
-					 used ? " " : "", n, units[i].suffix);
-	}
-}
-
-static void print_status_json(const pidrestore_status *s)
-{
-	fputs("{\"daemon_version\":", stdout);
-	json_string(stdout, s->daemon_version);
-	printf(",\"protocol_version\":%" PRIu32 ",\"uptime_usec\":%" PRIu64 ",\"socket\":",
-	       s->protocol_version, s->uptime_usec);
-	json_string(stdout, s->socket_path);
-	printf(",\"socket_activated\":%s,\"connections\":%" PRIu32 ",\"reservations\":%" PRIu32
-	       ",\"running\":%" PRIu32 ",\"spawns_total\":%" PRIu64 ",\"reservations_total\":%" PRIu64
-	       ",\"own_reservations\":%" PRIu32 ",\"own_running\":%" PRIu32 "}\n",
-	       s->socket_activated ? "true" : "false", s->connections, s->reservations, s->running,
-	       s->spawns_total, s->reservations_total, s->own_reservations, s->own_running);
+	json_start(&j, o);
+	json_object_begin(&j);
+	json_key(&j, "daemon_version");
+	json_string(&j, s->daemon_version);
+	json_key(&j, "protocol_version");
+	json_uint(&j, s->protocol_version);
+	json_key(&j, "uptime_usec");
+	json_uint(&j, s->uptime_usec);
+	json_key(&j, "socket");
+	json_string(&j, s->socket_path);
+	json_key(&j, "socket_activated");
+	json_bool(&j, s->socket_activated);
+	json_key(&j, "connections");
+	json_uint(&j, s->connections);
+	json_key(&j, "reservations");
+	json_uint(&j, s->reservations);
+	json_key(&j, "running");
+	json_uint(&j, s->running);
+	json_key(&j, "spawns_total");
+	json_uint(&j, s->spawns_total);
+	json_key(&j, "reservations_total");
+	json_uint(&j, s->reservations_total);
+	json_key(&j, "own_reservations");
+	json_uint(&j, s->own_reservations);
+	json_key(&j, "own_running");
+	json_uint(&j, s->own_running);
+	json_object_end(&j);
+	json_finish(&j);
 }
 
 static void print_status_table(const pidrestore_status *s)
@@ -874,7 +660,7 @@ static int verb_status(const struct options *o, char **args, size_t n_args)
 		goto out;
 	}
 	if (o->json)
-		print_status_json(&s);
+		print_status_json(o, &s);
 	else
 		print_status_table(&s);
 	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
@@ -898,6 +684,9 @@ static const struct verb verbs[] = {
 	  "pidrestorectl reserve 4242 4243 --ttl 60" },
 	{ "release", verb_release, false, SEEN_ALL, "pidrestorectl release 3 4" },
 	{ "status", verb_status, false, SEEN_JSON, "pidrestorectl status --json" },
+	{ "policy", verb_policy, false, SEEN_CHECK | SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_JSON,
+	  "pidrestorectl policy --check --uid 1000 --pid 4242" },
+	{ "reload", verb_reload, false, 0, "pidrestorectl reload" },
 	{ "help", verb_help, false, 0, "pidrestorectl help" },
 };
 
@@ -922,12 +711,12 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r;
 	if (optind >= argc)
-		return usage_error("missing verb; one of spawn, reserve, release, status (see pidrestorectl --help)");
+		return usage_error("missing verb; one of spawn, reserve, release, status, policy, reload (see pidrestorectl --help)");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];
 	if (!v)
-		return usage_error("unknown verb '%s'; one of spawn, reserve, release, status (see pidrestorectl --help)",
+		return usage_error("unknown verb '%s'; one of spawn, reserve, release, status, policy, reload (see pidrestorectl --help)",
 				   argv[optind]);
 
 	/* The verb's arguments, parsed again with the program name in front,

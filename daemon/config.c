@@ -11,18 +11,6 @@
 
 #include "config.h"
 
-static const char *configured_path = CONFIG_DEFAULT_PATH;
-
-void config_set_path(const char *path)
-{
-	configured_path = path;
-}
-
-const char *config_path(void)
-{
-	return configured_path;
-}
-
 enum section {
 	SECTION_NONE,
 	SECTION_POLICY,
@@ -533,6 +521,15 @@ static int parse_file(const char *path, bool missing_ok, struct policy *policy, 
 		goto out;
 	}
 	r = parse_stream(&p, f);
+	if (r == 0) {
+		/* Kept for `pidrestorectl policy`, which says where rules come from. */
+		char *copy = strdup(path);
+
+		if (!copy || append(&policy->files, &policy->n_files, sizeof(copy), &copy) < 0) {
+			free(copy);
+			r = why_set(why, ENOMEM, "%s: out of memory", path);
+		}
+	}
 out:
 	fclose(f);
 	return r;

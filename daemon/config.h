@@ -7,12 +7,7 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/pidrestore/pidrestored.conf"
 
-/* The main file's path (--config), read at start and on every reload; the
- * drop-in directory is this path with ".d" appended. */
-void config_set_path(const char *path);
-const char *config_path(void);
-
-/* Loads main_path, then every *.conf in main_path.d/ in lexical order, into
+/* Loads main_path (--config; CONFIG_DEFAULT_PATH by default), then every *.conf in main_path.d/ in lexical order, into
  * *ret (which it initialises). A missing main file or drop-in directory
  * contributes nothing, so a fresh install gets the defaults. Returns 0, or
  * -errno with why saying "FILE:LINE: what is wrong" and what to do; *ret is

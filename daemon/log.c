@@ -58,6 +58,29 @@ int log_level_from_string(const char *s)
 	return -1;
 }
 
+/* A field's value on stderr: as is when it is one word, else in double
+ * quotes with \" and \\ escaped, so that a line splits back into fields. */
+static int append_value(char *line, size_t size, int len, const char *value)
+{
+	bool quote = *value == '\0' || strpbrk(value, " \t\"\\") != NULL;
+
+	if (len < 0 || (size_t)len >= size - 1)
+		return len;
+	if (!quote)
+		return len + snprintf(line + len, size - (size_t)len, "%s", value);
+	if ((size_t)len < size - 1)
+		line[len++] = '"';
+	for (const char *v = value; *v && (size_t)len < size - 3; v++) {
+		if (*v == '"' || *v == '\\')
+			line[len++] = '\\';
+		line[len++] = *v == '\n' ? ' ' : *v;
+	}
+	if ((size_t)len < size - 1)
+		line[len++] = '"';
+	line[len] = '\0';
+	return len;
+}
+
 static void log_emit(int priority, const char *const *fields, size_t n_fields, const char *fmt, va_list ap)
 {
 	char text[2048];
@@ -92,8 +115,8 @@ static void log_emit(int priority, const char *const *fields, size_t n_fields, c
 
 			if (!eq)
 				continue;
-			len += snprintf(line + len, sizeof(line) - (size_t)len, " %.*s=%s",
-					(int)(eq - fields[i]), fields[i], eq + 1);
+			len += snprintf(line + len, sizeof(line) - (size_t)len, " %.*s=", (int)(eq - fields[i]), fields[i]);
+			len = append_value(line, sizeof(line), len, eq + 1);
 		}
 		if (len < 0)
 			return;

@@ -71,6 +71,7 @@ int main(int argc, char **argv)
 	struct server_options opts = {
 		.socket_path = PIDRESTORE_DEFAULT_SOCKET,
 		.holder_path = HOLDER_PATH,
+		.config_path = CONFIG_DEFAULT_PATH,
 		.max_message_size = 64 * 1024,
 		.log_level = LOG_INFO,
 		.max_reservations = 65536,
@@ -88,7 +89,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "pidrestored: --config needs a path\n");
 				return 2;
 			}
-			config_set_path(optarg);
+			opts.config_path = optarg;
 			break;
 		case OPT_HOLDER:
 			opts.holder_path = optarg;

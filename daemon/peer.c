@@ -8,6 +8,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <systemd/sd-login.h>
+
 #include "kernel.h"
 #include "log.h"
 #include "nsref.h"
@@ -215,6 +217,19 @@ static void read_limits(int procfd, struct peer *peer)
 		peer->oom_score_adj = atoi(buf);
 }
 
+static void read_units(struct peer *peer)
+{
+	char *unit = NULL;
+
+	if (sd_pid_get_unit(peer->pid, &unit) >= 0 && unit)
+		snprintf(peer->unit, sizeof(peer->unit), "%s", unit);
+	free(unit);
+	unit = NULL;
+	if (sd_pid_get_user_unit(peer->pid, &unit) >= 0 && unit)
+		snprintf(peer->user_unit, sizeof(peer->user_unit), "%s", unit);
+	free(unit);
+}
+
 int peer_capture(int sock, struct peer *peer, struct why *why)
 {
 	struct ucred cred;
@@ -270,6 +285,7 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		goto out;
 	}
 
+	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
 	peer->ns_uid = peer->uid;
 	peer->ns_gid = peer->gid;

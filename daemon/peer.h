@@ -40,6 +40,10 @@ struct peer {
 	int userns_fd;             /* = ns_fd[HOLDER_NS_USER] */
 	int root_fd;               /* its root directory (O_PATH) */
 	int cgroup_fd;             /* its cgroup v2 directory, or -1 */
+
+	/* For the audit: its systemd units, "" when libsystemd cannot tell. */
+	char unit[128];
+	char user_unit[128];
 };
 
 /* Reads the peer of a connected socket. Refuses peers the daemon cannot pin

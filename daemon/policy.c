@@ -20,6 +20,9 @@ void policy_free(struct policy *policy)
 		free(g->namespaces);
 	}
 	free(policy->grants);
+	for (size_t i = 0; i < policy->n_files; i++)
+		free(policy->files[i]);
+	free(policy->files);
 	policy_default(policy);
 }
 
@@ -31,7 +34,7 @@ static bool owned_by(const struct policy_level *lv, uid_t uid)
 	return false;
 }
 
-static bool grant_names_requester(const struct policy_grant *g, const struct policy_request *req)
+bool policy_grant_names(const struct policy_grant *g, const struct policy_request *req)
 {
 	for (size_t i = 0; i < g->n_uids; i++)
 		if (g->uids[i] == req->uid)
@@ -77,7 +80,7 @@ static const struct policy_grant *find_grant(const struct policy *policy, const 
 	for (size_t i = 0; i < policy->n_grants; i++) {
 		const struct policy_grant *g = &policy->grants[i];
 
-		if (grant_names_requester(g, req) && grant_covers_pid(g, lv->pid) && grant_covers_ns(g, lv))
+		if (policy_grant_names(g, req) && grant_covers_pid(g, lv->pid) && grant_covers_ns(g, lv))
 			return g;
 	}
 	return NULL;
@@ -107,16 +110,19 @@ static int check_level(const struct policy *policy, const struct policy_request 
 		*rule = "any-free-pid";
 		return 0;
 	}
-	describe_ns(lv, ns, sizeof(ns));
-	/* The floor comes before every other rule: no grant and no owned
-	 * namespace lets a user squat the PIDs services expect. */
-	if (lv->pid < policy->root_only_below)
-		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)",
-			       lv->pid, lv->depth, ns, req->uid, policy->root_only_below);
+	/* In a namespace of its own the user could take any PID without us
+	 * (unshare, then fork up to it), so the floor, which keeps the PIDs
+	 * of system services free, does not apply there. */
 	if (policy->own_namespaces && owned_by(lv, req->uid)) {
 		*rule = "own-namespace";
 		return 0;
 	}
+	describe_ns(lv, ns, sizeof(ns));
+	/* The floor comes before the grants: no grant lets a user squat the
+	 * PIDs services expect. */
+	if (lv->pid < policy->root_only_below)
+		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)",
+			       lv->pid, lv->depth, ns, req->uid, policy->root_only_below);
 	g = find_grant(policy, req, lv);
 	if (g) {
 		*rule = g->rule;
@@ -134,14 +140,41 @@ static int check_level(const struct policy *policy, const struct policy_request 
 }
 
 int policy_check(const struct policy *policy, const struct policy_request *req,
-		 const char **rule, struct why *why)
+		 const char **rules, struct why *why)
 {
-	*rule = "none";
-	for (size_t i = 0; i < req->n_levels; i++) {
-		int r = check_level(policy, req, i, rule, why);
+	int refused = 0;
 
-		if (r < 0)
-			return r;
+	/* Every level is decided, also after a refusal, so that a caller can
+	 * show the whole picture; why keeps the first refusal. */
+	for (size_t i = 0; i < req->n_levels; i++) {
+		struct why level_why;
+
+		rules[i] = NULL;
+		if (check_level(policy, req, i, &rules[i], refused ? &level_why : why) < 0) {
+			rules[i] = NULL;
+			refused = -EPERM;
+		}
 	}
-	return 0;
+	return refused;
+}
+
+static void take_smaller(uint32_t value, const char *rule, uint32_t *limit, const char **limit_rule)
+{
+	if (value != POLICY_UNLIMITED && value < *limit) {
+		*limit = value;
+		*limit_rule = rule;
+	}
+}
+
+void policy_user_limits(const struct policy *policy, const struct policy_request *req, struct policy_limits *ret)
+{
+	*ret = (struct policy_limits){ .max_reservations = POLICY_UNLIMITED, .spawns_per_second = POLICY_UNLIMITED };
+	for (size_t i = 0; i < policy->n_grants; i++) {
+		const struct policy_grant *g = &policy->grants[i];
+
+		if (!policy_grant_names(g, req))
+			continue;
+		take_smaller(g->max_reservations, g->rule, &ret->max_reservations, &ret->max_reservations_rule);
+		take_smaller(g->spawns_per_second, g->rule, &ret->spawns_per_second, &ret->spawns_per_second_rule);
+	}
 }

@@ -42,9 +42,9 @@ struct policy_grant {
 	size_t n_ranges;
 	struct policy_ns *namespaces;
 	size_t n_namespaces;
-	/* Parsed and kept here for the reservation and spawn accounting, which
-	 * reads them from the grant named by policy_check()'s rule; nothing in
-	 * the decision itself looks at them. POLICY_UNLIMITED when not set. */
+	/* Per-user limits for every user this grant names (see
+	 * policy_user_limits()); POLICY_UNLIMITED when not set. They do not
+	 * take part in the decision itself. */
 	uint32_t max_reservations;
 	uint32_t spawns_per_second;
 	char rule[80];            /* "grant #2 (pidrestored.conf:7)" */
@@ -55,6 +55,8 @@ struct policy {
 	pid_t root_only_below;    /* §5.4: PIDs below this only root may take */
 	struct policy_grant *grants;
 	size_t n_grants;
+	char **files;             /* the files it was read from, in order */
+	size_t n_files;
 };
 
 /* The defaults of a fresh install: own namespaces on, no floor, no grants. */
@@ -82,9 +84,24 @@ struct policy_request {
 	const struct policy_level *levels;
 };
 
-/* Decides a whole request: 0 when every level is allowed, with *rule naming
- * the rule that allowed the last level (for a grant, its rule text, valid
- * as long as the policy is); -EPERM with why naming the first level refused,
- * its PID, its namespace and what was missing. */
+/* Decides a whole request, every level of it: rules[i] (req->n_levels
+ * entries) names the rule that allowed level i ("root", "own-namespace",
+ * "any-free-pid", or a grant's rule text, valid as long as the policy is),
+ * or is NULL where the level is refused. Returns 0 when every level is
+ * allowed; -EPERM with why naming the first level refused, its PID, its
+ * namespace and what was missing. */
 int policy_check(const struct policy *policy, const struct policy_request *req,
-		 const char **rule, struct why *why);
+		 const char **rules, struct why *why);
+
+/* Does grant g name the requester (by uid, primary or supplementary group)? */
+bool policy_grant_names(const struct policy_grant *g, const struct policy_request *req);
+
+/* A user's limits: the smallest of each limit among the grants that name
+ * the user, with the rule it comes from (NULL when unlimited). */
+struct policy_limits {
+	uint32_t max_reservations;
+	const char *max_reservations_rule;
+	uint32_t spawns_per_second;
+	const char *spawns_per_second_rule;
+};
+void policy_user_limits(const struct policy *policy, const struct policy_request *req, struct policy_limits *ret);

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "pidrestore.pb-c.h"
 #include "proc.h"
+#include "quota.h"
 #include "wire.h"
 
 #define PROC_HASH_SIZE 16384
@@ -52,6 +53,7 @@ static void set_state(struct proc *p, enum proc_state state)
 	n_outstanding = (unsigned int)((int)n_outstanding + delta);
 	if (p->owner)
 		conn_add_reservations(p->owner, delta);
+	quota_add_outstanding(p->owner_uid, delta);
 }
 
 unsigned int proc_outstanding(void)

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,9 @@
 #include "log.h"
 #include "nsref.h"
 #include "pidrestore.pb-c.h"
+#include "policy-query.h"
 #include "proc.h"
+#include "quota.h"
 #include "request.h"
 #include "server.h"
 #include "spawn.h"
@@ -191,16 +194,9 @@ fail:
 	return r;
 }
 
-/* authorize: every named level, before anything is created (DESIGN §5). */
-static int target_authorize(struct conn *c, const struct target *t, const char **rule, struct why *why)
+/* The levels of t as the policy sees them. */
+static void target_levels(const struct target *t, struct policy_level *levels)
 {
-	const struct peer *peer = conn_peer(c);
-	struct policy_level levels[PR_MAX_LEVELS];
-	struct policy_request req = {
-		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
-		.n_levels = t->n_pids, .levels = levels,
-	};
-
 	for (size_t i = 0; i < t->n_pids; i++) {
 		const struct nsref_level *lv = &t->chain.level[i];
 
@@ -214,22 +210,176 @@ static int target_authorize(struct conn *c, const struct target *t, const char *
 			.owners = lv->owners.uid,
 		};
 	}
-	return policy_check(&current_policy, &req, rule, why);
 }
 
-static void audit(struct conn *c, const char *verb, const struct target *t, const char *rule, const struct why *why)
+static struct policy_request requester_of(const struct conn *c)
 {
 	const struct peer *peer = conn_peer(c);
-	char pids[PR_MAX_LEVELS * 12 + 1] = "", *at = pids;
 
-	for (size_t i = 0; i < t->n_pids; i++)
-		at += snprintf(at, sizeof(pids) - (size_t)(at - pids), "%s%d", i ? "," : "", t->pids[i]);
+	return (struct policy_request){
+		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
+	};
+}
+
+/* authorize: every named level, before anything is created (DESIGN §5). */
+static int target_authorize(struct conn *c, const struct target *t, const char **rules, struct why *why)
+{
+	struct policy_level levels[PR_MAX_LEVELS];
+	struct policy_request req = requester_of(c);
+
+	target_levels(t, levels);
+	req.n_levels = t->n_pids;
+	req.levels = levels;
+	return policy_check(&current_policy, &req, rules, why);
+}
+
+/* ------------------------------------------------------------ audit */
+
+/* Catalog ids of the audit records: `journalctl MESSAGE_ID=...` finds them. */
+#define AUDIT_GRANTED_ID "767ec22c8e214c1095c20986e2cb6c02"
+#define AUDIT_DENIED_ID "d62f7f7c08a044fc8eb6d7283e0fa19f"
+
+/* Journal fields, "KEY=value", built in one buffer. */
+struct audit_record {
+	const char *fields[20];
+	size_t n;
+	size_t used;
+	char buf[8192];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void audit_field(struct audit_record *a, const char *fmt, ...)
+{
+	size_t room = sizeof(a->buf) - a->used;
+	va_list ap;
+	int len;
+
+	if (a->n == ELEMENTSOF(a->fields) || room == 0)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(a->buf + a->used, room, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= room)
+		return;
+	a->fields[a->n++] = a->buf + a->used;
+	a->used += (size_t)len + 1;
+}
+
+/* Who asked, and what came of it: the fields every audit record has. */
+static void audit_begin(struct audit_record *a, const struct conn *c, const char *verb, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+
+	a->n = a->used = 0;
+	audit_field(a, "MESSAGE_ID=%s", why ? AUDIT_DENIED_ID : AUDIT_GRANTED_ID);
+	audit_field(a, "PIDRESTORE_OUTCOME=%s", why ? "denied" : "granted");
+	audit_field(a, "PIDRESTORE_REQUEST=%s", verb);
+	audit_field(a, "PIDRESTORE_REQUESTER_UID=%u", peer->uid);
+	audit_field(a, "PIDRESTORE_REQUESTER_GID=%u", peer->gid);
+	audit_field(a, "PIDRESTORE_REQUESTER_PID=%d", peer->pid);
+	if (peer->unit[0])
+		audit_field(a, "PIDRESTORE_REQUESTER_UNIT=%s", peer->unit);
+	if (peer->user_unit[0])
+		audit_field(a, "PIDRESTORE_REQUESTER_USER_UNIT=%s", peer->user_unit);
+	if (why) {
+		const char *name = strerrorname_np(why->err);
+
+		audit_field(a, "PIDRESTORE_ERRNO=%s", name ? name : "?");
+		audit_field(a, "PIDRESTORE_REASON=%s", why->text);
+	}
+}
+
+/* One record per process asked for, granted or denied (DESIGN §5). */
+static void audit(struct conn *c, const char *verb, const struct target *t, const char *const *rules, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	char pids[PR_MAX_LEVELS * 12 + 1] = "", depths[PR_MAX_LEVELS * 4 + 1] = "", inodes[PR_MAX_LEVELS * 21 + 1] = "";
+	char rule_list[PR_MAX_LEVELS * 84 + 1] = "";
+	size_t at_pids = 0, at_depths = 0, at_inodes = 0, at_rules = 0;
+	/* The namespace the request names: for a new one, the one it goes in. */
+	uint64_t target_ns = t->chain.level[t->new_pidns && t->chain.n > 1 ? 1 : 0].inode;
+	struct audit_record *a = malloc(sizeof(*a));
+
+	/* Every level the process gets a PID in, also those the request left
+	 * to the kernel (trailing zeros, which carry no rule). */
+	for (size_t i = 0; i < t->chain.n; i++) {
+		const char *sep = i ? "," : "";
+		const char *rule = i >= t->n_pids ? "any-free-pid" : rules[i] ? rules[i] : "refused";
+
+		at_pids += (size_t)snprintf(pids + at_pids, sizeof(pids) - at_pids, "%s%d", sep,
+					    i < t->n_pids ? t->pids[i] : 0);
+		at_depths += (size_t)snprintf(depths + at_depths, sizeof(depths) - at_depths, "%s%zu", sep, t->chain.n - 1 - i);
+		at_inodes += (size_t)snprintf(inodes + at_inodes, sizeof(inodes) - at_inodes, "%s%llu", sep,
+					      (unsigned long long)t->chain.level[i].inode);
+		at_rules += (size_t)snprintf(rule_list + at_rules, sizeof(rule_list) - at_rules, "%s%s", i ? "; " : "", rule);
+	}
+	if (a) {
+		audit_begin(a, c, verb, why);
+		audit_field(a, "PIDRESTORE_PIDS=%s", pids);
+		audit_field(a, "PIDRESTORE_LEVELS=%s", depths);
+		audit_field(a, "PIDRESTORE_PIDNS=%llu", (unsigned long long)target_ns);
+		audit_field(a, "PIDRESTORE_PIDNS_LEVELS=%s", inodes);
+		audit_field(a, "PIDRESTORE_RULE=%s", rule_list);
+	}
 	if (why)
-		log_notice("denied %s for uid %u (pid %d): pids [%s] in pid:[%llu]: %s", verb, peer->uid, peer->pid, pids,
-			   (unsigned long long)t->chain.level[t->new_pidns && t->chain.n > 1 ? 1 : 0].inode, why->text);
+		log_fields(LOG_NOTICE, a ? a->fields : NULL, a ? a->n : 0,
+			   "denied %s for uid %u (pid %d): pids [%s] in pid:[%llu]: %s", verb, peer->uid, peer->pid, pids,
+			   (unsigned long long)target_ns, why->text);
 	else
-		log_info("granted %s for uid %u (pid %d): pids [%s] in pid:[%llu] by rule %s", verb, peer->uid, peer->pid, pids,
-			 (unsigned long long)t->chain.level[t->new_pidns && t->chain.n > 1 ? 1 : 0].inode, rule);
+		log_fields(LOG_INFO, a ? a->fields : NULL, a ? a->n : 0,
+			   "granted %s for uid %u (pid %d): pids [%s] in pid:[%llu] by rule %s", verb, peer->uid, peer->pid,
+			   pids, (unsigned long long)target_ns, rule_list);
+	free(a);
+}
+
+/* ------------------------------------------------------------ limits */
+
+/* The per-user limits of the policy (MaxReservations=, SpawnsPerSecond=),
+ * checked before anything is created. n processes are asked for; reserving
+ * says whether they stay as reservations. A refusal is audited. */
+static int check_user_limits(struct conn *c, const char *verb, size_t n, bool reserving, struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	struct policy_request req = requester_of(c);
+	struct policy_limits l;
+	const char *rule = NULL, *key = NULL;
+	int r = 0;
+
+	policy_user_limits(&current_policy, &req, &l);
+	if (reserving && l.max_reservations != POLICY_UNLIMITED &&
+	    quota_outstanding(peer->uid) + n > l.max_reservations) {
+		rule = l.max_reservations_rule;
+		key = "MaxReservations=";
+		r = why_set(why, ENOSPC, "uid %u holds %u outstanding reservations; %zu more would exceed its limit of %u (MaxReservations= in %s); release or claim some first",
+			    peer->uid, quota_outstanding(peer->uid), n, l.max_reservations, rule);
+	} else if (l.spawns_per_second != POLICY_UNLIMITED) {
+		uint64_t retry_usec;
+
+		rule = l.spawns_per_second_rule;
+		key = "SpawnsPerSecond=";
+		r = quota_take_spawns(peer->uid, l.spawns_per_second, n, now_usec(), &retry_usec);
+		if (r == -E2BIG)
+			r = why_set(why, ENOSPC, "this request creates %zu processes, more than the %u a second that uid %u may create (SpawnsPerSecond= in %s); split it into smaller requests",
+				    n, l.spawns_per_second, peer->uid, rule);
+		else if (r == -EAGAIN)
+			r = why_set(why, EAGAIN, "uid %u may create %u processes a second (SpawnsPerSecond= in %s) and has used them up; try again in %llu ms",
+				    peer->uid, l.spawns_per_second, rule, (unsigned long long)(retry_usec + 999) / 1000);
+		else if (r < 0)
+			r = why_set(why, -r, "cannot account for uid %u's processes: %s", peer->uid, strerror(-r));
+	}
+	if (r < 0) {
+		struct audit_record *a = malloc(sizeof(*a));
+
+		if (a) {
+			audit_begin(a, c, verb, why);
+			audit_field(a, "PIDRESTORE_PROCESSES=%zu", n);
+			audit_field(a, "PIDRESTORE_RULE=%s in %s", key, rule);
+		}
+		log_fields(LOG_NOTICE, a ? a->fields : NULL, a ? a->n : 0, "denied %s for uid %u (pid %d): %s", verb,
+			   peer->uid, peer->pid, why->text);
+		free(a);
+	}
+	return r;
 }
 
 static pid_t pick_pid(pid_t limit)
@@ -594,7 +744,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
-	const char *features[8];
+	const char *features[16];
 	size_t n = 0;
 	uint32_t version;
 	struct why why;
@@ -614,6 +764,8 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	features[n++] = "status";
 	features[n++] = "new-pidns";
 	features[n++] = "any-free-pid";
+	features[n++] = "reload";
+	features[n++] = "policy";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
@@ -636,8 +788,8 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 static int create_one(struct conn *c, const char *verb, const Pidrestore__ProcessSpec *spec,
 		      struct fd_table *fdt, bool check_fds, struct spawn_result *res, struct why *why)
 {
+	const char *rules[PR_MAX_LEVELS];
 	struct target t;
-	const char *rule;
 	int r;
 
 	r = target_resolve(c, spec, fdt, &t, why);
@@ -645,14 +797,14 @@ static int create_one(struct conn *c, const char *verb, const Pidrestore__Proces
 		return r;
 	if (check_fds && (r = fd_check_all_used(fdt, why)) < 0)
 		goto out;
-	r = target_authorize(c, &t, &rule, why);
+	r = target_authorize(c, &t, rules, why);
 	/* A child must carry every restriction its requester has (DESIGN §6).
 	 * A seccomp filter cannot be copied from another process, so a
 	 * filtered requester would get an unfiltered child: refuse instead. */
 	if (r == 0 && conn_peer(c)->seccomp_mode != 0)
 		r = why_set(why, EPERM, "the requester runs under a seccomp filter (mode %d), which pidrestored cannot give the new process; it refuses rather than create a process with fewer restrictions than its requester",
 			    conn_peer(c)->seccomp_mode);
-	audit(c, verb, &t, rule, r < 0 ? why : NULL);
+	audit(c, verb, &t, rules, r < 0 ? why : NULL);
 	if (r < 0)
 		goto out;
 	r = target_create(c, &t, res, why);
@@ -680,6 +832,9 @@ static void handle_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnReq
 		goto fail;
 	}
 	r = exec_parse(c, req->exec, fdt, e, &why);
+	if (r < 0)
+		goto fail;
+	r = check_user_limits(c, "spawn", 1, false, &why);
 	if (r < 0)
 		goto fail;
 	r = create_one(c, "spawn", req->process, fdt, true, &res, &why);
@@ -739,6 +894,10 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 	if (limits.max_reservations && proc_outstanding() + req->n_processes > limits.max_reservations) {
 		why_set(&why, ENOSPC, "reserving %zu more would exceed the daemon's limit of %u outstanding reservations (%u held now); try again later",
 			req->n_processes, limits.max_reservations, proc_outstanding());
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	if (check_user_limits(c, "reserve", req->n_processes, true, &why) < 0) {
 		conn_respond_error(c, id, &why);
 		return;
 	}
@@ -942,11 +1101,139 @@ static void handle_status(struct conn *c, uint64_t id)
 	conn_respond(c, id, &resp, NULL, 0);
 }
 
+static void handle_reload(struct conn *c, uint64_t id)
+{
+	const struct peer *peer = conn_peer(c);
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__ReloadReply reply = PIDRESTORE__RELOAD_REPLY__INIT;
+	struct why why = { 0 };
+
+	if (peer->uid != 0) {
+		why_set(&why, EPERM, "only root may reload the policy (uid %u asked); run it as root", peer->uid);
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	log_info("policy reload asked for by uid %u (pid %d)", peer->uid, peer->pid);
+	if (server_reload_policy(&why) < 0) {
+		struct why inner = why;
+
+		why_set(&why, inner.err, "the policy was not reloaded and the old one stays in force: %s", inner.text);
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	reply.n_files = current_policy.n_files;
+	reply.files = current_policy.files;
+	reply.has_grants = 1;
+	reply.grants = (uint32_t)current_policy.n_grants;
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_RELOAD;
+	resp.reload = &reply;
+	conn_respond(c, id, &resp, NULL, 0);
+}
+
+/* "Would uid be allowed these PIDs there?": the policy's decision only. */
+static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, struct fd_table *fdt,
+			  Pidrestore__PolicyVerdict *verdict, Pidrestore__PolicyLevel *levels_out,
+			  Pidrestore__PolicyLevel **level_ptrs, struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	struct policy_level levels[PR_MAX_LEVELS];
+	const char *rules[PR_MAX_LEVELS];
+	struct policy_request req = requester_of(c);
+	struct why refusal = { 0 };
+	struct target t;
+	bool known = true;
+	int r;
+
+	if (!check->process)
+		return why_set(why, EINVAL, "a policy check needs a process part (the PIDs and the namespace)");
+	if (check->has_uid && check->uid != peer->uid) {
+		if (peer->uid != 0)
+			return why_set(why, EPERM, "only root may check the policy for another uid (uid %u asked about uid %u); leave out --uid to check your own",
+				       peer->uid, check->uid);
+		r = policy_query_identity(check->uid, &req, &known);
+		if (r < 0)
+			return why_set(why, -r, "cannot look up uid %u: %s", check->uid, strerror(-r));
+	}
+	r = target_resolve(c, check->process, fdt, &t, why);
+	if (r == 0)
+		r = fd_check_all_used(fdt, why);
+	if (r < 0)
+		goto out;
+	target_levels(&t, levels);
+	req.n_levels = t.n_pids;
+	req.levels = levels;
+	r = policy_check(&current_policy, &req, rules, &refusal);
+	verdict->allowed = r == 0;
+	verdict->has_uid = 1;
+	verdict->uid = req.uid;
+	if (r < 0)
+		why_set(why, refusal.err, "%s%s", refusal.text,
+			known ? "" : " (this uid has no user database entry: checked without groups)");
+	verdict->message = r < 0 ? why->text : NULL;
+	for (size_t i = 0; i < t.n_pids; i++) {
+		Pidrestore__PolicyLevel *lv = &levels_out[i];
+
+		pidrestore__policy_level__init(lv);
+		lv->has_pid = lv->has_depth = lv->has_pidns_inode = 1;
+		lv->pid = t.pids[i];
+		lv->depth = levels[i].depth;
+		lv->pidns_inode = levels[i].is_new ? 0 : levels[i].ns_inode;
+		lv->rule = (char *)rules[i];
+		level_ptrs[i] = lv;
+	}
+	verdict->n_levels = t.n_pids;
+	verdict->levels = level_ptrs;
+	r = 0;
+out:
+	target_release(&t);
+	if (req.groups != peer->groups)
+		free((gid_t *)req.groups);
+	return r;
+}
+
+static void handle_policy(struct conn *c, uint64_t id, const Pidrestore__PolicyRequest *req, struct fd_table *fdt)
+{
+	const struct peer *peer = conn_peer(c);
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__PolicyReply reply = PIDRESTORE__POLICY_REPLY__INIT;
+	Pidrestore__PolicyVerdict verdict = PIDRESTORE__POLICY_VERDICT__INIT;
+	Pidrestore__PolicyLevel levels[PR_MAX_LEVELS];
+	Pidrestore__PolicyLevel *level_ptrs[PR_MAX_LEVELS];
+	struct policy_request viewer = requester_of(c);
+	struct why why = { 0 }, refusal = { 0 };
+	int r;
+
+	if (req->check) {
+		r = policy_verdict(c, req->check, fdt, &verdict, levels, level_ptrs, &refusal);
+		if (r < 0) {
+			conn_respond_error(c, id, &refusal);
+			return;
+		}
+	} else if (fdt->pkt->n_fds > 0) {
+		why_set(&why, EPROTO, "a policy request without a check takes no fds but carried %zu", fdt->pkt->n_fds);
+		conn_respond_error(c, id, &why);
+		return;
+	}
+	r = policy_query_show(&current_policy, &viewer, peer->uid == 0, &reply);
+	if (r < 0) {
+		why_set(&why, -r, "cannot describe the policy: %s", strerror(-r));
+		conn_respond_error(c, id, &why);
+		goto out;
+	}
+	if (req->check)
+		reply.verdict = &verdict;
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_POLICY;
+	resp.policy = &reply;
+	conn_respond(c, id, &resp, NULL, 0);
+out:
+	policy_query_free(&reply);
+}
+
 /* Fds only the request types that name them may carry. */
 static bool takes_fds(Pidrestore__Request__BodyCase body)
 {
 	return body == PIDRESTORE__REQUEST__BODY_SPAWN || body == PIDRESTORE__REQUEST__BODY_RESERVE ||
-	       body == PIDRESTORE__REQUEST__BODY_EXEC;
+	       body == PIDRESTORE__REQUEST__BODY_EXEC || body == PIDRESTORE__REQUEST__BODY_POLICY;
 }
 
 void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt)
@@ -998,6 +1285,12 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	case PIDRESTORE__REQUEST__BODY_STATUS:
 		handle_status(c, req->id);
+		break;
+	case PIDRESTORE__REQUEST__BODY_RELOAD:
+		handle_reload(c, req->id);
+		break;
+	case PIDRESTORE__REQUEST__BODY_POLICY:
+		handle_policy(c, req->id, req->policy, &fdt);
 		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",

@@ -24,6 +24,7 @@ static uint64_t start_usec;
 static struct event_base *base;
 static unsigned int exit_idle_sec;
 static uint64_t idle_since_usec;
+static const char *policy_path;
 
 uint64_t server_start_usec(void)
 {
@@ -90,17 +91,28 @@ static void policy_install(struct policy *policy)
 
 /* A reload never leaves the daemon without a policy: a file that does not
  * parse is refused and the old policy stays in force. */
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+int server_reload_policy(struct why *why)
 {
 	struct policy policy;
-	struct why why = { 0 };
+	int r;
 
-	if (config_load(config_path(), &policy, &why) < 0) {
-		log_error("policy reload refused, the old policy stays in force: %s", why.text);
-		return;
+	r = config_load(policy_path, &policy, why);
+	if (r < 0) {
+		log_error("policy reload refused, the old policy stays in force: %s", why->text);
+		return r;
 	}
 	policy_install(&policy);
-	log_info("policy reloaded: %zu grants", current_policy.n_grants);
+	log_info("policy reloaded: %zu grants from %zu files (%s and its drop-ins)", current_policy.n_grants,
+		 current_policy.n_files, policy_path);
+	sd_notifyf(0, "STATUS=Serving on %s; policy reloaded: %zu grants", listener_path(), current_policy.n_grants);
+	return 0;
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct why why = { 0 };
+
+	server_reload_policy(&why);
 }
 
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
@@ -135,6 +147,7 @@ int server_run(const struct server_options *opts)
 
 	log_setup(opts->log_level);
 	start_usec = now_usec();
+	policy_path = opts->config_path;
 	srandom((unsigned int)(getpid() ^ time(NULL)));
 	/* Writes to a vanished client must be an error, not a signal. Children
 	 * get SIG_DFL back before they run anything. */
@@ -151,12 +164,12 @@ int server_run(const struct server_options *opts)
 	peer_init_cgroup_root();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
-	if (config_load(config_path(), &policy, &why) < 0) {
+	if (config_load(policy_path, &policy, &why) < 0) {
 		log_error("%s", why.text);
 		goto out;
 	}
 	policy_install(&policy);
-	log_info("policy from %s: %zu grants", config_path(), current_policy.n_grants);
+	log_info("policy from %s: %zu grants", policy_path, current_policy.n_grants);
 	request_set_limits(&limits);
 
 	base = event_base_new();

@@ -6,9 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct why;
+
 struct server_options {
 	const char *socket_path;
 	const char *holder_path;
+	const char *config_path;        /* the policy; drop-ins in config_path.d/ */
 	size_t max_message_size;
 	int log_level;
 	unsigned int max_reservations;
@@ -23,3 +26,7 @@ int server_run(const struct server_options *opts);
 uint64_t server_start_usec(void);
 const char *server_socket_path(void);
 bool server_socket_activated(void);
+
+/* Reads the policy files again (SIGHUP, `pidrestorectl reload`). On an error
+ * the policy in force stays and why says FILE:LINE: what is wrong. */
+int server_reload_policy(struct why *why);

@@ -12,3 +12,10 @@ tests_unit_test_config_SOURCES = tests/unit/test-config.c
 tests_unit_test_config_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_config_CFLAGS = $(DAEMON_CFLAGS) -Wno-missing-field-initializers
 tests_unit_test_config_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-quota
+TESTS += tests/unit/test-quota
+tests_unit_test_quota_SOURCES = tests/unit/test-quota.c
+tests_unit_test_quota_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_quota_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_quota_LDADD = daemon/libdaemon.la

@@ -68,8 +68,10 @@ static const struct policy_case cases[] = {
 	{ "any free pid needs no permission", true, 0, 1000, 1, { { 0, true } }, 0, "any-free-pid", NULL },
 	{ "inner any, outer host refused", true, 0, 1000, 2, { { 0, false, false, 1, { 1000 } }, { 6000, true } }, -EPERM, NULL, "pid 6000 at level 0" },
 	{ "inner chosen, outer any", true, 0, 1000, 2, { { 9, false, false, 1, { 1000 } }, { 0, true } }, 0, "any-free-pid", NULL },
-	{ "floor refuses a user in its own namespace", true, 1000, 1000, 1, { { 999, false, false, 1, { 1000 } } }, -EPERM, NULL, "below 1000" },
-	{ "floor edge: the floor itself is allowed", true, 1000, 1000, 1, { { 1000, false, false, 1, { 1000 } } }, 0, "own-namespace", NULL },
+	{ "floor does not apply in the user's own namespace", true, 1000, 1000, 1, { { 1, false, false, 1, { 1000 } } }, 0, "own-namespace", NULL },
+	{ "floor applies in an own namespace when the rule is off", false, 1000, 1000, 1, { { 999, false, false, 1, { 1000 } } }, -EPERM, NULL, "below 1000" },
+	{ "floor applies in the host namespace", true, 1000, 1000, 1, { { 999, true } }, -EPERM, NULL, "PIDs below 1000 are reserved for root" },
+	{ "new namespace pid 1 under a floor", true, 1000, 1000, 2, { { 1, false, true, 1, { 1000 } }, { 0, true } }, 0, "any-free-pid", NULL },
 	{ "new namespace owned by the user", true, 0, 1000, 2, { { 1, false, true, 1, { 1000 } }, { 88, false, false, 1, { 1000 } } }, 0, "own-namespace", NULL },
 	{ "new namespace in the host user namespace", true, 0, 1000, 1, { { 1, false, true, 0, { 0 } } }, -EPERM, NULL, "the new pid namespace" },
 	{ "no levels named at all", true, 0, 1000, 0, { { 0 } }, 0, "none", NULL },
@@ -115,6 +117,9 @@ static const struct policy_case cases[] = {
 	  "PIDs below 1000 are reserved for root", true },
 	{ "the floor does not stop root", true, 1000, 0, 1, { { 150, true } }, 0, "root", NULL, true },
 	{ "a grant above the floor", true, 1000, 1000, 1, { { 4242, true } }, 0, G1, NULL, true },
+	{ "floor edge: the floor itself may be granted", true, 300000, 1000, 1, { { 300000, true } }, 0, G1, NULL, true },
+	{ "floor edge: one below it is root's even with a grant", true, 300001, 1000, 1, { { 300000, true } }, -EPERM, NULL,
+	  "PIDs below 300001 are reserved for root", true },
 	{ "own namespace before grants", true, 0, 1000, 1, { { 300000, false, false, 1, { 1000 } } }, 0, "own-namespace",
 	  NULL, true },
 	{ "any free PID with grants", true, 0, 1001, 1, { { 0, true } }, 0, "any-free-pid", NULL, true },
@@ -145,7 +150,7 @@ static int run_case(const struct policy_case *c)
 		.n_levels = c->n_levels, .levels = levels,
 	};
 	struct why why = { 0 };
-	const char *rule = NULL;
+	const char *rules[4] = { NULL }, *rule;
 	int r;
 
 	for (size_t i = 0; i < c->n_levels; i++)
@@ -159,7 +164,8 @@ static int run_case(const struct policy_case *c)
 			.n_owners = c->levels[i].n_owners,
 			.owners = c->levels[i].owners,
 		};
-	r = policy_check(&pol, &req, &rule, &why);
+	r = policy_check(&pol, &req, rules, &why);
+	rule = c->n_levels ? rules[c->n_levels - 1] : "none";
 	if (r != c->expect) {
 		printf("FAIL %s: got %d (%s), expected %d\n", c->name, r, why.text, c->expect);
 		return 1;
@@ -176,12 +182,88 @@ static int run_case(const struct policy_case *c)
 	return 0;
 }
 
+/* Every level is decided, also past a refusal. */
+static int check_every_level_decided(void)
+{
+	struct policy pol = { .own_namespaces = true, .grants = grants, .n_grants = ELEMENTSOF(grants) };
+	uid_t foreign[] = { 1001 };
+	struct policy_level levels[] = {
+		{ .pid = 50, .depth = 1, .ns_inode = HOST_NS + 1, .n_owners = 1, .owners = foreign },
+		{ .pid = 300002, .depth = 0, .ns_inode = HOST_NS, .is_daemon_ns = true },
+	};
+	struct policy_request req = { .uid = 1000, .gid = 1000, .n_levels = 2, .levels = levels };
+	const char *rules[2] = { "stale", "stale" };
+	struct why why = { 0 };
+	int r = policy_check(&pol, &req, rules, &why);
+
+	if (r != -EPERM || rules[0] != NULL || !rules[1] || strcmp(rules[1], G1) != 0 || !strstr(why.text, "pid 50 at level 1")) {
+		printf("FAIL every level decided: r=%d inner=%s outer=%s why=%s\n", r, rules[0] ? rules[0] : "(refused)",
+		       rules[1] ? rules[1] : "(refused)", why.text);
+		return 1;
+	}
+	printf("ok   every level decided: inner refused, outer by %s\n", rules[1]);
+	return 0;
+}
+
+/* Per-user limits: the smallest among the grants that name the user. */
+struct limits_case {
+	const char *name;
+	uid_t uid;
+	gid_t group;               /* supplementary; 0: none */
+	uint32_t max_reservations;
+	const char *max_reservations_rule;
+	uint32_t spawns_per_second;
+	const char *spawns_per_second_rule;
+};
+
+static uid_t uid_1000_1001[] = { 1000, 1001 };
+static struct policy_grant limit_grants[] = {
+	{ .uids = uid_1000_1001, .n_uids = 2, .ranges = host_ranges, .n_ranges = 2, .namespaces = ns_host, .n_namespaces = 1,
+	  .max_reservations = 1000, .spawns_per_second = POLICY_UNLIMITED, .rule = G1 },
+	{ .gids = gid_2000, .n_gids = 1, .ranges = group_ranges, .n_ranges = 1, .namespaces = ns_any, .n_namespaces = 1,
+	  .max_reservations = 50, .spawns_per_second = 500, .rule = G2 },
+	{ .uids = uid_1002, .n_uids = 1, .ranges = container_ranges, .n_ranges = 1, .namespaces = ns_owned_by_1001,
+	  .n_namespaces = 1, .max_reservations = POLICY_UNLIMITED, .spawns_per_second = 20, .rule = G3 },
+};
+
+static const struct limits_case limits_cases[] = {
+	{ "limits: a user named by no grant is unlimited", 1003, 0, POLICY_UNLIMITED, NULL, POLICY_UNLIMITED, NULL },
+	{ "limits: one grant by user", 1000, 0, 1000, G1, POLICY_UNLIMITED, NULL },
+	{ "limits: user and group grants, the smaller wins", 1001, 2000, 50, G2, 500, G2 },
+	{ "limits: each limit from its own grant", 1002, 2000, 50, G2, 20, G3 },
+	{ "limits: primary group", 2000, 0, 50, G2, 500, G2 },
+};
+
+static int run_limits_case(const struct limits_case *c)
+{
+	struct policy pol = { .grants = limit_grants, .n_grants = ELEMENTSOF(limit_grants) };
+	struct policy_request req = { .uid = c->uid, .gid = c->uid, .groups = &c->group, .n_groups = c->group ? 1 : 0 };
+	struct policy_limits l;
+
+	policy_user_limits(&pol, &req, &l);
+	if (l.max_reservations != c->max_reservations || l.spawns_per_second != c->spawns_per_second ||
+	    (l.max_reservations_rule == NULL) != (c->max_reservations_rule == NULL) ||
+	    (l.spawns_per_second_rule == NULL) != (c->spawns_per_second_rule == NULL) ||
+	    (c->max_reservations_rule && strcmp(l.max_reservations_rule, c->max_reservations_rule) != 0) ||
+	    (c->spawns_per_second_rule && strcmp(l.spawns_per_second_rule, c->spawns_per_second_rule) != 0)) {
+		printf("FAIL %s: got %u (%s) / %u (%s)\n", c->name, l.max_reservations,
+		       l.max_reservations_rule ? l.max_reservations_rule : "-", l.spawns_per_second,
+		       l.spawns_per_second_rule ? l.spawns_per_second_rule : "-");
+		return 1;
+	}
+	printf("ok   %s\n", c->name);
+	return 0;
+}
+
 int main(void)
 {
-	size_t failed = 0, n = sizeof(cases) / sizeof(cases[0]);
+	size_t failed = 0, n = ELEMENTSOF(cases) + ELEMENTSOF(limits_cases) + 1;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < ELEMENTSOF(cases); i++)
 		failed += (size_t)run_case(&cases[i]);
+	for (size_t i = 0; i < ELEMENTSOF(limits_cases); i++)
+		failed += (size_t)run_limits_case(&limits_cases[i]);
+	failed += (size_t)check_every_level_decided();
 	printf("%zu passed, %zu failed\n", n - failed, failed);
 	return failed ? 1 : 0;
 }

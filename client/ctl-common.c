@@ -1,0 +1,146 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pidrestorectl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_USAGE;
+}
+
+void report_failure(const char *verb, const pidrestore *c, int r)
+{
+	const char *name = strerrorname_np(-r);
+	const char *why = pidrestore_last_error(c);
+
+	fprintf(stderr, "pidrestorectl: %s failed (%s): %s\n", verb, name ? name : "unknown error",
+		why && why[0] ? why : strerror(-r));
+}
+
+int connect_daemon(const struct options *o, const char *verb, pidrestore **ret)
+{
+	int r = pidrestore_connect(o->socket_path, ret);
+
+	if (r < 0)
+		report_failure(verb, NULL, r);
+	return r;
+}
+
+static int parse_pid(const char *s, pid_t *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT32_MAX)
+		return -EINVAL;
+	*ret = (pid_t)v;
+	return 0;
+}
+
+int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_n)
+{
+	size_t n = 0;
+	char *copy, *item, *save = NULL;
+	int r = 0;
+
+	copy = strdup(list);
+	if (!copy) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return -ENOMEM;
+	}
+	if (list[0] == '\0' || list[0] == ',' || list[strlen(list) - 1] == ',' || strstr(list, ",,")) {
+		usage_error("empty PID in %s '%s'; write PIDs innermost first, separated by commas, e.g. 1,4242",
+			    from, list);
+		r = -EINVAL;
+		goto out;
+	}
+	for (item = strtok_r(copy, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+		if (n == PIDRESTORE_MAX_LEVELS) {
+			usage_error("%s '%s' has more than %d PIDs; there are at most %d pid namespace levels",
+				    from, list, PIDRESTORE_MAX_LEVELS, PIDRESTORE_MAX_LEVELS);
+			r = -EINVAL;
+			goto out;
+		}
+		if (parse_pid(item, &pids[n]) < 0) {
+			usage_error("invalid PID '%s' in %s '%s'; a PID is a number, 0 for any free one",
+				    item, from, list);
+			r = -EINVAL;
+			goto out;
+		}
+		n++;
+	}
+	*ret_n = n;
+out:
+	free(copy);
+	return r;
+}
+
+int open_pidns(const struct options *o, const char *verb, int *ret)
+{
+	*ret = -1;
+	if (!o->pidns_path)
+		return 0;
+	*ret = open(o->pidns_path, O_RDONLY | O_CLOEXEC);
+	if (*ret < 0) {
+		int r = -errno;
+
+		fprintf(stderr, "pidrestorectl: %s failed (%s): cannot open pid namespace %s: %s\n",
+			verb, strerrorname_np(-r), o->pidns_path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void print_pids(FILE *f, const pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%d", i ? "," : "", (int)pids[i]);
+}
+
+void format_timespan(char *buf, size_t size, uint64_t usec)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t usec;
+	} units[] = {
+		{ "d", 86400 * USEC_PER_SEC },
+		{ "h", 3600 * USEC_PER_SEC },
+		{ "min", 60 * USEC_PER_SEC },
+		{ "s", USEC_PER_SEC },
+	};
+	size_t used = 0;
+
+	if (usec < USEC_PER_SEC) {
+		snprintf(buf, size, "%" PRIu64 "ms", usec / 1000);
+		return;
+	}
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && used < size; i++) {
+		uint64_t n = usec / units[i].usec;
+
+		if (n == 0)
+			continue;
+		usec -= n * units[i].usec;
+		used += (size_t)snprintf(buf + used, size - used, "%s%" PRIu64 "%s",
+					 used ? " " : "", n, units[i].suffix);
+	}
+}
+
+void json_start(struct json *j, const struct options *o)
+{
+	json_init(j, stdout, o->json_pretty);
+}

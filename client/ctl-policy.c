@@ -1,0 +1,376 @@
+/* pidrestorectl policy and reload: the admin's policy, as the daemon has it
+ * in force (DESIGN §5, §9). */
+#include <errno.h>
+#include <grp.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "pidrestore-raw.h"
+
+int verb_reload(const struct options *o, char **args, size_t n_args)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReloadRequest reload = PIDRESTORE__RELOAD_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__ReloadReply *reply;
+	pidrestore *c = NULL;
+	int status = EXIT_FAILURE, r;
+
+	if (n_args > 0)
+		return usage_error("reload takes no arguments; the daemon re-reads the files it was started with");
+	if (connect_daemon(o, "reload", &c) < 0)
+		return EXIT_FAILURE;
+	req.body_case = PIDRESTORE__REQUEST__BODY_RELOAD;
+	req.reload = &reload;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_RELOAD, &msg);
+	if (r < 0) {
+		report_failure("reload", c, r);
+		goto out;
+	}
+	reply = msg->response->reload;
+	printf("Policy reloaded: %" PRIu32 " grant%s from ", reply->grants, reply->grants == 1 ? "" : "s");
+	if (reply->n_files == 0)
+		printf("no file (none exists: the defaults apply)");
+	for (size_t i = 0; i < reply->n_files; i++)
+		printf("%s%s", i ? ", " : "", reply->files[i]);
+	printf(".\n");
+	status = EXIT_SUCCESS;
+out:
+	pidrestore_raw_free(msg);
+	pidrestore_disconnect(c);
+	return status;
+}
+
+/* ------------------------------------------------------------- listing */
+
+static void print_user(uint32_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		printf("%s (%" PRIu32 ")", pw->pw_name, uid);
+	else
+		printf("%" PRIu32, uid);
+}
+
+static void print_group(uint32_t gid)
+{
+	struct group *gr = getgrgid(gid);
+
+	if (gr)
+		printf("%s (%" PRIu32 ")", gr->gr_name, gid);
+	else
+		printf("%" PRIu32, gid);
+}
+
+static void print_grant(const Pidrestore__PolicyGrant *g)
+{
+	printf("\n%s\n", g->rule ? g->rule : "grant");
+	if (g->n_uids > 0) {
+		printf("       Users: ");
+		for (size_t i = 0; i < g->n_uids; i++) {
+			printf("%s", i ? ", " : "");
+			print_user(g->uids[i]);
+		}
+		printf("\n");
+	}
+	if (g->n_gids > 0) {
+		printf("      Groups: ");
+		for (size_t i = 0; i < g->n_gids; i++) {
+			printf("%s", i ? ", " : "");
+			print_group(g->gids[i]);
+		}
+		printf("\n");
+	}
+	printf("        PIDs:");
+	for (size_t i = 0; i < g->n_pids; i++) {
+		if (g->pids[i]->first == g->pids[i]->last)
+			printf(" %" PRId32, g->pids[i]->first);
+		else
+			printf(" %" PRId32 "-%" PRId32, g->pids[i]->first, g->pids[i]->last);
+	}
+	printf("\n  Namespaces:");
+	for (size_t i = 0; i < g->n_namespaces; i++)
+		printf(" %s", g->namespaces[i]);
+	printf("\n");
+	if (g->has_max_reservations)
+		printf("Reservations: at most %" PRIu32 " outstanding per user\n", g->max_reservations);
+	if (g->has_spawns_per_second)
+		printf("      Spawns: at most %" PRIu32 " a second per user\n", g->spawns_per_second);
+}
+
+static void print_policy_table(const Pidrestore__PolicyReply *p)
+{
+	printf("        Files: ");
+	if (p->n_files == 0)
+		printf("none (the defaults apply: no grants)\n");
+	for (size_t i = 0; i < p->n_files; i++)
+		printf("%s%s\n", i ? "               " : "", p->files[i]);
+	printf("OwnNamespaces: %s\n", p->own_namespaces ? "yes (a user may take any PID in pid namespaces it owns)" : "no");
+	if (p->root_only_below > 0)
+		printf("RootOnlyBelow: %" PRId32 " (PIDs below it only root may take, except in a user's own namespaces)\n",
+		       p->root_only_below);
+	else
+		printf("RootOnlyBelow: none\n");
+	if (getuid() != 0 || p->has_max_reservations || p->has_spawns_per_second) {
+		printf("  Your limits: ");
+		if (p->has_max_reservations)
+			printf("%" PRIu32 " outstanding reservations", p->max_reservations);
+		else
+			printf("no limit on reservations");
+		if (p->has_spawns_per_second)
+			printf(", %" PRIu32 " processes a second\n", p->spawns_per_second);
+		else
+			printf(", no limit on processes a second\n");
+	}
+	printf("       Grants: %zu", p->n_grants);
+	if (p->grants_not_shown > 0)
+		printf(" shown; %" PRIu32 " more do not name you", p->grants_not_shown);
+	printf("\n");
+	for (size_t i = 0; i < p->n_grants; i++)
+		print_grant(p->grants[i]);
+}
+
+static void json_grant(struct json *j, const Pidrestore__PolicyGrant *g)
+{
+	json_object_begin(j);
+	json_key(j, "rule");
+	json_string(j, g->rule);
+	json_key(j, "uids");
+	json_array_begin(j);
+	for (size_t i = 0; i < g->n_uids; i++)
+		json_uint(j, g->uids[i]);
+	json_array_end(j);
+	json_key(j, "gids");
+	json_array_begin(j);
+	for (size_t i = 0; i < g->n_gids; i++)
+		json_uint(j, g->gids[i]);
+	json_array_end(j);
+	json_key(j, "pids");
+	json_array_begin(j);
+	for (size_t i = 0; i < g->n_pids; i++) {
+		json_object_begin(j);
+		json_key(j, "first");
+		json_int(j, g->pids[i]->first);
+		json_key(j, "last");
+		json_int(j, g->pids[i]->last);
+		json_object_end(j);
+	}
+	json_array_end(j);
+	json_key(j, "namespaces");
+	json_array_begin(j);
+	for (size_t i = 0; i < g->n_namespaces; i++)
+		json_string(j, g->namespaces[i]);
+	json_array_end(j);
+	json_key(j, "max_reservations");
+	if (g->has_max_reservations)
+		json_uint(j, g->max_reservations);
+	else
+		json_null(j);
+	json_key(j, "spawns_per_second");
+	if (g->has_spawns_per_second)
+		json_uint(j, g->spawns_per_second);
+	else
+		json_null(j);
+	json_object_end(j);
+}
+
+static void print_policy_json(const struct options *o, const Pidrestore__PolicyReply *p)
+{
+	struct json j;
+
+	json_start(&j, o);
+	json_object_begin(&j);
+	json_key(&j, "files");
+	json_array_begin(&j);
+	for (size_t i = 0; i < p->n_files; i++)
+		json_string(&j, p->files[i]);
+	json_array_end(&j);
+	json_key(&j, "own_namespaces");
+	json_bool(&j, p->own_namespaces);
+	json_key(&j, "root_only_below");
+	json_int(&j, p->root_only_below);
+	json_key(&j, "your_max_reservations");
+	if (p->has_max_reservations)
+		json_uint(&j, p->max_reservations);
+	else
+		json_null(&j);
+	json_key(&j, "your_spawns_per_second");
+	if (p->has_spawns_per_second)
+		json_uint(&j, p->spawns_per_second);
+	else
+		json_null(&j);
+	json_key(&j, "grants");
+	json_array_begin(&j);
+	for (size_t i = 0; i < p->n_grants; i++)
+		json_grant(&j, p->grants[i]);
+	json_array_end(&j);
+	json_key(&j, "grants_not_shown");
+	json_uint(&j, p->grants_not_shown);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+/* --------------------------------------------------------------- check */
+
+static void print_verdict_table(const Pidrestore__PolicyVerdict *v)
+{
+	int pid_width = 3;
+
+	if (v->allowed)
+		printf("allowed: uid %" PRIu32 " may take these PIDs\n", v->uid);
+	else
+		printf("denied: %s\n", v->message ? v->message : "no rule allows it");
+	for (size_t i = 0; i < v->n_levels; i++) {
+		int w = snprintf(NULL, 0, "%" PRId32, v->levels[i]->pid);
+
+		if (w > pid_width)
+			pid_width = w;
+	}
+	printf("\nLEVEL %-*s %-22s RULE\n", pid_width, "PID", "NAMESPACE");
+	for (size_t i = 0; i < v->n_levels; i++) {
+		const Pidrestore__PolicyLevel *lv = v->levels[i];
+		char ns[32];
+
+		if (lv->pidns_inode)
+			snprintf(ns, sizeof(ns), "pid:[%" PRIu64 "]", lv->pidns_inode);
+		else
+			snprintf(ns, sizeof(ns), "(new)");
+		printf("%-5" PRIu32 " %-*" PRId32 " %-22s %s\n", lv->depth, pid_width, lv->pid, ns,
+		       lv->rule ? lv->rule : "refused");
+	}
+}
+
+static void print_verdict_json(const struct options *o, const Pidrestore__PolicyVerdict *v)
+{
+	struct json j;
+
+	json_start(&j, o);
+	json_object_begin(&j);
+	json_key(&j, "allowed");
+	json_bool(&j, v->allowed);
+	json_key(&j, "uid");
+	json_uint(&j, v->uid);
+	json_key(&j, "message");
+	if (v->message)
+		json_string(&j, v->message);
+	else
+		json_null(&j);
+	json_key(&j, "levels");
+	json_array_begin(&j);
+	for (size_t i = 0; i < v->n_levels; i++) {
+		const Pidrestore__PolicyLevel *lv = v->levels[i];
+
+		json_object_begin(&j);
+		json_key(&j, "level");
+		json_uint(&j, lv->depth);
+		json_key(&j, "pid");
+		json_int(&j, lv->pid);
+		json_key(&j, "pidns_inode");
+		if (lv->pidns_inode)
+			json_uint(&j, lv->pidns_inode);
+		else
+			json_null(&j);
+		json_key(&j, "rule");
+		if (lv->rule)
+			json_string(&j, lv->rule);
+		else
+			json_null(&j);
+		json_object_end(&j);
+	}
+	json_array_end(&j);
+	json_object_end(&j);
+	json_finish(&j);
+}
+
+/* Fills check from the options; *pidns_fd is the fd to send, or -1. */
+static int build_check(const struct options *o, Pidrestore__PolicyCheck *check, Pidrestore__ProcessSpec *spec,
+		       int32_t *pids, int *pidns_fd)
+{
+	pid_t parsed[PIDRESTORE_MAX_LEVELS];
+	size_t n;
+
+	if (!o->pid_list)
+		return usage_error("policy --check needs --pid; e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
+	if (parse_pid_list(o->pid_list, "--pid", parsed, &n) < 0)
+		return EXIT_USAGE;
+	for (size_t i = 0; i < n; i++)
+		pids[i] = parsed[i];
+	spec->n_pids = n;
+	spec->pids = pids;
+	spec->has_new_pidns = o->new_pidns;
+	spec->new_pidns = o->new_pidns;
+	if (open_pidns(o, "policy", pidns_fd) < 0)
+		return EXIT_FAILURE;
+	if (*pidns_fd >= 0) {
+		spec->has_pidns_fd_index = 1;
+		spec->pidns_fd_index = 0;
+	}
+	check->process = spec;
+	check->has_uid = (o->seen & SEEN_UID) != 0;
+	check->uid = o->uid;
+	return 0;
+}
+
+int verb_policy(const struct options *o, char **args, size_t n_args)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__PolicyRequest policy = PIDRESTORE__POLICY_REQUEST__INIT;
+	Pidrestore__PolicyCheck check = PIDRESTORE__POLICY_CHECK__INIT;
+	Pidrestore__ProcessSpec spec = PIDRESTORE__PROCESS_SPEC__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__PolicyReply *reply;
+	int32_t pids[PIDRESTORE_MAX_LEVELS];
+	int pidns_fd = -1, status = EXIT_FAILURE, r;
+	pidrestore *c = NULL;
+
+	if (n_args > 0)
+		return usage_error("policy takes no arguments; e.g. pidrestorectl policy --check --pid 4242");
+	if (!o->check && (o->seen & (SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS)))
+		return usage_error("--uid, --pid, --pidns and --new-pidns go with policy --check; e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
+	if (o->check) {
+		r = build_check(o, &check, &spec, pids, &pidns_fd);
+		if (r != 0)
+			return r;
+		policy.check = &check;
+	}
+	if (connect_daemon(o, "policy", &c) < 0)
+		goto out;
+	req.body_case = PIDRESTORE__REQUEST__BODY_POLICY;
+	req.policy = &policy;
+	r = pidrestore_raw_call(c, &req, &pidns_fd, pidns_fd >= 0 ? 1 : 0, PIDRESTORE__RESPONSE__BODY_POLICY, &msg);
+	if (r < 0) {
+		report_failure("policy", c, r);
+		goto out;
+	}
+	reply = msg->response->policy;
+	if (o->check) {
+		if (!reply->verdict) {
+			fprintf(stderr, "pidrestorectl: policy failed: the daemon's reply has no verdict; is it older than this client?\n");
+			goto out;
+		}
+		if (o->json)
+			print_verdict_json(o, reply->verdict);
+		else
+			print_verdict_table(reply->verdict);
+		status = reply->verdict->allowed ? EXIT_SUCCESS : EXIT_FAILURE;
+	} else {
+		if (o->json)
+			print_policy_json(o, reply);
+		else
+			print_policy_table(reply);
+		status = EXIT_SUCCESS;
+	}
+	if (fflush(stdout) != 0)
+		status = EXIT_FAILURE;
+out:
+	if (pidns_fd >= 0)
+		close(pidns_fd);
+	pidrestore_raw_free(msg);
+	pidrestore_disconnect(c);
+	return status;
+}

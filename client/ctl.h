@@ -1,0 +1,100 @@
+/* What pidrestorectl's verbs share: options, exit codes, messages, and
+ * argument parsing. Each group of verbs lives in a file of its own. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "json.h"
+#include "pidrestore.h"
+
+#define EXIT_USAGE 2
+/* As env(1) and timeout(1) report what went wrong before the command ran. */
+#define EXIT_SPAWN_FAILED 125
+#define EXIT_CANNOT_EXECUTE 126
+#define EXIT_NOT_FOUND 127
+
+#define USEC_PER_SEC UINT64_C(1000000)
+
+enum option_id {
+	OPT_HELP = 'h',
+	OPT_PID = 'p',
+	OPT_VERSION = 0x100,
+	OPT_SOCKET,
+	OPT_JSON,
+	OPT_PIDNS,
+	OPT_NEW_PIDNS,
+	OPT_NO_WAIT,
+	OPT_TTL,
+	OPT_ALL,
+	OPT_CHECK,
+	OPT_UID,
+};
+
+/* Bits of struct options.seen, to tell a verb about options it ignores. */
+enum {
+	SEEN_JSON = 1 << 0,
+	SEEN_PID = 1 << 1,
+	SEEN_PIDNS = 1 << 2,
+	SEEN_NEW_PIDNS = 1 << 3,
+	SEEN_NO_WAIT = 1 << 4,
+	SEEN_TTL = 1 << 5,
+	SEEN_ALL = 1 << 6,
+	SEEN_CHECK = 1 << 7,
+	SEEN_UID = 1 << 8,
+};
+
+struct options {
+	const char *socket_path;   /* NULL: libpidrestore's default */
+	const char *pid_list;
+	const char *pidns_path;
+	unsigned int ttl_sec;
+	uid_t uid;
+	bool json;
+	bool json_pretty;
+	bool check;
+	bool new_pidns;
+	bool no_wait;
+	bool all;
+	unsigned int seen;
+};
+
+struct verb {
+	const char *name;
+	int (*run)(const struct options *o, char **args, size_t n_args);
+	/* Stop at the first argument: it starts a command line of its own. */
+	bool args_end_options;
+	unsigned int allowed;
+	const char *example;
+};
+
+/* Prints "pidrestorectl: MESSAGE" and returns EXIT_USAGE. */
+int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Prints "pidrestorectl: VERB failed (ENAME): why". c may be NULL after a
+ * failed connect; libpidrestore keeps that message too. */
+void report_failure(const char *verb, const pidrestore *c, int r);
+
+int connect_daemon(const struct options *o, const char *verb, pidrestore **ret);
+
+/* Parses "P[,P...]" into pids (room for PIDRESTORE_MAX_LEVELS). Prints a
+ * usage message naming what from on failure. */
+int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_n);
+
+/* Opens --pidns, or returns -1 in *ret without it. */
+int open_pidns(const struct options *o, const char *verb, int *ret);
+
+void print_pids(FILE *f, const pid_t *pids, size_t n);
+
+/* "3min 12s", "2d 5h", "250ms". */
+void format_timespan(char *buf, size_t size, uint64_t usec);
+
+/* A JSON writer on stdout in the format --json asked for. */
+void json_start(struct json *j, const struct options *o);
+
+/* The verbs of ctl-policy.c. */
+int verb_reload(const struct options *o, char **args, size_t n_args);
+int verb_policy(const struct options *o, char **args, size_t n_args);

@@ -1,0 +1,23 @@
+/* Answers about the policy for `pidrestorectl policy`: the effective rules
+ * as a PolicyReply, and who a uid is when someone asks about it. */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "pidrestore.pb-c.h"
+#include "policy.h"
+#include "util.h"
+
+/* Fills reply with the policy as viewer may see it: every grant when all,
+ * else only the grants that name viewer (the others are counted), and
+ * viewer's own limits. Strings point into policy; free with
+ * policy_query_free(). */
+int policy_query_show(const struct policy *policy, const struct policy_request *viewer, bool all,
+		      Pidrestore__PolicyReply *reply);
+void policy_query_free(Pidrestore__PolicyReply *reply);
+
+/* Who uid is for the policy: its primary group and supplementary groups
+ * from the user database. A uid without an entry is checked with gid = uid
+ * and no groups, and *known says so. Free ret->groups. */
+int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known);
