@@ -16,7 +16,7 @@ INTEGRATION_TESTS = \
 	tests/integration/systemd-units.sh
 
 TESTS += $(INTEGRATION_TESTS)
-EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/systemd-lib.sh
 
 TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = /usr/bin/env bash

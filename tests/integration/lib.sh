@@ -223,6 +223,17 @@ pick_pid() {
 	return 1
 }
 
+# pick_pid_in VAR LO HI: like pick_pid, from LO..HI.
+pick_pid_in() {
+	local saved_lo=$PID_RANGE_LO saved_hi=$PID_RANGE_HI rc=0
+	PID_RANGE_LO=$2
+	PID_RANGE_HI=$3
+	pick_pid "$1" || rc=$?
+	PID_RANGE_LO=$saved_lo
+	PID_RANGE_HI=$saved_hi
+	return "$rc"
+}
+
 # Waits up to $2 seconds (default 5) until PID $1 is gone.
 wait_pid_gone() {
 	local i

@@ -14,16 +14,6 @@ AS_OTHER=(setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups --)
 GRANT_LO=20000
 GRANT_HI=24999
 
-# pick_in VAR LO HI: a free PID between LO and HI.
-pick_in() {
-	local saved_lo=$PID_RANGE_LO saved_hi=$PID_RANGE_HI
-	PID_RANGE_LO=$2
-	PID_RANGE_HI=$3
-	pick_pid "$1"
-	PID_RANGE_LO=$saved_lo
-	PID_RANGE_HI=$saved_hi
-}
-
 # wait_log ERE: waits up to 5 s for a daemon log line matching ERE.
 wait_log() {
 	local i
@@ -59,14 +49,14 @@ user_programs
 check "the start-up log counts one grant" wait_log "policy from $CONF: 1 grants"
 
 # --- a grant by user, inside and outside its range
-pick_in P "$GRANT_LO" "$GRANT_HI"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
 spawn_pid "$P" "${AS_USER[@]}"
 assert_eq "uid $TEST_UID: spawn of granted host PID $P exits 0" "$RUN_RC" 0
 assert_eq "uid $TEST_UID: the command ran as PID $P" "$RUN_OUT" "$P"
 check "the grant is logged with its file and line" \
 	wait_log "granted spawn for uid $TEST_UID .*pids \\[$P\\].* by rule grant #1 \\(pidrestored.conf:6\\)"
 
-pick_in Q $((GRANT_HI + 1)) 30000
+pick_pid_in Q $((GRANT_HI + 1)) 30000
 spawn_pid "$Q" "${AS_USER[@]}"
 assert_eq "uid $TEST_UID: spawn of host PID $Q outside the grant exits 125" "$RUN_RC" 125
 assert_match "uid $TEST_UID: outside the grant is EPERM" "$RUN_ERR" '\(EPERM\)'
@@ -75,7 +65,7 @@ assert_match "the refusal names the missing grant" "$RUN_ERR" \
 check "no process holds PID $Q" wait_pid_gone "$Q" 1
 
 # --- a user without a grant, the same range
-pick_in P "$GRANT_LO" "$GRANT_HI"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
 spawn_pid "$P" "${AS_OTHER[@]}"
 assert_eq "uid $OTHER_UID (no grant): spawn of PID $P exits 125" "$RUN_RC" 125
 assert_match "uid $OTHER_UID (no grant): EPERM" "$RUN_ERR" '\(EPERM\)'
@@ -97,7 +87,7 @@ kill -HUP "$DAEMON_PID"
 check "the broken reload is refused with FILE:LINE" \
 	wait_log "policy reload refused, the old policy stays in force: $CONF:8: PIDs=: range $GRANT_HI-$GRANT_LO starts after it ends"
 check "the daemon still runs" kill -0 "$DAEMON_PID"
-pick_in P "$GRANT_LO" "$GRANT_HI"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
 spawn_pid "$P" "${AS_USER[@]}"
 assert_eq "uid $TEST_UID: still served after the refused reload" "$RUN_OUT" "$P"
 
@@ -113,14 +103,14 @@ CONF
 kill -HUP "$DAEMON_PID"
 check "the fixed reload applies two grants" wait_log 'policy reloaded: 2 grants'
 
-pick_in P "$GRANT_LO" "$GRANT_HI"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
 spawn_pid "$P" "${AS_OTHER[@]}"
 assert_eq "uid $OTHER_UID: now granted PID $P" "$RUN_OUT" "$P"
-pick_in Q $((GRANT_HI + 1)) 30000
+pick_pid_in Q $((GRANT_HI + 1)) 30000
 spawn_pid "$Q" "${AS_OTHER[@]}"
 assert_eq "uid $OTHER_UID: granted PID $Q by group, from the drop-in" "$RUN_OUT" "$Q"
 check "the drop-in's grant is named in the log" wait_log "pids \\[$Q\\].* by rule grant #2 \\(50-test.conf:1\\)"
-pick_in P "$GRANT_LO" "$GRANT_HI"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
 spawn_pid "$P" "${AS_USER[@]}"
 assert_eq "uid $TEST_UID: no longer granted (125)" "$RUN_RC" 125
 assert_match "uid $TEST_UID: EPERM after the reload" "$RUN_ERR" '\(EPERM\)'

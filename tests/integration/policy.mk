@@ -1,5 +1,8 @@
 # The policy file: grants from a real --config, start-up refusal of a broken
 # file, and SIGHUP reloads. Included by the top-level Makefile.am.
-POLICY_TESTS = tests/integration/policy-grants.sh
+POLICY_TESTS = \
+	tests/integration/policy-grants.sh \
+	tests/integration/policy-users.sh \
+	tests/integration/policy-limits.sh
 TESTS += $(POLICY_TESTS)
 EXTRA_DIST += $(POLICY_TESTS) systemd/pidrestored.conf
