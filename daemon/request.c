@@ -1170,18 +1170,21 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 		why_set(why, refusal.err, "%s%s", refusal.text,
 			known ? "" : " (this uid has no user database entry: checked without groups)");
 	verdict->message = r < 0 ? why->text : NULL;
-	for (size_t i = 0; i < t.n_pids; i++) {
+	/* Every level the process would have a PID in; those the request
+	 * leaves to the kernel need no rule. */
+	for (size_t i = 0; i < t.chain.n; i++) {
 		Pidrestore__PolicyLevel *lv = &levels_out[i];
+		bool named = i < t.n_pids;
 
 		pidrestore__policy_level__init(lv);
 		lv->has_pid = lv->has_depth = lv->has_pidns_inode = 1;
-		lv->pid = t.pids[i];
-		lv->depth = levels[i].depth;
-		lv->pidns_inode = levels[i].is_new ? 0 : levels[i].ns_inode;
-		lv->rule = (char *)rules[i];
+		lv->pid = named ? t.pids[i] : 0;
+		lv->depth = (uint32_t)(t.chain.n - 1 - i);
+		lv->pidns_inode = t.new_pidns && i == 0 ? 0 : t.chain.level[i].inode;
+		lv->rule = named ? (char *)rules[i] : (char *)"any-free-pid";
 		level_ptrs[i] = lv;
 	}
-	verdict->n_levels = t.n_pids;
+	verdict->n_levels = t.chain.n;
 	verdict->levels = level_ptrs;
 	r = 0;
 out:

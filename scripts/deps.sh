@@ -8,8 +8,8 @@ PACKAGES=(
 	gcc make pkg-config autoconf automake libtool
 	libprotobuf-c-dev protobuf-c-compiler libevent-dev libsystemd-dev
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
-	# systemd-analyze
-	util-linux mount coreutils systemd
+	# systemd-analyze; jq reads --json output and journal records
+	util-linux mount coreutils systemd jq
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

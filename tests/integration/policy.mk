@@ -3,6 +3,8 @@
 POLICY_TESTS = \
 	tests/integration/policy-grants.sh \
 	tests/integration/policy-users.sh \
-	tests/integration/policy-limits.sh
+	tests/integration/policy-limits.sh \
+	tests/integration/policy-ctl.sh \
+	tests/integration/audit.sh
 TESTS += $(POLICY_TESTS)
 EXTRA_DIST += $(POLICY_TESTS) systemd/pidrestored.conf
