@@ -34,10 +34,13 @@ int verb_reload(const struct options *o, char **args, size_t n_args)
 	reply = msg->response->reload;
 	printf("Policy reloaded: %" PRIu32 " grant%s from ", reply->grants, reply->grants == 1 ? "" : "s");
 	if (reply->n_files == 0)
-		printf("no file (none exists: the defaults apply)");
-	for (size_t i = 0; i < reply->n_files; i++)
-		printf("%s%s", i ? ", " : "", reply->files[i]);
-	printf(".\n");
+		printf("no file (none exists: the defaults apply).\n");
+	else if (reply->n_files == 1)
+		printf("%s.\n", reply->files[0]);
+	else
+		printf("%zu files:\n", reply->n_files);
+	for (size_t i = 0; reply->n_files > 1 && i < reply->n_files; i++)
+		printf("  %s\n", reply->files[i]);
 	status = EXIT_SUCCESS;
 out:
 	pidrestore_raw_free(msg);

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -71,8 +72,8 @@ static void print_help(void)
 	       "  status                Show the daemon's version, uptime and counters\n"
 	       "  policy                Show the policy in force (root: all of it; others: the\n"
 	       "                        grants that name them)\n"
-	       "  policy --check [--uid U] --pid P[,P...] [--pidns PATH] [--new-pidns]\n"
-	       "                        Say whether uid U (default: you) may take these PIDs\n"
+	       "  policy --check [--uid USER] --pid P[,P...] [--pidns PATH] [--new-pidns]\n"
+	       "                        Say whether USER (default: you) may take these PIDs\n"
 	       "                        and by which rule; exit 0 if allowed, 1 if not\n"
 	       "  reload                Re-read the policy files (root only); a bad file is\n"
 	       "                        refused and the policy in force stays\n"
@@ -89,15 +90,15 @@ static void print_help(void)
 	       "                        namespace, a file like /proc/PID/ns/pid (default:\n"
 	       "                        this process's)\n"
 	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
-	       "                        namespace below\n"
-	       "                        the target; the first PID must then be 1\n"
+	       "                        namespace below the target; the first PID must\n"
+	       "                        then be 1\n"
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
 	       "     --all              release: all reservations of this connection; those of\n"
 	       "                        a running 'reserve' go when it exits\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
-	       "     --uid U            policy --check: the uid to decide for (root only, for\n"
-	       "                        another uid than yours)\n"
+	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
+	       "                        (root only, for another user than you)\n"
 	       "     --json[=MODE]      status, reserve, policy: print JSON; MODE is short\n"
 	       "                        (one line, the default) or pretty\n"
 	       "\n"
@@ -176,8 +177,13 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 
 			errno = 0;
 			v = strtoul(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || v >= UINT32_MAX)
-				return usage_error("invalid --uid '%s'; give a numeric uid, e.g. --uid 1000", optarg);
+			if (errno != 0 || end == optarg || *end != '\0' || optarg[0] == '-' || v >= UINT32_MAX) {
+				struct passwd *pw = getpwnam(optarg);
+
+				if (!pw)
+					return usage_error("invalid --uid '%s': neither a numeric uid nor a known user name", optarg);
+				v = pw->pw_uid;
+			}
 			o->uid = (uid_t)v;
 			o->seen |= SEEN_UID;
 			break;

@@ -5,7 +5,10 @@
 #include "policy.h"
 #include "util.h"
 
+/* $(sysconfdir)/pidrestore/pidrestored.conf, from the build. */
+#ifndef CONFIG_DEFAULT_PATH
 #define CONFIG_DEFAULT_PATH "/etc/pidrestore/pidrestored.conf"
+#endif
 
 /* Loads main_path (--config; CONFIG_DEFAULT_PATH by default), then every *.conf in main_path.d/ in lexical order, into
  * *ret (which it initialises). A missing main file or drop-in directory

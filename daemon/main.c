@@ -1,6 +1,7 @@
 /* pidrestored: creates processes with chosen PIDs for unprivileged callers. */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,8 @@ static void usage(FILE *out)
 		"      --exit-idle SECONDS      exit after this long with no connection and no\n"
 		"                               reservation (for socket activation; default: never)\n"
 		"      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
+		"      --check-config           read the policy files, say what they grant or what is\n"
+		"                               wrong (FILE:LINE), and exit 0 or 1 without serving\n"
 		"  -h, --help                   show this help\n"
 		"      --version                show the version\n",
 		PIDRESTORE_DEFAULT_SOCKET, CONFIG_DEFAULT_PATH, HOLDER_PATH);
@@ -50,10 +53,33 @@ static int parse_count(const char *s, unsigned int *ret)
 	return 0;
 }
 
+/* --check-config: what a start or a reload would make of the files. */
+static int check_config(const char *path)
+{
+	struct policy policy;
+	struct why why = { 0 };
+
+	if (config_load(path, &policy, &why) < 0) {
+		fprintf(stderr, "pidrestored: %s\n", why.text);
+		return EXIT_FAILURE;
+	}
+	printf("%s: %zu grant%s from %zu file%s", path, policy.n_grants, policy.n_grants == 1 ? "" : "s",
+	       policy.n_files, policy.n_files == 1 ? "" : "s");
+	for (size_t i = 0; i < policy.n_files; i++)
+		printf("%s%s", i ? ", " : " (", policy.files[i]);
+	printf("%s; own namespaces %s; ", policy.n_files ? ")" : "", policy.own_namespaces ? "on" : "off");
+	if (policy.root_only_below > 0)
+		printf("PIDs below %d for root only\n", policy.root_only_below);
+	else
+		printf("no PID floor\n");
+	policy_free(&policy);
+	return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_MAX_RES, OPT_MAX_RES_CONN,
-	       OPT_MAX_TTL, OPT_EXIT_IDLE };
+	       OPT_MAX_TTL, OPT_EXIT_IDLE, OPT_CHECK_CONFIG };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -64,6 +90,7 @@ int main(int argc, char **argv)
 		{ "max-reservations-per-connection", required_argument, NULL, OPT_MAX_RES_CONN },
 		{ "max-ttl", required_argument, NULL, OPT_MAX_TTL },
 		{ "exit-idle", required_argument, NULL, OPT_EXIT_IDLE },
+		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{}
@@ -77,6 +104,7 @@ int main(int argc, char **argv)
 		.max_reservations = 65536,
 		.max_reservations_per_conn = 16384,
 	};
+	bool check_only = false;
 	int c;
 
 	while ((c = getopt_long(argc, argv, "s:c:h", options, NULL)) >= 0) {
@@ -134,6 +162,9 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_CHECK_CONFIG:
+			check_only = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -149,5 +180,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "pidrestored: unexpected argument \"%s\"; it takes options only (see --help)\n", argv[optind]);
 		return 2;
 	}
+	if (check_only)
+		return check_config(opts.config_path);
 	return server_run(&opts);
 }

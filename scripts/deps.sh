@@ -10,6 +10,8 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
+	# tests: manual pages render without warnings
+	man-db groff-base
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

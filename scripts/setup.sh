@@ -31,7 +31,7 @@ echo "setup: building in $builddir"
 (cd "$top" && autoreconf -fi)
 mkdir -p "$builddir"
 cd "$builddir"
-"$top/configure" --prefix="$prefix" >configure.out 2>&1 || { cat configure.out; exit 1; }
+"$top/configure" --prefix="$prefix" --sysconfdir=/etc >configure.out 2>&1 || { cat configure.out; exit 1; }
 make -j"$(nproc 2>/dev/null || echo 2)" >make.out 2>&1 || { cat make.out; exit 1; }
 
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then

@@ -44,7 +44,7 @@ for f in "PIDRESTORE_REQUESTER_UID=$TEST_UID" "PIDRESTORE_PIDS=$Q" 'PIDRESTORE_L
 done
 
 # --- under journald
-. "$(dirname "$0")/systemd-lib.sh"
+. "$TEST_DIR/systemd-lib.sh"
 test_cleanup() {
 	systemd_cleanup
 }

@@ -19,6 +19,8 @@ PR_HOLDER=$top_builddir/daemon/holder/pidrestore-holder
 PR_CTL=$top_builddir/client/pidrestorectl
 PR_HELPERS=$top_builddir/tests/helpers
 TEST_NAME=$(basename "$0" .sh)
+# Absolute: tests change directory (setup) before they source more helpers.
+TEST_DIR=$(cd "$(dirname "$0")" && pwd)
 
 # The unprivileged user: numeric ids only, no passwd entry needed.
 TEST_UID=${PIDRESTORE_TEST_UID:-1000}

@@ -7,4 +7,4 @@ POLICY_TESTS = \
 	tests/integration/policy-ctl.sh \
 	tests/integration/audit.sh
 TESTS += $(POLICY_TESTS)
-EXTRA_DIST += $(POLICY_TESTS) systemd/pidrestored.conf
+EXTRA_DIST += $(POLICY_TESTS)

@@ -10,7 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
 setup
-. "$(dirname "$0")/systemd-lib.sh"
+. "$TEST_DIR/systemd-lib.sh"
 user_programs
 test_cleanup() {
 	systemd_cleanup
