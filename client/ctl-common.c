@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "pidrestore-raw.h"
 
 int usage_error(const char *fmt, ...)
 {
@@ -143,4 +144,27 @@ void format_timespan(char *buf, size_t size, uint64_t usec)
 void json_start(struct json *j, const struct options *o)
 {
 	json_init(j, stdout, o->json_pretty);
+}
+
+int run_query(const struct options *o, const char *verb, Pidrestore__Request *req,
+	      Pidrestore__Response__BodyCase expected,
+	      void (*print)(const struct options *o, const Pidrestore__Response *resp))
+{
+	Pidrestore__ServerMessage *msg = NULL;
+	pidrestore *c = NULL;
+	int status = EXIT_FAILURE, r;
+
+	if (connect_daemon(o, verb, &c) < 0)
+		return EXIT_FAILURE;
+	r = pidrestore_raw_call(c, req, NULL, 0, expected, &msg);
+	if (r < 0) {
+		report_failure(verb, c, r);
+		goto out;
+	}
+	print(o, msg->response);
+	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	pidrestore_raw_free(msg);
+	pidrestore_disconnect(c);
+	return status;
 }

@@ -10,6 +10,7 @@
 
 #include "json.h"
 #include "pidrestore.h"
+#include "pidrestore.pb-c.h"
 
 #define EXIT_USAGE 2
 /* As env(1) and timeout(1) report what went wrong before the command ran. */
@@ -32,6 +33,8 @@ enum option_id {
 	OPT_ALL,
 	OPT_CHECK,
 	OPT_UID,
+	OPT_NO_LEGEND,
+	OPT_SIGNAL,
 };
 
 /* Bits of struct options.seen, to tell a verb about options it ignores. */
@@ -45,6 +48,8 @@ enum {
 	SEEN_ALL = 1 << 6,
 	SEEN_CHECK = 1 << 7,
 	SEEN_UID = 1 << 8,
+	SEEN_NO_LEGEND = 1 << 9,
+	SEEN_SIGNAL = 1 << 10,
 };
 
 struct options {
@@ -55,6 +60,8 @@ struct options {
 	uid_t uid;
 	bool json;
 	bool json_pretty;
+	bool no_legend;
+	int signal;                /* kill: default SIGTERM */
 	bool check;
 	bool new_pidns;
 	bool no_wait;
@@ -94,6 +101,21 @@ void format_timespan(char *buf, size_t size, uint64_t usec);
 
 /* A JSON writer on stdout in the format --json asked for. */
 void json_start(struct json *j, const struct options *o);
+
+/* For verbs that ask one question and print the answer: connects, sends
+ * req, and calls print with the response (of type expected). Returns the
+ * exit status. */
+int run_query(const struct options *o, const char *verb, Pidrestore__Request *req,
+	      Pidrestore__Response__BodyCase expected,
+	      void (*print)(const struct options *o, const Pidrestore__Response *resp));
+
+/* "TERM", "SIGTERM", "15": 0, or -EINVAL. */
+int parse_signal(const char *s, int *ret);
+
+/* The verbs of ctl-admin.c. */
+int verb_list(const struct options *o, char **args, size_t n_args);
+int verb_stats(const struct options *o, char **args, size_t n_args);
+int verb_kill(const struct options *o, char **args, size_t n_args);
 
 /* The verbs of ctl-policy.c. */
 int verb_reload(const struct options *o, char **args, size_t n_args);

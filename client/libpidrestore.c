@@ -861,6 +861,90 @@ void pidrestore_raw_free(Pidrestore__ServerMessage *msg)
 		pidrestore__server_message__free_unpacked(msg, NULL);
 }
 
+_public_ int pidrestore_kill(pidrestore *c, const uint64_t *ids, size_t n, int sig)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__KillRequest kill = PIDRESTORE__KILL_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	size_t signalled;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!ids || n == 0)
+		return set_error(c, -EINVAL, "no process ids given");
+	kill.n_ids = n;
+	kill.ids = (uint64_t *)ids;
+	kill.has_signal = 1;
+	kill.signal = sig;
+	req.body_case = PIDRESTORE__REQUEST__BODY_KILL;
+	req.kill = &kill;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_KILL, &msg);
+	if (r < 0)
+		return r;
+	signalled = msg->response->kill->n_signalled_ids;
+	pidrestore_raw_free(msg);
+	return signalled > INT_MAX ? INT_MAX : (int)signalled;
+}
+
+static int entry_from_message(pidrestore *c, const Pidrestore__ListEntry *m, pidrestore_entry *e)
+{
+	*e = (pidrestore_entry){
+		.id = m->id,
+		.owner_uid = m->owner_uid,
+		.state = m->has_state ? (pidrestore_state)m->state : PIDRESTORE_STATE_RUNNING,
+		.pidns_inode = m->pidns_inode,
+		.age_usec = m->age_usec,
+		.has_ttl = m->has_ttl_left_usec,
+		.ttl_left_usec = m->ttl_left_usec,
+		.exit_code = m->has_signal ? -1 : m->exit_code,
+		.signal = m->has_signal ? m->signal : 0,
+		.owner_connected = m->has_owner_connected && m->owner_connected,
+	};
+	return copy_pids(c, m->pids, m->n_pids, e->pids, &e->n_pids);
+}
+
+_public_ int pidrestore_list(pidrestore *c, int all, pidrestore_entry **ret, size_t *n)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ListRequest list = PIDRESTORE__LIST_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__ListReply *reply;
+	pidrestore_entry *entries = NULL;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!ret || !n)
+		return set_error(c, -EINVAL, "no place to return the list");
+	list.has_all = 1;
+	list.all = all != 0;
+	req.body_case = PIDRESTORE__REQUEST__BODY_LIST;
+	req.list = &list;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_LIST, &msg);
+	if (r < 0)
+		return r;
+	reply = msg->response->list;
+	entries = calloc(reply->n_entries ? reply->n_entries : 1, sizeof(*entries));
+	if (!entries) {
+		r = set_error(c, -ENOMEM, "out of memory for %zu entries", reply->n_entries);
+		goto out;
+	}
+	for (size_t i = 0; i < reply->n_entries; i++) {
+		r = entry_from_message(c, reply->entries[i], &entries[i]);
+		if (r < 0)
+			goto out;
+	}
+	*ret = entries;
+	*n = reply->n_entries;
+	entries = NULL;
+	r = 0;
+out:
+	free(entries);
+	pidrestore_raw_free(msg);
+	return r;
+}
+
 _public_ int pidrestore_reload(pidrestore *c)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;

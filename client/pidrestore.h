@@ -122,6 +122,41 @@ typedef struct pidrestore_status {
 
 int pidrestore_get_status(pidrestore *c, pidrestore_status *ret);
 
+/* Sends sig to the n processes (running programs) of the caller's (root:
+ * anyone's); a reservation named here is released instead. All or nothing:
+ * an id that is unknown or not the caller's fails the call (-ESRCH, -EPERM).
+ * Returns the number signalled or released. */
+int pidrestore_kill(pidrestore *c, const uint64_t *ids, size_t n, int sig);
+
+typedef enum pidrestore_state {
+	PIDRESTORE_STATE_STARTING = 1,  /* a placeholder setting itself up */
+	PIDRESTORE_STATE_RESERVED = 2,  /* a parked placeholder */
+	PIDRESTORE_STATE_EXECING = 3,   /* told to exec, result not in yet */
+	PIDRESTORE_STATE_RUNNING = 4,   /* a spawned or claimed program */
+	PIDRESTORE_STATE_EXITED = 5,    /* ended lately (listed with all) */
+	PIDRESTORE_STATE_RELEASING = 6, /* killed by the daemon, not reaped yet */
+} pidrestore_state;
+
+/* A process of the daemon's, as pidrestore_list() reports it. */
+typedef struct pidrestore_entry {
+	uint64_t id;
+	uid_t owner_uid;
+	pidrestore_state state;
+	size_t n_pids;
+	pid_t pids[PIDRESTORE_MAX_LEVELS];   /* innermost first */
+	uint64_t pidns_inode;
+	uint64_t age_usec;
+	int has_ttl;
+	uint64_t ttl_left_usec;
+	int exit_code;        /* EXITED: exit status, or -1 if a signal killed it */
+	int signal;           /* EXITED: that signal, else 0 */
+	int owner_connected;  /* the connection that owns it is open */
+} pidrestore_entry;
+
+/* The daemon's processes: the caller's (root: everyone's), and with all
+ * also those that ended lately. *ret is an array of *n entries to free(). */
+int pidrestore_list(pidrestore *c, int all, pidrestore_entry **ret, size_t *n);
+
 /* Makes the daemon re-read its policy files (root only). A file that does
  * not parse is refused and the policy in force stays; the error (-EINVAL and
  * the like) comes with pidrestore_last_error() saying FILE:LINE: why. */

@@ -36,6 +36,8 @@ static const struct option long_options[] = {
 	{ "all", no_argument, NULL, OPT_ALL },
 	{ "check", no_argument, NULL, OPT_CHECK },
 	{ "uid", required_argument, NULL, OPT_UID },
+	{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
+	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ 0 },
 };
 
@@ -52,6 +54,8 @@ static const struct {
 	{ SEEN_ALL, "--all" },
 	{ SEEN_CHECK, "--check" },
 	{ SEEN_UID, "--uid" },
+	{ SEEN_NO_LEGEND, "--no-legend" },
+	{ SEEN_SIGNAL, "--signal" },
 };
 
 static void print_help(void)
@@ -69,7 +73,15 @@ static void print_help(void)
 	       "                        Reserve one process per argument, all or nothing, and\n"
 	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
 	       "  release ID...|--all   Release reservations and print how many were released\n"
-	       "  status                Show the daemon's version, uptime and counters\n"
+	       "  kill ID... [--signal SIG]\n"
+	       "                        Send SIG (default TERM) to programs the daemon\n"
+	       "                        started; reservations named are released\n"
+	       "  status                Show the daemon's version, uptime, policy files,\n"
+	       "                        kernel features and counters\n"
+	       "  list [--all]          List reservations and running programs (yours; root:\n"
+	       "                        everyone's); --all adds those that ended lately\n"
+	       "  stats                 Requests by type and outcome, and spawn and reserve\n"
+	       "                        latencies, since the daemon started\n"
 	       "  policy                Show the policy in force (root: all of it; others: the\n"
 	       "                        grants that name them)\n"
 	       "  policy --check [--uid USER] --pid P[,P...] [--pidns PATH] [--new-pidns]\n"
@@ -95,12 +107,15 @@ static void print_help(void)
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
 	       "     --all              release: all reservations of this connection; those of\n"
-	       "                        a running 'reserve' go when it exits\n"
+	       "                        a running 'reserve' go when it exits. list: also\n"
+	       "                        programs that ended lately\n"
+	       "     --signal SIG       kill: the signal, by name or number (default TERM)\n"
+	       "     --no-legend        list, stats: no column headers and no summary line\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
 	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
 	       "                        (root only, for another user than you)\n"
-	       "     --json[=MODE]      status, reserve, policy: print JSON; MODE is short\n"
-	       "                        (one line, the default) or pretty\n"
+	       "     --json[=MODE]      status, reserve, list, stats, policy: print JSON; MODE\n"
+	       "                        is short (one line, the default) or pretty\n"
 	       "\n"
 	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
 	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
@@ -166,6 +181,15 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 		case OPT_ALL:
 			o->all = true;
 			o->seen |= SEEN_ALL;
+			break;
+		case OPT_NO_LEGEND:
+			o->no_legend = true;
+			o->seen |= SEEN_NO_LEGEND;
+			break;
+		case OPT_SIGNAL:
+			if (parse_signal(optarg, &o->signal) < 0)
+				return usage_error("invalid --signal '%s'; give a name or number, e.g. --signal KILL or --signal 9", optarg);
+			o->seen |= SEEN_SIGNAL;
 			break;
 		case OPT_CHECK:
 			o->check = true;
@@ -599,7 +623,7 @@ out:
 
 /* -------------------------------------------------------------- status */
 
-static void print_status_json(const struct options *o, const pidrestore_status *s)
+static void print_status_json(const struct options *o, const Pidrestore__StatusReply *s)
 {
 	struct json j;
 
@@ -607,6 +631,8 @@ static void print_status_json(const struct options *o, const pidrestore_status *
 	json_object_begin(&j);
 	json_key(&j, "daemon_version");
 	json_string(&j, s->daemon_version);
+	json_key(&j, "daemon_pid");
+	json_uint(&j, s->daemon_pid);
 	json_key(&j, "protocol_version");
 	json_uint(&j, s->protocol_version);
 	json_key(&j, "uptime_usec");
@@ -615,6 +641,16 @@ static void print_status_json(const struct options *o, const pidrestore_status *
 	json_string(&j, s->socket_path);
 	json_key(&j, "socket_activated");
 	json_bool(&j, s->socket_activated);
+	json_key(&j, "policy_files");
+	json_array_begin(&j);
+	for (size_t i = 0; i < s->n_policy_files; i++)
+		json_string(&j, s->policy_files[i]);
+	json_array_end(&j);
+	json_key(&j, "kernel_features");
+	json_array_begin(&j);
+	for (size_t i = 0; i < s->n_kernel_features; i++)
+		json_string(&j, s->kernel_features[i]);
+	json_array_end(&j);
 	json_key(&j, "connections");
 	json_uint(&j, s->connections);
 	json_key(&j, "reservations");
@@ -625,54 +661,60 @@ static void print_status_json(const struct options *o, const pidrestore_status *
 	json_uint(&j, s->spawns_total);
 	json_key(&j, "reservations_total");
 	json_uint(&j, s->reservations_total);
-	json_key(&j, "own_reservations");
-	json_uint(&j, s->own_reservations);
-	json_key(&j, "own_running");
-	json_uint(&j, s->own_running);
+	json_key(&j, "your_reservations");
+	json_uint(&j, s->uid_reservations);
+	json_key(&j, "your_running");
+	json_uint(&j, s->uid_running);
 	json_object_end(&j);
 	json_finish(&j);
 }
 
-static void print_status_table(const pidrestore_status *s)
+static void print_status_table(const Pidrestore__StatusReply *s)
 {
 	char uptime[64];
 
 	format_timespan(uptime, sizeof(uptime), s->uptime_usec);
-	printf("    Daemon version: %s\n", s->daemon_version[0] ? s->daemon_version : "unknown");
+	printf("    Daemon version: %s\n", s->daemon_version && s->daemon_version[0] ? s->daemon_version : "unknown");
+	if (s->has_daemon_pid)
+		printf("        Daemon PID: %" PRIu32 "\n", s->daemon_pid);
 	printf("  Protocol version: %" PRIu32 "\n", s->protocol_version);
 	printf("            Uptime: %s\n", uptime);
-	printf("            Socket: %s\n", s->socket_path[0] ? s->socket_path : "unknown");
+	printf("            Socket: %s\n", s->socket_path && s->socket_path[0] ? s->socket_path : "unknown");
 	printf("        Activation: %s\n", s->socket_activated ? "socket (systemd)" : "started directly");
+	printf("            Policy: ");
+	if (s->n_policy_files == 0)
+		printf("no file (the defaults: no grants)\n");
+	for (size_t i = 0; i < s->n_policy_files; i++)
+		printf("%s%s\n", i ? "                    " : "", s->policy_files[i]);
+	printf("   Kernel features:");
+	for (size_t i = 0; i < s->n_kernel_features; i++)
+		printf(" %s", s->kernel_features[i]);
+	printf("%s\n", s->n_kernel_features ? "" : " (not reported)");
 	printf("       Connections: %" PRIu32 "\n", s->connections);
-	printf("      Reservations: %" PRIu32 " (yours: %" PRIu32 ")\n", s->reservations, s->own_reservations);
-	printf("           Running: %" PRIu32 " (yours: %" PRIu32 ")\n", s->running, s->own_running);
+	printf("      Reservations: %" PRIu32 " (yours: %" PRIu32 ")\n", s->reservations, s->uid_reservations);
+	printf("           Running: %" PRIu32 " (yours: %" PRIu32 ")\n", s->running, s->uid_running);
 	printf("      Spawns total: %" PRIu64 "\n", s->spawns_total);
 	printf("Reservations total: %" PRIu64 "\n", s->reservations_total);
 }
 
+static void print_status(const struct options *o, const Pidrestore__Response *resp)
+{
+	if (o->json)
+		print_status_json(o, resp->status);
+	else
+		print_status_table(resp->status);
+}
+
 static int verb_status(const struct options *o, char **args, size_t n_args)
 {
-	pidrestore_status s;
-	pidrestore *c = NULL;
-	int status = EXIT_FAILURE, r;
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__StatusRequest status = PIDRESTORE__STATUS_REQUEST__INIT;
 
 	if (n_args > 0)
 		return usage_error("status takes no arguments; try pidrestorectl status --json");
-	if (connect_daemon(o, "status", &c) < 0)
-		return EXIT_FAILURE;
-	r = pidrestore_get_status(c, &s);
-	if (r < 0) {
-		report_failure("status", c, r);
-		goto out;
-	}
-	if (o->json)
-		print_status_json(o, &s);
-	else
-		print_status_table(&s);
-	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-out:
-	pidrestore_disconnect(c);
-	return status;
+	req.body_case = PIDRESTORE__REQUEST__BODY_STATUS;
+	req.status = &status;
+	return run_query(o, "status", &req, PIDRESTORE__RESPONSE__BODY_STATUS, print_status);
 }
 
 static int verb_help(const struct options *o, char **args, size_t n_args)
@@ -690,6 +732,9 @@ static const struct verb verbs[] = {
 	  "pidrestorectl reserve 4242 4243 --ttl 60" },
 	{ "release", verb_release, false, SEEN_ALL, "pidrestorectl release 3 4" },
 	{ "status", verb_status, false, SEEN_JSON, "pidrestorectl status --json" },
+	{ "list", verb_list, false, SEEN_ALL | SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl list --all" },
+	{ "stats", verb_stats, false, SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl stats --json" },
+	{ "kill", verb_kill, false, SEEN_SIGNAL, "pidrestorectl kill 7 --signal KILL" },
 	{ "policy", verb_policy, false, SEEN_CHECK | SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_JSON,
 	  "pidrestorectl policy --check --uid 1000 --pid 4242" },
 	{ "reload", verb_reload, false, 0, "pidrestorectl reload" },
@@ -707,7 +752,7 @@ static int check_options_apply(const struct verb *v, const struct options *o)
 
 int main(int argc, char **argv)
 {
-	struct options o = { 0 };
+	struct options o = { .signal = SIGTERM };
 	const struct verb *v = NULL;
 	char **rest;
 	int n_rest, r;
@@ -717,12 +762,12 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r;
 	if (optind >= argc)
-		return usage_error("missing verb; one of spawn, reserve, release, status, policy, reload (see pidrestorectl --help)");
+		return usage_error("missing verb; one of spawn, reserve, release, kill, status, list, stats, policy, reload (see pidrestorectl --help)");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];
 	if (!v)
-		return usage_error("unknown verb '%s'; one of spawn, reserve, release, status, policy, reload (see pidrestorectl --help)",
+		return usage_error("unknown verb '%s'; one of spawn, reserve, release, kill, status, list, stats, policy, reload (see pidrestorectl --help)",
 				   argv[optind]);
 
 	/* The verb's arguments, parsed again with the program name in front,

@@ -261,6 +261,63 @@ static void send_exit_event(struct proc *p, const siginfo_t *si)
 	conn_send(p->owner, &msg, NULL, 0);
 }
 
+/* Programs that ended, for `list --all`: a ring of the last few. */
+static struct proc_summary ended_ring[PROC_ENDED_KEPT];
+static size_t ended_next, ended_count;
+
+static void summarize(const struct proc *p, struct proc_summary *s)
+{
+	*s = (struct proc_summary){
+		.id = p->id,
+		.owner_uid = p->owner_uid,
+		.owner_connected = p->owner != NULL,
+		.state = p->state,
+		.n_pids = p->n_pids,
+		.pidns_inode = p->pidns_inode,
+		.created_usec = p->created_usec,
+		.expires_usec = p->expires_usec,
+	};
+	memcpy(s->pids, p->pids, p->n_pids * sizeof(*p->pids));
+}
+
+static void remember_ended(const struct proc *p, const siginfo_t *si)
+{
+	struct proc_summary *s = &ended_ring[ended_next];
+
+	summarize(p, s);
+	s->ended = true;
+	s->owner_connected = false;
+	s->expires_usec = 0;
+	s->ended_usec = now_usec();
+	s->exit_code = si->si_code == CLD_EXITED ? si->si_status : -1;
+	s->signal = si->si_code == CLD_EXITED ? 0 : si->si_status;
+	ended_next = (ended_next + 1) % PROC_ENDED_KEPT;
+	if (ended_count < PROC_ENDED_KEPT)
+		ended_count++;
+}
+
+void proc_foreach(bool ended, void (*fn)(const struct proc_summary *s, void *data), void *data)
+{
+	struct proc_summary s;
+	struct proc *p;
+
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		summarize(p, &s);
+		fn(&s, data);
+	}
+	if (!ended)
+		return;
+	for (size_t i = 0; i < ended_count; i++)
+		fn(&ended_ring[(ended_next + PROC_ENDED_KEPT - ended_count + i) % PROC_ENDED_KEPT], data);
+}
+
+int proc_signal(struct proc *p, int sig)
+{
+	if (pr_pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0)
+		return -errno;
+	return 0;
+}
+
 static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
@@ -290,9 +347,11 @@ static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 	}
 	if (p->owner && (p->state == PROC_RUNNING || p->state == PROC_RESERVED) && !p->priv->setup_failed)
 		send_exit_event(p, &si);
-	if (p->state == PROC_RUNNING)
+	if (p->state == PROC_RUNNING) {
 		log_debug("process %llu (pid %d) ended: %s %d", (unsigned long long)p->id, p->pid,
 			  si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
+		remember_ended(p, &si);
+	}
 	proc_free(p);
 }
 
@@ -497,6 +556,7 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
 		p->priv->ttl_ev = evtimer_new(proc_base, on_ttl, p);
 	if (!p->priv->ttl_ev || evtimer_add(p->priv->ttl_ev, &tv) < 0)
 		return -ENOMEM;
+	p->expires_usec = now_usec() + (uint64_t)ttl_sec * 1000000u;
 	return 0;
 }
 

@@ -46,6 +46,7 @@ struct proc {
 	pid_t pids[PR_MAX_LEVELS];   /* innermost first */
 	uint64_t pidns_inode;
 	uint64_t created_usec;
+	uint64_t expires_usec;       /* when its TTL runs out; 0: never */
 	proc_waiter_fn waiter;
 	void *waiter_data;
 	struct proc_private *priv;   /* events and links, proc.c's own */
@@ -118,3 +119,28 @@ struct proc_counts {
 	unsigned int starting;
 };
 void proc_count(const struct conn *owner, struct proc_counts *ret); /* owner NULL: all */
+
+/* What `pidrestorectl list` shows of a process. */
+struct proc_summary {
+	uint64_t id;
+	uid_t owner_uid;
+	bool owner_connected;
+	bool ended;                  /* a program that ended lately */
+	enum proc_state state;       /* unless ended */
+	size_t n_pids;
+	pid_t pids[PR_MAX_LEVELS];
+	uint64_t pidns_inode;
+	uint64_t created_usec;
+	uint64_t expires_usec;       /* 0: no TTL */
+	uint64_t ended_usec;
+	int exit_code;               /* ended: -1 when a signal killed it */
+	int signal;
+};
+
+/* Calls fn for every process, oldest first, then, with ended, for the
+ * programs that ended lately (the last PROC_ENDED_KEPT), oldest first. */
+#define PROC_ENDED_KEPT 64
+void proc_foreach(bool ended, void (*fn)(const struct proc_summary *s, void *data), void *data);
+
+/* Sends sig to a running program through its pidfd. */
+int proc_signal(struct proc *p, int sig);

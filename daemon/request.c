@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "request.h"
 #include "server.h"
 #include "spawn.h"
+#include "stats.h"
 
 /* Attempts at finding a free PID for a level given as 0. */
 #define ANY_PID_ATTEMPTS 32
@@ -39,6 +41,32 @@ void request_set_policy(const struct policy *policy)
 void request_get_stats(struct request_stats *ret)
 {
 	*ret = stats;
+}
+
+/* ------------------------------------------------------------ answers */
+
+/* The request being answered, for the statistics: set while a request is
+ * handled, and while a pending one is finished. */
+static struct {
+	enum stats_type type;
+	uint64_t start_usec;
+} answering = { STATS_INVALID, 0 };
+
+static void count_answer(int err)
+{
+	stats_count(answering.type, err, answering.start_usec ? now_usec() - answering.start_usec : 0);
+}
+
+static int respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const int *fds, size_t n_fds)
+{
+	count_answer(0);
+	return conn_respond(c, id, resp, fds, n_fds);
+}
+
+static int respond_error(struct conn *c, uint64_t id, const struct why *why)
+{
+	count_answer(why->err);
+	return conn_respond_error(c, id, why);
 }
 
 /* ------------------------------------------------------------ fds */
@@ -526,6 +554,8 @@ struct pending {
 	bool *waiting;
 	int *reap;                    /* pidfds of released processes to wait for */
 	size_t n_reap;
+	enum stats_type type;         /* for the statistics */
+	uint64_t start_usec;
 };
 
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
@@ -550,6 +580,8 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 	pd->request_id = id;
 	pd->kind = kind;
 	pd->n = n;
+	pd->type = answering.type;
+	pd->start_usec = answering.start_usec;
 	LIST_INSERT_HEAD(&pendings, pd, link);
 	return pd;
 }
@@ -620,7 +652,7 @@ static void reply_spawn(struct pending *pd)
 	reply.process = &info;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_SPAWN;
 	resp.spawn = &reply;
-	conn_respond(pd->conn, pd->request_id, &resp, &p->pidfd, 1);
+	respond(pd->conn, pd->request_id, &resp, &p->pidfd, 1);
 }
 
 static void reply_exec(struct pending *pd)
@@ -634,7 +666,7 @@ static void reply_exec(struct pending *pd)
 	reply.process = &info;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_EXEC;
 	resp.exec = &reply;
-	conn_respond(pd->conn, pd->request_id, &resp, NULL, 0);
+	respond(pd->conn, pd->request_id, &resp, NULL, 0);
 }
 
 static void reply_reserve(struct pending *pd)
@@ -653,7 +685,7 @@ static void reply_reserve(struct pending *pd)
 		struct why why;
 
 		why_set(&why, ENOMEM, "out of memory while answering");
-		conn_respond_error(pd->conn, pd->request_id, &why);
+		respond_error(pd->conn, pd->request_id, &why);
 		goto out;
 	}
 	for (size_t i = 0; i < pd->n; i++) {
@@ -666,7 +698,7 @@ static void reply_reserve(struct pending *pd)
 	reply.processes = ptrs;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_RESERVE;
 	resp.reserve = &reply;
-	conn_respond(pd->conn, pd->request_id, &resp, fds, with_fds ? pd->n : 0);
+	respond(pd->conn, pd->request_id, &resp, fds, with_fds ? pd->n : 0);
 out:
 	free(infos);
 	free(ptrs);
@@ -676,13 +708,18 @@ out:
 
 static void pending_finish(struct pending *pd)
 {
+	answering.type = pd->type;
+	answering.start_usec = pd->start_usec;
+	/* A request whose connection is gone is counted all the same. */
+	if (!pd->conn)
+		count_answer(pd->failed ? pd->why.err : 0);
 	if (pd->failed) {
 		/* All or nothing: what was made for this request goes, except a
 		 * claimed reservation, which stays claimable. */
 		if (pd->kind != PENDING_EXEC)
 			pending_release_all(pd);
 		if (pd->conn)
-			conn_respond_error(pd->conn, pd->request_id, &pd->why);
+			respond_error(pd->conn, pd->request_id, &pd->why);
 	} else if (pd->conn) {
 		switch (pd->kind) {
 		case PENDING_SPAWN:
@@ -697,6 +734,8 @@ static void pending_finish(struct pending *pd)
 		}
 	}
 	pending_free(pd);
+	answering.type = STATS_INVALID;
+	answering.start_usec = 0;
 }
 
 static void on_proc_report(struct proc *p, enum proc_report report, const struct why *why, void *data)
@@ -753,7 +792,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	if (hello->min_version > hello->max_version || version < hello->min_version || version < PIDRESTORE_PROTOCOL_MIN_VERSION) {
 		why_set(&why, EPROTONOSUPPORT, "the client speaks protocol versions %u to %u, this daemon %u to %u; upgrade the older side",
 			hello->min_version, hello->max_version, PIDRESTORE_PROTOCOL_MIN_VERSION, PIDRESTORE_PROTOCOL_VERSION);
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	conn_set_version(c, version);
@@ -766,6 +805,9 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	features[n++] = "any-free-pid";
 	features[n++] = "reload";
 	features[n++] = "policy";
+	features[n++] = "list";
+	features[n++] = "stats";
+	features[n++] = "kill";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
@@ -780,7 +822,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	resp.hello = &reply;
 	log_debug("connection %llu: hello from \"%s\", protocol %u", (unsigned long long)conn_number(c),
 		  hello->client ? hello->client : "", version);
-	conn_respond(c, id, &resp, NULL, 0);
+	respond(c, id, &resp, NULL, 0);
 }
 
 /* Creates one process for spec; validation, authorization and the clone
@@ -867,7 +909,7 @@ fail:
 		proc_reap_pidfds(&pidfd, 1);
 	}
 	free(e);
-	conn_respond_error(c, id, &why);
+	respond_error(c, id, &why);
 }
 
 static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__ReserveRequest *req, struct fd_table *fdt)
@@ -881,24 +923,24 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 
 	if (req->n_processes == 0) {
 		why_set(&why, EINVAL, "a reserve request names no process");
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	if (limits.max_reservations_per_conn &&
 	    conn_reservations(c) + req->n_processes > limits.max_reservations_per_conn) {
 		why_set(&why, ENOSPC, "reserving %zu more would exceed the limit of %u outstanding reservations per connection (this one holds %u); release or claim some first",
 			req->n_processes, limits.max_reservations_per_conn, conn_reservations(c));
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	if (limits.max_reservations && proc_outstanding() + req->n_processes > limits.max_reservations) {
 		why_set(&why, ENOSPC, "reserving %zu more would exceed the daemon's limit of %u outstanding reservations (%u held now); try again later",
 			req->n_processes, limits.max_reservations, proc_outstanding());
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	if (check_user_limits(c, "reserve", req->n_processes, true, &why) < 0) {
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	if (req->has_ttl_sec && req->ttl_sec > 0)
@@ -908,7 +950,7 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 	pd = pending_new(c, id, PENDING_RESERVE, req->n_processes);
 	if (!pd) {
 		why_set(&why, ENOMEM, "out of memory");
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	for (size_t i = 0; i < req->n_processes; i++) {
@@ -939,7 +981,7 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 fail:
 	pending_release_all(pd);
 	pending_free(pd);
-	conn_respond_error(c, id, &why);
+	respond_error(c, id, &why);
 }
 
 static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt)
@@ -1001,7 +1043,7 @@ fail:
 	if (pd)
 		pending_free(pd);
 	free(e);
-	conn_respond_error(c, id, &why);
+	respond_error(c, id, &why);
 }
 
 static void handle_release(struct conn *c, uint64_t id, const Pidrestore__ReleaseRequest *req)
@@ -1020,7 +1062,7 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 		released = calloc(counts.reserved + 1, sizeof(*released));
 		if (!released) {
 			why_set(&why, ENOMEM, "out of memory");
-			conn_respond_error(c, id, &why);
+			respond_error(c, id, &why);
 			return;
 		}
 		n = proc_release_reserved_of(c, released, counts.reserved + 1);
@@ -1058,18 +1100,37 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 	reply.released_ids = released;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_RELEASE;
 	resp.release = &reply;
-	conn_respond(c, id, &resp, NULL, 0);
+	respond(c, id, &resp, NULL, 0);
 	if (released != req->reservation_ids)
 		free(released);
 	return;
 fail:
-	conn_respond_error(c, id, &why);
+	respond_error(c, id, &why);
+}
+
+struct uid_counts {
+	uid_t uid;
+	unsigned int reservations, running;
+};
+
+static void count_uid(const struct proc_summary *s, void *data)
+{
+	struct uid_counts *counts = data;
+
+	if (s->owner_uid != counts->uid)
+		return;
+	if (s->state == PROC_STARTING || s->state == PROC_RESERVED)
+		counts->reservations++;
+	else if (s->state == PROC_RUNNING || s->state == PROC_EXECING)
+		counts->running++;
 }
 
 static void handle_status(struct conn *c, uint64_t id)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__StatusReply reply = PIDRESTORE__STATUS_REPLY__INIT;
+	const char *features[16];
+	struct uid_counts mine = { .uid = conn_peer(c)->uid };
 	struct proc_counts all, own;
 
 	proc_count(NULL, &all);
@@ -1096,9 +1157,19 @@ static void handle_status(struct conn *c, uint64_t id)
 	reply.own_reservations = own.reserved + own.starting;
 	reply.has_own_running = 1;
 	reply.own_running = own.running;
+	reply.n_policy_files = current_policy.n_files;
+	reply.policy_files = current_policy.files;
+	reply.n_kernel_features = server_kernel_features(features, ELEMENTSOF(features));
+	reply.kernel_features = (char **)features;
+	reply.has_daemon_pid = 1;
+	reply.daemon_pid = (uint32_t)getpid();
+	proc_foreach(false, count_uid, &mine);
+	reply.has_uid_reservations = reply.has_uid_running = 1;
+	reply.uid_reservations = mine.reservations;
+	reply.uid_running = mine.running;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_STATUS;
 	resp.status = &reply;
-	conn_respond(c, id, &resp, NULL, 0);
+	respond(c, id, &resp, NULL, 0);
 }
 
 static void handle_reload(struct conn *c, uint64_t id)
@@ -1110,7 +1181,7 @@ static void handle_reload(struct conn *c, uint64_t id)
 
 	if (peer->uid != 0) {
 		why_set(&why, EPERM, "only root may reload the policy (uid %u asked); run it as root", peer->uid);
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	log_info("policy reload asked for by uid %u (pid %d)", peer->uid, peer->pid);
@@ -1118,7 +1189,7 @@ static void handle_reload(struct conn *c, uint64_t id)
 		struct why inner = why;
 
 		why_set(&why, inner.err, "the policy was not reloaded and the old one stays in force: %s", inner.text);
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	reply.n_files = current_policy.n_files;
@@ -1127,7 +1198,7 @@ static void handle_reload(struct conn *c, uint64_t id)
 	reply.grants = (uint32_t)current_policy.n_grants;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_RELOAD;
 	resp.reload = &reply;
-	conn_respond(c, id, &resp, NULL, 0);
+	respond(c, id, &resp, NULL, 0);
 }
 
 /* "Would uid be allowed these PIDs there?": the policy's decision only. */
@@ -1209,27 +1280,333 @@ static void handle_policy(struct conn *c, uint64_t id, const Pidrestore__PolicyR
 	if (req->check) {
 		r = policy_verdict(c, req->check, fdt, &verdict, levels, level_ptrs, &refusal);
 		if (r < 0) {
-			conn_respond_error(c, id, &refusal);
+			respond_error(c, id, &refusal);
 			return;
 		}
 	} else if (fdt->pkt->n_fds > 0) {
 		why_set(&why, EPROTO, "a policy request without a check takes no fds but carried %zu", fdt->pkt->n_fds);
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		return;
 	}
 	r = policy_query_show(&current_policy, &viewer, peer->uid == 0, &reply);
 	if (r < 0) {
 		why_set(&why, -r, "cannot describe the policy: %s", strerror(-r));
-		conn_respond_error(c, id, &why);
+		respond_error(c, id, &why);
 		goto out;
 	}
 	if (req->check)
 		reply.verdict = &verdict;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_POLICY;
 	resp.policy = &reply;
-	conn_respond(c, id, &resp, NULL, 0);
+	respond(c, id, &resp, NULL, 0);
 out:
 	policy_query_free(&reply);
+}
+
+/* ------------------------------------------------------ admin verbs */
+
+struct list_build {
+	uid_t viewer;                /* whose entries; (uid_t)-1: everyone's */
+	uint64_t now;
+	Pidrestore__ListEntry *entries;
+	Pidrestore__ListEntry **ptrs;
+	int32_t *pids;               /* PR_MAX_LEVELS per entry */
+	size_t n, cap;
+	int err;
+};
+
+static Pidrestore__ProcessState state_on_wire(enum proc_state state)
+{
+	switch (state) {
+	case PROC_STARTING:
+		return PIDRESTORE__PROCESS_STATE__STARTING;
+	case PROC_RESERVED:
+		return PIDRESTORE__PROCESS_STATE__RESERVED;
+	case PROC_EXECING:
+		return PIDRESTORE__PROCESS_STATE__EXECING;
+	case PROC_RUNNING:
+		return PIDRESTORE__PROCESS_STATE__RUNNING;
+	case PROC_RELEASED:
+		break;
+	}
+	return PIDRESTORE__PROCESS_STATE__RELEASING;
+}
+
+static int list_grow(struct list_build *b)
+{
+	size_t cap = b->cap ? b->cap * 2 : 64;
+	Pidrestore__ListEntry *entries = realloc(b->entries, cap * sizeof(*entries));
+	int32_t *pids;
+
+	if (!entries)
+		return -ENOMEM;
+	b->entries = entries;
+	pids = realloc(b->pids, cap * PR_MAX_LEVELS * sizeof(*pids));
+	if (!pids)
+		return -ENOMEM;
+	b->pids = pids;
+	b->cap = cap;
+	return 0;
+}
+
+static void list_add(const struct proc_summary *s, void *data)
+{
+	struct list_build *b = data;
+	Pidrestore__ListEntry *e;
+
+	if (b->err || (b->viewer != (uid_t)-1 && s->owner_uid != b->viewer))
+		return;
+	if (b->n == b->cap && (b->err = list_grow(b)) < 0)
+		return;
+	e = &b->entries[b->n];
+	pidrestore__list_entry__init(e);
+	e->id = s->id;
+	e->has_owner_uid = 1;
+	e->owner_uid = s->owner_uid;
+	/* The pids arrays move when the arrays grow: pointers are set at
+	 * the end. */
+	for (size_t i = 0; i < s->n_pids; i++)
+		b->pids[b->n * PR_MAX_LEVELS + i] = s->pids[i];
+	e->n_pids = s->n_pids;
+	e->has_pidns_inode = 1;
+	e->pidns_inode = s->pidns_inode;
+	e->has_state = 1;
+	e->state = s->ended ? PIDRESTORE__PROCESS_STATE__EXITED : state_on_wire(s->state);
+	e->has_age_usec = 1;
+	e->age_usec = b->now > s->created_usec ? b->now - s->created_usec : 0;
+	if (s->expires_usec) {
+		e->has_ttl_left_usec = 1;
+		e->ttl_left_usec = s->expires_usec > b->now ? s->expires_usec - b->now : 0;
+	}
+	if (s->ended) {
+		if (s->signal) {
+			e->has_signal = 1;
+			e->signal = s->signal;
+		} else {
+			e->has_exit_code = 1;
+			e->exit_code = s->exit_code;
+		}
+	}
+	e->has_owner_connected = 1;
+	e->owner_connected = s->owner_connected;
+	b->n++;
+}
+
+/* Users see their own processes, over all their connections; root sees
+ * everyone's. */
+static void handle_list(struct conn *c, uint64_t id, const Pidrestore__ListRequest *req)
+{
+	const struct peer *peer = conn_peer(c);
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__ListReply reply = PIDRESTORE__LIST_REPLY__INIT;
+	struct list_build b = { .viewer = peer->uid == 0 ? (uid_t)-1 : peer->uid, .now = now_usec() };
+	struct why why;
+
+	proc_foreach(req->has_all && req->all, list_add, &b);
+	if (!b.err && b.n > 0 && !(b.ptrs = calloc(b.n, sizeof(*b.ptrs))))
+		b.err = -ENOMEM;
+	if (b.err) {
+		why_set(&why, -b.err, "cannot list the processes: %s", strerror(-b.err));
+		respond_error(c, id, &why);
+		goto out;
+	}
+	for (size_t i = 0; i < b.n; i++) {
+		b.entries[i].pids = &b.pids[i * PR_MAX_LEVELS];
+		b.ptrs[i] = &b.entries[i];
+	}
+	reply.n_entries = b.n;
+	reply.entries = b.ptrs;
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_LIST;
+	resp.list = &reply;
+	respond(c, id, &resp, NULL, 0);
+out:
+	free(b.ptrs);
+	free(b.entries);
+	free(b.pids);
+}
+
+struct stats_build {
+	Pidrestore__RequestCount counts[STATS_N_TYPES * 8];
+	Pidrestore__RequestCount *ptrs[STATS_N_TYPES * 8];
+	const char *names[STATS_N_TYPES * 8];
+	size_t n;
+};
+
+static void stats_add(enum stats_type type, int err, uint64_t count, void *data)
+{
+	struct stats_build *b = data;
+	Pidrestore__RequestCount *rc;
+	const char *name;
+
+	if (b->n == ELEMENTSOF(b->counts))
+		return;
+	rc = &b->counts[b->n];
+	pidrestore__request_count__init(rc);
+	name = err ? strerrorname_np(err) : "ok";
+	rc->type = (char *)stats_type_name(type);
+	rc->outcome = (char *)(name ? name : "unknown");
+	rc->count = count;
+	b->ptrs[b->n++] = rc;
+}
+
+static void handle_stats(struct conn *c, uint64_t id)
+{
+	static const enum stats_type timed[] = { STATS_SPAWN, STATS_RESERVE };
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__StatsReply reply = PIDRESTORE__STATS_REPLY__INIT;
+	Pidrestore__LatencySummary latency[ELEMENTSOF(timed)], *latency_ptrs[ELEMENTSOF(timed)];
+	struct stats_build *b = calloc(1, sizeof(*b));
+	struct why why;
+
+	if (!b) {
+		why_set(&why, ENOMEM, "out of memory");
+		respond_error(c, id, &why);
+		return;
+	}
+	/* This request is counted when it is answered: it is not in its own
+	 * figures. */
+	stats_foreach_count(stats_add, b);
+	for (size_t i = 0; i < ELEMENTSOF(timed); i++) {
+		const struct histogram *h = stats_latency(timed[i]);
+
+		pidrestore__latency_summary__init(&latency[i]);
+		latency[i].type = (char *)stats_type_name(timed[i]);
+		latency[i].has_count = latency[i].has_p50_usec = latency[i].has_p90_usec = 1;
+		latency[i].has_p99_usec = latency[i].has_max_usec = 1;
+		latency[i].count = h->count;
+		latency[i].p50_usec = histogram_quantile(h, 0.50);
+		latency[i].p90_usec = histogram_quantile(h, 0.90);
+		latency[i].p99_usec = histogram_quantile(h, 0.99);
+		latency[i].max_usec = h->max;
+		latency_ptrs[i] = &latency[i];
+	}
+	reply.n_requests = b->n;
+	reply.requests = b->ptrs;
+	reply.n_latencies = ELEMENTSOF(timed);
+	reply.latencies = latency_ptrs;
+	reply.has_uptime_usec = 1;
+	reply.uptime_usec = now_usec() - server_start_usec();
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_STATS;
+	resp.stats = &reply;
+	respond(c, id, &resp, NULL, 0);
+	free(b);
+}
+
+/* Signals running programs, releases reservations: all or nothing, like
+ * release. */
+static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillRequest *req)
+{
+	const struct peer *peer = conn_peer(c);
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__KillReply reply = PIDRESTORE__KILL_REPLY__INIT;
+	int sig = req->has_signal ? req->signal : SIGTERM;
+	uint64_t *reserved = NULL, *signalled = NULL;
+	size_t n_reserved = 0, n_signalled = 0;
+	struct why why;
+
+	if (req->n_ids == 0) {
+		why_set(&why, EINVAL, "a kill request names no process; give the ids that list shows");
+		goto fail;
+	}
+	if (sig <= 0 || sig >= NSIG) {
+		why_set(&why, EINVAL, "%d is not a signal number (1 to %d)", sig, NSIG - 1);
+		goto fail;
+	}
+	reserved = calloc(req->n_ids, sizeof(*reserved));
+	signalled = calloc(req->n_ids, sizeof(*signalled));
+	if (!reserved || !signalled) {
+		why_set(&why, ENOMEM, "out of memory");
+		goto fail;
+	}
+	for (size_t i = 0; i < req->n_ids; i++) {
+		struct proc *p = proc_find(req->ids[i]);
+
+		if (!p || p->state == PROC_RELEASED) {
+			why_set(&why, ESRCH, "there is no process %llu (it ended, was released, or never existed)",
+				(unsigned long long)req->ids[i]);
+			goto fail;
+		}
+		if (p->owner_uid != peer->uid && peer->uid != 0) {
+			why_set(&why, EPERM, "process %llu belongs to uid %u; only it and root may signal it",
+				(unsigned long long)p->id, p->owner_uid);
+			goto fail;
+		}
+		if (p->state == PROC_STARTING || p->state == PROC_EXECING) {
+			why_set(&why, EAGAIN, "process %llu is %s; try again once its request was answered",
+				(unsigned long long)p->id, p->state == PROC_STARTING ? "still starting" : "being claimed");
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < req->n_ids; i++) {
+		struct proc *p = proc_find(req->ids[i]);
+		int r;
+
+		if (!p || p->state == PROC_RELEASED)
+			continue;   /* named twice */
+		if (p->state == PROC_RESERVED) {
+			reserved[n_reserved++] = p->id;
+			continue;
+		}
+		r = proc_signal(p, sig);
+		if (r < 0 && r != -ESRCH)
+			log_warning("process %llu (pid %d): cannot send signal %d: %s", (unsigned long long)p->id, p->pid,
+				    sig, strerror(-r));
+		else
+			signalled[n_signalled++] = p->id;
+	}
+	/* A placeholder has no program to signal: it is released, and the
+	 * answer waits until its PIDs are free. */
+	if (n_reserved > 0) {
+		size_t released = proc_release_ids(reserved, n_reserved);
+
+		memcpy(signalled + n_signalled, reserved, released * sizeof(*reserved));
+		n_signalled += released;
+	}
+	log_info("uid %u (pid %d) sent signal %d to %zu processes", peer->uid, peer->pid, sig, n_signalled);
+	reply.n_signalled_ids = n_signalled;
+	reply.signalled_ids = signalled;
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_KILL;
+	resp.kill = &reply;
+	respond(c, id, &resp, NULL, 0);
+	free(reserved);
+	free(signalled);
+	return;
+fail:
+	free(reserved);
+	free(signalled);
+	respond_error(c, id, &why);
+}
+
+static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
+{
+	switch (body) {
+	case PIDRESTORE__REQUEST__BODY_HELLO:
+		return STATS_HELLO;
+	case PIDRESTORE__REQUEST__BODY_SPAWN:
+		return STATS_SPAWN;
+	case PIDRESTORE__REQUEST__BODY_RESERVE:
+		return STATS_RESERVE;
+	case PIDRESTORE__REQUEST__BODY_EXEC:
+		return STATS_EXEC;
+	case PIDRESTORE__REQUEST__BODY_RELEASE:
+		return STATS_RELEASE;
+	case PIDRESTORE__REQUEST__BODY_STATUS:
+		return STATS_STATUS;
+	case PIDRESTORE__REQUEST__BODY_RELOAD:
+		return STATS_RELOAD;
+	case PIDRESTORE__REQUEST__BODY_POLICY:
+		return STATS_POLICY;
+	case PIDRESTORE__REQUEST__BODY_LIST:
+		return STATS_LIST;
+	case PIDRESTORE__REQUEST__BODY_STATS:
+		return STATS_STATS;
+	case PIDRESTORE__REQUEST__BODY_CHECK:
+		return STATS_CHECK;
+	case PIDRESTORE__REQUEST__BODY_KILL:
+		return STATS_KILL;
+	default:
+		return STATS_INVALID;
+	}
 }
 
 /* Fds only the request types that name them may carry. */
@@ -1246,27 +1623,30 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 	struct why why = { 0 };
 	uint32_t fd_count;
 
+	answering.type = STATS_INVALID;
+	answering.start_usec = now_usec();
 	req = pidrestore__request__unpack(NULL, len, buf);
 	if (!req) {
 		why_set(&why, EPROTO, "the request (%zu bytes) could not be decoded as a pidrestore.Request message", len);
 		log_info("connection %llu (uid %u): %s", (unsigned long long)conn_number(c), conn_peer(c)->uid, why.text);
-		conn_respond_error(c, 0, &why);
+		respond_error(c, 0, &why);
 		goto out;
 	}
+	answering.type = stats_type_of(req->body_case);
 	fd_count = req->has_fd_count ? req->fd_count : 0;
 	if (fd_count != pkt->n_fds) {
 		why_set(&why, EPROTO, "the request says it carries %u fds but its packet carried %zu", fd_count, pkt->n_fds);
-		conn_respond_error(c, req->id, &why);
+		respond_error(c, req->id, &why);
 		goto out;
 	}
 	if (pkt->n_fds > 0 && !takes_fds(req->body_case)) {
 		why_set(&why, EPROTO, "this request takes no fds but carried %zu", pkt->n_fds);
-		conn_respond_error(c, req->id, &why);
+		respond_error(c, req->id, &why);
 		goto out;
 	}
 	if (conn_version(c) == 0 && req->body_case != PIDRESTORE__REQUEST__BODY_HELLO) {
 		why_set(&why, EPROTO, "the first request on a connection must be Hello (to agree on the protocol version)");
-		conn_respond_error(c, req->id, &why);
+		respond_error(c, req->id, &why);
 		goto out;
 	}
 
@@ -1295,14 +1675,25 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 	case PIDRESTORE__REQUEST__BODY_POLICY:
 		handle_policy(c, req->id, req->policy, &fdt);
 		break;
+	case PIDRESTORE__REQUEST__BODY_LIST:
+		handle_list(c, req->id, req->list);
+		break;
+	case PIDRESTORE__REQUEST__BODY_STATS:
+		handle_stats(c, req->id);
+		break;
+	case PIDRESTORE__REQUEST__BODY_KILL:
+		handle_kill(c, req->id, req->kill);
+		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",
 			PIDRESTORE_PROTOCOL_VERSION);
-		conn_respond_error(c, req->id, &why);
+		respond_error(c, req->id, &why);
 		break;
 	}
 out:
 	if (req)
 		pidrestore__request__free_unpacked(req, NULL);
 	wire_close_fds(pkt, 0);
+	answering.type = STATS_INVALID;
+	answering.start_usec = 0;
 }

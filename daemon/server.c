@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -10,6 +11,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "config.h"
+#include "kernel.h"
 #include "conn.h"
 #include "listener.h"
 #include "log.h"
@@ -115,6 +117,40 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	server_reload_policy(&why);
 }
 
+/* Probed once at start: SO_PEERPIDFD (6.5+) on a socket pair of our own. */
+static bool have_peer_pidfd;
+
+static void probe_kernel_features(void)
+{
+	int sv[2], pidfd = -1;
+	socklen_t len = sizeof(pidfd);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	have_peer_pidfd = getsockopt(sv[0], SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0;
+	if (pidfd >= 0)
+		close(pidfd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+size_t server_kernel_features(const char **names, size_t cap)
+{
+	const char *all[8];
+	size_t n = 0;
+
+	/* Without these two the daemon does not start. */
+	all[n++] = "clone3-set-tid";
+	all[n++] = "CLONE_PIDFD";
+	if (peer_cgroup2_available())
+		all[n++] = "CLONE_INTO_CGROUP";
+	if (have_peer_pidfd)
+		all[n++] = "SO_PEERPIDFD";
+	for (size_t i = 0; i < n && i < cap; i++)
+		names[i] = all[i];
+	return n < cap ? n : cap;
+}
+
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	sd_notify(0, "WATCHDOG=1");
@@ -162,6 +198,7 @@ int server_run(const struct server_options *opts)
 		goto out;
 	}
 	peer_init_cgroup_root();
+	probe_kernel_features();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
 	if (config_load(policy_path, &policy, &why) < 0) {

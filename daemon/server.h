@@ -30,3 +30,7 @@ bool server_socket_activated(void);
 /* Reads the policy files again (SIGHUP, `pidrestorectl reload`). On an error
  * the policy in force stays and why says FILE:LINE: what is wrong. */
 int server_reload_policy(struct why *why);
+
+/* The kernel features the daemon uses here ("clone3-set-tid",
+ * "SO_PEERPIDFD", ...): at most cap names, returns how many. */
+size_t server_kernel_features(const char **names, size_t cap);

@@ -5,6 +5,7 @@ POLICY_TESTS = \
 	tests/integration/policy-users.sh \
 	tests/integration/policy-limits.sh \
 	tests/integration/policy-ctl.sh \
+	tests/integration/ctl-admin.sh \
 	tests/integration/audit.sh
 TESTS += $(POLICY_TESTS)
 EXTRA_DIST += $(POLICY_TESTS)

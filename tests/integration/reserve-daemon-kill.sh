@@ -13,6 +13,9 @@ require_tools timeout
 res_setup
 
 SOCK=$T/sock
+# The background job opens its log itself, maybe after the loop below reads
+# it first: create it here.
+: >"$T/daemon.log"
 "$RES_REAPER" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug \
 	>"$T/daemon.log" 2>&1 </dev/null &
 REAPER=$!

@@ -19,3 +19,10 @@ tests_unit_test_quota_SOURCES = tests/unit/test-quota.c
 tests_unit_test_quota_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_quota_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_quota_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-histogram
+TESTS += tests/unit/test-histogram
+tests_unit_test_histogram_SOURCES = tests/unit/test-histogram.c
+tests_unit_test_histogram_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_histogram_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_histogram_LDADD = daemon/libdaemon.la
