@@ -32,6 +32,8 @@ enum option_id {
 	OPT_ALL,
 	OPT_CHECK,
 	OPT_UID,
+	OPT_LOCAL,
+	OPT_NO_LEGEND,
 };
 
 /* Bits of struct options.seen, to tell a verb about options it ignores. */
@@ -45,6 +47,8 @@ enum {
 	SEEN_ALL = 1 << 6,
 	SEEN_CHECK = 1 << 7,
 	SEEN_UID = 1 << 8,
+	SEEN_LOCAL = 1 << 9,
+	SEEN_NO_LEGEND = 1 << 10,
 };
 
 struct options {
@@ -59,6 +63,8 @@ struct options {
 	bool new_pidns;
 	bool no_wait;
 	bool all;
+	bool local;
+	bool no_legend;
 	unsigned int seen;
 };
 
@@ -98,3 +104,6 @@ void json_start(struct json *j, const struct options *o);
 /* The verbs of ctl-policy.c. */
 int verb_reload(const struct options *o, char **args, size_t n_args);
 int verb_policy(const struct options *o, char **args, size_t n_args);
+
+/* The verb of ctl-check.c. */
+int verb_check(const struct options *o, char **args, size_t n_args);

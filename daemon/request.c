@@ -7,6 +7,7 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "conn.h"
 #include "kernel.h"
 #include "log.h"
@@ -766,6 +767,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	features[n++] = "any-free-pid";
 	features[n++] = "reload";
 	features[n++] = "policy";
+	features[n++] = "check";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
@@ -1232,6 +1234,17 @@ out:
 	policy_query_free(&reply);
 }
 
+static void handle_check(struct conn *c, uint64_t id)
+{
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__CheckReply reply;
+
+	check_reply_build(&reply);
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_CHECK;
+	resp.check = &reply;
+	conn_respond(c, id, &resp, NULL, 0);
+}
+
 /* Fds only the request types that name them may carry. */
 static bool takes_fds(Pidrestore__Request__BodyCase body)
 {
@@ -1294,6 +1307,9 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	case PIDRESTORE__REQUEST__BODY_POLICY:
 		handle_policy(c, req->id, req->policy, &fdt);
+		break;
+	case PIDRESTORE__REQUEST__BODY_CHECK:
+		handle_check(c, req->id);
 		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",
