@@ -200,6 +200,23 @@ else
 		"$(jq -r '.features[0].state' <<<"$ujson")" "^unknown$"
 fi
 
+# Without privilege and without user namespaces to try it in, nobody can
+# tell whether set_tid works: "unknown", and exit 1.
+DENY=$PR_HELPERS/seccomp-deny
+if [ "$USER_HELPERS" != "$PR_HELPERS" ]; then
+	cp "$DENY" "$USER_HELPERS/"
+	chmod 755 "$USER_HELPERS/seccomp-deny"
+	DENY=$USER_HELPERS/seccomp-deny
+fi
+run as_user "$DENY" unshare=EPERM "$USER_CTL" check --local --json
+assert_eq "user, no user namespaces: exits 1" "$RUN_RC" 1
+assert_eq "user, no user namespaces: set_tid is unknown, and not usable" \
+	"$(jq -r '"\(.features[0].state) \(.features[0].available) \(.usable)"' <<<"$RUN_OUT")" "unknown false false"
+assert_match "user, no user namespaces: says it needs privilege" "$(detail_of "$RUN_OUT" clone3-set-tid)" \
+	"^unknown: needs privilege \(the prober lacks CAP_SYS_ADMIN and CAP_CHECKPOINT_RESTORE, and a user namespace to probe in: EPERM\)$"
+run as_user "$DENY" unshare=EPERM "$USER_CTL" check --local --no-legend
+assert_match "user, no user namespaces: the table says unknown" "$RUN_OUT" "^clone3-set-tid +unknown +unknown: "
+
 # ------------------------------------------------------------ an older kernel
 
 OLD_KERNEL="clone3=ENOSYS,ioctl=ENOTTY,setns=EINVAL,getsockopt=ENOPROTOOPT"
