@@ -35,6 +35,7 @@ enum option_id {
 	OPT_UID,
 	OPT_NO_LEGEND,
 	OPT_SIGNAL,
+	OPT_LOCAL,
 };
 
 /* Bits of struct options.seen, to tell a verb about options it ignores. */
@@ -50,6 +51,7 @@ enum {
 	SEEN_UID = 1 << 8,
 	SEEN_NO_LEGEND = 1 << 9,
 	SEEN_SIGNAL = 1 << 10,
+	SEEN_LOCAL = 1 << 11,
 };
 
 struct options {
@@ -66,6 +68,7 @@ struct options {
 	bool new_pidns;
 	bool no_wait;
 	bool all;
+	bool local;
 	unsigned int seen;
 };
 
@@ -120,3 +123,6 @@ int verb_kill(const struct options *o, char **args, size_t n_args);
 /* The verbs of ctl-policy.c. */
 int verb_reload(const struct options *o, char **args, size_t n_args);
 int verb_policy(const struct options *o, char **args, size_t n_args);
+
+/* The verb of ctl-check.c. */
+int verb_check(const struct options *o, char **args, size_t n_args);

@@ -38,6 +38,7 @@ static const struct option long_options[] = {
 	{ "uid", required_argument, NULL, OPT_UID },
 	{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
+	{ "local", no_argument, NULL, OPT_LOCAL },
 	{ 0 },
 };
 
@@ -56,6 +57,7 @@ static const struct {
 	{ SEEN_UID, "--uid" },
 	{ SEEN_NO_LEGEND, "--no-legend" },
 	{ SEEN_SIGNAL, "--signal" },
+	{ SEEN_LOCAL, "--local" },
 };
 
 static void print_help(void)
@@ -89,6 +91,10 @@ static void print_help(void)
 	       "                        and by which rule; exit 0 if allowed, 1 if not\n"
 	       "  reload                Re-read the policy files (root only); a bad file is\n"
 	       "                        refused and the policy in force stays\n"
+	       "  check [--local]       Show what this kernel offers pidrestored and what it\n"
+	       "                        does without each feature, as the daemon sees it (or\n"
+	       "                        this process, when no daemon answers or with --local);\n"
+	       "                        exit 0 if the daemon can work here, 1 if not\n"
 	       "  help                  Show this help\n"
 	       "\n"
 	       "Options:\n"
@@ -110,12 +116,14 @@ static void print_help(void)
 	       "                        a running 'reserve' go when it exits. list: also\n"
 	       "                        programs that ended lately\n"
 	       "     --signal SIG       kill: the signal, by name or number (default TERM)\n"
-	       "     --no-legend        list, stats: no column headers and no summary line\n"
+	       "     --no-legend        list, stats, check: no column headers and no summary\n"
+	       "                        line\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
 	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
 	       "                        (root only, for another user than you)\n"
-	       "     --json[=MODE]      status, reserve, list, stats, policy: print JSON; MODE\n"
-	       "                        is short (one line, the default) or pretty\n"
+	       "     --local            check: probe from this process, not the daemon\n"
+	       "     --json[=MODE]      status, reserve, list, stats, policy, check: print\n"
+	       "                        JSON; MODE is short (one line, the default) or pretty\n"
 	       "\n"
 	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
 	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
@@ -181,6 +189,10 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 		case OPT_ALL:
 			o->all = true;
 			o->seen |= SEEN_ALL;
+			break;
+		case OPT_LOCAL:
+			o->local = true;
+			o->seen |= SEEN_LOCAL;
 			break;
 		case OPT_NO_LEGEND:
 			o->no_legend = true;
@@ -738,6 +750,7 @@ static const struct verb verbs[] = {
 	{ "policy", verb_policy, false, SEEN_CHECK | SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_JSON,
 	  "pidrestorectl policy --check --uid 1000 --pid 4242" },
 	{ "reload", verb_reload, false, 0, "pidrestorectl reload" },
+	{ "check", verb_check, false, SEEN_LOCAL | SEEN_NO_LEGEND | SEEN_JSON, "pidrestorectl check --local" },
 	{ "help", verb_help, false, 0, "pidrestorectl help" },
 };
 
@@ -762,12 +775,12 @@ int main(int argc, char **argv)
 	if (r != 0)
 		return r;
 	if (optind >= argc)
-		return usage_error("missing verb; one of spawn, reserve, release, kill, status, list, stats, policy, reload (see pidrestorectl --help)");
+		return usage_error("missing verb; one of spawn, reserve, release, kill, status, list, stats, policy, reload, check (see pidrestorectl --help)");
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (strcmp(argv[optind], verbs[i].name) == 0)
 			v = &verbs[i];
 	if (!v)
-		return usage_error("unknown verb '%s'; one of spawn, reserve, release, kill, status, list, stats, policy, reload (see pidrestorectl --help)",
+		return usage_error("unknown verb '%s'; one of spawn, reserve, release, kill, status, list, stats, policy, reload, check (see pidrestorectl --help)",
 				   argv[optind]);
 
 	/* The verb's arguments, parsed again with the program name in front,

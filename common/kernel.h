@@ -89,6 +89,32 @@ struct pr_clone_args {
 #define PIDFD_GET_UTS_NAMESPACE               _IO(PR_PIDFS_IOCTL_MAGIC, 10)
 #endif
 
+/* PIDFD_GET_INFO: 6.13. The first version of struct pidfd_info (64 bytes);
+ * the ioctl number encodes that size. */
+struct pr_pidfd_info {
+	uint64_t mask;
+	uint64_t cgroupid;
+	uint32_t pid;
+	uint32_t tgid;
+	uint32_t ppid;
+	uint32_t ruid;
+	uint32_t rgid;
+	uint32_t euid;
+	uint32_t egid;
+	uint32_t suid;
+	uint32_t sgid;
+	uint32_t fsuid;
+	uint32_t fsgid;
+	uint32_t spare0[1];
+};
+#define PR_PIDFD_GET_INFO _IOWR(PR_PIDFS_IOCTL_MAGIC, 11, struct pr_pidfd_info)
+#define PR_PIDFD_INFO_PID (1ULL << 0)
+#define PR_PIDFD_INFO_CREDS (1ULL << 1)
+
+/* Capabilities: CAP_CHECKPOINT_RESTORE is 5.9+. */
+#define PR_CAP_SYS_ADMIN 21
+#define PR_CAP_CHECKPOINT_RESTORE 40
+
 /* nsfs ioctls (4.9/4.11); NS_GET_PID_FROM_PIDNS etc. are not needed. */
 #define PR_NSIO 0xb7
 #ifndef NS_GET_USERNS

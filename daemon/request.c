@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "conn.h"
 #include "kernel.h"
 #include "log.h"
@@ -808,6 +809,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	features[n++] = "list";
 	features[n++] = "stats";
 	features[n++] = "kill";
+	features[n++] = "check";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
@@ -1609,6 +1611,17 @@ static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
 	}
 }
 
+static void handle_check(struct conn *c, uint64_t id)
+{
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__CheckReply reply;
+
+	check_reply_build(&reply);
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_CHECK;
+	resp.check = &reply;
+	respond(c, id, &resp, NULL, 0);
+}
+
 /* Fds only the request types that name them may carry. */
 static bool takes_fds(Pidrestore__Request__BodyCase body)
 {
@@ -1683,6 +1696,9 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	case PIDRESTORE__REQUEST__BODY_KILL:
 		handle_kill(c, req->id, req->kill);
+		break;
+	case PIDRESTORE__REQUEST__BODY_CHECK:
+		handle_check(c, req->id);
 		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",

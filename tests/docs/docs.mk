@@ -1,7 +1,14 @@
-# The manuals render cleanly, and the shipped example policy is valid and
-# grants nothing. Included by the top-level Makefile.am.
-DOCS_TESTS = tests/docs/man-pages.sh tests/docs/example-policy.sh
+# The manuals render cleanly and keep up with the programs, the example of
+# libpidrestore(3) is the program that is built and runs against a real
+# daemon, and the shipped example policy is valid and grants nothing.
+# Included by the top-level Makefile.am.
+DOCS_TESTS = \
+	tests/docs/man-pages.sh \
+	tests/docs/man-sync.sh \
+	tests/docs/man-example.sh \
+	tests/docs/example-program.sh \
+	tests/docs/example-policy.sh
 TESTS += $(DOCS_TESTS)
 EXTRA_DIST += $(DOCS_TESTS)
 # The pages are generated; the tests read them from the build tree.
-check_DATA = $(man5_MANS)
+check_DATA = $(man1_MANS) $(man3_MANS) $(man5_MANS) $(man8_MANS)
