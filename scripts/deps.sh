@@ -10,6 +10,8 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze
 	util-linux mount coreutils systemd
+	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
+	clang libclang-rt-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
