@@ -501,10 +501,17 @@ out:
 	return r;
 }
 
-static int parse_file(const char *path, bool missing_ok, struct policy *policy, struct why *why)
+/* path names the text in messages and grant rules. */
+static int parse_named_stream(const char *path, FILE *f, struct policy *policy, struct why *why)
 {
 	const char *slash = strrchr(path, '/');
 	struct parser p = { .path = path, .name = slash ? slash + 1 : path, .policy = policy, .why = why };
+
+	return parse_stream(&p, f);
+}
+
+static int parse_file(const char *path, bool missing_ok, struct policy *policy, struct why *why)
+{
 	struct stat st;
 	FILE *f;
 	int r;
@@ -520,7 +527,7 @@ static int parse_file(const char *path, bool missing_ok, struct policy *policy, 
 		r = why_set(why, EINVAL, "%s: not a regular file; remove it or move it out of the way", path);
 		goto out;
 	}
-	r = parse_stream(&p, f);
+	r = parse_named_stream(path, f, policy, why);
 	if (r == 0) {
 		/* Kept for `pidrestorectl policy`, which says where rules come from. */
 		char *copy = strdup(path);
@@ -621,5 +628,22 @@ int config_load(const char *main_path, struct policy *ret, struct why *why)
 	return 0;
 fail:
 	policy_free(ret);
+	return r;
+}
+
+int config_load_text(const char *name, const char *text, size_t len, struct policy *ret, struct why *why)
+{
+	FILE *f;
+	int r;
+
+	policy_default(ret);
+	/* Read only, so the cast drops nothing that matters. */
+	f = fmemopen((void *)text, len, "r");
+	if (!f)
+		return why_set(why, errno, "%s: cannot read the text (%s)", name, strerror(errno));
+	r = parse_named_stream(name, f, ret, why);
+	fclose(f);
+	if (r < 0)
+		policy_free(ret);
 	return r;
 }

@@ -17,3 +17,8 @@
  * then left at the defaults with nothing allocated. */
 int config_load(const char *main_path, struct policy *ret, struct why *why);
 
+
+/* Like config_load() for one file's text already in memory (len bytes; NUL
+ * bytes end a line's text as they would in a file), without drop-ins. name
+ * stands for the file in messages and grant rules. */
+int config_load_text(const char *name, const char *text, size_t len, struct policy *ret, struct why *why);

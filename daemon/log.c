@@ -81,6 +81,7 @@ static int append_value(char *line, size_t size, int len, const char *value)
 	return len;
 }
 
+__attribute__((format(printf, 4, 0)))
 static void log_emit(int priority, const char *const *fields, size_t n_fields, const char *fmt, va_list ap)
 {
 	char text[2048];

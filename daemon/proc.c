@@ -413,7 +413,10 @@ static size_t strings_size(const ProtobufCBinaryData *v, size_t n)
 static uint8_t *put_strings(uint8_t *at, const ProtobufCBinaryData *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		memcpy(at, v[i].data, v[i].len);
+		/* An empty string comes unpacked with data NULL, which memcpy
+		 * may not be given even for a length of 0. */
+		if (v[i].len > 0)
+			memcpy(at, v[i].data, v[i].len);
 		at += v[i].len;
 		*at++ = '\0';
 	}

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "conn.h"
+#include "decode.h"
 #include "kernel.h"
 #include "log.h"
 #include "nsref.h"
@@ -82,12 +83,10 @@ struct fd_table {
 
 static int fd_take(struct fd_table *t, int32_t index, const char *what, int *fd, struct why *why)
 {
-	if (index < 0 || (size_t)index >= t->pkt->n_fds)
-		return why_set(why, EPROTO, "the fd index %d for the %s is out of range: the request carries %zu fds",
-			       index, what, t->pkt->n_fds);
-	if (t->used[index])
-		return why_set(why, EPROTO, "fd index %d is used twice (again for the %s); each fd serves one purpose", index, what);
-	t->used[index] = true;
+	int r = decode_fd_index(index, t->pkt->n_fds, t->used, what, why);
+
+	if (r < 0)
+		return r;
 	t->n_used++;
 	*fd = t->pkt->fds[index];
 	return 0;
@@ -149,17 +148,6 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 
 	memset(t, 0, sizeof(*t));
 	t->new_pidns = spec->has_new_pidns && spec->new_pidns;
-	if (spec->n_pids > PR_MAX_LEVELS)
-		return why_set(why, EINVAL, "%zu PIDs given; there are at most %d levels (%d nested pid namespaces below the root)",
-			       spec->n_pids, PR_MAX_LEVELS, PR_MAX_PID_NS_LEVEL);
-	for (size_t i = 0; i < spec->n_pids; i++)
-		if (spec->pids[i] < 0)
-			return why_set(why, EINVAL, "pid %d (entry %zu, innermost first) is not valid: PIDs are positive (0 means any free PID)",
-				       spec->pids[i], i);
-	if (t->new_pidns && spec->n_pids > 0 && spec->pids[0] != 1 && spec->pids[0] != 0)
-		return why_set(why, EINVAL, "with a new pid namespace the innermost pid must be 1 (the new namespace's init), not %d",
-			       spec->pids[0]);
-
 	if (spec->has_pidns_fd_index) {
 		r = fd_take(fdt, spec->pidns_fd_index, "target pid namespace", &passed, why);
 		if (r < 0)
@@ -479,23 +467,11 @@ static int exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct f
 		if (r < 0)
 			return r;
 		snprintf(e->describe, sizeof(e->describe), "the program passed as fd");
-	} else if (spec->has_path && spec->path.len > 0) {
-		if (memchr(spec->path.data, '\0', spec->path.len))
-			return why_set(why, EINVAL, "the program path contains a NUL byte");
-		if (spec->path.len >= 4096)
-			return why_set(why, ENAMETOOLONG, "the program path is %zu bytes long; paths are at most 4095", spec->path.len);
+	} else {
 		e->cmd.path = spec->path.data;
 		e->cmd.path_len = spec->path.len;
 		snprintf(e->describe, sizeof(e->describe), "%.*s", (int)spec->path.len, (const char *)spec->path.data);
-	} else {
-		return why_set(why, EINVAL, "no program given: set a path or pass a program fd");
 	}
-	for (size_t i = 0; i < spec->n_argv; i++)
-		if (memchr(spec->argv[i].data, '\0', spec->argv[i].len))
-			return why_set(why, EINVAL, "argument %zu contains a NUL byte", i);
-	for (size_t i = 0; i < spec->n_envp; i++)
-		if (memchr(spec->envp[i].data, '\0', spec->envp[i].len))
-			return why_set(why, EINVAL, "environment entry %zu contains a NUL byte", i);
 	e->cmd.argc = spec->n_argv;
 	e->cmd.argv = spec->argv;
 	if (spec->n_argv == 0) {
@@ -508,8 +484,6 @@ static int exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct f
 	e->cmd.envc = spec->n_envp;
 	e->cmd.envp = spec->envp;
 
-	if (spec->n_fds > WIRE_MAX_FDS - 2)
-		return why_set(why, EINVAL, "%zu fds to map; at most %d", spec->n_fds, WIRE_MAX_FDS - 2);
 	for (size_t i = 0; i < spec->n_fds; i++) {
 		int32_t target = spec->fds[i]->target;
 
@@ -517,9 +491,6 @@ static int exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct f
 		if (target < 0 || (rlim_t)target + 1 >= nofile)
 			return why_set(why, EINVAL, "fd target %d is not valid: it must be between 0 and your RLIMIT_NOFILE (%llu) minus 2",
 				       target, (unsigned long long)nofile);
-		for (size_t j = 0; j < i; j++)
-			if (e->targets[j] == target)
-				return why_set(why, EINVAL, "fd target %d is mapped twice", target);
 		r = fd_take(fdt, spec->fds[i]->fd_index, "fd map", &e->fds[i], why);
 		if (r < 0)
 			return r;
@@ -1622,41 +1593,23 @@ static void handle_check(struct conn *c, uint64_t id)
 	respond(c, id, &resp, NULL, 0);
 }
 
-/* Fds only the request types that name them may carry. */
-static bool takes_fds(Pidrestore__Request__BodyCase body)
-{
-	return body == PIDRESTORE__REQUEST__BODY_SPAWN || body == PIDRESTORE__REQUEST__BODY_RESERVE ||
-	       body == PIDRESTORE__REQUEST__BODY_EXEC || body == PIDRESTORE__REQUEST__BODY_POLICY;
-}
-
 void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt)
 {
 	struct fd_table fdt = { .pkt = pkt };
 	Pidrestore__Request *req;
 	struct why why = { 0 };
-	uint32_t fd_count;
 
 	answering.type = STATS_INVALID;
 	answering.start_usec = now_usec();
-	req = pidrestore__request__unpack(NULL, len, buf);
-	if (!req) {
-		why_set(&why, EPROTO, "the request (%zu bytes) could not be decoded as a pidrestore.Request message", len);
-		log_info("connection %llu (uid %u): %s", (unsigned long long)conn_number(c), conn_peer(c)->uid, why.text);
-		respond_error(c, 0, &why);
+	if (decode_request(buf, len, pkt->n_fds, &req, &why) < 0) {
+		if (!req)
+			log_info("connection %llu (uid %u): %s", (unsigned long long)conn_number(c), conn_peer(c)->uid, why.text);
+		else
+			answering.type = stats_type_of(req->body_case);
+		respond_error(c, req ? req->id : 0, &why);
 		goto out;
 	}
 	answering.type = stats_type_of(req->body_case);
-	fd_count = req->has_fd_count ? req->fd_count : 0;
-	if (fd_count != pkt->n_fds) {
-		why_set(&why, EPROTO, "the request says it carries %u fds but its packet carried %zu", fd_count, pkt->n_fds);
-		respond_error(c, req->id, &why);
-		goto out;
-	}
-	if (pkt->n_fds > 0 && !takes_fds(req->body_case)) {
-		why_set(&why, EPROTO, "this request takes no fds but carried %zu", pkt->n_fds);
-		respond_error(c, req->id, &why);
-		goto out;
-	}
 	if (conn_version(c) == 0 && req->body_case != PIDRESTORE__REQUEST__BODY_HELLO) {
 		why_set(&why, EPROTO, "the first request on a connection must be Hello (to agree on the protocol version)");
 		respond_error(c, req->id, &why);

@@ -12,6 +12,8 @@ PACKAGES=(
 	util-linux mount coreutils systemd jq
 	# tests: manual pages render without warnings
 	man-db groff-base
+	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
+	clang libclang-rt-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -1,16 +1,28 @@
 #!/usr/bin/env bash
-# Runs the whole test suite: installs what is missing, builds in a separate
-# build directory with warnings as errors, runs `make check` and
-# `make distcheck`, and ends with the line "N passed, N failed, N skipped"
-# (the tests of `make check`, plus one for distcheck). Exits non-zero on any
-# failure. Run it as root: most integration tests need root and skip without.
+# Runs the whole test suite: installs what is missing, then
+#   1. builds in a separate build directory with warnings as errors, runs
+#      `make check` and `make distcheck`;
+#   2. builds the fuzz targets with clang (--enable-fuzz) and runs each for
+#      FUZZ_SECONDS (60), all at once;
+#   3. builds again with AddressSanitizer and UndefinedBehaviorSanitizer
+#      (--enable-sanitizers) and runs `make check` a second time, with leak
+#      detection on and every sanitizer report fatal.
+# It ends with the line "N passed, N failed, N skipped", counting the tests
+# of both `make check` runs, one for distcheck, one per fuzz target and one
+# for "no sanitizer report from any process", and exits non-zero on any
+# failure. Run it as root: most integration tests need
+# root and skip without.
 #
-# Environment: BUILDDIR (default: build/test in the source tree), JOBS.
+# Environment: BUILDDIR (default: build/test in the source tree; the fuzz and
+# sanitizer builds go to BUILDDIR-fuzz and BUILDDIR-sanitizers), JOBS,
+# FUZZ_SECONDS.
 set -euo pipefail
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 builddir=${BUILDDIR:-$top/build/test}
 jobs=${JOBS:-$(nproc 2>/dev/null || echo 2)}
+fuzz_seconds=${FUZZ_SECONDS:-60}
+passed=0 failed=0 skipped=0
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "test: not root: the integration tests will be skipped (run: sudo $0)" >&2
@@ -21,52 +33,69 @@ fi
 echo "test: autoreconf"
 (cd "$top" && autoreconf -fi)
 
-echo "test: configure in $builddir"
-# A failed distcheck leaves a read-only tree behind.
-[ ! -d "$builddir" ] || chmod -R u+w "$builddir"
-rm -rf "$builddir"
-mkdir -p "$builddir"
-cd "$builddir"
-"$top/configure" --enable-werror >configure.out 2>&1 || {
-	cat configure.out
-	echo "0 passed, 1 failed"
-	exit 1
+summary() {
+	echo "$passed passed, $failed failed, $skipped skipped"
 }
 
-echo "test: make"
-if ! make -j"$jobs" >make.out 2>&1; then
-	cat make.out
-	echo "0 passed, 1 failed"
+# configure_and_build DIR CONFIGURE_ARGS...: a fresh build in DIR; on
+# failure it shows why and returns 1.
+configure_and_build() {
+	local dir=$1
+	shift
+	echo "test: configure $* in $dir"
+	# A failed distcheck leaves a read-only tree behind.
+	[ ! -d "$dir" ] || chmod -R u+w "$dir"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	if ! (cd "$dir" && "$top/configure" "$@" >configure.out 2>&1); then
+		cat "$dir/configure.out"
+		return 1
+	fi
+	echo "test: make in $dir"
+	if ! make -C "$dir" -j"$jobs" >"$dir/make.out" 2>&1; then
+		cat "$dir/make.out"
+		return 1
+	fi
+}
+
+# Counts the results automake recorded in DIR, one .trs per test, leaving
+# out distcheck's own build tree.
+count() { # DIR RESULT
+	find "$1" -path "$1/pidrestore-*" -prune -o -name '*.trs' -print0 |
+		xargs -0 -r grep -h '^:test-result:' | awk '{print $2}' | grep -cx "$2" || true
+}
+
+# check DIR NAME: `make check` in DIR, its results added to the totals.
+check() {
+	local dir=$1 name=$2 rc=0 p s f
+	echo "test: $name"
+	# The test programs build in parallel; the tests run one at a time: they
+	# pick free PIDs, and two tests running at once could take each other's.
+	make -C "$dir" -j"$jobs" check TESTS= >/dev/null 2>&1 || true
+	make -C "$dir" -j1 check VERBOSE=1 || rc=$?
+	p=$(($(count "$dir" PASS) + $(count "$dir" XFAIL)))
+	s=$(count "$dir" SKIP)
+	f=$(($(count "$dir" FAIL) + $(count "$dir" ERROR) + $(count "$dir" XPASS)))
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		# make check itself broke (a helper did not build, say).
+		f=1
+	fi
+	echo "test: $name: PASS $p, FAIL $f, SKIP $s"
+	passed=$((passed + p)) skipped=$((skipped + s)) failed=$((failed + f))
+}
+
+# ------------------------------------------------------------ 1. the build
+if ! configure_and_build "$builddir" --enable-werror; then
+	failed=$((failed + 1))
+	summary
 	exit 1
 fi
-
-echo "test: make check"
-check_rc=0
-# The test programs build in parallel; the tests run one at a time: they
-# pick free PIDs, and two tests running at once could take each other's.
-make -j"$jobs" check TESTS= >/dev/null 2>&1 || true
-make -j1 check VERBOSE=1 || check_rc=$?
-
-# Count the results automake recorded, one .trs per test.
-count() {
-	find "$builddir" -path "$builddir/pidrestore-*" -prune -o -name '*.trs' -print0 |
-		xargs -0 -r grep -h '^:test-result:' | awk '{print $2}' | grep -cx "$1" || true
-}
-passed=$(count PASS)
-skipped=$(count SKIP)
-failed=$(($(count FAIL) + $(count ERROR) + $(count XPASS)))
-xfailed=$(count XFAIL)
-passed=$((passed + xfailed))
-if [ "$check_rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-	# make check itself broke (a helper did not build, say).
-	failed=1
-fi
-echo "test: make check: PASS $passed, FAIL $failed, SKIP $skipped"
+check "$builddir" "make check"
 
 echo "test: make distcheck"
 distcheck_rc=0
 # Serial for the same reason as above (distcheck runs the tests again).
-make -j1 distcheck >distcheck.out 2>&1 || distcheck_rc=$?
+make -C "$builddir" -j1 distcheck >"$builddir/distcheck.out" 2>&1 || distcheck_rc=$?
 if [ "$distcheck_rc" -eq 0 ]; then
 	passed=$((passed + 1))
 	echo "test: make distcheck: PASS"
@@ -78,10 +107,58 @@ else
 	if [ -n "$log" ] && grep -q '^# FAIL: *[1-9]\|^# ERROR: *[1-9]' "$log"; then
 		cat "$log"
 	else
-		tail -n 60 distcheck.out
+		tail -n 60 "$builddir/distcheck.out"
 	fi
 	echo "test: make distcheck: FAIL (log: $builddir/distcheck.out)"
 fi
 
-echo "$passed passed, $failed failed, $skipped skipped"
-[ "$failed" -eq 0 ] && [ "$check_rc" -eq 0 ] && [ "$distcheck_rc" -eq 0 ]
+# ------------------------------------------------------------ 2. fuzzing
+# Fuzzers pick no PIDs: they run side by side, one core each.
+fuzzdir=$builddir-fuzz
+if ! configure_and_build "$fuzzdir" --enable-fuzz; then
+	failed=$((failed + 1))
+elif ! make -C "$fuzzdir" -j"$jobs" fuzz >>"$fuzzdir/make.out" 2>&1; then
+	tail -n 40 "$fuzzdir/make.out"
+	echo "test: fuzzing: the fuzz targets did not build (log: $fuzzdir/make.out)"
+	failed=$((failed + 1))
+else
+	fuzz_rc=0
+	make -C "$fuzzdir" -s -k -j"$jobs" fuzz-run FUZZ_SECONDS="$fuzz_seconds" 2>&1 | tee "$fuzzdir/fuzz-run.out" || fuzz_rc=$?
+	p=$(grep -c '^fuzz-run: [^ ]*: no fault' "$fuzzdir/fuzz-run.out" || true)
+	f=$(grep -c '^fuzz-run: [^ ]*: FAULT' "$fuzzdir/fuzz-run.out" || true)
+	if [ "$fuzz_rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1
+	fi
+	echo "test: fuzzing: PASS $p, FAIL $f"
+	passed=$((passed + p)) failed=$((failed + f))
+fi
+
+# ------------------------------------------------------------ 3. sanitizers
+# Every report ends the process that made it, and goes to a file of its own:
+# a daemon's leaks show at its exit, which not every test looks at, so any
+# report at all fails the run.
+sandir=$builddir-sanitizers
+if configure_and_build "$sandir" --enable-werror --enable-sanitizers; then
+	reports=$sandir/sanitizer-reports
+	# Processes of the unprivileged test users report here too.
+	mkdir -m 1777 "$reports"
+	ASAN_OPTIONS=detect_leaks=1:log_path=$reports/asan \
+		UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan \
+		check "$sandir" "make check with ASan and UBSan"
+	if [ -z "$(find "$reports" -type f -print -quit)" ]; then
+		passed=$((passed + 1))
+		echo "test: sanitizer reports: none"
+	else
+		failed=$((failed + 1))
+		for f in "$reports"/*; do
+			echo "--- $f"
+			cat "$f"
+		done
+		echo "test: sanitizer reports: FAIL (in $reports)"
+	fi
+else
+	failed=$((failed + 1))
+fi
+
+summary
+[ "$failed" -eq 0 ]

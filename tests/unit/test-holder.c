@@ -411,7 +411,9 @@ static void exec_send(struct holder *h, const struct exec_spec *e)
 	if (!packet)
 		die("malloc");
 	memcpy(p, &cmd, sizeof(cmd)), p += sizeof(cmd);
-	memcpy(p, e->targets, e->n_fds * sizeof(int32_t)), p += e->n_fds * sizeof(int32_t);
+	/* targets is NULL without fds, and memcpy may not be given NULL. */
+	if (e->n_fds > 0)
+		memcpy(p, e->targets, e->n_fds * sizeof(int32_t)), p += e->n_fds * sizeof(int32_t);
 	memcpy(p, e->path, cmd.path_len), p += cmd.path_len;
 	for (const char *const *v = e->argv; v && *v; v++)
 		p = stpcpy(p, *v) + 1;
