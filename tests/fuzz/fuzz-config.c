@@ -39,11 +39,24 @@ static void ask(const struct policy *policy)
 		.uid = 1000, .gid = 1000, .groups = groups, .n_groups = ELEMENTSOF(groups),
 		.n_levels = ELEMENTSOF(levels), .levels = levels,
 	};
-	const char *rule = NULL;
+	const char *rules[ELEMENTSOF(levels)];
 	struct why why = { 0 };
-	int r = policy_check(policy, &req, &rule, &why);
+	int r = policy_check(policy, &req, rules, &why);
+	size_t refused = 0;
 
-	FUZZ_REQUIRE(r == 0 ? rule != NULL : r == -EPERM && why.text[0] != '\0');
+	/* Every level is decided: a rule for each allowed one, NULL for each
+	 * refused one, and a refusal exactly when some level has no rule. */
+	for (size_t i = 0; i < ELEMENTSOF(levels); i++)
+		refused += rules[i] == NULL;
+	FUZZ_REQUIRE(r == 0 ? refused == 0 : r == -EPERM && refused > 0 && why.text[0] != '\0');
+	/* The limits of a user are those of some grant naming it, or none. */
+	{
+		struct policy_limits limits;
+
+		policy_user_limits(policy, &req, &limits);
+		FUZZ_REQUIRE((limits.max_reservations == POLICY_UNLIMITED) == (limits.max_reservations_rule == NULL));
+		FUZZ_REQUIRE((limits.spawns_per_second == POLICY_UNLIMITED) == (limits.spawns_per_second_rule == NULL));
+	}
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
