@@ -47,6 +47,8 @@ static unsigned int stage_end;            /* 0: the kernel cannot unshare a rang
 static unsigned int cap_last;
 static bool can_raise_limits;   /* CAP_SYS_RESOURCE: raise hard limits, lower oom_score_adj */
 static int own_oom_score_adj;
+static struct rlimit own_rlimits[HOLDER_RLIMIT_COUNT]; /* the daemon changes none after start */
+static uint32_t own_rlimits_known;
 static uint64_t own_ns_inode[HOLDER_NS_COUNT];
 
 static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
@@ -160,6 +162,9 @@ int spawn_init(const char *holder_path, struct why *why)
 	}
 	if (read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, sizeof(buf)) > 0)
 		own_oom_score_adj = atoi(buf);
+	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++)
+		if (getrlimit(i, &own_rlimits[i]) == 0)
+			own_rlimits_known |= 1u << i;
 	for (int i = 0; i < HOLDER_NS_COUNT; i++) {
 		int fd = open(own_ns_paths[i], O_RDONLY | O_CLOEXEC);
 
@@ -278,18 +283,23 @@ static int queue_setup(int sock, const struct peer *peer)
 	s->cap_eff = peer->cap_eff;
 	s->cap_inh = peer->cap_inh;
 	s->cap_amb = peer->cap_amb;
-	s->rlimit_mask = peer->rlimit_mask;
 	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++) {
-		struct rlimit own;
+		const struct rlimit *own = &own_rlimits[i];
 
+		if (!(peer->rlimit_mask & (1u << i)))
+			continue;
 		s->rlimits[i].cur = peer->rlimits[i].rlim_cur;
 		s->rlimits[i].max = peer->rlimits[i].rlim_max;
 		/* A hard limit above the daemon's own needs CAP_SYS_RESOURCE. */
-		if (!can_raise_limits && getrlimit(i, &own) == 0 && s->rlimits[i].max > own.rlim_max) {
-			s->rlimits[i].max = own.rlim_max;
-			if (s->rlimits[i].cur > own.rlim_max)
-				s->rlimits[i].cur = own.rlim_max;
+		if (!can_raise_limits && (own_rlimits_known & (1u << i)) && s->rlimits[i].max > own->rlim_max) {
+			s->rlimits[i].max = own->rlim_max;
+			if (s->rlimits[i].cur > own->rlim_max)
+				s->rlimits[i].cur = own->rlim_max;
 		}
+		/* The holder starts with the daemon's limits: set only what differs. */
+		if (!(own_rlimits_known & (1u << i)) || s->rlimits[i].cur != own->rlim_cur ||
+		    s->rlimits[i].max != own->rlim_max)
+			s->rlimit_mask |= 1u << i;
 	}
 	s->n_groups = (uint32_t)peer->n_groups;
 	groups = (uint32_t *)(s + 1);
@@ -491,7 +501,11 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	ret->pid = (pid_t)pid;
 	ret->pidfd = pidfd;
 	ret->control_fd = sv[0];
-	if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	if (n_pids == chain->n) {
+		/* Every level's PID was chosen: there is nothing to look up. */
+		ret->n_pids = n_pids;
+		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
+	} else if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		/* fdinfo can only be missing if procfs is: report what is known. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
