@@ -49,6 +49,11 @@ static bool can_raise_limits;   /* CAP_SYS_RESOURCE: raise hard limits, lower oo
 static int own_oom_score_adj;
 static struct rlimit own_rlimits[HOLDER_RLIMIT_COUNT]; /* the daemon changes none after start */
 static uint32_t own_rlimits_known;
+/* Signals at their default disposition in the daemon, bit sig-1: a holder
+ * inherits the others' SIG_IGN across exec and puts only those back. The
+ * daemon ignores no further signal after start (server_run ignores SIGPIPE
+ * before spawn_init). */
+static uint64_t own_sig_default;
 static uint64_t own_ns_inode[HOLDER_NS_COUNT];
 
 static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
@@ -126,6 +131,28 @@ static void stage_clear(uint32_t staged)
 			dup3(stage_null_fd, stage_fd[t], O_CLOEXEC);
 }
 
+/* Raw rt_sigaction, to see also the signals libc keeps to itself. */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static uint64_t signals_at_default(void)
+{
+	uint64_t mask = 0;
+
+	for (int sig = 1; sig <= 64; sig++) {
+		struct kernel_sigaction old;
+
+		/* A handler counts as default: exec resets it. */
+		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(uint64_t)) == 0 && old.handler != SIG_IGN)
+			mask |= (uint64_t)1 << (sig - 1);
+	}
+	return mask;
+}
+
 int spawn_init(const char *holder_path, struct why *why)
 {
 	char buf[32];
@@ -165,6 +192,7 @@ int spawn_init(const char *holder_path, struct why *why)
 	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++)
 		if (getrlimit(i, &own_rlimits[i]) == 0)
 			own_rlimits_known |= 1u << i;
+	own_sig_default = signals_at_default();
 	for (int i = 0; i < HOLDER_NS_COUNT; i++) {
 		int fd = open(own_ns_paths[i], O_RDONLY | O_CLOEXEC);
 
@@ -283,6 +311,7 @@ static int queue_setup(int sock, const struct peer *peer)
 	s->cap_eff = peer->cap_eff;
 	s->cap_inh = peer->cap_inh;
 	s->cap_amb = peer->cap_amb;
+	s->sig_default = own_sig_default;
 	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++) {
 		const struct rlimit *own = &own_rlimits[i];
 
