@@ -238,7 +238,8 @@ static int holder_child(void *arg)
 	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
 		if (plan->src[t] >= 0)
 			syscall(SYS_dup3, plan->src[t], t, 0);
-	syscall(__NR_close_range, HOLDER_FD_LAST + 1, plan->holder_fd - 1, 0);
+	if (plan->holder_fd > HOLDER_FD_LAST + 1)
+		syscall(__NR_close_range, HOLDER_FD_LAST + 1, plan->holder_fd - 1, 0);
 	syscall(__NR_close_range, plan->holder_fd + 1, ~0U, 0);
 
 	r = syscall(SYS_execveat, plan->holder_fd, "", holder_argv, holder_envp, AT_EMPTY_PATH);
