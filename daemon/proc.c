@@ -370,18 +370,18 @@ static void holder_gone(struct proc *p)
 	proc_ended(p, &si);
 }
 
-/* Reads what the holder said. Returns false once the channel is closed,
- * after which p may have been freed. */
-static bool drain_control(struct proc *p)
+/* Reads up to max_reports of what the holder said. Once the channel is
+ * closed p may have been freed (holder_gone), unless its exit is watched. */
+static void drain_control(struct proc *p, unsigned int max_reports)
 {
-	while (p->control_fd >= 0) {
+	for (unsigned int i = 0; i < max_reports && p->control_fd >= 0; i++) {
 		struct holder_report rep;
 		ssize_t n = recv(p->control_fd, &rep, sizeof(rep), MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
+			return;
 		if (n <= 0) {
 			/* End of stream: a successful exec closed the holder's
 			 * close-on-exec end; otherwise the holder is gone. */
@@ -394,7 +394,7 @@ static bool drain_control(struct proc *p)
 			} else {
 				holder_gone(p);
 			}
-			return false;
+			return;
 		}
 		if ((size_t)n != sizeof(rep)) {
 			log_warning("process %llu: short report (%zd bytes) from its holder", (unsigned long long)p->id, n);
@@ -402,12 +402,13 @@ static bool drain_control(struct proc *p)
 		}
 		handle_report(p, &rep);
 	}
-	return false;
 }
 
+/* One report per wakeup: a holder says one thing and waits, and a second
+ * read would come back empty; anything more wakes the loop again. */
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
-	drain_control(arg);
+	drain_control(arg, 1);
 }
 
 static void send_exit_event(struct proc *p, const siginfo_t *si)
@@ -448,7 +449,7 @@ static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 	 * exec, before the daemon read the end of the holder channel. With
 	 * the exit watched, a closed channel leaves p alone. */
 	if (p->control_fd >= 0)
-		drain_control(p);
+		drain_control(p, ~0u);
 	r = reap(p, &si);
 	if (r < 0) {
 		/* A released process may have been reaped already by whoever
