@@ -651,7 +651,8 @@ int proc_release_for_reap(struct proc *p)
 {
 	int fd = -1;
 
-	if (p->state != PROC_RELEASED && watch_exit(p) == 0)
+	/* Watched, it keeps a pidfd until it is reaped, released or not. */
+	if (watch_exit(p) == 0)
 		fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
 	proc_release(p);
 	return fd;
