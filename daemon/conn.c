@@ -16,8 +16,12 @@
 
 /* Output a peer may leave unread before the daemon gives up on it. */
 #define CONN_MAX_QUEUED_BYTES (4u * 1024 * 1024)
-/* Packets handled per wakeup, so one busy client cannot starve the rest. */
-#define CONN_PACKETS_PER_WAKEUP 32
+/* Packets handled per wakeup, so one busy client cannot starve the rest.
+ * One: a client mostly waits for each answer before it asks again, and a
+ * second read would only come back empty, a system call per request for
+ * nothing; what a client has queued is read on the next wakeups, which the
+ * level-triggered event brings at once. */
+#define CONN_PACKETS_PER_WAKEUP 1
 
 struct outmsg {
 	TAILQ_ENTRY(outmsg) link;

@@ -10,8 +10,9 @@
  *                          bit is set in holder_setup.ns_mask
  *
  * and nothing else. The daemon queues a holder_setup on the control socket
- * before the clone. The holder applies it in this order, each step as root
- * unless noted:
+ * before the clone. The holder sets every signal not in sig_default back to
+ * its default disposition (an ignored signal stays ignored across exec), then
+ * applies the setup in this order, each step as root unless noted:
  *   1. setsid(); oom_score_adj; rlimits; drop bounding set to cap_bnd
  *   2. setgroups(groups)                       (ids in the daemon's user ns)
  *   3. setns() into every non-user namespace in ns_mask
@@ -38,7 +39,7 @@
 
 #include <stdint.h>
 
-#define HOLDER_PROTO_MAGIC 0x70724801u /* "prH" + version 1 */
+#define HOLDER_PROTO_MAGIC 0x70724802u /* "prH" + version 2 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -89,6 +90,8 @@ struct holder_setup {
 	uint64_t cap_eff;
 	uint64_t cap_inh;
 	uint64_t cap_amb;
+	uint64_t sig_default;  /* bit sig-1: that signal is at its default disposition
+	                          already (the starter knows what it ignores) */
 	uint32_t rlimit_mask;  /* bit r: rlimits[r] is to be set */
 	uint32_t n_groups;
 	struct holder_rlimit rlimits[HOLDER_RLIMIT_COUNT];

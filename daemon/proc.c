@@ -23,12 +23,32 @@
 
 struct proc_private {
 	struct event *control_ev;
-	struct event *exit_ev;
+	struct event *exit_ev;       /* on the pidfd; only while a program runs or the process ends */
 	struct event *ttl_ev;
 	bool setup_failed;           /* the holder reported it could not set up */
+	bool counted;                /* its waiter counts in group->waiting */
+	struct waiter_group *group;  /* the request that waits on it, until answered */
+	struct proc *group_next;
 	TAILQ_ENTRY(proc) link;
 	struct proc *hash_next;
 };
+
+/* A request waits on its processes with one waiter_data for all of them and
+ * is answered from the report of the last one (proc_set_waiter). Until then
+ * its reservations keep their pidfds, for the answer to carry; after it a
+ * parked reservation keeps only its holder channel, whose end of stream
+ * tells of its exit: one fd per reservation, not two, so the daemon's fd
+ * limit (often 2^14 or 2^15 without CAP_SYS_RESOURCE to raise it) bounds
+ * reservations at about that many. */
+struct waiter_group {
+	void *data;
+	unsigned int waiting;
+	struct proc *members;
+	struct waiter_group *next;
+};
+
+#define GROUP_HASH_SIZE 64
+static struct waiter_group *groups[GROUP_HASH_SIZE];
 
 static TAILQ_HEAD(, proc) procs = TAILQ_HEAD_INITIALIZER(procs);
 static struct proc *proc_hash[PROC_HASH_SIZE];
@@ -118,8 +138,142 @@ static void hash_remove(struct proc *p)
 		*pp = p->priv->hash_next;
 }
 
+/* ------------------------------------------------------------ waiter groups */
+
+static struct waiter_group **group_slot(void *data)
+{
+	struct waiter_group **g = &groups[((uintptr_t)data >> 4) % GROUP_HASH_SIZE];
+
+	while (*g && (*g)->data != data)
+		g = &(*g)->next;
+	return g;
+}
+
+/* The request is answered (or gone): its parked reservations drop their
+ * pidfds. */
+static void group_finish(struct waiter_group **slot)
+{
+	struct waiter_group *g = *slot;
+
+	*slot = g->next;
+	for (struct proc *m = g->members, *next; m; m = next) {
+		next = m->priv->group_next;
+		m->priv->group = NULL;
+		m->priv->group_next = NULL;
+		/* Still connected to its holder: the channel will tell. */
+		if (m->state == PROC_RESERVED && m->control_fd >= 0) {
+			if (m->priv->exit_ev) {
+				event_free(m->priv->exit_ev);
+				m->priv->exit_ev = NULL;
+			}
+			close_fdp(&m->pidfd);
+		}
+	}
+	free(g);
+}
+
+static void group_settle(void *data)
+{
+	struct waiter_group **slot = group_slot(data);
+
+	if (*slot && (*slot)->waiting == 0)
+		group_finish(slot);
+}
+
+/* p no longer waits: it reported, or its wait was called off. */
+static void group_uncount(struct proc *p)
+{
+	if (p->priv->counted && p->priv->group)
+		p->priv->group->waiting--;
+	p->priv->counted = false;
+}
+
+static void group_leave(struct proc *p)
+{
+	struct waiter_group *g = p->priv->group;
+	struct proc **m;
+
+	if (!g)
+		return;
+	group_uncount(p);
+	for (m = &g->members; *m && *m != p; m = &(*m)->priv->group_next)
+		;
+	if (*m)
+		*m = p->priv->group_next;
+	p->priv->group = NULL;
+	p->priv->group_next = NULL;
+	group_settle(g->data);
+}
+
+static int group_join(struct proc *p, void *data)
+{
+	struct waiter_group **slot = group_slot(data);
+	struct waiter_group *g = *slot;
+
+	if (!g) {
+		g = calloc(1, sizeof(*g));
+		if (!g)
+			return -ENOMEM;
+		g->data = data;
+		*slot = g;
+	}
+	p->priv->group = g;
+	p->priv->group_next = g->members;
+	g->members = p;
+	g->waiting++;
+	p->priv->counted = true;
+	return 0;
+}
+
+/* ------------------------------------------------------------ exits */
+
+static void on_proc_exit(evutil_socket_t fd, short what, void *arg);
+
+/* Watches the pidfd for the process's exit, opening one when the process
+ * parked without it. pidfd_open by PID is safe: the process is this
+ * daemon's unreaped child, so its PID cannot have gone to another. */
+static int watch_exit(struct proc *p)
+{
+	if (p->priv->exit_ev)
+		return 0;
+	if (p->pidfd < 0) {
+		p->pidfd = pr_pidfd_open(p->pid, 0);
+		if (p->pidfd < 0)
+			return -errno;
+	}
+	p->priv->exit_ev = event_new(proc_base, p->pidfd, EV_READ, on_proc_exit, p);
+	if (!p->priv->exit_ev || event_add(p->priv->exit_ev, NULL) < 0) {
+		if (p->priv->exit_ev)
+			event_free(p->priv->exit_ev);
+		p->priv->exit_ev = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void kill_proc(struct proc *p)
+{
+	if (p->pidfd >= 0)
+		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+	else
+		kill(p->pid, SIGKILL);
+}
+
+/* Waits until the process has exited and reaps it. */
+static int reap(struct proc *p, siginfo_t *si)
+{
+	int r;
+
+	do
+		r = p->pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, si, WEXITED | __WALL)
+				  : waitid(P_PID, (id_t)p->pid, si, WEXITED | __WALL);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
 static void proc_free(struct proc *p)
 {
+	group_leave(p);
 	set_state(p, PROC_RELEASED);
 	TAILQ_REMOVE(&procs, p, priv->link);
 	hash_remove(p);
@@ -138,12 +292,16 @@ static void proc_free(struct proc *p)
 static void notify_waiter(struct proc *p, enum proc_report report, const struct why *why)
 {
 	proc_waiter_fn fn = p->waiter;
+	void *data = p->waiter_data;
 
 	if (!fn)
 		return;
 	/* One report ends the wait; the waiter may set a new one. */
 	p->waiter = NULL;
-	fn(p, report, why, p->waiter_data);
+	group_uncount(p);
+	fn(p, report, why, data);
+	/* The request has answered if this was the last process it waited on. */
+	group_settle(data);
 }
 
 static void close_control(struct proc *p)
@@ -196,17 +354,36 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 	}
 }
 
-/* Reads what the holder said. Returns false once the channel is closed. */
-static bool drain_control(struct proc *p)
+static void proc_ended(struct proc *p, siginfo_t *si);
+
+/* The holder's channel closed while no exec was under way: the holder is
+ * gone or going. Its pidfd tells when it has exited. */
+static void holder_gone(struct proc *p)
 {
-	while (p->control_fd >= 0) {
+	siginfo_t si = { 0 };
+
+	if (watch_exit(p) == 0)
+		return;
+	/* Cannot watch it: it is exiting, so waiting here is short. */
+	if (reap(p, &si) < 0) {
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	}
+	proc_ended(p, &si);
+}
+
+/* Reads up to max_reports of what the holder said. Once the channel is
+ * closed p may have been freed (holder_gone), unless its exit is watched. */
+static void drain_control(struct proc *p, unsigned int max_reports)
+{
+	for (unsigned int i = 0; i < max_reports && p->control_fd >= 0; i++) {
 		struct holder_report rep;
 		ssize_t n = recv(p->control_fd, &rep, sizeof(rep), MSG_DONTWAIT);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return true;
+			return;
 		if (n <= 0) {
 			/* End of stream: a successful exec closed the holder's
 			 * close-on-exec end; otherwise the holder is gone. */
@@ -216,8 +393,10 @@ static bool drain_control(struct proc *p)
 
 				set_state(p, PROC_RUNNING);
 				notify_waiter(p, PROC_EXEC_DONE, &ok);
+			} else {
+				holder_gone(p);
 			}
-			return false;
+			return;
 		}
 		if ((size_t)n != sizeof(rep)) {
 			log_warning("process %llu: short report (%zd bytes) from its holder", (unsigned long long)p->id, n);
@@ -225,12 +404,13 @@ static bool drain_control(struct proc *p)
 		}
 		handle_report(p, &rep);
 	}
-	return false;
 }
 
+/* One report per wakeup: a holder says one thing and waits, and a second
+ * read would come back empty; anything more wakes the loop again. */
 static void on_control(evutil_socket_t fd, short what, void *arg)
 {
-	drain_control(arg);
+	drain_control(arg, 1);
 }
 
 static void send_exit_event(struct proc *p, const siginfo_t *si)
@@ -313,28 +493,48 @@ void proc_foreach(bool ended, void (*fn)(const struct proc_summary *s, void *dat
 
 int proc_signal(struct proc *p, int sig)
 {
-	if (pr_pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0)
+	/* A parked process may hold no pidfd; one by PID is safe, as in
+	 * watch_exit(): it is this daemon's unreaped child. */
+	int pidfd = p->pidfd >= 0 ? p->pidfd : pr_pidfd_open(p->pid, 0);
+	int r = 0;
+
+	if (pidfd < 0)
 		return -errno;
-	return 0;
+	if (pr_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
+		r = -errno;
+	if (pidfd != p->pidfd)
+		close(pidfd);
+	return r;
 }
 
 static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
 	siginfo_t si = { 0 };
+	int r;
 
 	/* Settle a pending exec first: a program may exit right after its
-	 * exec, before the daemon read the end of the holder channel. */
+	 * exec, before the daemon read the end of the holder channel. With
+	 * the exit watched, a closed channel leaves p alone. */
 	if (p->control_fd >= 0)
-		drain_control(p);
-	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL) < 0) {
+		drain_control(p, ~0u);
+	r = reap(p, &si);
+	if (r < 0) {
 		/* A released process may have been reaped already by whoever
 		 * had to answer only once its PIDs were free. */
-		if (!(errno == ECHILD && p->state == PROC_RELEASED))
-			log_warning("process %llu (pid %d): waitid: %m", (unsigned long long)p->id, p->pid);
+		if (!(r == -ECHILD && p->state == PROC_RELEASED))
+			log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
 		si.si_code = CLD_KILLED;
 		si.si_status = SIGKILL;
 	}
+	proc_ended(p, &si);
+}
+
+/* Tells whoever waits or owns p how it ended, and forgets it. */
+static void proc_ended(struct proc *p, siginfo_t *si_in)
+{
+	const siginfo_t si = *si_in;
+
 	if (p->waiter) {
 		struct why why;
 
@@ -376,18 +576,18 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	memcpy(p->pids, res->pids, sizeof(p->pids));
 	p->pidns_inode = res->pidns_inode;
 	p->created_usec = now_usec();
+	/* Until it execs, the end of its channel also tells of its exit:
+	 * the pidfd is only watched once a program runs or the holder is gone. */
 	p->priv->control_ev = event_new(proc_base, p->control_fd, EV_READ | EV_PERSIST, on_control, p);
-	p->priv->exit_ev = event_new(proc_base, p->pidfd, EV_READ, on_proc_exit, p);
 	TAILQ_INSERT_TAIL(&procs, p, priv->link);
 	p->priv->hash_next = proc_hash[p->id % PROC_HASH_SIZE];
 	proc_hash[p->id % PROC_HASH_SIZE] = p;
-	if (!p->priv->control_ev || !p->priv->exit_ev ||
-	    event_add(p->priv->control_ev, NULL) < 0 || event_add(p->priv->exit_ev, NULL) < 0) {
+	if (!p->priv->control_ev || event_add(p->priv->control_ev, NULL) < 0) {
 		/* Not watchable: kill it now and reap it synchronously. */
-		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
 		siginfo_t si;
 
-		waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL);
+		kill_proc(p);
+		reap(p, &si);
 		proc_free(p);
 		return -ENOMEM;
 	}
@@ -397,8 +597,11 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 
 void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data)
 {
+	group_leave(p);
 	p->waiter = fn;
 	p->waiter_data = data;
+	if (fn && group_join(p, data) < 0)
+		log_warning("process %llu: out of memory: its pidfd stays open while it is parked", (unsigned long long)p->id);
 }
 
 static size_t strings_size(const ProtobufCBinaryData *v, size_t n)
@@ -437,6 +640,10 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 		return why_set(why, ESRCH, "reservation %llu has no holder any more", (unsigned long long)p->id);
 	if (cmd->n_fds + 2 > WIRE_MAX_FDS)
 		return why_set(why, EINVAL, "too many fds to map (%zu; at most %d)", cmd->n_fds, WIRE_MAX_FDS - 2);
+	/* Once it execs, only the pidfd tells when the program ends. */
+	r = watch_exit(p);
+	if (r < 0)
+		return why_set(why, -r, "cannot watch process %llu for its exit: %s", (unsigned long long)p->id, strerror(-r));
 	h = calloc(1, len);
 	if (!h)
 		return why_set(why, ENOMEM, "out of memory");
@@ -483,25 +690,43 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 	return 0;
 }
 
-void proc_release(struct proc *p)
+/* Kills p and lets go of everything but its PID, which stays held until it
+ * is reaped. */
+static void release_now(struct proc *p)
 {
-	if (p->state == PROC_RELEASED)
-		return;
-	pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+	kill_proc(p);
 	close_control(p);
 	if (p->priv->ttl_ev) {
 		event_free(p->priv->ttl_ev);
 		p->priv->ttl_ev = NULL;
 	}
+	group_leave(p);
 	set_state(p, PROC_RELEASED);
 	p->owner = NULL;
 	p->waiter = NULL;
 }
 
+void proc_release(struct proc *p)
+{
+	siginfo_t si;
+
+	if (p->state == PROC_RELEASED)
+		return;
+	release_now(p);
+	if (watch_exit(p) == 0)
+		return;
+	/* Cannot watch it: it was killed, so waiting here is short. */
+	reap(p, &si);
+	proc_free(p);
+}
+
 int proc_release_for_reap(struct proc *p)
 {
-	int fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
+	int fd = -1;
 
+	/* Watched, it keeps a pidfd until it is reaped, released or not. */
+	if (watch_exit(p) == 0)
+		fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
 	proc_release(p);
 	return fd;
 }
@@ -567,17 +792,13 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
  * first, then waited for, so they die in parallel. */
 static void release_and_reap(struct proc **ps, size_t n)
 {
-	int *pidfds = calloc(n ? n : 1, sizeof(*pidfds));
-
+	for (size_t i = 0; i < n; i++)
+		release_now(ps[i]);
 	for (size_t i = 0; i < n; i++) {
-		if (pidfds)
-			pidfds[i] = proc_release_for_reap(ps[i]);
-		else
-			proc_release(ps[i]);
-	}
-	if (pidfds) {
-		proc_reap_pidfds(pidfds, n);
-		free(pidfds);
+		siginfo_t si;
+
+		reap(ps[i], &si);
+		proc_free(ps[i]);
 	}
 }
 
@@ -623,11 +844,14 @@ size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t 
 
 void proc_conn_closed(struct conn *c)
 {
-	struct proc *p;
+	struct proc *p, *next;
 
-	TAILQ_FOREACH(p, &procs, priv->link) {
+	/* proc_release() may free p. */
+	for (p = TAILQ_FIRST(&procs); p; p = next) {
+		next = TAILQ_NEXT(p, priv->link);
 		if (p->owner != c)
 			continue;
+		group_leave(p);
 		p->waiter = NULL;
 		if (p->state == PROC_RUNNING || p->state == PROC_EXECING)
 			p->owner = NULL; /* keeps running, nobody to tell */
@@ -640,15 +864,16 @@ void proc_shutdown(void)
 {
 	struct proc *p, *next;
 
+	/* Killed first, reaped after, so that they die in parallel. */
 	TAILQ_FOREACH(p, &procs, priv->link)
-		if (p->state != PROC_RUNNING)
-			proc_release(p);
+		if (p->state != PROC_RUNNING && p->state != PROC_RELEASED)
+			release_now(p);
 	for (p = TAILQ_FIRST(&procs); p; p = next) {
 		next = TAILQ_NEXT(p, priv->link);
 		if (p->state == PROC_RELEASED) {
 			siginfo_t si;
 
-			waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL);
+			reap(p, &si);
 			proc_free(p);
 		}
 	}

@@ -40,7 +40,7 @@ struct proc {
 	struct conn *owner;          /* NULL once the connection is gone */
 	enum proc_state state;
 	pid_t pid;                   /* in the daemon's namespace */
-	int pidfd;
+	int pidfd;                   /* -1 while parked once its request was answered */
 	int control_fd;              /* -1 once the program runs */
 	size_t n_pids;
 	pid_t pids[PR_MAX_LEVELS];   /* innermost first */
@@ -71,6 +71,9 @@ int proc_init(struct event_base *base);
 /* Takes over a freshly started holder (its pidfd and channel). */
 int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret);
 
+/* fn NULL: stop waiting. A request that waits on several processes passes
+ * the same data for each and must have answered by the time fn returns for
+ * the last of them: its parked reservations then close their pidfds. */
 void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
 
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */

@@ -22,6 +22,9 @@
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
 #endif
+#ifndef CLOSE_RANGE_UNSHARE
+#define CLOSE_RANGE_UNSHARE (1U << 1)
+#endif
 
 long clone3_vm_call(struct pr_clone_args *args, size_t size, int (*fn)(void *), void *arg);
 
@@ -29,9 +32,28 @@ long clone3_vm_call(struct pr_clone_args *args, size_t size, int (*fn)(void *), 
 
 static int holder_fd = -1;
 static void *child_stack;
+
+/* The fds a holder starts with are staged at fixed numbers the daemon keeps
+ * for them (pointing at /dev/null in between), above the holder's slots and
+ * below every fd the daemon opens while it serves. The clone child shares
+ * the daemon's fd table (CLONE_FILES) and takes a private copy of only the
+ * fds below stage_end (close_range with CLOSE_RANGE_UNSHARE): a fork-like
+ * clone would copy, and the child then close, one fd per reservation and a
+ * dozen per connection, which made every clone slower the more reservations
+ * were outstanding. */
+static int stage_fd[HOLDER_FD_LAST + 1];  /* by holder slot; HOLDER_FD_CONTROL.. */
+static int stage_null_fd = -1;
+static unsigned int stage_end;            /* 0: the kernel cannot unshare a range */
 static unsigned int cap_last;
 static bool can_raise_limits;   /* CAP_SYS_RESOURCE: raise hard limits, lower oom_score_adj */
 static int own_oom_score_adj;
+static struct rlimit own_rlimits[HOLDER_RLIMIT_COUNT]; /* the daemon changes none after start */
+static uint32_t own_rlimits_known;
+/* Signals at their default disposition in the daemon, bit sig-1: a holder
+ * inherits the others' SIG_IGN across exec and puts only those back. The
+ * daemon ignores no further signal after start (server_run ignores SIGPIPE
+ * before spawn_init). */
+static uint64_t own_sig_default;
 static uint64_t own_ns_inode[HOLDER_NS_COUNT];
 
 static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
@@ -41,16 +63,110 @@ static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
 	[HOLDER_NS_TIME] = "/proc/self/ns/time",
 };
 
+/* Above the holder's slots, so that installing a slot in the child can never
+ * overwrite a staged source. */
+static int fd_above_slots(int fd)
+{
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, HOLDER_FD_LAST + 1);
+
+	if (moved >= 0 && (unsigned int)moved + 1 > stage_end)
+		stage_end = (unsigned int)moved + 1;
+	return moved;
+}
+
+static int stage_init(struct why *why)
+{
+	int fd;
+
+	stage_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (stage_null_fd < 0)
+		return why_set(why, errno, "cannot open /dev/null: %m");
+	fd = fd_above_slots(holder_fd);
+	if (fd < 0)
+		return why_set(why, errno, "cannot move the holder program's fd: %m");
+	close(holder_fd);
+	holder_fd = fd;
+	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++) {
+		stage_fd[t] = fd_above_slots(stage_null_fd);
+		if (stage_fd[t] < 0)
+			return why_set(why, errno, "cannot reserve fds for the holder's start: %m");
+	}
+	/* CLOSE_RANGE_UNSHARE is 5.9+. Probed on a range with no fd in a table
+	 * nobody shares, which copies nothing. */
+	if (pr_close_range(~0U - 1, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
+		log_notice("this kernel cannot unshare part of an fd table (close_range CLOSE_RANGE_UNSHARE, Linux 5.9): every clone copies all of the daemon's fds");
+		stage_end = 0;
+	}
+	return 0;
+}
+
+/* Puts the plan's sources at their staged numbers; returns the mask of
+ * slots staged. */
+static uint32_t stage_put(const int *src)
+{
+	uint32_t staged = 0;
+
+	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
+		if (src[t] >= 0 && dup3(src[t], stage_fd[t], O_CLOEXEC) >= 0)
+			staged |= 1u << t;
+	return staged;
+}
+
+static uint32_t stage_wanted(const int *src)
+{
+	uint32_t wanted = 0;
+
+	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
+		if (src[t] >= 0)
+			wanted |= 1u << t;
+	return wanted;
+}
+
+/* Points the staged numbers back at /dev/null: the daemon must not keep the
+ * holder's end of its channel, or it would never see it close. */
+static void stage_clear(uint32_t staged)
+{
+	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
+		if (staged & (1u << t))
+			dup3(stage_null_fd, stage_fd[t], O_CLOEXEC);
+}
+
+/* Raw rt_sigaction, to see also the signals libc keeps to itself. */
+struct kernel_sigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static uint64_t signals_at_default(void)
+{
+	uint64_t mask = 0;
+
+	for (int sig = 1; sig <= 64; sig++) {
+		struct kernel_sigaction old;
+
+		/* A handler counts as default: exec resets it. */
+		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(uint64_t)) == 0 && old.handler != SIG_IGN)
+			mask |= (uint64_t)1 << (sig - 1);
+	}
+	return mask;
+}
+
 int spawn_init(const char *holder_path, struct why *why)
 {
 	char buf[32];
 	struct stat st;
+	int r;
 
 	holder_fd = open(holder_path, O_PATH | O_CLOEXEC);
 	if (holder_fd < 0)
 		return why_set(why, errno, "cannot open the holder program %s: %m; pass --holder PATH", holder_path);
 	if (fstat(holder_fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
 		return why_set(why, EACCES, "the holder program %s is not an executable file", holder_path);
+	r = stage_init(why);
+	if (r < 0)
+		return r;
 	/* A CLONE_VM child runs on this stack until it has exec'd the holder;
 	 * CLONE_VFORK keeps the daemon waiting meanwhile, so one stack serves
 	 * every clone. */
@@ -73,6 +189,10 @@ int spawn_init(const char *holder_path, struct why *why)
 	}
 	if (read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, sizeof(buf)) > 0)
 		own_oom_score_adj = atoi(buf);
+	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++)
+		if (getrlimit(i, &own_rlimits[i]) == 0)
+			own_rlimits_known |= 1u << i;
+	own_sig_default = signals_at_default();
 	for (int i = 0; i < HOLDER_NS_COUNT; i++) {
 		int fd = open(own_ns_paths[i], O_RDONLY | O_CLOEXEC);
 
@@ -89,57 +209,40 @@ int spawn_init(const char *holder_path, struct why *why)
  * the daemon, read by the child: the child must not allocate or touch the
  * daemon's state, since it shares its memory. */
 struct child_plan {
+	unsigned int unshare_below;  /* its fd table is the daemon's: keep only the fds below */
 	int holder_fd;
 	int src[HOLDER_FD_LAST + 1]; /* index: fd number in the holder; -1: closed */
-};
-
-struct kernel_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
 };
 
 static char *const holder_argv[] = { (char *)"pidrestore-holder", NULL };
 static char *const holder_envp[] = { NULL };
 
 /* Runs in the CLONE_VM|CLONE_VFORK child, on child_stack, with every signal
- * blocked: raw system calls only, nothing instrumented. */
+ * blocked: raw system calls only, nothing instrumented. No signal handler of
+ * the daemon's can run here: a blocked signal is never delivered, a fault
+ * resets its handler to the default first, and exec resets them all. Every
+ * source fd sits above the holder's slots (stage_init), so slots can be
+ * filled in any order. */
 __attribute__((no_sanitize("address", "undefined")))
 static int holder_child(void *arg)
 {
 	const struct child_plan *plan = arg;
-	struct kernel_sigaction dfl = { .handler = SIG_DFL };
 	struct holder_report report = { .type = HOLDER_REPORT_START_FAILED, .step = HOLDER_STEP_EXEC };
-	int moved[HOLDER_FD_LAST + 1];
-	int prog;
 	long r;
 
-	/* A daemon handler must never run here: it would run on daemon memory. */
-	for (int sig = 1; sig <= 64; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(uint64_t));
-
-	/* Move every source above the holder's fixed slots first, so that
-	 * installing one slot cannot clobber the source of another. */
-	prog = (int)syscall(SYS_fcntl, plan->holder_fd, F_DUPFD_CLOEXEC, HOLDER_FD_LAST + 1);
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++) {
-		moved[t] = -1;
+	/* Until this succeeds every fd operation would act on the daemon's
+	 * table: give up without one; the daemon sees the channel close. */
+	if (plan->unshare_below && syscall(__NR_close_range, plan->unshare_below, ~0U, CLOSE_RANGE_UNSHARE) < 0)
+		return 127;
+	syscall(__NR_close_range, 0, HOLDER_FD_LAST, 0);
+	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
 		if (plan->src[t] >= 0)
-			moved[t] = (int)syscall(SYS_fcntl, plan->src[t], F_DUPFD_CLOEXEC, HOLDER_FD_LAST + 1);
-	}
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++) {
-		if (moved[t] >= 0)
-			syscall(SYS_dup3, moved[t], t, 0);
-		else
-			syscall(SYS_close, t);
-	}
-	syscall(__NR_close_range, 0, 2, 0);
-	if (prog > HOLDER_FD_LAST + 1)
-		syscall(__NR_close_range, HOLDER_FD_LAST + 1, prog - 1, 0);
-	syscall(__NR_close_range, prog + 1, ~0U, 0);
+			syscall(SYS_dup3, plan->src[t], t, 0);
+	if (plan->holder_fd > HOLDER_FD_LAST + 1)
+		syscall(__NR_close_range, HOLDER_FD_LAST + 1, plan->holder_fd - 1, 0);
+	syscall(__NR_close_range, plan->holder_fd + 1, ~0U, 0);
 
-	r = syscall(SYS_execveat, prog, "", holder_argv, holder_envp, AT_EMPTY_PATH);
+	r = syscall(SYS_execveat, plan->holder_fd, "", holder_argv, holder_envp, AT_EMPTY_PATH);
 	report.error = (int32_t)(r < 0 ? errno : EIO);
 	syscall(SYS_write, HOLDER_FD_CONTROL, &report, sizeof(report));
 	return 127;
@@ -209,18 +312,24 @@ static int queue_setup(int sock, const struct peer *peer)
 	s->cap_eff = peer->cap_eff;
 	s->cap_inh = peer->cap_inh;
 	s->cap_amb = peer->cap_amb;
-	s->rlimit_mask = peer->rlimit_mask;
+	s->sig_default = own_sig_default;
 	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++) {
-		struct rlimit own;
+		const struct rlimit *own = &own_rlimits[i];
 
+		if (!(peer->rlimit_mask & (1u << i)))
+			continue;
 		s->rlimits[i].cur = peer->rlimits[i].rlim_cur;
 		s->rlimits[i].max = peer->rlimits[i].rlim_max;
 		/* A hard limit above the daemon's own needs CAP_SYS_RESOURCE. */
-		if (!can_raise_limits && getrlimit(i, &own) == 0 && s->rlimits[i].max > own.rlim_max) {
-			s->rlimits[i].max = own.rlim_max;
-			if (s->rlimits[i].cur > own.rlim_max)
-				s->rlimits[i].cur = own.rlim_max;
+		if (!can_raise_limits && (own_rlimits_known & (1u << i)) && s->rlimits[i].max > own->rlim_max) {
+			s->rlimits[i].max = own->rlim_max;
+			if (s->rlimits[i].cur > own->rlim_max)
+				s->rlimits[i].cur = own->rlim_max;
 		}
+		/* The holder starts with the daemon's limits: set only what differs. */
+		if (!(own_rlimits_known & (1u << i)) || s->rlimits[i].cur != own->rlim_cur ||
+		    s->rlimits[i].max != own->rlim_max)
+			s->rlimit_mask |= 1u << i;
 	}
 	s->n_groups = (uint32_t)peer->n_groups;
 	groups = (uint32_t *)(s + 1);
@@ -364,8 +473,8 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	const struct nsref_level *where = &chain->level[first];
 	struct pr_clone_args args = { .exit_signal = SIGCHLD };
 	struct child_plan plan;
-	int sv[2] = { -1, -1 }, pidfd = -1, r;
-	uint32_t mask;
+	int sv[2] = { -1, -1 }, pidfd = -1, src[HOLDER_FD_LAST + 1], r;
+	uint32_t mask, staged = 0;
 	long pid;
 
 	memset(ret, 0, sizeof(*ret));
@@ -380,17 +489,25 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		goto fail;
 	}
 
-	plan.holder_fd = holder_fd;
 	for (int t = 0; t <= HOLDER_FD_LAST; t++)
-		plan.src[t] = -1;
-	plan.src[HOLDER_FD_CONTROL] = sv[1];
-	plan.src[HOLDER_FD_ROOT] = peer->root_fd;
+		src[t] = -1;
+	src[HOLDER_FD_CONTROL] = sv[1];
+	src[HOLDER_FD_ROOT] = peer->root_fd;
 	mask = setup_ns_mask(peer);
 	for (int i = 0; i < HOLDER_NS_COUNT; i++)
 		if (mask & (1u << i))
-			plan.src[HOLDER_FD_NS(i)] = peer->ns_fd[i];
+			src[HOLDER_FD_NS(i)] = peer->ns_fd[i];
+	plan.holder_fd = holder_fd;
+	plan.unshare_below = stage_end;
+	staged = stage_put(src);
+	for (int t = 0; t <= HOLDER_FD_LAST; t++)
+		plan.src[t] = staged & (1u << t) ? stage_fd[t] : -1;
+	if (staged != stage_wanted(src)) {
+		r = why_set(why, errno, "cannot pass fds to the holder: %m");
+		goto fail;
+	}
 
-	args.flags = CLONE_PIDFD | (clone_newpid ? CLONE_NEWPID : 0);
+	args.flags = CLONE_PIDFD | (clone_newpid ? CLONE_NEWPID : 0) | (stage_end ? CLONE_FILES : 0);
 	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	/* clone3 refuses a set_tid array of size 0: no PIDs, no array. */
 	if (n_pids > 0) {
@@ -403,6 +520,8 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	}
 
 	pid = clone_in(where->fd, where->inode, &args, holder_child, &plan);
+	stage_clear(staged);
+	staged = 0;
 	if (pid < 0) {
 		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
 		goto fail;
@@ -412,7 +531,11 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	ret->pid = (pid_t)pid;
 	ret->pidfd = pidfd;
 	ret->control_fd = sv[0];
-	if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	if (n_pids == chain->n) {
+		/* Every level's PID was chosen: there is nothing to look up. */
+		ret->n_pids = n_pids;
+		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
+	} else if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		/* fdinfo can only be missing if procfs is: report what is known. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
@@ -430,6 +553,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	return 0;
 
 fail:
+	stage_clear(staged);
 	close_fdp(&sv[0]);
 	close_fdp(&sv[1]);
 	return r;

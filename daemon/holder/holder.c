@@ -64,13 +64,14 @@ static void signals_block_all(void)
 }
 
 /* Ignored signals stay ignored across exec, and the daemon may ignore some
- * (SIGPIPE), so every disposition is put back to default explicitly. */
-static void signals_reset_dispositions(void)
+ * (SIGPIPE), so dispositions are put back to default explicitly: all but
+ * those the starter says are at their default already. */
+static void signals_reset_dispositions(uint64_t already_default)
 {
 	const struct sys_sigaction dfl = { 0 };
 
 	for (int sig = 1; sig <= SYS_NSIG; sig++)
-		if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP)
+		if (sig != SYS_SIGKILL && sig != SYS_SIGSTOP && !(already_default & ((uint64_t)1 << (sig - 1))))
 			sys_rt_sigaction(sig, &dfl);
 }
 
@@ -217,6 +218,7 @@ static int ambient_set(uint64_t ambient)
  * a negative errno with *step naming what failed. */
 static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
 {
+	int keep_caps;
 	int r;
 
 	*step = HOLDER_STEP_SETSID;
@@ -282,9 +284,11 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 	}
 
 	/* Keep the permitted set across the uid change so that capset can
-	 * choose what remains, instead of the kernel clearing it all. */
+	 * choose what remains, instead of the kernel clearing it all. Staying
+	 * root in the same user namespace clears nothing. */
+	keep_caps = s->uid != 0 || (s->ns_mask & (1u << HOLDER_NS_USER));
 	*step = HOLDER_STEP_GID;
-	r = sys_prctl(PR_SET_KEEPCAPS, 1, 0);
+	r = keep_caps ? sys_prctl(PR_SET_KEEPCAPS, 1, 0) : 0;
 	if (r == 0)
 		r = sys_setresgid(s->gid);
 	if (r < 0)
@@ -306,7 +310,7 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 		return r;
 
 	*step = HOLDER_STEP_CAPS;
-	r = sys_prctl(PR_SET_KEEPCAPS, 0, 0);
+	r = keep_caps ? sys_prctl(PR_SET_KEEPCAPS, 0, 0) : 0;
 	if (r < 0)
 		return r;
 
@@ -329,18 +333,26 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 	if (r < 0)
 		return r;
 
+	/* Entering the root left the working directory there already. */
+	if (s->flags & HOLDER_SETUP_CHROOT)
+		return 0;
 	*step = HOLDER_STEP_CHROOT;
 	return sys_chdir("/");
 }
+
+/* A setup without many groups fits here; a larger one gets a mapping of
+ * its own for as long as it is applied. */
+#define SETUP_STACK_BYTES 1024
 
 /* Reads the setup the daemon queued before starting the holder and applies
  * it. Returns 0, or a negative errno with *step naming what failed. */
 static int setup_run(uint32_t *step)
 {
+	uint64_t small[SETUP_STACK_BYTES / sizeof(uint64_t)];
 	int has_fds = 0;
 	long n;
-	size_t map_len;
-	void *buf;
+	size_t map_len = 0;
+	void *buf = small;
 	int r;
 
 	/* The setup is queued before the holder exists; waiting for it would
@@ -352,10 +364,12 @@ static int setup_run(uint32_t *step)
 	if (has_fds || (size_t)n < sizeof(struct holder_setup))
 		return -EPROTO;
 
-	map_len = page_round((size_t)n);
-	buf = sys_mmap_anon(map_len);
-	if (sys_mmap_failed(buf))
-		return (int)(long)buf;
+	if ((size_t)n > sizeof(small)) {
+		map_len = page_round((size_t)n);
+		buf = sys_mmap_anon(map_len);
+		if (sys_mmap_failed(buf))
+			return (int)(long)buf;
+	}
 
 	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)n };
 	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1 };
@@ -373,9 +387,12 @@ static int setup_run(uint32_t *step)
 		r = setup_validate(buf, (size_t)got);
 	if (r == 0) {
 		const struct holder_setup *s = buf;
+
+		signals_reset_dispositions(s->sig_default);
 		r = setup_apply(s, (const uint32_t *)(s + 1), step);
 	}
-	sys_munmap(buf, map_len);
+	if (map_len)
+		sys_munmap(buf, map_len);
 	return r;
 }
 
@@ -775,7 +792,6 @@ void holder_main(void)
 	int r;
 
 	signals_block_all();
-	signals_reset_dispositions();
 
 	/* Inherited to reach the holder; the program must not inherit it. */
 	if (sys_fcntl(control_fd, F_SETFD, FD_CLOEXEC) < 0)

@@ -108,8 +108,10 @@ assert_ne() { # DESC GOT UNWANTED
 	fi
 }
 
+# grep -q stops reading at the first match; fed by a pipe, the writer could
+# then die of SIGPIPE and, under pipefail, turn a match into a failure.
 assert_match() { # DESC TEXT ERE
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+	if grep -Eq -- "$3" <<<"$2"; then
 		pass "$1"
 	else
 		fail "$1: '$2' does not match /$3/"
@@ -117,7 +119,7 @@ assert_match() { # DESC TEXT ERE
 }
 
 assert_no_match() { # DESC TEXT ERE
-	if printf '%s\n' "$2" | grep -Eq -- "$3"; then
+	if grep -Eq -- "$3" <<<"$2"; then
 		fail "$1: '$2' matches /$3/"
 	else
 		pass "$1"
