@@ -111,6 +111,7 @@ struct target {
 	pid_t pids[PR_MAX_LEVELS];
 	bool auto_pid[PR_MAX_LEVELS];  /* given as 0: the daemon picks */
 	pid_t pid_limit[PR_MAX_LEVELS];
+	pid_t host_pid_max;         /* read once, at resolve time */
 };
 
 static void target_release(struct target *t)
@@ -183,7 +184,7 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 		goto fail;
 	}
 
-	hostmax = host_pid_max();
+	hostmax = t->host_pid_max = host_pid_max();
 	t->n_pids = spec->n_pids;
 	for (size_t i = 0; i < t->n_pids; i++) {
 		bool daemon_level = t->chain.level[i].inode == nsref_own_pidns_inode() && t->chain.level[i].fd >= 0;
@@ -411,7 +412,7 @@ static pid_t pick_pid(pid_t limit)
 static int target_create(struct conn *c, struct target *t, struct spawn_result *res, struct why *why)
 {
 	const struct peer *peer = conn_peer(c);
-	pid_t hostmax = host_pid_max();
+	pid_t hostmax = t->host_pid_max;
 	int r;
 
 	if (t->new_pidns) {
