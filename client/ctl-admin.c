@@ -315,27 +315,16 @@ int parse_signal(const char *s, int *ret)
 
 int verb_kill(const struct options *o, char **args, size_t n_args)
 {
-	uint64_t *ids;
+	uint64_t *ids = NULL;
 	pidrestore *c = NULL;
 	int status = EXIT_FAILURE, r;
 
 	if (n_args == 0)
 		return usage_error("kill needs process IDs, as list shows them; e.g. pidrestorectl kill 7 --signal KILL");
-	ids = calloc(n_args, sizeof(*ids));
-	if (!ids) {
-		fprintf(stderr, "pidrestorectl: out of memory\n");
-		return EXIT_FAILURE;
-	}
-	for (size_t i = 0; i < n_args; i++) {
-		char *end;
-
-		errno = 0;
-		ids[i] = strtoull(args[i], &end, 10);
-		if (errno != 0 || end == args[i] || *end != '\0' || args[i][0] == '-') {
-			status = usage_error("invalid process ID '%s'; IDs are the numbers list shows", args[i]);
-			goto out;
-		}
-	}
+	status = parse_ids(args, n_args, "process ID", "IDs are the numbers list shows", &ids);
+	if (status != 0)
+		return status;
+	status = EXIT_FAILURE;
 	if (connect_daemon(o, "kill", &c) < 0)
 		goto out;
 	r = pidrestore_kill(c, ids, n_args, o->signal);

@@ -168,3 +168,25 @@ out:
 	pidrestore_disconnect(c);
 	return status;
 }
+
+int parse_ids(char **args, size_t n, const char *noun, const char *hint, uint64_t **ret)
+{
+	uint64_t *ids = calloc(n ? n : 1, sizeof(*ids));
+
+	if (!ids) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *end;
+
+		errno = 0;
+		ids[i] = strtoull(args[i], &end, 10);
+		if (errno != 0 || end == args[i] || *end != '\0' || args[i][0] == '-') {
+			free(ids);
+			return usage_error("invalid %s '%s'; %s", noun, args[i], hint);
+		}
+	}
+	*ret = ids;
+	return 0;
+}

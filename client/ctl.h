@@ -94,6 +94,10 @@ int connect_daemon(const struct options *o, const char *verb, pidrestore **ret);
  * usage message naming what from on failure. */
 int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_n);
 
+/* Parses n decimal ids into *ret (free it). On failure prints
+ * "invalid NOUN 'ARG'; HINT" and returns the exit status. */
+int parse_ids(char **args, size_t n, const char *noun, const char *hint, uint64_t **ret);
+
 /* Opens --pidns, or returns -1 in *ret without it. */
 int open_pidns(const struct options *o, const char *verb, int *ret);
 

@@ -596,22 +596,10 @@ static int verb_release(const struct options *o, char **args, size_t n_args)
 	if (!o->all && n_args == 0)
 		return usage_error("release needs reservation IDs or --all; e.g. pidrestorectl release 3 4");
 	if (n_args > 0) {
-		ids = calloc(n_args, sizeof(*ids));
-		if (!ids) {
-			fprintf(stderr, "pidrestorectl: out of memory\n");
-			return EXIT_FAILURE;
-		}
-	}
-	for (size_t i = 0; i < n_args; i++) {
-		char *end;
-
-		errno = 0;
-		ids[i] = strtoull(args[i], &end, 10);
-		if (errno != 0 || end == args[i] || *end != '\0' || args[i][0] == '-') {
-			status = usage_error("invalid reservation ID '%s'; IDs are the numbers reserve printed",
-					     args[i]);
-			goto out;
-		}
+		status = parse_ids(args, n_args, "reservation ID", "IDs are the numbers reserve printed", &ids);
+		if (status != 0)
+			return status;
+		status = EXIT_FAILURE;
 	}
 	if (connect_daemon(o, "release", &c) < 0)
 		goto out;
