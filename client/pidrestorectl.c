@@ -633,6 +633,10 @@ static void print_status_json(const struct options *o, const Pidrestore__StatusR
 	json_string(&j, s->daemon_version);
 	json_key(&j, "daemon_pid");
 	json_uint(&j, s->daemon_pid);
+	if (s->has_spawner_pid) {
+		json_key(&j, "spawner_pid");
+		json_uint(&j, s->spawner_pid);
+	}
 	json_key(&j, "protocol_version");
 	json_uint(&j, s->protocol_version);
 	json_key(&j, "uptime_usec");
@@ -677,6 +681,8 @@ static void print_status_table(const Pidrestore__StatusReply *s)
 	printf("    Daemon version: %s\n", s->daemon_version && s->daemon_version[0] ? s->daemon_version : "unknown");
 	if (s->has_daemon_pid)
 		printf("        Daemon PID: %" PRIu32 "\n", s->daemon_pid);
+	if (s->has_spawner_pid)
+		printf("       Spawner PID: %" PRIu32 "\n", s->spawner_pid);
 	printf("  Protocol version: %" PRIu32 "\n", s->protocol_version);
 	printf("            Uptime: %s\n", uptime);
 	printf("            Socket: %s\n", s->socket_path && s->socket_path[0] ? s->socket_path : "unknown");

@@ -14,6 +14,8 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
+#include "clone-args.h"
+
 #ifndef __NR_clone3
 #define __NR_clone3 435
 #endif
@@ -46,21 +48,6 @@
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
 
-/* The full struct clone_args of 5.7+ (CLONE_ARGS_SIZE_VER2 = 88). Passing
- * fewer than 80 bytes makes the kernel ignore set_tid silently. */
-struct pr_clone_args {
-	uint64_t flags;
-	uint64_t pidfd;
-	uint64_t child_tid;
-	uint64_t parent_tid;
-	uint64_t exit_signal;
-	uint64_t stack;
-	uint64_t stack_size;
-	uint64_t tls;
-	uint64_t set_tid;
-	uint64_t set_tid_size;
-	uint64_t cgroup;
-};
 
 /* Most nested pid namespace levels the kernel allows (MAX_PID_NS_LEVEL),
  * so at most this many + 1 entries in set_tid. */

@@ -34,12 +34,25 @@
  * only its control socket open, so the caller can retry.
  *
  * Both programs are built from one tree, so the layout needs no negotiation;
- * HOLDER_PROTO_MAGIC catches a daemon paired with a stale holder binary. */
+ * HOLDER_PROTO_MAGIC catches a daemon paired with a stale holder binary.
+ *
+ * The spawner. The daemon does not clone holders itself: it keeps one
+ * long-lived copy of this program, the spawner, started at fd 3 with a
+ * spawner_hello queued instead of a holder_setup, and with the daemon's own
+ * pid namespace at fd 4. For each spawner_request the spawner makes one
+ * clone3() with CLONE_PARENT, so that the new process is the daemon's child
+ * exactly as if the daemon had cloned it, and answers with a spawner_reply.
+ * The child, a copy of the spawner's few pages, puts the request's fds at
+ * the holder's slots, closes every other fd and carries on as a holder: no
+ * exec, none of the daemon's memory. Tools that trace the daemon (valgrind)
+ * do not trace the spawner, so clone3() works under them as well.
+ * The spawner exits when the daemon closes its end. */
 #pragma once
 
 #include <stdint.h>
 
 #define HOLDER_PROTO_MAGIC 0x70724802u /* "prH" + version 2 */
+#define SPAWNER_PROTO_MAGIC 0x70725301u /* "prS" + version 1 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -47,6 +60,9 @@
 #define HOLDER_FD_NS(i) (HOLDER_FD_NS_BASE + (i))
 #define HOLDER_NS_COUNT 7
 #define HOLDER_FD_LAST (HOLDER_FD_NS_BASE + HOLDER_NS_COUNT - 1)
+
+#define SPAWNER_FD_CONTROL 3
+#define SPAWNER_FD_OWN_PIDNS 4
 
 /* Order of the namespace fd slots. Bit i of ns_mask = slot i is open and
  * must be joined. The user namespace is slot 0 but is joined last (step 5). */
@@ -129,8 +145,6 @@ enum holder_report_type {
 	HOLDER_REPORT_READY = 1,
 	HOLDER_REPORT_SETUP_FAILED = 2,
 	HOLDER_REPORT_EXEC_FAILED = 3,
-	/* Sent by the daemon's own clone child when exec of the holder failed. */
-	HOLDER_REPORT_START_FAILED = 4,
 };
 
 /* Which step failed, for the daemon's error message. */
@@ -166,4 +180,41 @@ struct holder_report {
 	uint32_t step;        /* enum holder_step */
 	int32_t error;        /* positive errno */
 	uint32_t reserved;
+};
+
+/* ------------------------------------------------------------ the spawner */
+
+/* daemon -> spawner, queued before its exec. */
+struct spawner_hello {
+	uint32_t magic;        /* SPAWNER_PROTO_MAGIC */
+	uint32_t reserved;
+};
+
+enum spawner_flags {
+	SPAWNER_IN_PIDNS = 1u << 0,    /* fd: the pid namespace to clone into */
+	SPAWNER_INTO_CGROUP = 1u << 1, /* fd: the cgroup v2 directory (CLONE_INTO_CGROUP) */
+	SPAWNER_NEWPID = 1u << 2,      /* CLONE_NEWPID */
+	SPAWNER_PROBE = 1u << 3,       /* the child exits at once; no slots */
+	/* No clone: a pidfd of the daemon's child pids[0], for a daemon that
+	 * cannot open one itself (valgrind 3.19 hides pidfd_open). */
+	SPAWNER_OPEN_PIDFD = 1u << 4,
+};
+
+#define SPAWNER_MAX_PIDS 33    /* MAX_PID_NS_LEVEL + 1 */
+
+/* daemon -> spawner. SCM_RIGHTS carries, in order: the pid namespace (if
+ * SPAWNER_IN_PIDNS), the cgroup (if SPAWNER_INTO_CGROUP), then one fd per bit
+ * of slot_mask, lowest first, to be installed at that holder fd number. */
+struct spawner_request {
+	uint32_t flags;        /* enum spawner_flags */
+	uint32_t slot_mask;    /* bit t: an fd for holder fd t (HOLDER_FD_CONTROL..HOLDER_FD_LAST) */
+	uint32_t n_pids;       /* set_tid entries; 0: the kernel picks */
+	uint32_t reserved;
+	int32_t pids[SPAWNER_MAX_PIDS]; /* innermost first */
+};
+
+/* spawner -> daemon. A clone that is no probe, and SPAWNER_OPEN_PIDFD,
+ * carry the new pidfd in SCM_RIGHTS. */
+struct spawner_reply {
+	int64_t result;        /* the child's PID in the daemon's pid namespace, or -errno */
 };

@@ -17,6 +17,7 @@
 #include "pidrestore.pb-c.h"
 #include "proc.h"
 #include "quota.h"
+#include "spawn.h"
 #include "wire.h"
 
 #define PROC_HASH_SIZE 16384
@@ -237,9 +238,11 @@ static int watch_exit(struct proc *p)
 	if (p->priv->exit_ev)
 		return 0;
 	if (p->pidfd < 0) {
-		p->pidfd = pr_pidfd_open(p->pid, 0);
-		if (p->pidfd < 0)
-			return -errno;
+		int fd = spawn_child_pidfd(p->pid);
+
+		if (fd < 0)
+			return fd;
+		p->pidfd = fd;
 	}
 	p->priv->exit_ev = event_new(proc_base, p->pidfd, EV_READ, on_proc_exit, p);
 	if (!p->priv->exit_ev || event_add(p->priv->exit_ev, NULL) < 0) {
@@ -251,12 +254,11 @@ static int watch_exit(struct proc *p)
 	return 0;
 }
 
+/* By PID: every process here is this daemon's unreaped child, so its PID
+ * names it and nothing else, as a pidfd would. */
 static void kill_proc(struct proc *p)
 {
-	if (p->pidfd >= 0)
-		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
-	else
-		kill(p->pid, SIGKILL);
+	kill(p->pid, SIGKILL);
 }
 
 /* Waits until the process has exited and reaps it. */
@@ -326,15 +328,10 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 		/* A spawn queued its exec right behind the setup: keep waiting. */
 		return;
 	case HOLDER_REPORT_SETUP_FAILED:
-	case HOLDER_REPORT_START_FAILED:
 		p->priv->setup_failed = true;
-		if (rep->type == HOLDER_REPORT_START_FAILED)
-			why_set(&why, rep->error > 0 ? rep->error : EIO,
-				"the daemon could not start its holder program: %s", strerror(rep->error));
-		else
-			why_set(&why, rep->error > 0 ? rep->error : EIO,
-				"the new process could not take on the requester's identity: %s failed: %s",
-				step_name(rep->step), strerror(rep->error));
+		why_set(&why, rep->error > 0 ? rep->error : EIO,
+			"the new process could not take on the requester's identity: %s failed: %s",
+			step_name(rep->step), strerror(rep->error));
 		log_warning("process %llu (pid %d): %s", (unsigned long long)p->id, p->pid, why.text);
 		notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
 		return;
@@ -493,18 +490,8 @@ void proc_foreach(bool ended, void (*fn)(const struct proc_summary *s, void *dat
 
 int proc_signal(struct proc *p, int sig)
 {
-	/* A parked process may hold no pidfd; one by PID is safe, as in
-	 * watch_exit(): it is this daemon's unreaped child. */
-	int pidfd = p->pidfd >= 0 ? p->pidfd : pr_pidfd_open(p->pid, 0);
-	int r = 0;
-
-	if (pidfd < 0)
-		return -errno;
-	if (pr_pidfd_send_signal(pidfd, sig, NULL, 0) < 0)
-		r = -errno;
-	if (pidfd != p->pidfd)
-		close(pidfd);
-	return r;
+	/* By PID, as kill_proc(). */
+	return kill(p->pid, sig) < 0 ? -errno : 0;
 }
 
 static void on_proc_exit(evutil_socket_t fd, short what, void *arg)

@@ -1137,6 +1137,8 @@ static void handle_status(struct conn *c, uint64_t id)
 	reply.kernel_features = (char **)features;
 	reply.has_daemon_pid = 1;
 	reply.daemon_pid = (uint32_t)getpid();
+	reply.spawner_pid = (uint32_t)spawn_spawner_pid();
+	reply.has_spawner_pid = reply.spawner_pid > 0;
 	proc_foreach(false, count_uid, &mine);
 	reply.has_uid_reservations = reply.has_uid_running = 1;
 	reply.uid_reservations = mine.reservations;

@@ -263,6 +263,7 @@ out:
 	listener_close();
 	conn_close_all();
 	proc_shutdown();
+	spawn_shutdown();
 	if (ev_watchdog)
 		event_free(ev_watchdog);
 	if (ev_idle)

@@ -18,6 +18,7 @@
 #include "kernel.h"
 #include "log.h"
 #include "spawn.h"
+#include "wire.h"
 
 #ifndef AT_EMPTY_PATH
 #define AT_EMPTY_PATH 0x1000
@@ -26,33 +27,19 @@
 #define CLOSE_RANGE_UNSHARE (1U << 1)
 #endif
 
-long clone3_vm_call(struct pr_clone_args *args, size_t size, int (*fn)(void *), void *arg);
-
-#define CHILD_STACK_SIZE (64 * 1024)
-
 static int holder_fd = -1;
-static void *child_stack;
-
-/* The fds a holder starts with are staged at fixed numbers the daemon keeps
- * for them (pointing at /dev/null in between), above the holder's slots and
- * below every fd the daemon opens while it serves. The clone child shares
- * the daemon's fd table (CLONE_FILES) and takes a private copy of only the
- * fds below stage_end (close_range with CLOSE_RANGE_UNSHARE): a fork-like
- * clone would copy, and the child then close, one fd per reservation and a
- * dozen per connection, which made every clone slower the more reservations
- * were outstanding. */
-static int stage_fd[HOLDER_FD_LAST + 1];  /* by holder slot; HOLDER_FD_CONTROL.. */
-static int stage_null_fd = -1;
-static unsigned int stage_end;            /* 0: the kernel cannot unshare a range */
+static int spawner_fd = -1;       /* the daemon's end of the spawner's channel */
+static pid_t spawner_pid = -1;
+static bool can_clone_into_cgroup;
 static unsigned int cap_last;
 static bool can_raise_limits;   /* CAP_SYS_RESOURCE: raise hard limits, lower oom_score_adj */
 static int own_oom_score_adj;
 static struct rlimit own_rlimits[HOLDER_RLIMIT_COUNT]; /* the daemon changes none after start */
 static uint32_t own_rlimits_known;
-/* Signals at their default disposition in the daemon, bit sig-1: a holder
- * inherits the others' SIG_IGN across exec and puts only those back. The
- * daemon ignores no further signal after start (server_run ignores SIGPIPE
- * before spawn_init). */
+/* Signals at their default disposition in the daemon, bit sig-1: the
+ * spawner inherits the others' SIG_IGN across exec, its children from it,
+ * and a holder puts only those back. The daemon ignores no further signal
+ * after start (server_run ignores SIGPIPE before spawn_init). */
 static uint64_t own_sig_default;
 static uint64_t own_ns_inode[HOLDER_NS_COUNT];
 
@@ -63,72 +50,154 @@ static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
 	[HOLDER_NS_TIME] = "/proc/self/ns/time",
 };
 
-/* Above the holder's slots, so that installing a slot in the child can never
- * overwrite a staged source. */
-static int fd_above_slots(int fd)
-{
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, HOLDER_FD_LAST + 1);
+/* ------------------------------------------------------------ the spawner */
 
-	if (moved >= 0 && (unsigned int)moved + 1 > stage_end)
-		stage_end = (unsigned int)moved + 1;
-	return moved;
+/* In the forked child: the spawner's fds are its channel and the daemon's
+ * pid namespace at fixed numbers, and /dev/null as stdio; every other fd of
+ * the daemon is close-on-exec. execve of /proc/self/fd/N rather than
+ * execveat, which tools that trace the daemon may not know. */
+static void spawner_exec(int channel_fd)
+{
+	char path[64];
+	char *const argv[] = { (char *)"pidrestore-holder", NULL };
+	char *const envp[] = { NULL };
+	int channel = fcntl(channel_fd, F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
+	int pidns = fcntl(nsref_own_pidns_fd(), F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
+	int program = fcntl(holder_fd, F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
+	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	/* Each source moved above the fixed numbers first: any of them may sit
+	 * at one. */
+	if (channel < 0 || pidns < 0 || program < 0 || null_fd < 0 ||
+	    dup2(channel, SPAWNER_FD_CONTROL) < 0 || dup2(pidns, SPAWNER_FD_OWN_PIDNS) < 0)
+		_exit(127);
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(null_fd, fd) < 0)
+			_exit(127);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", program);
+	execve(path, argv, envp);
+	_exit(127);
 }
 
-static int stage_init(struct why *why)
+/* The holder program in its spawner role. A plain fork of the daemon: it
+ * runs once at start, and again only if a spawner died. */
+static int spawner_start(struct why *why)
 {
-	int fd;
+	const struct spawner_hello hello = { .magic = SPAWNER_PROTO_MAGIC };
+	int sv[2];
+	pid_t pid;
 
-	stage_null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (stage_null_fd < 0)
-		return why_set(why, errno, "cannot open /dev/null: %m");
-	fd = fd_above_slots(holder_fd);
-	if (fd < 0)
-		return why_set(why, errno, "cannot move the holder program's fd: %m");
-	close(holder_fd);
-	holder_fd = fd;
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++) {
-		stage_fd[t] = fd_above_slots(stage_null_fd);
-		if (stage_fd[t] < 0)
-			return why_set(why, errno, "cannot reserve fds for the holder's start: %m");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return why_set(why, errno, "cannot create the spawner's channel: %m");
+	if (send(sv[0], &hello, sizeof(hello), MSG_NOSIGNAL) < 0) {
+		why_set(why, errno, "cannot queue the spawner's hello: %m");
+		goto fail;
 	}
-	/* CLOSE_RANGE_UNSHARE is 5.9+. Probed on a range with no fd in a table
-	 * nobody shares, which copies nothing. */
-	if (pr_close_range(~0U - 1, ~0U, CLOSE_RANGE_UNSHARE) < 0) {
-		log_notice("this kernel cannot unshare part of an fd table (close_range CLOSE_RANGE_UNSHARE, Linux 5.9): every clone copies all of the daemon's fds");
-		stage_end = 0;
+	pid = fork();
+	if (pid == 0)
+		spawner_exec(sv[1]);
+	if (pid < 0) {
+		why_set(why, errno, "cannot start the spawner: %m");
+		goto fail;
 	}
+	close(sv[1]);
+	spawner_fd = sv[0];
+	spawner_pid = pid;
 	return 0;
+fail:
+	close(sv[0]);
+	close(sv[1]);
+	return -why->err;
 }
 
-/* Puts the plan's sources at their staged numbers; returns the mask of
- * slots staged. */
-static uint32_t stage_put(const int *src)
+static void spawner_stop(void)
 {
-	uint32_t staged = 0;
-
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
-		if (src[t] >= 0 && dup3(src[t], stage_fd[t], O_CLOEXEC) >= 0)
-			staged |= 1u << t;
-	return staged;
+	if (spawner_pid > 0) {
+		kill(spawner_pid, SIGKILL);
+		waitpid(spawner_pid, NULL, __WALL);
+	}
+	close_fdp(&spawner_fd);
+	spawner_pid = -1;
 }
 
-static uint32_t stage_wanted(const int *src)
+/* One request to the spawner. fds: the pid namespace, the cgroup and the
+ * slots, as req announces them. Returns the new process's PID in the
+ * daemon's pid namespace (or 0), or -errno; the pidfd it sent in *ret_pidfd
+ * when ret_pidfd is set, else closed. */
+static long spawner_call(const struct spawner_request *req, const int *fds, size_t n_fds, int *ret_pidfd)
 {
-	uint32_t wanted = 0;
+	struct spawner_reply reply;
+	struct wire_packet pkt;
+	int r;
 
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
-		if (src[t] >= 0)
-			wanted |= 1u << t;
-	return wanted;
+	r = wire_send(spawner_fd, req, sizeof(*req), fds, n_fds);
+	if (r == -EPIPE || r == -ECONNRESET || r == -EBADF) {
+		/* It died before this request: nothing was done, ask a new one. */
+		struct why why = { 0 };
+
+		log_warning("the spawner (pid %d) is gone; starting another", spawner_pid);
+		spawner_stop();
+		if (spawner_start(&why) < 0) {
+			log_error("%s", why.text);
+			return -EIO;
+		}
+		r = wire_send(spawner_fd, req, sizeof(*req), fds, n_fds);
+	}
+	if (r < 0)
+		return r;
+	do
+		r = wire_recv(spawner_fd, &reply, sizeof(reply), &pkt);
+	while (r == -EINTR);
+	if (r <= 0 || pkt.len != sizeof(reply) || pkt.truncated || pkt.n_fds > 1) {
+		if (r > 0)
+			wire_close_fds(&pkt, 0);
+		/* It died during the request: whatever it made is the daemon's
+		 * child with a channel nobody reads, and ends at once. */
+		log_error("the spawner (pid %d) ended during a request; starting another", spawner_pid);
+		spawner_stop();
+		return -EIO;
+	}
+	if (ret_pidfd)
+		*ret_pidfd = pkt.n_fds ? pkt.fds[0] : -1;
+	else
+		wire_close_fds(&pkt, 0);
+	return (long)reply.result;
 }
 
-/* Points the staged numbers back at /dev/null: the daemon must not keep the
- * holder's end of its channel, or it would never see it close. */
-static void stage_clear(uint32_t staged)
+int spawn_child_pidfd(pid_t pid)
 {
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
-		if (staged & (1u << t))
-			dup3(stage_null_fd, stage_fd[t], O_CLOEXEC);
+	struct spawner_request req = { .flags = SPAWNER_OPEN_PIDFD, .n_pids = 1, .pids = { pid } };
+	int pidfd = pr_pidfd_open(pid, 0);
+	long r;
+
+	if (pidfd >= 0 || errno != ENOSYS)
+		return pidfd >= 0 ? pidfd : -errno;
+	/* Hidden from the daemon (valgrind 3.19 knows no pidfd_open), not
+	 * from the spawner. */
+	r = spawner_call(&req, NULL, 0, &pidfd);
+	if (r < 0)
+		return (int)r;
+	return pidfd >= 0 ? pidfd : -EIO;
+}
+
+/* Whether clone3() takes CLONE_INTO_CGROUP (5.7): given a directory that is
+ * no cgroup, a kernel that knows the flag answers EBADF. */
+static void spawner_probe_cgroup(void)
+{
+	struct spawner_request req = { .flags = SPAWNER_PROBE | SPAWNER_INTO_CGROUP };
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	long r;
+
+	if (root < 0)
+		return;
+	r = spawner_call(&req, &root, 1, NULL);
+	close(root);
+	if (r > 0)
+		waitpid((pid_t)r, NULL, __WALL);
+	can_clone_into_cgroup = r == -EBADF;
+	if (!can_clone_into_cgroup)
+		log_notice("clone3() does not take CLONE_INTO_CGROUP here (%s; Linux 5.7): children start in the daemon's cgroup",
+			   strerror((int)(r < 0 ? -r : EINVAL)));
 }
 
 /* Raw rt_sigaction, to see also the signals libc keeps to itself. */
@@ -164,16 +233,6 @@ int spawn_init(const char *holder_path, struct why *why)
 		return why_set(why, errno, "cannot open the holder program %s: %m; pass --holder PATH", holder_path);
 	if (fstat(holder_fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
 		return why_set(why, EACCES, "the holder program %s is not an executable file", holder_path);
-	r = stage_init(why);
-	if (r < 0)
-		return r;
-	/* A CLONE_VM child runs on this stack until it has exec'd the holder;
-	 * CLONE_VFORK keeps the daemon waiting meanwhile, so one stack serves
-	 * every clone. */
-	child_stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
-			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-	if (child_stack == MAP_FAILED)
-		return why_set(why, ENOMEM, "cannot allocate the clone stack: %m");
 	cap_last = 40;
 	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0)
 		cap_last = (unsigned int)atoi(buf);
@@ -200,76 +259,26 @@ int spawn_init(const char *holder_path, struct why *why)
 		if (fd >= 0)
 			close(fd);
 	}
+	r = spawner_start(why);
+	if (r < 0)
+		return r;
+	spawner_probe_cgroup();
 	return 0;
 }
 
-/* ------------------------------------------------------------ the child */
-
-/* What the CLONE_VM child does before it becomes the holder. Prepared by
- * the daemon, read by the child: the child must not allocate or touch the
- * daemon's state, since it shares its memory. */
-struct child_plan {
-	unsigned int unshare_below;  /* its fd table is the daemon's: keep only the fds below */
-	int holder_fd;
-	int src[HOLDER_FD_LAST + 1]; /* index: fd number in the holder; -1: closed */
-};
-
-static char *const holder_argv[] = { (char *)"pidrestore-holder", NULL };
-static char *const holder_envp[] = { NULL };
-
-/* Runs in the CLONE_VM|CLONE_VFORK child, on child_stack, with every signal
- * blocked: raw system calls only, nothing instrumented. No signal handler of
- * the daemon's can run here: a blocked signal is never delivered, a fault
- * resets its handler to the default first, and exec resets them all. Every
- * source fd sits above the holder's slots (stage_init), so slots can be
- * filled in any order. */
-__attribute__((no_sanitize("address", "undefined")))
-static int holder_child(void *arg)
+pid_t spawn_spawner_pid(void)
 {
-	const struct child_plan *plan = arg;
-	struct holder_report report = { .type = HOLDER_REPORT_START_FAILED, .step = HOLDER_STEP_EXEC };
-	long r;
-
-	/* Until this succeeds every fd operation would act on the daemon's
-	 * table: give up without one; the daemon sees the channel close. */
-	if (plan->unshare_below && syscall(__NR_close_range, plan->unshare_below, ~0U, CLOSE_RANGE_UNSHARE) < 0)
-		return 127;
-	syscall(__NR_close_range, 0, HOLDER_FD_LAST, 0);
-	for (int t = HOLDER_FD_CONTROL; t <= HOLDER_FD_LAST; t++)
-		if (plan->src[t] >= 0)
-			syscall(SYS_dup3, plan->src[t], t, 0);
-	if (plan->holder_fd > HOLDER_FD_LAST + 1)
-		syscall(__NR_close_range, HOLDER_FD_LAST + 1, plan->holder_fd - 1, 0);
-	syscall(__NR_close_range, plan->holder_fd + 1, ~0U, 0);
-
-	r = syscall(SYS_execveat, plan->holder_fd, "", holder_argv, holder_envp, AT_EMPTY_PATH);
-	report.error = (int32_t)(r < 0 ? errno : EIO);
-	syscall(SYS_write, HOLDER_FD_CONTROL, &report, sizeof(report));
-	return 127;
+	return spawner_pid;
 }
 
-__attribute__((no_sanitize("address", "undefined")))
-static int exit_child(void *arg)
+void spawn_shutdown(void)
 {
-	return 0;
-}
-
-/* clone3 with the child running fn on child_stack. On architectures without
- * the assembly trampoline, a fork-like clone3 runs fn on a copy of the stack. */
-static long clone3_run(struct pr_clone_args *args, int (*fn)(void *), void *arg)
-{
-#if defined(__x86_64__)
-	args->flags |= CLONE_VM | CLONE_VFORK;
-	args->stack = (uint64_t)(uintptr_t)child_stack;
-	args->stack_size = CHILD_STACK_SIZE;
-	return clone3_vm_call(args, sizeof(*args), fn, arg);
-#else
-	long r = pr_clone3(args);
-
-	if (r == 0)
-		_exit(fn(arg));
-	return r < 0 ? -errno : r;
-#endif
+	/* At end of stream the spawner exits; its children are on their own
+	 * channels. */
+	close_fdp(&spawner_fd);
+	if (spawner_pid > 0)
+		waitpid(spawner_pid, NULL, __WALL);
+	spawner_pid = -1;
 }
 
 /* ------------------------------------------------------------ setup */
@@ -349,30 +358,15 @@ static int queue_setup(int sock, const struct peer *peer)
 
 /* ------------------------------------------------------------ clone */
 
-/* Runs one clone3 with the daemon's pid_for_children switched to pidns_fd
- * (when it is not the daemon's own), and always switched back. */
-static long clone_in(int pidns_fd, uint64_t pidns_inode, struct pr_clone_args *args,
-		     int (*fn)(void *), void *arg)
+/* A request whose clone lands in pidns_fd, unless that is the daemon's own
+ * namespace (the spawner's default). Returns the number of fds put in fds. */
+static size_t request_in(struct spawner_request *req, int pidns_fd, uint64_t pidns_inode, int *fds)
 {
-	bool switched = false;
-	sigset_t all, old;
-	long r;
-
-	if (pidns_fd >= 0 && pidns_inode != nsref_own_pidns_inode()) {
-		if (setns(pidns_fd, CLONE_NEWPID) < 0)
-			return -errno;
-		switched = true;
-	}
-	sigfillset(&all);
-	sigprocmask(SIG_SETMASK, &all, &old);
-	r = clone3_run(args, fn, arg);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (switched && setns(nsref_own_pidns_fd(), CLONE_NEWPID) < 0) {
-		/* Every later clone would land in the wrong namespace. */
-		log_error("cannot return to the daemon's own pid namespace: %m; stopping");
-		abort();
-	}
-	return r;
+	if (pidns_fd < 0 || pidns_inode == nsref_own_pidns_inode())
+		return 0;
+	req->flags |= SPAWNER_IN_PIDNS;
+	fds[0] = pidns_fd;
+	return 1;
 }
 
 /* The kernel says only "EEXIST" for a whole set_tid; find the level by
@@ -381,17 +375,18 @@ static int find_busy_level(const struct nsref_chain *chain, const pid_t *pids, s
 {
 	for (size_t i = 0; i < n_pids; i++) {
 		const struct nsref_level *lv = &chain->level[i];
-		struct pr_clone_args args = { .exit_signal = SIGCHLD };
-		pid_t tid = pids[i];
+		struct spawner_request req = { .flags = SPAWNER_PROBE, .n_pids = 1 };
+		int fds[1];
+		size_t n_fds;
 		long r;
 
 		/* A namespace the clone was to create has no PIDs in use. */
 		if (lv->fd < 0)
 			continue;
 
-		args.set_tid = (uint64_t)(uintptr_t)&tid;
-		args.set_tid_size = 1;
-		r = clone_in(lv->fd, lv->inode, &args, exit_child, NULL);
+		req.pids[0] = pids[i];
+		n_fds = request_in(&req, lv->fd, lv->inode, fds);
+		r = spawner_call(&req, fds, n_fds, NULL);
 		if (r == -EEXIST)
 			return (int)i;
 		if (r > 0)
@@ -471,10 +466,10 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	/* With CLONE_NEWPID the clone itself creates level 0: switch to level 1. */
 	size_t first = clone_newpid ? 1 : 0;
 	const struct nsref_level *where = &chain->level[first];
-	struct pr_clone_args args = { .exit_signal = SIGCHLD };
-	struct child_plan plan;
-	int sv[2] = { -1, -1 }, pidfd = -1, src[HOLDER_FD_LAST + 1], r;
-	uint32_t mask, staged = 0;
+	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
+	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
+	size_t n_fds;
+	uint32_t mask;
 	long pid;
 
 	memset(ret, 0, sizeof(*ret));
@@ -489,44 +484,37 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		goto fail;
 	}
 
-	for (int t = 0; t <= HOLDER_FD_LAST; t++)
-		src[t] = -1;
-	src[HOLDER_FD_CONTROL] = sv[1];
-	src[HOLDER_FD_ROOT] = peer->root_fd;
+	n_fds = request_in(&req, where->fd, where->inode, fds);
+	if (peer->cgroup_fd >= 0 && can_clone_into_cgroup) {
+		req.flags |= SPAWNER_INTO_CGROUP;
+		fds[n_fds++] = peer->cgroup_fd;
+	}
+	/* In slot order, as the spawner assigns them. */
+	req.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_ROOT;
+	fds[n_fds++] = sv[1];
+	fds[n_fds++] = peer->root_fd;
 	mask = setup_ns_mask(peer);
 	for (int i = 0; i < HOLDER_NS_COUNT; i++)
-		if (mask & (1u << i))
-			src[HOLDER_FD_NS(i)] = peer->ns_fd[i];
-	plan.holder_fd = holder_fd;
-	plan.unshare_below = stage_end;
-	staged = stage_put(src);
-	for (int t = 0; t <= HOLDER_FD_LAST; t++)
-		plan.src[t] = staged & (1u << t) ? stage_fd[t] : -1;
-	if (staged != stage_wanted(src)) {
-		r = why_set(why, errno, "cannot pass fds to the holder: %m");
-		goto fail;
-	}
+		if (mask & (1u << i)) {
+			req.slot_mask |= 1u << HOLDER_FD_NS(i);
+			fds[n_fds++] = peer->ns_fd[i];
+		}
+	req.n_pids = (uint32_t)n_pids;
+	for (size_t i = 0; i < n_pids; i++)
+		req.pids[i] = pids[i];
 
-	args.flags = CLONE_PIDFD | (clone_newpid ? CLONE_NEWPID : 0) | (stage_end ? CLONE_FILES : 0);
-	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	/* clone3 refuses a set_tid array of size 0: no PIDs, no array. */
-	if (n_pids > 0) {
-		args.set_tid = (uint64_t)(uintptr_t)pids;
-		args.set_tid_size = n_pids;
-	}
-	if (peer->cgroup_fd >= 0) {
-		args.flags |= CLONE_INTO_CGROUP;
-		args.cgroup = (uint64_t)peer->cgroup_fd;
-	}
-
-	pid = clone_in(where->fd, where->inode, &args, holder_child, &plan);
-	stage_clear(staged);
-	staged = 0;
+	pid = spawner_call(&req, fds, n_fds, &pidfd);
 	if (pid < 0) {
 		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
 		goto fail;
 	}
 	close_fdp(&sv[1]);
+	if (pidfd < 0) {
+		r = why_set(why, EIO, "the spawner sent no pidfd for the new process");
+		kill((pid_t)pid, SIGKILL);
+		waitpid((pid_t)pid, NULL, __WALL);
+		goto fail;
+	}
 
 	ret->pid = (pid_t)pid;
 	ret->pidfd = pidfd;
@@ -553,7 +541,6 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	return 0;
 
 fail:
-	stage_clear(staged);
 	close_fdp(&sv[0]);
 	close_fdp(&sv[1]);
 	return r;
@@ -563,16 +550,14 @@ fail:
 
 int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, struct why *why)
 {
-	struct pr_clone_args args = { .flags = CLONE_PIDFD, .exit_signal = SIGCHLD };
 	int sv[2], pidfd = -1, err = 0, nsfd, r;
 	bool switched = false;
-	long pid;
+	pid_t pid;
 
 	/* One end each: the helper reports on sv[1] and then waits there for
 	 * the daemon to close sv[0]. */
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return why_set(why, errno, "cannot create a socket pair: %m");
-	args.pidfd = (uint64_t)(uintptr_t)&pidfd;
 
 	/* unshare(CLONE_NEWPID) makes a child of the caller's *active* pid
 	 * namespace, so the helper must be born in the parent namespace. */
@@ -583,7 +568,7 @@ int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, 
 		}
 		switched = true;
 	}
-	pid = pr_clone3(&args);
+	pid = fork();
 	if (pid == 0) {
 		/* The helper: a copy of the daemon that only makes system calls. */
 		char c;
@@ -610,6 +595,14 @@ int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, 
 		goto out;
 	}
 	close_fdp(&sv[1]);
+	/* Unreaped, so its PID names it until the waitpid below. */
+	pidfd = spawn_child_pidfd(pid);
+	if (pidfd < 0) {
+		r = why_set(why, -pidfd, "cannot open a pidfd for the namespace helper: %s", strerror(-pidfd));
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, __WALL);
+		goto out;
+	}
 	if (read(sv[0], &err, sizeof(err)) != sizeof(err))
 		err = EIO;
 	if (err) {
@@ -631,8 +624,8 @@ int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, 
 	*ret_fd = nsfd;
 	r = 0;
 reap:
-	pr_pidfd_send_signal(pidfd, SIGKILL, NULL, 0);
-	waitpid((pid_t)pid, NULL, __WALL);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, __WALL);
 out:
 	close_fdp(&pidfd);
 	close_fdp(&sv[0]);

@@ -9,9 +9,20 @@
 #include "peer.h"
 #include "util.h"
 
-/* Opens the holder program once; the daemon execs it from this fd, so a
- * replaced file on disk does not change what runs. */
+/* Opens the holder program once and starts it as the spawner, which makes
+ * every clone3() (holder-proto.h); a replaced file on disk does not change
+ * what runs. */
 int spawn_init(const char *holder_path, struct why *why);
+
+/* A pidfd of pid, a child of this daemon not yet reaped (so its PID names
+ * it and nothing else). Returns the fd or -errno. */
+int spawn_child_pidfd(pid_t pid);
+
+/* The spawner's PID, or -1 while there is none. */
+pid_t spawn_spawner_pid(void);
+
+/* Ends the spawner. Placeholders and programs are not its to end. */
+void spawn_shutdown(void);
 
 struct spawn_result {
 	pid_t pid;                        /* in the daemon's pid namespace */

@@ -1,10 +1,13 @@
 /* pidrestore-holder: the first program every process pidrestored creates runs.
  *
- * Started as root with the chosen PIDs, it takes on the requester's identity
- * and namespaces as holder-proto.h orders, reports READY and parks on its
- * control socket until it is told to exec the requester's program, or until
- * the daemon goes away. It links no libc: see sys.h. */
+ * The daemon starts one copy as its spawner (spawner.c), which forks a
+ * placeholder, as root and with the chosen PIDs, for every process asked
+ * for. A placeholder takes on the requester's identity and namespaces as
+ * holder-proto.h orders, reports READY and parks on its control socket until
+ * it is told to exec the requester's program, or until the daemon goes away.
+ * It links no libc: see sys.h. */
 #include "holder-proto.h"
+#include "holder.h"
 #include "sys.h"
 
 /* ------------------------------------------------------------------ entry */
@@ -445,23 +448,7 @@ static unsigned char *exec_work_control(struct exec_work *w)
 /* Collects the fds of every SCM_RIGHTS message. */
 static int exec_collect_fds(struct exec_work *w, const struct sys_msghdr *msg)
 {
-	const unsigned char *p = msg->control;
-	const unsigned char *end = p + msg->controllen;
-
-	while ((size_t)(end - p) >= sizeof(struct sys_cmsghdr)) {
-		const struct sys_cmsghdr *c = (const void *)p;
-
-		if (c->len < SYS_CMSG_LEN(0) || c->len > (size_t)(end - p))
-			break;
-		if (c->level == SYS_SOL_SOCKET && c->type == SYS_SCM_RIGHTS) {
-			size_t n = (c->len - SYS_CMSG_LEN(0)) / sizeof(int);
-			const int *in = (const int *)SYS_CMSG_DATA(c);
-
-			for (size_t i = 0; i < n && w->n_received < SYS_SCM_MAX_FD; i++)
-				w->fds[w->n_received++] = in[i];
-		}
-		p += SYS_CMSG_ALIGN(c->len);
-	}
+	w->n_received = sys_cmsg_fds(msg, w->fds, w->n_received, SYS_SCM_MAX_FD);
 	return (msg->flags & (SYS_MSG_TRUNC | SYS_MSG_CTRUNC)) ? -EPROTO : 0;
 }
 
@@ -785,13 +772,11 @@ static void command_run(int *control_fd)
 
 /* ------------------------------------------------------------------ main */
 
-void holder_main(void)
+void holder_run(void)
 {
 	int control_fd = HOLDER_FD_CONTROL;
 	uint32_t step = HOLDER_STEP_PROTOCOL;
 	int r;
-
-	signals_block_all();
 
 	/* Inherited to reach the holder; the program must not inherit it. */
 	if (sys_fcntl(control_fd, F_SETFD, FD_CLOEXEC) < 0)
@@ -806,4 +791,11 @@ void holder_main(void)
 
 	for (;;)
 		command_run(&control_fd);
+}
+
+void holder_main(void)
+{
+	signals_block_all();
+	spawner_run_if_asked();
+	holder_run();
 }

@@ -113,6 +113,11 @@ static inline long sys_recvmsg(int fd, struct sys_msghdr *msg, unsigned int flag
 	return sys_call(__NR_recvmsg, fd, msg, flags, 0, 0, 0);
 }
 
+static inline long sys_sendmsg(int fd, const struct sys_msghdr *msg, unsigned int flags)
+{
+	return sys_call(__NR_sendmsg, fd, msg, flags, 0, 0, 0);
+}
+
 static inline long sys_send(int fd, const void *buf, size_t len, unsigned int flags)
 {
 	return sys_call(__NR_sendto, fd, buf, len, flags, 0, 0);
@@ -252,10 +257,46 @@ static inline int sys_execveat(int dirfd, const char *path, char *const argv[],
 	return (int)sys_call(__NR_execveat, dirfd, path, argv, envp, flags, 0);
 }
 
+static inline int sys_pidfd_open(int pid)
+{
+	return (int)sys_call(434 /* __NR_pidfd_open */, pid, 0, 0, 0, 0, 0);
+}
+
+/* Fork-like (no CLONE_VM): the child returns 0 here on a copy of the stack. */
+static inline long sys_clone3(void *args, size_t size)
+{
+	return sys_call(__NR_clone3, args, size, 0, 0, 0, 0);
+}
+
 static inline __attribute__((noreturn)) void sys_exit(int status)
 {
 	for (;;)
 		sys_call(__NR_exit_group, status, 0, 0, 0, 0, 0);
+}
+
+/* Takes the fds of every SCM_RIGHTS message in msg into fds[*n..max);
+ * fds beyond max are left to the caller to close. Returns the count. */
+static inline unsigned int sys_cmsg_fds(const struct sys_msghdr *msg, int *fds, unsigned int n,
+					unsigned int max)
+{
+	const unsigned char *p = msg->control;
+	const unsigned char *end = p + msg->controllen;
+
+	while ((size_t)(end - p) >= sizeof(struct sys_cmsghdr)) {
+		const struct sys_cmsghdr *c = (const void *)p;
+
+		if (c->len < SYS_CMSG_LEN(0) || c->len > (size_t)(end - p))
+			break;
+		if (c->level == SYS_SOL_SOCKET && c->type == SYS_SCM_RIGHTS) {
+			size_t count = (c->len - SYS_CMSG_LEN(0)) / sizeof(int);
+			const int *in = (const int *)SYS_CMSG_DATA(c);
+
+			for (size_t i = 0; i < count && n < max; i++)
+				fds[n++] = in[i];
+		}
+		p += SYS_CMSG_ALIGN(c->len);
+	}
+	return n;
 }
 
 /* Defined in holder.c with external linkage: the compiler may call them for

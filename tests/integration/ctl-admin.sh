@@ -117,6 +117,9 @@ check "PID $RS is gone" wait_pid_gone "$RS" 5
 run "${UCTL[@]}" status --json
 st=$RUN_OUT
 assert_eq "status: the daemon's pid" "$(jq .daemon_pid <<<"$st")" "$DAEMON_PID"
+spawner=$(jq .spawner_pid <<<"$st")
+assert_eq "status: the spawner is the daemon's child" "$(awk '/^PPid:/ { print $2 }' /proc/"$spawner"/status)" "$DAEMON_PID"
+assert_eq "status: the spawner runs the holder program" "$(cat /proc/"$spawner"/comm)" "pidrestore-hold"
 assert_eq "status: the policy file" "$(jq -c .policy_files <<<"$st")" "[\"$CONF\"]"
 assert_eq "status: clone3 set_tid is in use" "$(jq '.kernel_features | index("clone3-set-tid") != null' <<<"$st")" true
 assert_eq "status: SO_PEERPIDFD is in use (6.5+)" "$(jq '.kernel_features | index("SO_PEERPIDFD") != null' <<<"$st")" true

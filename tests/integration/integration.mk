@@ -9,6 +9,7 @@ INTEGRATION_TESTS = \
 	tests/integration/bad-requests.sh \
 	tests/integration/new-pidns.sh \
 	tests/integration/transparency.sh \
+	tests/integration/spawner.sh \
 	tests/integration/exec-errors.sh \
 	tests/integration/malformed.sh \
 	tests/integration/socket-activation.sh \

@@ -313,6 +313,11 @@ daemon_fd_count() {
 	find "/proc/$DAEMON_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
+# The daemon's spawner, its one long-lived child, as status names it.
+spawner_pid() {
+	"$PR_CTL" --socket "$SOCK" status --json=short | jq -r .spawner_pid
+}
+
 # ------------------------------------------------------------------ setup
 
 # A test may define test_cleanup, run first.

@@ -1,0 +1,11 @@
+/* The two roles of pidrestore-holder (holder-proto.h): the placeholder every
+ * created process starts as, and the daemon's spawner of placeholders. */
+#pragma once
+
+/* The placeholder, from its first step: its fds at the holder slots and
+ * every signal blocked. */
+__attribute__((noreturn)) void holder_run(void);
+
+/* When the daemon started this program as its spawner, serves it until the
+ * daemon goes away and exits; otherwise returns at once. */
+void spawner_run_if_asked(void);
