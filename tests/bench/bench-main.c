@@ -265,7 +265,7 @@ static int pin_both(const struct bench_daemon *d, int cpu)
 	int r = cpu_pin(0, cpu);
 
 	if (r == 0)
-		r = cpu_pin(d->pid, cpu);
+		r = cpu_pin_family(d->pid, cpu);
 	return r < 0 ? fail("sched_setaffinity", r) : 0;
 }
 

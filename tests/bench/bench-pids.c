@@ -133,6 +133,29 @@ int cpu_count(void)
 	return CPU_COUNT(&set);
 }
 
+int cpu_pin_family(pid_t pid, int cpu)
+{
+	char path[64];
+	FILE *f;
+	int r = cpu_pin(pid, cpu);
+	long child;
+
+	/* The daemon's spawner makes every clone and placeholders inherit its
+	 * affinity: it is pinned with the daemon. */
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return r;
+	while (r == 0 && fscanf(f, "%ld", &child) == 1) {
+		r = cpu_pin((pid_t)child, cpu);
+		/* A placeholder may be gone already. */
+		if (r == -ESRCH)
+			r = 0;
+	}
+	fclose(f);
+	return r;
+}
+
 int cpu_pin(pid_t pid, int cpu)
 {
 	cpu_set_t set;

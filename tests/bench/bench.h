@@ -72,6 +72,8 @@ pid_t pid_max_read(void);
 
 /* Affinity of pid (0: this process) to one CPU, or to every CPU when cpu < 0. */
 int cpu_pin(pid_t pid, int cpu);
+/* The same for pid and each of its children. */
+int cpu_pin_family(pid_t pid, int cpu);
 int cpu_count(void);
 
 /* ------------------------------------------------------------ kernel floors */
