@@ -14,6 +14,8 @@ PACKAGES=(
 	man-db groff-base
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
 	clang libclang-rt-dev
+	# the daemon's leak check (scripts/test.sh step 4)
+	valgrind
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -6,10 +6,12 @@
 #      FUZZ_SECONDS (60), all at once;
 #   3. builds again with AddressSanitizer and UndefinedBehaviorSanitizer
 #      (--enable-sanitizers) and runs `make check` a second time, with leak
-#      detection on and every sanitizer report fatal.
+#      detection on and every sanitizer report fatal;
+#   4. runs `make check` of the first build a third time with every daemon
+#      under valgrind (memcheck; an error or a definite leak fails the test).
 # It ends with the line "N passed, N failed, N skipped", counting the tests
-# of both `make check` runs, one for distcheck, one per fuzz target and one
-# for "no sanitizer report from any process", and exits non-zero on any
+# of the three `make check` runs, one for distcheck, one per fuzz target and
+# one for "no sanitizer report from any process", and exits non-zero on any
 # failure. Run it as root: most integration tests need
 # root and skip without.
 #
@@ -159,6 +161,10 @@ if configure_and_build "$sandir" --enable-werror --enable-sanitizers; then
 else
 	failed=$((failed + 1))
 fi
+
+# ------------------------------------------------------------ 4. valgrind
+# The first build's results are counted already: this run overwrites them.
+PR_VALGRIND=1 check "$builddir" "make check with the daemon under valgrind"
 
 summary
 [ "$failed" -eq 0 ]

@@ -7,7 +7,9 @@
 # (fail); skip exits 77.
 #
 # Environment: top_builddir and top_srcdir (set by the automake harness; by
-# default the current directory and the source tree this file is in).
+# default the current directory and the source tree this file is in);
+# PR_VALGRIND=1 runs every daemon start_daemon starts under valgrind's
+# memcheck, and a test fails if valgrind reports an error or a definite leak.
 
 set -euo pipefail
 
@@ -264,8 +266,14 @@ kill_if_ours() {
 # $T/daemon.log and waits until it answers.
 start_daemon() {
 	local i
+	local wrap=()
 	SOCK=$T/sock
-	"$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
+	if [ -n "${PR_VALGRIND:-}" ]; then
+		# The spawner and placeholders are exec'd: valgrind follows none.
+		wrap=(valgrind --leak-check=full --errors-for-leak-kinds=definite
+			--error-exitcode=1 --log-file="$T/valgrind.%p.log")
+	fi
+	"${wrap[@]}" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
 		>"$T/daemon.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do
@@ -320,6 +328,22 @@ spawner_pid() {
 
 # ------------------------------------------------------------------ setup
 
+# Every daemon's valgrind log that reports an error (definite leaks count as
+# errors) is shown; returns 1 if there was one. A daemon that was SIGKILLed
+# leaves a log without a summary, which says nothing either way.
+valgrind_verdict() {
+	local log bad=0
+	for log in "$T"/valgrind.*.log; do
+		[ -e "$log" ] || continue
+		if grep -q 'ERROR SUMMARY: [1-9]' "$log"; then
+			echo "FAIL: valgrind reports errors in the daemon ($(basename "$log")):"
+			cat "$log"
+			bad=1
+		fi
+	done
+	return "$bad"
+}
+
 # A test may define test_cleanup, run first.
 cleanup() {
 	local rc=$? p
@@ -333,6 +357,9 @@ cleanup() {
 	for p in "${PICKED_PIDS[@]}" "${EXTRA_PIDS[@]}"; do
 		kill_if_ours "$p"
 	done
+	if [ -n "${PR_VALGRIND:-}" ] && [ -n "$T" ] && [ -d "$T" ]; then
+		valgrind_verdict || { [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] || rc=1; }
+	fi
 	if [ -n "$T" ] && [ -d "$T" ]; then
 		if [ "$rc" -ne 0 ] && [ "$rc" -ne 77 ] && [ -s "$T/daemon.log" ]; then
 			echo "--- daemon log (last 60 lines) ---"
