@@ -1,0 +1,6 @@
+# The unit files under a real systemd. Included by the top-level Makefile.am;
+# integration.mk sets up the harness (and runs units.sh and systemd-units.sh).
+
+# The session keyring a process finds: spawned and forked children compared.
+check_PROGRAMS += tests/helpers/session-keyring
+tests_helpers_session_keyring_SOURCES = tests/helpers/session-keyring.c
