@@ -8,9 +8,9 @@
 # creates: a child spawned through it and one the requester forks itself
 # are alike, for root and for an unprivileged user, plain and in namespaces
 # of their own. `systemctl stop` leaves a spawned child running in the
-# requester's cgroup, `systemctl restart` serves again, and what
-# `systemd-analyze security` says of the loaded unit is what it says of the
-# file (unit-security.sh holds that to README.md).
+# requester's cgroup, `systemctl restart` serves again, `systemctl reload`
+# rereads the policy, and what `systemd-analyze security` says of the loaded
+# unit is what it says of the file (unit-security.sh holds that to README.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -216,6 +216,18 @@ run inside "$PR_CTL" spawn --pid 4245 -- sh -c 'echo $$'
 assert_eq "the restarted service serves: PID 4245" "$RUN_OUT" 4245
 run inside cat /proc/4243/comm
 assert_eq "the sleep spawned before the restarts still runs" "$RUN_OUT" sleep
+
+# systemctl reload: SIGHUP, and the daemon rereads its policy file.
+inside sh -c "printf '[Grant]\nUser=%s\nPIDs=5100\nNamespace=host\n' $TEST_UID >>$SYSTEMD_BIN/policy.conf"
+run inside systemctl reload pidrestored.service
+assert_eq "systemctl reload pidrestored.service" "$RUN_RC" 0
+for ((i = 0; i < 50; i++)); do
+	[ "$(inside systemctl show -p StatusText --value pidrestored.service)" = "$SERVING" ] || break
+	sleep 0.1
+done
+run inside systemctl show -p StatusText --value pidrestored.service
+assert_eq "the daemon reread its policy: a second grant" "$RUN_OUT" "$SERVING; policy reloaded: 2 grants"
+assert_eq "the same daemon still runs" "$(inside systemctl show -p MainPID --value pidrestored.service)" "$MAIN"
 
 # Stopping the socket stops the service (Requires=) and removes the file.
 run inside systemctl stop pidrestored.socket

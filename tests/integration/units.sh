@@ -30,6 +30,8 @@ exec_start=$(key "$SERVICE_UNIT" ExecStart)
 assert_match "service: ExecStart= runs pidrestored with the installed holder" "$exec_start" \
 	'^/[^ ]*/pidrestored --holder /[^ ]*/pidrestore-holder$'
 assert_no_match "service: ExecStart= does not bind a socket of its own" "$exec_start" '--socket'
+assert_eq "service: ExecReload= sends SIGHUP (the daemon rereads its policy)" \
+	"$(key "$SERVICE_UNIT" ExecReload)" 'kill -HUP $MAINPID'
 check "no @substitution@ is left in the units" \
 	sh -c '! grep -n "@[a-z_]*@" "$1" "$2"' sh "$SOCKET_UNIT" "$SERVICE_UNIT"
 
