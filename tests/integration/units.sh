@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The unit files built from systemd/*.in: the settings DESIGN §8 asks for, no
-# hardening that the daemon's children would inherit (§6), and a clean
-# `systemd-analyze verify`. verify checks that ExecStart= exists, so it runs
-# on a copy whose ExecStart= points at the daemon and holder of this build.
+# The unit files built from systemd/*.in: the settings DESIGN §8 asks for; no
+# hardening that the daemon's children would inherit (§6), but the hardening
+# they do not; and a clean `systemd-analyze verify`. verify checks that
+# ExecStart= exists, so it runs on a copy whose ExecStart= points at the
+# daemon and holder of this build.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_tools systemd-analyze
@@ -21,6 +22,7 @@ assert_eq "socket: ListenSequentialPacket=" "$(key "$SOCKET_UNIT" ListenSequenti
 	/run/pidrestore/pidrestored.sock
 assert_eq "socket: SocketMode=0666" "$(key "$SOCKET_UNIT" SocketMode)" 0666
 assert_eq "socket: DirectoryMode=0755" "$(key "$SOCKET_UNIT" DirectoryMode)" 0755
+assert_eq "socket: RemoveOnStop=yes" "$(key "$SOCKET_UNIT" RemoveOnStop)" yes
 assert_eq "service: Type=notify" "$(key "$SERVICE_UNIT" Type)" notify
 assert_eq "service: Requires= the socket" "$(key "$SERVICE_UNIT" Requires)" pidrestored.socket
 assert_eq "service: After= the socket" "$(key "$SERVICE_UNIT" After)" pidrestored.socket
@@ -28,13 +30,27 @@ exec_start=$(key "$SERVICE_UNIT" ExecStart)
 assert_match "service: ExecStart= runs pidrestored with the installed holder" "$exec_start" \
 	'^/[^ ]*/pidrestored --holder /[^ ]*/pidrestore-holder$'
 assert_no_match "service: ExecStart= does not bind a socket of its own" "$exec_start" '--socket'
+assert_eq "service: ExecReload= sends SIGHUP (the daemon rereads its policy)" \
+	"$(key "$SERVICE_UNIT" ExecReload)" 'kill -HUP $MAINPID'
 check "no @substitution@ is left in the units" \
 	sh -c '! grep -n "@[a-z_]*@" "$1" "$2"' sh "$SOCKET_UNIT" "$SERVICE_UNIT"
 
-inherited='SystemCallFilter|SystemCallArchitectures|NoNewPrivileges|CapabilityBoundingSet|AmbientCapabilities|MemoryDenyWriteExecute|RestrictNamespaces|LockPersonality|RestrictRealtime|RestrictSUIDSGID|ProtectClock|ProtectKernelModules|ProtectKernelLogs|ProtectHostname|PrivateDevices|PrivateUsers|PrivateNetwork|DynamicUser|User|Group'
+# Hardening a child would inherit: a seccomp filter, a bounding set, no_new_privs,
+# a process attribute; or that the daemon cannot work with.
+inherited='SystemCallFilter|SystemCallArchitectures|SystemCallLog|RestrictAddressFamilies|NoNewPrivileges|CapabilityBoundingSet|AmbientCapabilities|MemoryDenyWriteExecute|RestrictNamespaces|LockPersonality|RestrictRealtime|RestrictSUIDSGID|ProtectClock|ProtectKernelModules|ProtectKernelLogs|ProtectKernelTunables|ProtectHostname|PrivateDevices|PrivateUsers|DynamicUser|User|Group|ProcSubset|Nice|CPUSchedulingPolicy|IOSchedulingClass|CPUAffinity|NUMAPolicy|Personality|SecureBits|TimerSlackNSec|CoredumpFilter|OOMScoreAdjust|Limit[A-Z]+'
 found=$(grep -En "^[[:space:]]*($inherited)=" "$SERVICE_UNIT" || true)
 assert_eq "service: no hardening that the children would inherit" "$found" ""
 check "service: a comment says why" grep -q 'inherit' "$SERVICE_UNIT"
+# And the hardening they do not inherit (systemd-units.sh shows it at work).
+for setting in ProtectSystem=strict ProtectHome=yes PrivateTmp=yes PrivateMounts=yes \
+	ProtectControlGroups=yes ProtectProc=invisible PrivateNetwork=yes PrivateIPC=yes \
+	IPAddressDeny=any DevicePolicy=closed UMask=0077 KeyringMode=inherit KillMode=process; do
+	assert_eq "service: $setting" "$(key "$SERVICE_UNIT" "${setting%%=*}")" "${setting#*=}"
+done
+assert_eq "service: /proc/sys and /sys read-only" "$(key "$SERVICE_UNIT" ReadOnlyPaths)" \
+	"/proc/sys /sys -/proc/sysrq-trigger"
+assert_match "service: kernel images, symbols and modules out of reach" \
+	"$(key "$SERVICE_UNIT" InaccessiblePaths)" '-/proc/kcore .*-/proc/kallsyms .*-/usr/lib/modules'
 
 # verify, on copies that run this build's daemon.
 mkdir "$T/units"
