@@ -313,6 +313,17 @@ daemon_fd_count() {
 	find "/proc/$DAEMON_PID/fd" -mindepth 1 -maxdepth 1 | wc -l
 }
 
+# settle_fds N [SECONDS]: waits up to SECONDS (default 5) until the daemon
+# holds at most N fds; the connections that just closed take a moment.
+settle_fds() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		[ "$(daemon_fd_count)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ------------------------------------------------------------------ setup
 
 # A test may define test_cleanup, run first.
