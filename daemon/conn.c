@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -26,6 +27,10 @@
 /* Unread output over all connections: past it, the connection with the most
  * unread output is closed, so that many slow readers cannot add up. */
 #define CONN_MAX_QUEUED_TOTAL (64u * 1024 * 1024)
+/* Unread output freed since the heap was last trimmed: past this much, the
+ * free pages go back to the kernel, so that a flood of slow readers does not
+ * leave the daemon at its high-water mark. */
+#define CONN_TRIM_AFTER_BYTES (8u * 1024 * 1024)
 /* A client says Hello right after it connects; one that does not within
  * this many seconds (or the idle timeout, if shorter) is closed. */
 #define CONN_HELLO_TIMEOUT_SEC 10u
@@ -81,6 +86,7 @@ static size_t max_message_size = 64 * 1024;
 static uint8_t *rx_buf;
 static struct conn_limits limits;
 static size_t queued_total;
+static size_t freed_since_trim;
 
 /* Lowers max_connections to half of the fd limit's worth of connections: the
  * other half is for reservations (one fd each) and the daemon's own work. */
@@ -170,19 +176,32 @@ static void outmsg_free(struct outmsg *m)
 	free(m);
 }
 
-/* What a queued message costs the daemon, as counted against the limits. */
+/* What a queued message costs the daemon, as counted against the limits:
+ * its two allocations, with what malloc adds to each. */
+#define MALLOC_OVERHEAD 16u
 static size_t outmsg_cost(size_t len, size_t n_fds)
 {
-	return len + sizeof(struct outmsg) + n_fds * sizeof(int);
+	return len + sizeof(struct outmsg) + n_fds * sizeof(int) + 2 * MALLOC_OVERHEAD;
 }
 
 static void outmsg_dequeue(struct conn *c, struct outmsg *m)
 {
+	size_t cost = outmsg_cost(m->len, m->n_fds);
+
 	TAILQ_REMOVE(&c->out, m, link);
-	c->out_bytes -= outmsg_cost(m->len, m->n_fds);
+	c->out_bytes -= cost;
 	c->out_fds -= m->n_fds;
-	queued_total -= outmsg_cost(m->len, m->n_fds);
+	queued_total -= cost;
+	freed_since_trim += cost;
 	outmsg_free(m);
+}
+
+static void trim_heap(void)
+{
+	if (freed_since_trim < CONN_TRIM_AFTER_BYTES)
+		return;
+	freed_since_trim = 0;
+	malloc_trim(0);
 }
 
 static void drop_output(struct conn *c)
@@ -191,6 +210,7 @@ static void drop_output(struct conn *c)
 
 	while ((m = TAILQ_FIRST(&c->out)))
 		outmsg_dequeue(c, m);
+	trim_heap();
 }
 
 /* Stops serving c; the read event sees the shutdown and frees it, so that a
@@ -235,6 +255,7 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 		outmsg_dequeue(c, m);
 	}
 	event_del(c->write_ev);
+	trim_heap();
 }
 
 /* The connection with the most unread output; cost is what c is about to

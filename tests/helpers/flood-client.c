@@ -4,7 +4,7 @@
  *   flood-client SOCKET connect N [HOLD_SECONDS]
  *   flood-client SOCKET flood N REQUESTS [WINDOW [SECONDS]]
  *   flood-client SOCKET idle SECONDS [no-hello]
- *   flood-client SOCKET deaf REQUESTS
+ *   flood-client SOCKET deaf REQUESTS [N]
  *
  * connect: opens N connections one after the other and says Hello on each;
  * prints "accepted A refused R", then one line per distinct refusal,
@@ -25,9 +25,10 @@
  * after S s" and the daemon's last word, "word name=ENAME message=TEXT",
  * if it sent one; or "open after SECONDS s".
  *
- * deaf: one connection that sends REQUESTS Status requests after its Hello
- * and reads none of the answers; prints "sent S closed" when the daemon
- * closed it after S of them, or "sent S open".
+ * deaf: N connections (default 1), one after the other, each sending REQUESTS
+ * Status requests after its Hello, and reading none of the answers; a second
+ * after the last, prints "sent S closed K": the requests sent in all, and
+ * how many of the connections the daemon has closed.
  *
  * Exit status: 0 when it ran as printed, 1 on a local error or an unanswered
  * request, 2 on a usage error. */
@@ -440,24 +441,48 @@ static int mode_idle(const char *path, unsigned int seconds, bool hello)
 	return r;
 }
 
-static int mode_deaf(const char *path, unsigned long total)
+/* Whether the daemon has closed l (it shuts a connection down both ways). */
+static bool link_hung_up(const struct link *l)
 {
-	struct link l;
-	unsigned long sent = 0;
-	int r = link_open(path, &l);
+	struct pollfd p = { .fd = l->fd, .events = POLLRDHUP };
 
-	if (r <= 0)
-		return r < 0 ? r : -ECONNREFUSED;
-	for (; sent < total; sent++) {
-		r = send_status(&l);
+	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLRDHUP));
+}
+
+static int mode_deaf(const char *path, unsigned long total, size_t n)
+{
+	struct link *links = calloc(n, sizeof(*links));
+	unsigned long sent = 0;
+	size_t n_links = 0, closed = 0;
+	int r = 0;
+
+	if (!links)
+		return -ENOMEM;
+	for (; n_links < n && r == 0; n_links++) {
+		r = link_open(path, &links[n_links]);
+		if (r == 0)
+			r = -ECONNREFUSED;
 		if (r < 0)
 			break;
+		r = 0;
+		for (unsigned long i = 0; i < total && r == 0; i++, sent++)
+			r = send_status(&links[n_links]);
+		if (r == -EPIPE || r == -ECONNRESET)
+			r = 0;
 	}
-	close(l.fd);
-	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
-		return r;
-	printf("sent %lu %s\n", sent, r < 0 ? "closed" : "open");
-	return 0;
+	if (r == 0) {
+		/* The daemon answers what it has read, then closes those
+		 * that are over a limit. */
+		struct timespec ts = { .tv_sec = 1 };
+
+		nanosleep(&ts, NULL);
+		for (size_t i = 0; i < n_links; i++)
+			closed += link_hung_up(&links[i]);
+		printf("sent %lu closed %zu\n", sent, closed);
+	}
+	close_links(links, n_links);
+	free(links);
+	return r;
 }
 
 static int parse_number(const char *s, unsigned long max, unsigned long *ret)
@@ -479,7 +504,7 @@ static void usage(void)
 		"usage: flood-client SOCKET connect N [HOLD_SECONDS]\n"
 		"       flood-client SOCKET flood N REQUESTS [WINDOW [SECONDS]]\n"
 		"       flood-client SOCKET idle SECONDS [no-hello]\n"
-		"       flood-client SOCKET deaf REQUESTS\n");
+		"       flood-client SOCKET deaf REQUESTS [N]\n");
 }
 
 int main(int argc, char **argv)
@@ -506,8 +531,8 @@ int main(int argc, char **argv)
 		r = mode_flood(argv[1], a, b, (unsigned int)c, (unsigned int)d);
 	else if (strcmp(argv[2], "idle") == 0 && (argc == 4 || (argc == 5 && strcmp(argv[4], "no-hello") == 0)))
 		r = mode_idle(argv[1], (unsigned int)a, argc == 4);
-	else if (strcmp(argv[2], "deaf") == 0 && argc == 4)
-		r = mode_deaf(argv[1], a);
+	else if (strcmp(argv[2], "deaf") == 0 && (argc == 4 || argc == 5))
+		r = mode_deaf(argv[1], a, argc == 5 ? b : 1);
 	else {
 		usage();
 		return 2;
