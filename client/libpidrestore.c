@@ -228,6 +228,11 @@ static int receive_message(pidrestore *c, Pidrestore__ServerMessage **ret, struc
 	int r;
 
 	r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
+	/* A daemon that closes a connection with our request unread makes the
+	 * kernel report ECONNRESET once, ahead of what it sent before it
+	 * closed (e.g. why it refused the connection). */
+	if (r == -ECONNRESET)
+		r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
 	if (r == 0)
 		return set_error(c, -ECONNRESET, "pidrestored closed the connection");
 	if (r < 0)
@@ -286,7 +291,10 @@ static int await_response(pidrestore *c, uint64_t id, Pidrestore__ServerMessage 
 		r = receive_message(c, &msg, pkt);
 		if (r < 0)
 			return r;
-		if (msg->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE && msg->response->id == id) {
+		/* An error with id 0 answers no request: the daemon refused the
+		 * connection or a packet it could not read, and says why. */
+		if (msg->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE &&
+		    (msg->response->id == id || (msg->response->id == 0 && msg->response->error != 0))) {
 			*ret = msg;
 			return 0;
 		}
@@ -335,11 +343,12 @@ static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *f
 	}
 	pidrestore__request__pack(req, buf);
 	r = wire_send(c->fd, buf, size, fds ? fds->fds : NULL, n_fds);
-	if (r < 0) {
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		r = set_error(c, r, "cannot send to pidrestored: %s", strerror(-r));
 		goto out;
 	}
-
+	/* A daemon that closed the connection may have said why first: read
+	 * it rather than report a broken pipe. */
 	r = await_response(c, req->id, &msg, pkt);
 	if (r < 0)
 		goto out;

@@ -43,8 +43,25 @@ unsigned int conn_count(void);
 unsigned int conn_reservations(const struct conn *c);
 void conn_add_reservations(struct conn *c, int delta);
 
+/* Programs owned by c that are being executed or run, kept by the process
+ * registry: a connection that has some is never closed as idle. */
+void conn_add_running(struct conn *c, int delta);
+
 /* Closes every connection (daemon stop). */
 void conn_close_all(void);
+
+/* The daemon's limits against floods (DESIGN §10). */
+struct conn_limits {
+	unsigned int max_connections;          /* over all users; 0: only the fd limit */
+	unsigned int max_connections_per_user; /* by requester uid, root too; 0: none */
+	unsigned int requests_per_second;      /* per connection; 0: none */
+	unsigned int idle_timeout_sec;         /* 0: never closed as idle */
+};
+
+/* Sets the limits. max_connections is lowered, with a log line saying so, to
+ * what the daemon's fd limit can hold: each connection keeps its socket and
+ * the requester's pidfd, namespaces, root and cgroup open. */
+void conn_set_limits(const struct conn_limits *limits);
 
 /* The most bytes a request may have. */
 void conn_set_max_message_size(size_t size);

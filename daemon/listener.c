@@ -121,9 +121,27 @@ int listener_open(const char *path, struct why *why)
 	return 0;
 }
 
+/* While the daemon is out of fds it stops accepting for a moment at a time
+ * rather than spin on a listening socket that stays readable; it says so
+ * once when that starts and once when it ends. */
+#define ACCEPT_PAUSE_USEC 250000
+static uint64_t paused_since_usec;
+
 static void on_resume(evutil_socket_t fd, short what, void *arg)
 {
 	event_add(accept_ev, NULL);
+}
+
+static void accept_pause(void)
+{
+	struct timeval tv = { .tv_usec = ACCEPT_PAUSE_USEC };
+
+	if (paused_since_usec == 0) {
+		log_warning("cannot accept connections: %m; pausing accepting until fds are free again (close connections or release reservations, or raise the fd limit, LimitNOFILE=)");
+		paused_since_usec = now_usec();
+	}
+	event_del(accept_ev);
+	evtimer_add(resume_ev, &tv);
 }
 
 static void on_accept(evutil_socket_t fd, short what, void *arg)
@@ -133,16 +151,14 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
-			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-				/* Out of fds: stop accepting for a moment rather than
-				 * spin on a listening socket that stays readable. */
-				struct timeval tv = { .tv_sec = 1 };
-
-				log_warning("cannot accept connections: %m; pausing for a second");
-				event_del(accept_ev);
-				evtimer_add(resume_ev, &tv);
-			}
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+				accept_pause();
 			return;
+		}
+		if (paused_since_usec != 0) {
+			log_notice("accepting connections again, after %.1f s",
+				   (double)(now_usec() - paused_since_usec) / 1e6);
+			paused_since_usec = 0;
 		}
 		conn_new(listener_base, cfd, &c);
 	}

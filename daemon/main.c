@@ -32,6 +32,17 @@ static void usage(FILE *out)
 		"                               reservations that ask for none (default: no cap)\n"
 		"      --exit-idle SECONDS      exit after this long with no connection and no\n"
 		"                               reservation (for socket activation; default: never)\n"
+		"      --max-connections N      connections over all clients (default 4096, lowered\n"
+		"                               to what the fd limit holds; 0: only the fd limit)\n"
+		"      --max-connections-per-user N\n"
+		"                               connections per requester uid, root too (default 256;\n"
+		"                               0: no limit)\n"
+		"      --max-requests-per-second N\n"
+		"                               per connection; past it the daemon reads the\n"
+		"                               connection more slowly (default 20000; 0: no limit)\n"
+		"      --idle-timeout SECONDS   close a connection that sent nothing for this long\n"
+		"                               and holds no reservation and no running program\n"
+		"                               (default 300; 0: never)\n"
 		"      --log-level LEVEL        err, warning, notice, info (default) or debug\n"
 		"      --check-config           read the policy files, say what they grant or what is\n"
 		"                               wrong (FILE:LINE), and exit 0 or 1 without serving\n"
@@ -78,8 +89,10 @@ static int check_config(const char *path)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_MAX_RES, OPT_MAX_RES_CONN,
-	       OPT_MAX_TTL, OPT_EXIT_IDLE, OPT_CHECK_CONFIG };
+	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_CHECK_CONFIG,
+	       /* Options that take a whole number, in counts[] order. */
+	       OPT_MAX_RES, OPT_MAX_RES_CONN, OPT_MAX_TTL, OPT_EXIT_IDLE, OPT_MAX_CONN, OPT_MAX_CONN_USER,
+	       OPT_MAX_RATE, OPT_IDLE_TIMEOUT };
 	static const struct option options[] = {
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
@@ -90,6 +103,10 @@ int main(int argc, char **argv)
 		{ "max-reservations-per-connection", required_argument, NULL, OPT_MAX_RES_CONN },
 		{ "max-ttl", required_argument, NULL, OPT_MAX_TTL },
 		{ "exit-idle", required_argument, NULL, OPT_EXIT_IDLE },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
+		{ "max-connections-per-user", required_argument, NULL, OPT_MAX_CONN_USER },
+		{ "max-requests-per-second", required_argument, NULL, OPT_MAX_RATE },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE_TIMEOUT },
 		{ "check-config", no_argument, NULL, OPT_CHECK_CONFIG },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -103,11 +120,22 @@ int main(int argc, char **argv)
 		.log_level = LOG_INFO,
 		.max_reservations = 65536,
 		.max_reservations_per_conn = 16384,
+		.max_connections = 4096,
+		.max_connections_per_user = 256,
+		.max_requests_per_second = 20000,
+		.idle_timeout_sec = 300,
+	};
+	unsigned int *const counts[] = {
+		&opts.max_reservations, &opts.max_reservations_per_conn, &opts.max_ttl_sec, &opts.exit_idle_sec,
+		&opts.max_connections, &opts.max_connections_per_user, &opts.max_requests_per_second,
+		&opts.idle_timeout_sec,
 	};
 	bool check_only = false;
-	int c;
+	int c, index = 0;
 
-	while ((c = getopt_long(argc, argv, "s:c:h", options, NULL)) >= 0) {
+	_Static_assert(sizeof(counts) / sizeof(counts[0]) == OPT_IDLE_TIMEOUT - OPT_MAX_RES + 1, "one count per option");
+
+	while ((c = getopt_long(argc, argv, "s:c:h", options, &index)) >= 0) {
 		switch (c) {
 		case 's':
 			opts.socket_path = optarg;
@@ -136,25 +164,16 @@ int main(int argc, char **argv)
 		case OPT_MAX_RES:
 		case OPT_MAX_RES_CONN:
 		case OPT_MAX_TTL:
-		case OPT_EXIT_IDLE: {
-			unsigned int v;
-
-			if (parse_count(optarg, &v) < 0) {
-				fprintf(stderr, "pidrestored: --%s takes a whole number, not \"%s\"\n",
-					c == OPT_MAX_RES ? "max-reservations" : c == OPT_MAX_RES_CONN ? "max-reservations-per-connection" :
-					c == OPT_MAX_TTL ? "max-ttl" : "exit-idle", optarg);
+		case OPT_EXIT_IDLE:
+		case OPT_MAX_CONN:
+		case OPT_MAX_CONN_USER:
+		case OPT_MAX_RATE:
+		case OPT_IDLE_TIMEOUT:
+			if (parse_count(optarg, counts[c - OPT_MAX_RES]) < 0) {
+				fprintf(stderr, "pidrestored: --%s takes a whole number, not \"%s\"\n", options[index].name, optarg);
 				return 2;
 			}
-			if (c == OPT_MAX_RES)
-				opts.max_reservations = v;
-			else if (c == OPT_MAX_RES_CONN)
-				opts.max_reservations_per_conn = v;
-			else if (c == OPT_MAX_TTL)
-				opts.max_ttl_sec = v;
-			else
-				opts.exit_idle_sec = v;
 			break;
-		}
 		case OPT_LOG_LEVEL:
 			opts.log_level = log_level_from_string(optarg);
 			if (opts.log_level < 0) {

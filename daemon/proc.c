@@ -64,11 +64,19 @@ static bool is_outstanding(enum proc_state state)
 	return state == PROC_STARTING || state == PROC_RESERVED;
 }
 
+static bool is_running(enum proc_state state)
+{
+	return state == PROC_EXECING || state == PROC_RUNNING;
+}
+
 static void set_state(struct proc *p, enum proc_state state)
 {
 	int delta = (int)is_outstanding(state) - (int)is_outstanding(p->state);
+	int running = (int)is_running(state) - (int)is_running(p->state);
 
 	p->state = state;
+	if (p->owner && running != 0)
+		conn_add_running(p->owner, running);
 	if (delta == 0)
 		return;
 	n_outstanding = (unsigned int)((int)n_outstanding + delta);

@@ -7,17 +7,14 @@
 #define USEC_PER_SEC 1000000ull
 #define N_BUCKETS 256
 
-/* A user's record: it exists while the user has an outstanding reservation,
- * or from its first creation under a rate limit on. */
+/* A user's record: it exists while the user has an outstanding reservation
+ * or an open connection, or from its first creation under a rate limit on. */
 struct quota_user {
 	struct quota_user *next;
 	uid_t uid;
 	unsigned int outstanding;
-	/* The rate budget in millionths of a creation: full is per_second *
-	 * 1e6, and every microsecond adds per_second of them back. */
-	uint64_t budget;
-	uint32_t budget_rate;     /* per_second the budget was last filled at */
-	uint64_t budget_usec;     /* when it was last filled */
+	unsigned int connections;
+	struct quota_bucket spawns;
 };
 
 static struct quota_user *buckets[N_BUCKETS];
@@ -44,30 +41,61 @@ static struct quota_user *user_get(uid_t uid, bool create)
 }
 
 /* Adds back what the budget earned since it was last filled, up to full. */
-static void budget_refill(struct quota_user *u, uint32_t per_second, uint64_t now)
+static void bucket_refill(struct quota_bucket *b, uint32_t per_second, uint64_t now)
 {
 	uint64_t full = (uint64_t)per_second * USEC_PER_SEC;
 
-	if (u->budget_rate != per_second) {
-		/* A new record, or a reload changed the limit: start full. */
-		u->budget_rate = per_second;
-		u->budget = full;
-	} else if (now > u->budget_usec) {
-		uint64_t elapsed = now - u->budget_usec;
+	if (b->rate != per_second) {
+		/* A new bucket, or a reload changed the limit: start full. */
+		b->rate = per_second;
+		b->budget = full;
+	} else if (now > b->filled_usec) {
+		uint64_t elapsed = now - b->filled_usec;
 
-		u->budget = elapsed >= USEC_PER_SEC ? full : u->budget + elapsed * per_second;
-		if (u->budget > full)
-			u->budget = full;
+		b->budget = elapsed >= USEC_PER_SEC ? full : b->budget + elapsed * per_second;
+		if (b->budget > full)
+			b->budget = full;
 	}
-	u->budget_usec = now;
+	b->filled_usec = now;
 }
 
-static void user_drop(struct quota_user *u)
+int quota_bucket_take(struct quota_bucket *b, uint32_t per_second, size_t n, uint64_t now, uint64_t *retry_usec)
 {
-	struct quota_user **at = slot_of(u->uid);
+	uint64_t need = (uint64_t)n * USEC_PER_SEC;
 
+	*retry_usec = 0;
+	if (n > per_second)
+		return -E2BIG;
+	bucket_refill(b, per_second, now);
+	if (b->budget < need) {
+		*retry_usec = (need - b->budget + per_second - 1) / per_second;
+		return -EAGAIN;
+	}
+	b->budget -= need;
+	return 0;
+}
+
+/* Drops u once nothing is counted in it. A user with a rate limit keeps its
+ * record: those are only the users the policy names with SpawnsPerSecond=,
+ * so they stay few. */
+static void user_drop_if_unused(struct quota_user *u)
+{
+	struct quota_user **at;
+
+	if (u->outstanding > 0 || u->connections > 0 || u->spawns.rate != 0)
+		return;
+	at = slot_of(u->uid);
 	*at = u->next;
 	free(u);
+}
+
+/* Adds delta to *count, never below 0. */
+static void count_add(unsigned int *count, int delta)
+{
+	if (delta < 0 && *count < (unsigned int)-delta)
+		*count = 0;
+	else
+		*count = (unsigned int)((int)*count + delta);
 }
 
 void quota_add_outstanding(uid_t uid, int delta)
@@ -76,14 +104,8 @@ void quota_add_outstanding(uid_t uid, int delta)
 
 	if (!u)
 		return;
-	if (delta < 0 && u->outstanding < (unsigned int)-delta)
-		u->outstanding = 0;
-	else
-		u->outstanding = (unsigned int)((int)u->outstanding + delta);
-	/* A user with a rate limit keeps its record: those are only the users
-	 * the policy names with SpawnsPerSecond=, so they stay few. */
-	if (u->outstanding == 0 && u->budget_rate == 0)
-		user_drop(u);
+	count_add(&u->outstanding, delta);
+	user_drop_if_unused(u);
 }
 
 unsigned int quota_outstanding(uid_t uid)
@@ -95,7 +117,6 @@ unsigned int quota_outstanding(uid_t uid)
 
 int quota_take_spawns(uid_t uid, uint32_t per_second, size_t n, uint64_t now, uint64_t *retry_usec)
 {
-	uint64_t need = (uint64_t)n * USEC_PER_SEC;
 	struct quota_user *u;
 
 	*retry_usec = 0;
@@ -104,13 +125,25 @@ int quota_take_spawns(uid_t uid, uint32_t per_second, size_t n, uint64_t now, ui
 	u = user_get(uid, true);
 	if (!u)
 		return -ENOMEM;
-	budget_refill(u, per_second, now);
-	if (u->budget < need) {
-		*retry_usec = (need - u->budget + per_second - 1) / per_second;
-		return -EAGAIN;
-	}
-	u->budget -= need;
+	return quota_bucket_take(&u->spawns, per_second, n, now, retry_usec);
+}
+
+int quota_add_connection(uid_t uid, int delta)
+{
+	struct quota_user *u = user_get(uid, delta > 0);
+
+	if (!u)
+		return delta > 0 ? -ENOMEM : 0;
+	count_add(&u->connections, delta);
+	user_drop_if_unused(u);
 	return 0;
+}
+
+unsigned int quota_connections(uid_t uid)
+{
+	struct quota_user *u = user_get(uid, false);
+
+	return u ? u->connections : 0;
 }
 
 void quota_reset(void)

@@ -176,6 +176,12 @@ int server_run(const struct server_options *opts)
 		.max_reservations_per_conn = opts->max_reservations_per_conn,
 		.max_ttl_sec = opts->max_ttl_sec,
 	};
+	struct conn_limits conn_limits = {
+		.max_connections = opts->max_connections,
+		.max_connections_per_user = opts->max_connections_per_user,
+		.requests_per_second = opts->max_requests_per_second,
+		.idle_timeout_sec = opts->idle_timeout_sec,
+	};
 	struct why why = { 0 };
 	uint64_t watchdog_usec = 0;
 	struct policy policy;
@@ -190,6 +196,8 @@ int server_run(const struct server_options *opts)
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
 	conn_set_max_message_size(opts->max_message_size);
+	/* After raise_fd_limit(): the connection limit follows the fd limit. */
+	conn_set_limits(&conn_limits);
 
 	if (geteuid() != 0)
 		log_warning("running as uid %u, not root: only PIDs this uid could take itself will work", geteuid());

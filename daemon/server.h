@@ -18,6 +18,10 @@ struct server_options {
 	unsigned int max_reservations_per_conn;
 	unsigned int max_ttl_sec;
 	unsigned int exit_idle_sec;     /* 0: never exit when idle */
+	unsigned int max_connections;   /* 0: as many as the fd limit allows */
+	unsigned int max_connections_per_user; /* 0: none */
+	unsigned int max_requests_per_second;  /* per connection; 0: none */
+	unsigned int idle_timeout_sec;  /* 0: connections are never idle */
 };
 
 /* Runs until SIGTERM/SIGINT. Returns the process exit status. */

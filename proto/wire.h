@@ -12,6 +12,10 @@
 /* The kernel's SCM_MAX_FD: the most fds one packet can carry. */
 #define WIRE_MAX_FDS 253
 
+/* Connects a close-on-exec SOCK_SEQPACKET socket to path. Returns the fd or
+ * -errno (-ENAMETOOLONG for a path that does not fit a sockaddr_un). */
+int wire_connect(const char *path);
+
 /* Sends one packet carrying buf and n_fds fds. The fds stay owned by the
  * caller. Returns 0, or -EAGAIN on a full non-blocking socket, or -errno. */
 int wire_send(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);

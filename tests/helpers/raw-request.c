@@ -32,7 +32,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <dirent.h>
@@ -44,27 +43,6 @@
 #define RECV_CAP (1024 * 1024)
 /* For packets the daemon cannot decode: it cannot know their id either. */
 #define ANY_ID UINT64_MAX
-
-static int sock_connect(const char *path, int *ret)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	*ret = fd;
-	return 0;
-}
 
 static int send_request(int sock, const Pidrestore__Request *req, const int *fds, size_t n_fds)
 {
@@ -381,7 +359,8 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	r = sock_connect(argv[1], &sock);
+	sock = wire_connect(argv[1]);
+	r = sock < 0 ? sock : 0;
 	if (r < 0) {
 		fprintf(stderr, "raw-request: connect %s: %s\n", argv[1], strerror(-r));
 		return 1;

@@ -326,6 +326,17 @@ spawner_pid() {
 	"$PR_CTL" --socket "$SOCK" status --json=short | jq -r .spawner_pid
 }
 
+# settle_fds N [SECONDS]: waits up to SECONDS (default 5) until the daemon
+# holds at most N fds; the connections that just closed take a moment.
+settle_fds() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		[ "$(daemon_fd_count)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # ------------------------------------------------------------------ setup
 
 # Every daemon's valgrind log that reports an error (definite leaks count as

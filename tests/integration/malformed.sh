@@ -19,14 +19,6 @@ refused() { # DESC: the last exchange was refused; the check says how
 }
 
 # Let the connections of start_daemon's probes go away before counting.
-settle_fds() { # wait until the daemon's fd count is $1
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(daemon_fd_count)" -le "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 sleep 0.2
 base=$(daemon_fd_count)
 echo "# the daemon has $base fds open"

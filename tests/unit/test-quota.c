@@ -1,4 +1,5 @@
-/* The per-user counters behind MaxReservations= and SpawnsPerSecond=, driven
+/* The per-user counters behind MaxReservations=, SpawnsPerSecond= and
+ * --max-connections-per-user, and the token bucket of every rate, driven
  * with a clock of the test's own, so that "after the window" is exact. */
 #include <errno.h>
 #include <stdio.h>
@@ -67,10 +68,47 @@ static void test_rate(void)
 	CHECK(r == -EAGAIN && retry == 50000, "and is enforced at that rate (retry %llu us)", (unsigned long long)retry);
 }
 
+/* The bucket alone, as a connection's request rate uses it. */
+static void test_bucket(void)
+{
+	struct quota_bucket b = { 0 };
+	const uint64_t t0 = 7000000;
+	uint64_t retry;
+	int r = 0, n = 0;
+
+	while (n < 1000 && (r = quota_bucket_take(&b, 100, 1, t0, &retry)) == 0)
+		n++;
+	CHECK(n == 100 && r == -EAGAIN, "a new bucket at 100 a second passes a burst of 100, then EAGAIN (%d passed)", n);
+	CHECK(retry == 10000, "the next token comes in 10 ms (%llu us)", (unsigned long long)retry);
+	r = quota_bucket_take(&b, 100, 1, t0 + 10000, &retry);
+	CHECK(r == 0, "and does");
+	r = quota_bucket_take(&b, 100, 50, t0 + 10000 + 500000, &retry);
+	CHECK(r == 0, "half a second refills half the bucket");
+	r = quota_bucket_take(&b, 100, 1, t0 + 10000 + 500000, &retry);
+	CHECK(r == -EAGAIN, "and no more");
+}
+
+static void test_connections(void)
+{
+	CHECK(quota_add_connection(3001, 1) == 0 && quota_add_connection(3001, 1) == 0, "connections are counted");
+	quota_add_outstanding(3001, 1);
+	CHECK(quota_connections(3001) == 2, "per uid (3001 has %u)", quota_connections(3001));
+	CHECK(quota_connections(3002) == 0, "an unknown uid has none");
+	quota_add_connection(3001, -1);
+	quota_add_connection(3001, -1);
+	CHECK(quota_connections(3001) == 0 && quota_outstanding(3001) == 1,
+	      "closing them leaves the uid's reservations counted (%u)", quota_outstanding(3001));
+	quota_add_outstanding(3001, -1);
+	quota_add_connection(3001, -1);
+	CHECK(quota_connections(3001) == 0, "it never goes below 0");
+}
+
 int main(void)
 {
 	test_outstanding();
 	test_rate();
+	test_bucket();
+	test_connections();
 	quota_reset();
 	printf("%u passed, %u failed\n", checks - failures, failures);
 	return failures ? 1 : 0;
