@@ -229,7 +229,10 @@ void spawner_run_if_asked(void)
 			r = pidfd = sys_pidfd_open(req.pids[0]);
 		else
 			r = spawn_one(&req, &fds, &pidfd);
-		reply_send(r, pidfd);
+		/* Closed before the answer: the daemon reads the end of a holder's
+		 * channel as its exec or its end, and must not wait for the
+		 * spawner's copy to go. */
 		fds_close(&fds);
+		reply_send(r, pidfd);
 	}
 }
