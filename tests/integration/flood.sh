@@ -38,6 +38,15 @@ else
 	MAX_RSS_KB=$((16 * 1024))
 	MAX_QUEUED_RSS_KB=$((96 * 1024))
 fi
+# Under valgrind the resident memory is memcheck's as much as the daemon's:
+# its leak check stands in for the bounds there.
+check_rss() { # DESC KIB BOUND
+	if [ -n "${PR_VALGRIND:-}" ]; then
+		echo "# not checked under valgrind: $1"
+		return 0
+	fi
+	check "$1" test "$2" -le "$3"
+}
 
 sleep 0.2
 base_fds=$(daemon_fd_count)
@@ -97,8 +106,8 @@ for ((i = 0; i < 50; i++)); do
 done
 assert_eq "the daemon has no child left but its spawner (every spawned program reaped)" "$(pgrep -P "$DAEMON_PID")" "$(spawner_pid)"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
-check "the daemon's memory stayed bounded: at most ${hwm} KiB resident, the bound is $MAX_RSS_KB KiB" \
-	test "$hwm" -le "$MAX_RSS_KB"
+check_rss "the daemon's memory stayed bounded: at most ${hwm} KiB resident, the bound is $MAX_RSS_KB KiB" \
+	"$hwm" "$MAX_RSS_KB"
 
 # --- a client that never reads its replies is closed, not kept growing
 run "${AS_FLOOD[@]}" "$USER_FLOOD" "$SOCK" deaf 50000
@@ -108,17 +117,18 @@ assert_match "and the daemon says why" "$(cat "$T/daemon.log")" \
 
 # --- many that never read, each under that limit: over all of them the
 # daemon keeps 64 MiB, closing the largest first
-run "${AS_FLOOD[@]}" "$USER_FLOOD" "$SOCK" deaf 4000 150
+# Under valgrind the daemon takes minutes to queue that much.
+RUN_TIMEOUT=${PR_VALGRIND:+600} run "${AS_FLOOD[@]}" "$USER_FLOOD" "$SOCK" deaf 4000 150
 assert_match "150 clients that never read: the daemon closes some of them" "$RUN_OUT" '^sent [0-9]+ closed [1-9][0-9]*$'
 assert_match "and says why" "$(cat "$T/daemon.log")" \
 	'closing: the clients leave [0-9]+ bytes of replies unread, more than the daemon keeps \(67108864\); this one has the most'
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
-check "the daemon's memory stayed bounded: at most ${hwm} KiB resident, the bound is $MAX_QUEUED_RSS_KB KiB" \
-	test "$hwm" -le "$MAX_QUEUED_RSS_KB"
+check_rss "the daemon's memory stayed bounded: at most ${hwm} KiB resident, the bound is $MAX_QUEUED_RSS_KB KiB" \
+	"$hwm" "$MAX_QUEUED_RSS_KB"
 check "the daemon's fd count is back to $base_fds" settle_fds "$base_fds" 10
 if [ -z "$ASAN" ]; then
 	rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DAEMON_PID/status")
-	check "and it gave that memory back: ${rss} KiB resident now" test "$rss" -le "$MAX_RSS_KB"
+	check_rss "and it gave that memory back: ${rss} KiB resident now" "$rss" "$MAX_RSS_KB"
 fi
 run "$PR_CTL" --socket "$SOCK" status
 assert_match "the daemon serves, with only this connection left" "$RUN_OUT" 'Connections: 1$'
