@@ -35,7 +35,7 @@ check_PROGRAMS += \
 tests_helpers_spawn_pidfd_SOURCES = tests/helpers/spawn-pidfd.c
 tests_helpers_spawn_pidfd_LDADD = client/libpidrestore-core.la
 
-tests_helpers_raw_request_SOURCES = tests/helpers/raw-request.c
+tests_helpers_raw_request_SOURCES = tests/helpers/raw-request.c tests/helpers/raw-fds.c tests/helpers/raw-fds.h
 nodist_tests_helpers_raw_request_SOURCES = proto/pidrestore.pb-c.h
 tests_helpers_raw_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_helpers_raw_request_LDADD = proto/libwire.la
