@@ -199,8 +199,13 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 			goto fail;
 		}
 	}
-	if (t->new_pidns && t->n_pids > 0)
+	/* A new namespace's init is pid 1 there, named or not: the policy
+	 * decides that level like any other. */
+	if (t->new_pidns) {
 		t->pids[0] = 1;
+		if (t->n_pids == 0)
+			t->n_pids = 1;
+	}
 	/* Trailing zeros are the kernel's to fill; inner zeros are the daemon's. */
 	while (t->n_pids > 0 && t->pids[t->n_pids - 1] == 0)
 		t->n_pids--;
@@ -212,10 +217,27 @@ fail:
 	return r;
 }
 
-/* The levels of t as the policy sees them. */
-static void target_levels(const struct target *t, struct policy_level *levels)
+/* The level the request names: with a new namespace, its parent. */
+static size_t target_index(const struct target *t)
 {
-	for (size_t i = 0; i < t->n_pids; i++) {
+	return t->new_pidns ? 1 : 0;
+}
+
+/* The levels the policy decides: every one with a PID, and the target,
+ * also when the kernel is to choose its PID there. */
+static size_t target_policy_levels(const struct target *t)
+{
+	return t->n_pids > target_index(t) ? t->n_pids : target_index(t) + 1;
+}
+
+/* The levels of t as the policy sees them, for a requester whose own pid
+ * namespace is requester_pidns (for a policy check on another uid's
+ * behalf: the asker's, as if that uid asked from there). Returns how many. */
+static size_t target_levels(const struct target *t, uint64_t requester_pidns, struct policy_level *levels)
+{
+	size_t n = target_policy_levels(t);
+
+	for (size_t i = 0; i < n; i++) {
 		const struct nsref_level *lv = &t->chain.level[i];
 
 		levels[i] = (struct policy_level){
@@ -224,10 +246,13 @@ static void target_levels(const struct target *t, struct policy_level *levels)
 			.ns_inode = lv->inode,
 			.is_daemon_ns = lv->fd >= 0 && lv->inode == nsref_own_pidns_inode(),
 			.is_new = t->new_pidns && i == 0,
+			.is_target = i == target_index(t),
+			.is_requester_ns = lv->fd >= 0 && lv->inode == requester_pidns,
 			.n_owners = lv->owners.n,
 			.owners = lv->owners.uid,
 		};
 	}
+	return n;
 }
 
 static struct policy_request requester_of(const struct conn *c)
@@ -245,8 +270,7 @@ static int target_authorize(struct conn *c, const struct target *t, const char *
 	struct policy_level levels[PR_MAX_LEVELS];
 	struct policy_request req = requester_of(c);
 
-	target_levels(t, levels);
-	req.n_levels = t->n_pids;
+	req.n_levels = target_levels(t, conn_peer(c)->pidns_inode, levels);
 	req.levels = levels;
 	return policy_check(&current_policy, &req, rules, why);
 }
@@ -322,7 +346,7 @@ static void audit(struct conn *c, const char *verb, const struct target *t, cons
 	 * to the kernel (trailing zeros, which carry no rule). */
 	for (size_t i = 0; i < t->chain.n; i++) {
 		const char *sep = i ? "," : "";
-		const char *rule = i >= t->n_pids ? "any-free-pid" : rules[i] ? rules[i] : "refused";
+		const char *rule = i >= target_policy_levels(t) ? "any-free-pid" : rules[i] ? rules[i] : "refused";
 
 		at_pids += (size_t)snprintf(pids + at_pids, sizeof(pids) - at_pids, "%s%d", sep,
 					    i < t->n_pids ? t->pids[i] : 0);
@@ -425,10 +449,6 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 			if (r < 0)
 				return r;
 			t->chain.level[0].inode = fd_inode(t->chain.level[0].fd);
-		}
-		if (t->n_pids == 0) {
-			t->pids[0] = 1;
-			t->n_pids = 1;
 		}
 	}
 	for (int attempt = 0;; attempt++) {
@@ -1204,8 +1224,7 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 		r = fd_check_all_used(fdt, why);
 	if (r < 0)
 		goto out;
-	target_levels(&t, levels);
-	req.n_levels = t.n_pids;
+	req.n_levels = target_levels(&t, peer->pidns_inode, levels);
 	req.levels = levels;
 	r = policy_check(&current_policy, &req, rules, &refusal);
 	verdict->allowed = r == 0;
@@ -1219,7 +1238,7 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	 * leaves to the kernel need no rule. */
 	for (size_t i = 0; i < t.chain.n; i++) {
 		Pidrestore__PolicyLevel *lv = &levels_out[i];
-		bool named = i < t.n_pids;
+		bool named = i < req.n_levels;
 
 		pidrestore__policy_level__init(lv);
 		lv->has_pid = lv->has_depth = lv->has_pidns_inode = 1;
