@@ -770,6 +770,26 @@ static void pending_wait(struct pending *pd, size_t i, struct proc *p)
 	proc_set_waiter(p, on_proc_report, pd);
 }
 
+/* ------------------------------------------------------------ owners */
+
+/* Refuses a requester that does not own p (root too, unless root_may).
+ * An id of someone else's is refused as such (EPERM), not as unknown: ids
+ * count up and status tells everyone how many processes there are, so
+ * that one exists is no secret. Whose it is, is: only root, who lists
+ * everyone's, is told the owner. */
+static int check_owner(const struct peer *peer, const struct proc *p, const char *what, const char *verb, bool root_may,
+		       struct why *why)
+{
+	char owner[32] = "another user";
+
+	if (p->owner_uid == peer->uid || (root_may && peer->uid == 0))
+		return 0;
+	if (peer->uid == 0)
+		snprintf(owner, sizeof(owner), "uid %u", p->owner_uid);
+	return why_set(why, EPERM, "%s %llu belongs to %s; only its owner%s may %s it", what, (unsigned long long)p->id,
+		       owner, root_may ? " and root" : "", verb);
+}
+
 /* ------------------------------------------------------------ handlers */
 
 static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
@@ -1007,11 +1027,8 @@ static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecReque
 			(unsigned long long)req->reservation_id);
 		goto fail;
 	}
-	if (p->owner_uid != peer->uid) {
-		why_set(&why, EPERM, "reservation %llu belongs to uid %u, not to uid %u",
-			(unsigned long long)p->id, p->owner_uid, peer->uid);
+	if (check_owner(peer, p, "reservation", "claim", false, &why) < 0)
 		goto fail;
-	}
 	if (p->state != PROC_RESERVED) {
 		why_set(&why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s",
 			(unsigned long long)p->id,
@@ -1070,11 +1087,8 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 					(unsigned long long)req->reservation_ids[i]);
 				goto fail;
 			}
-			if (p->owner_uid != peer->uid && peer->uid != 0) {
-				why_set(&why, EPERM, "reservation %llu belongs to uid %u; only it and root may release it",
-					(unsigned long long)p->id, p->owner_uid);
+			if (check_owner(peer, p, "reservation", "release", true, &why) < 0)
 				goto fail;
-			}
 			if (p->state == PROC_RUNNING || p->state == PROC_EXECING) {
 				why_set(&why, EBUSY, "%llu is a running process, not a reservation; stop it with a signal instead",
 					(unsigned long long)p->id);
@@ -1519,11 +1533,8 @@ static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillReque
 				(unsigned long long)req->ids[i]);
 			goto fail;
 		}
-		if (p->owner_uid != peer->uid && peer->uid != 0) {
-			why_set(&why, EPERM, "process %llu belongs to uid %u; only it and root may signal it",
-				(unsigned long long)p->id, p->owner_uid);
+		if (check_owner(peer, p, "process", "signal", true, &why) < 0)
 			goto fail;
-		}
 		if (p->state == PROC_STARTING || p->state == PROC_EXECING) {
 			why_set(&why, EAGAIN, "process %llu is %s; try again once its request was answered",
 				(unsigned long long)p->id, p->state == PROC_STARTING ? "still starting" : "being claimed");
