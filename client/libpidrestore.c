@@ -228,7 +228,12 @@ static int receive_message(pidrestore *c, Pidrestore__ServerMessage **ret, struc
 	int r;
 
 	r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
-	if (r == 0)
+	/* A daemon that closed with our request unread resets the connection,
+	 * and the kernel reports that before what is still queued for us,
+	 * such as the reply that says why: read on once. */
+	if (r == -ECONNRESET)
+		r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
+	if (r == 0 || r == -ECONNRESET)
 		return set_error(c, -ECONNRESET, "pidrestored closed the connection");
 	if (r < 0)
 		return set_error(c, r, "cannot receive from pidrestored: %s", strerror(-r));
@@ -286,7 +291,10 @@ static int await_response(pidrestore *c, uint64_t id, Pidrestore__ServerMessage 
 		r = receive_message(c, &msg, pkt);
 		if (r < 0)
 			return r;
-		if (msg->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE && msg->response->id == id) {
+		/* Id 0 is the daemon's answer to what it could not attribute to
+		 * a request: the connection refused, a packet it could not read. */
+		if (msg->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE &&
+		    (msg->response->id == id || msg->response->id == 0)) {
 			*ret = msg;
 			return 0;
 		}
@@ -335,7 +343,8 @@ static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *f
 	}
 	pidrestore__request__pack(req, buf);
 	r = wire_send(c->fd, buf, size, fds ? fds->fds : NULL, n_fds);
-	if (r < 0) {
+	/* A daemon that refused the connection has said why before closing. */
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		r = set_error(c, r, "cannot send to pidrestored: %s", strerror(-r));
 		goto out;
 	}
