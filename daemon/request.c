@@ -792,11 +792,28 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 
 /* ------------------------------------------------------------ handlers */
 
+/* Hello.client, free text from the requester, for a log line: cut short,
+ * and with no control character to start a forged line with. */
+static const char *client_name_for_log(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name && name[i] && i + 4 < len; i++)
+		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+	if (name && name[i]) {
+		memcpy(&buf[i], "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
+
 static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
 	const char *features[16];
+	char client[84];
 	size_t n = 0;
 	uint32_t version;
 	struct why why;
@@ -835,7 +852,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_HELLO;
 	resp.hello = &reply;
 	log_debug("connection %llu: hello from \"%s\", protocol %u", (unsigned long long)conn_number(c),
-		  hello->client ? hello->client : "", version);
+		  client_name_for_log(hello->client, client, sizeof(client)), version);
 	respond(c, id, &resp, NULL, 0);
 }
 
