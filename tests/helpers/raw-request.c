@@ -9,6 +9,8 @@
  *   truncated                   a valid spawn request cut off in its middle
  *   unknown-type                a Request whose body is a field no version of
  *                               the protocol defines
+ *   unknown-group               a Status with an unknown field in the
+ *                               deprecated group encoding
  *   oversize BYTES              a valid Hello padded to BYTES bytes
  *   fds N FILE [FD_COUNT]       a Status carrying N fds of FILE (the same as
  *                               --fd N*file:FILE [--fd-count FD_COUNT] status)
@@ -404,6 +406,30 @@ static int mode_unknown_type(int sock)
 	return r < 0 ? r : report_outcome(sock, REQUEST_ID);
 }
 
+/* A Status with an unknown field in the deprecated group encoding: a group
+ * holding one varint field. */
+static int mode_unknown_group(int sock)
+{
+	/* After the start tag: field 1001 = 5, then the end tag of field 1000. */
+	static uint8_t group[] = { 0xc8, 0x3e, 0x05, 0xc4, 0x3e };
+	ProtobufCMessageUnknownField field = {
+		/* protobuf-c names no group wire types; the start of one is 3. */
+		.tag = 1000, .wire_type = (ProtobufCWireType)3, .len = sizeof(group), .data = group,
+	};
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__StatusRequest st = PIDRESTORE__STATUS_REQUEST__INIT;
+	int r;
+
+	req.id = REQUEST_ID;
+	req.body_case = PIDRESTORE__REQUEST__BODY_STATUS;
+	req.status = &st;
+	set_fd_count(&req);
+	req.base.n_unknown_fields = 1;
+	req.base.unknown_fields = &field;
+	r = send_packed(sock, &req);
+	return r < 0 ? r : report_outcome(sock, REQUEST_ID);
+}
+
 static int mode_status(int sock)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
@@ -578,7 +604,7 @@ static int mode_policy_check(int sock, const struct spec_args *a)
 static void usage(void)
 {
 	fprintf(stderr,
-		"usage: raw-request [OPTION...] SOCKET hello|garbage|truncated|unknown-type|status\n"
+		"usage: raw-request [OPTION...] SOCKET hello|garbage|truncated|unknown-type|unknown-group|status\n"
 		"       raw-request [OPTION...] SOCKET oversize BYTES\n"
 		"       raw-request [OPTION...] SOCKET fds N FILE [FD_COUNT]\n"
 		"       raw-request [OPTION...] SOCKET spawn|reserve|policy-check [--new-pidns] [--pidns-fd I] [--map-fds N] PID[,PID...]\n"
@@ -616,6 +642,8 @@ static int run_mode(int sock, char **argv, int argc)
 		return mode_unknown_type(sock);
 	if (strcmp(mode, "status") == 0 && argc == 1)
 		return mode_status(sock);
+	if (strcmp(mode, "unknown-group") == 0 && argc == 1)
+		return mode_unknown_group(sock);
 	if (strcmp(mode, "oversize") == 0 && argc == 2 && raw_parse_long(argv[1], 1, 64 << 20, &v) == 0)
 		return mode_oversize(sock, (size_t)v);
 	if (strcmp(mode, "spawn") == 0 && parse_spec_args(argv + 1, argc - 1, &a) == 0)

@@ -11,6 +11,7 @@ INTEGRATION_TESTS = \
 	tests/integration/transparency.sh \
 	tests/integration/exec-errors.sh \
 	tests/integration/malformed.sh \
+	tests/integration/bad-input.sh \
 	tests/integration/socket-activation.sh \
 	tests/integration/units.sh \
 	tests/integration/systemd-units.sh
