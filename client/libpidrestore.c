@@ -228,12 +228,12 @@ static int receive_message(pidrestore *c, Pidrestore__ServerMessage **ret, struc
 	int r;
 
 	r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
-	/* A daemon that closes a connection with our request unread makes the
-	 * kernel report ECONNRESET once, ahead of what it sent before it
-	 * closed (e.g. why it refused the connection). */
+	/* A daemon that closed with our request unread resets the connection,
+	 * and the kernel reports that before what is still queued for us,
+	 * such as the reply that says why: read on once. */
 	if (r == -ECONNRESET)
 		r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
-	if (r == 0)
+	if (r == 0 || r == -ECONNRESET)
 		return set_error(c, -ECONNRESET, "pidrestored closed the connection");
 	if (r < 0)
 		return set_error(c, r, "cannot receive from pidrestored: %s", strerror(-r));
@@ -343,6 +343,7 @@ static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *f
 	}
 	pidrestore__request__pack(req, buf);
 	r = wire_send(c->fd, buf, size, fds ? fds->fds : NULL, n_fds);
+	/* A daemon that refused the connection has said why before closing. */
 	if (r < 0 && r != -EPIPE && r != -ECONNRESET) {
 		r = set_error(c, r, "cannot send to pidrestored: %s", strerror(-r));
 		goto out;

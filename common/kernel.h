@@ -56,6 +56,9 @@
 /* PID_MAX_LIMIT on 64-bit: no namespace's pid_max can exceed it. */
 #define PR_PID_MAX_LIMIT (4 * 1024 * 1024)
 
+/* Since 6.9 pidfds live on their own file system, before on anon_inodefs. */
+#define PR_PID_FS_MAGIC 0x50494446
+
 /* SO_PEERPIDFD: 6.5. */
 #ifndef SO_PEERPIDFD
 #define SO_PEERPIDFD 77

@@ -1,9 +1,14 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include "nsref.h"
 
@@ -42,49 +47,99 @@ int nsref_own_pidns_fd(void)
 	return own_pidns_fd;
 }
 
-/* Kernels before 6.11 have no PIDFD_GET_PID_NAMESPACE: find the pid through
- * fdinfo, open its /proc entry, and check the pidfd's process is still alive
- * afterwards, so the pid was not reused in between. */
-static int pidns_from_pidfd_procfs(int fd, int *ret_fd, struct why *why)
+/* What an fd points to, as /proc/self/fd shows it: "pid:[4026531836]",
+ * "anon_inode:[pidfd]", "socket:[1234]", a path. */
+static void fd_link(int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, buf, len - 1);
+	buf[n > 0 ? n : 0] = '\0';
+}
+
+/* An fd of the wrong kind, in words, for the refusal. */
+static const char *fd_kind(const struct stat *st)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFIFO:
+		return "a pipe";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFLNK:
+		return "a symbolic link";
+	default:
+		/* eventfd, signalfd, timerfd, epoll, ...: anonymous inodes. */
+		return "an anonymous-inode fd";
+	}
+}
+
+/* The pid of a pidfd's process as the daemon sees it: -1 once it was
+ * reaped, 0 when it is not visible in the daemon's pid namespace. */
+static int pidfd_pid(int fd)
 {
 	char path[64], buf[4096];
 	const char *v;
-	int pid, nsfd;
 
 	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
 	if (read_file_at(AT_FDCWD, path, buf, sizeof(buf)) < 0 || !(v = proc_status_field(buf, "Pid")))
-		return why_set(why, EINVAL, "the fd passed as pid namespace is neither a pid namespace nor a pidfd");
-	pid = atoi(v);
-	if (pid <= 0)
-		return why_set(why, ESRCH, "the pidfd passed as pid namespace refers to a process that has exited or is not visible to the daemon");
+		return -1;
+	return atoi(v);
+}
+
+static int pidfd_exited(int fd)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+
+	/* A pidfd polls readable once its process exited, reaped or not. */
+	return poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+/* Kernels before 6.11 have no PIDFD_GET_PID_NAMESPACE: open the pid's /proc
+ * entry, and check the pidfd's process is still alive afterwards, so the
+ * pid was not reused in between. */
+static int pidns_from_pidfd_procfs(int fd, int pid, int *ret_fd, struct why *why)
+{
+	char path[64];
+	int nsfd;
+
 	snprintf(path, sizeof(path), "/proc/%d/ns/pid", pid);
 	nsfd = open(path, O_RDONLY | O_CLOEXEC);
-	if (nsfd < 0 || pr_pidfd_send_signal(fd, 0, NULL, 0) < 0) {
+	if (nsfd < 0 && errno != ENOENT && errno != ESRCH)
+		return why_set(why, errno, "cannot open the pid namespace of process %d, which the pidfd passed as the target pid namespace refers to: %m",
+			       pid);
+	if (nsfd < 0 || pidfd_exited(fd)) {
 		if (nsfd >= 0)
 			close(nsfd);
-		return why_set(why, ESRCH, "the pidfd passed as pid namespace refers to a process that has exited");
+		return why_set(why, ESRCH, "the pidfd passed as the target pid namespace refers to a process that has exited (pid %d); pass one of a live process",
+			       pid);
 	}
 	*ret_fd = nsfd;
 	return 0;
 }
 
-int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why)
+/* The active pid namespace of a pidfd's process. A process that exited,
+ * even one not reaped yet, names none: its namespace may be on its way out,
+ * and the requester meant a live process. */
+static int pidns_from_pidfd(int fd, int *ret_fd, struct why *why)
 {
-	char link[64], target[64];
-	ssize_t n;
-	int type, nsfd;
+	int pid = pidfd_pid(fd), nsfd;
 
-	type = ioctl(fd, NS_GET_NSTYPE);
-	if (type >= 0) {
-		if (type != CLONE_NEWPID)
-			return why_set(why, EINVAL, "the fd passed as pid namespace is a namespace of another type; pass /proc/PID/ns/pid or a pidfd");
-		nsfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-		if (nsfd < 0)
-			return why_set(why, errno, "cannot duplicate the pid namespace fd: %m");
-		*ret_fd = nsfd;
-		return 0;
-	}
-
+	if (pid < 0 || pidfd_exited(fd))
+		return why_set(why, ESRCH, "the pidfd passed as the target pid namespace refers to a process that has exited%s; pass one of a live process",
+			       pid < 0 ? " and was reaped" : " (a zombie)");
+	if (pid == 0)
+		return why_set(why, EINVAL, "the pidfd passed as the target pid namespace refers to a process outside the daemon's pid namespace (pid:[%llu]); name a namespace the daemon can see",
+			       (unsigned long long)own_pidns_inode);
 	nsfd = ioctl(fd, PIDFD_GET_PID_NAMESPACE, 0);
 	if (nsfd >= 0) {
 		/* The ioctl's fd is not close-on-exec on every kernel. */
@@ -93,16 +148,43 @@ int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why)
 		return 0;
 	}
 	if (errno == ESRCH)
-		return why_set(why, ESRCH, "the pidfd passed as pid namespace refers to a process that has exited");
+		return why_set(why, ESRCH, "the pidfd passed as the target pid namespace refers to a process that has exited (pid %d); pass one of a live process",
+			       pid);
+	if (errno != ENOTTY)
+		return why_set(why, errno, "cannot get the pid namespace of process %d, which the pidfd passed as the target pid namespace refers to: %m",
+			       pid);
+	return pidns_from_pidfd_procfs(fd, pid, ret_fd, why);
+}
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, target, sizeof(target) - 1);
-	if (n > 0) {
-		target[n] = '\0';
-		if (strcmp(target, "anon_inode:[pidfd]") == 0)
-			return pidns_from_pidfd_procfs(fd, ret_fd, why);
+/* Only fds known to be namespaces or pidfds get their ioctls: a device's
+ * driver could read the same numbers as its own commands. */
+int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why)
+{
+	struct statfs sfs;
+	struct stat st;
+	char link[256];
+	int type, nsfd;
+
+	if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+		return why_set(why, errno, "cannot inspect the fd passed as the target pid namespace: %m");
+	fd_link(fd, link, sizeof(link));
+	if (sfs.f_type == NSFS_MAGIC) {
+		type = ioctl(fd, NS_GET_NSTYPE);
+		if (type < 0)
+			return why_set(why, errno, "cannot tell the type of the namespace passed as the target pid namespace (%s): %m", link);
+		if (type != CLONE_NEWPID)
+			return why_set(why, EINVAL, "the fd passed as the target pid namespace is a namespace of another type (%s); pass /proc/PID/ns/pid or a pidfd",
+				       link);
+		nsfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (nsfd < 0)
+			return why_set(why, errno, "cannot duplicate the pid namespace fd: %m");
+		*ret_fd = nsfd;
+		return 0;
 	}
-	return why_set(why, EINVAL, "the fd passed as pid namespace is neither a pid namespace (/proc/PID/ns/pid) nor a pidfd");
+	if ((sfs.f_type == PR_PID_FS_MAGIC || sfs.f_type == ANON_INODE_FS_MAGIC) && strcmp(link, "anon_inode:[pidfd]") == 0)
+		return pidns_from_pidfd(fd, ret_fd, why);
+	return why_set(why, EINVAL, "the fd passed as the target pid namespace is %s (%s), neither a pid namespace (/proc/PID/ns/pid) nor a pidfd",
+		       fd_kind(&st), link);
 }
 
 int nsref_userns_owners(int userns_fd, struct nsref_owners *ret)

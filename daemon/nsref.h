@@ -19,7 +19,9 @@ int nsref_own_pidns_fd(void);
 
 /* Turns an fd a requester passed into a pid namespace fd (new, owned by the
  * caller): an nsfs fd of a pid namespace, or a pidfd of a live process (its
- * active pid namespace). Anything else is EINVAL, a dead process ESRCH. */
+ * active pid namespace). Any other fd, a namespace of another type, or a
+ * pidfd of a process the daemon cannot see is EINVAL; a pidfd of a process
+ * that exited (reaped or a zombie) ESRCH. The refusal says what the fd is. */
 int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why);
 
 /* Owners (uids as the daemon sees them) of a user namespace and of each of

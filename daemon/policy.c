@@ -107,8 +107,20 @@ static int check_level(const struct policy *policy, const struct policy_request 
 		return 0;
 	}
 	if (lv->pid == 0) {
-		*rule = "any-free-pid";
-		return 0;
+		/* The kernel picks the PID, as for a fork: free where the
+		 * requester could create the process itself. The levels
+		 * around the target follow from the target. */
+		if (!lv->is_target || lv->is_requester_ns || (policy->own_namespaces && owned_by(lv, req->uid))) {
+			*rule = "any-free-pid";
+			return 0;
+		}
+		describe_ns(lv, ns, sizeof(ns));
+		if (lv->n_owners == 0)
+			return why_set(why, EPERM, "any free PID at level %u (%s): uid %u may not create a process there: it is not its own pid namespace and belongs to the daemon's user namespace; name a PID that a grant for uid %u covers there",
+				       lv->depth, ns, req->uid, req->uid);
+		return why_set(why, EPERM, "any free PID at level %u (%s): uid %u may not create a process there: it is not its own pid namespace and its user namespace is owned by uid %u%s; name a PID that a grant for uid %u covers there",
+			       lv->depth, ns, req->uid, lv->owners[0], policy->own_namespaces ? "" : " (and the own-namespace rule is off)",
+			       req->uid);
 	}
 	/* In a namespace of its own the user could take any PID without us
 	 * (unshare, then fork up to it), so the floor, which keeps the PIDs

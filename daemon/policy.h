@@ -66,11 +66,14 @@ void policy_default(struct policy *policy);
 void policy_free(struct policy *policy);
 
 struct policy_level {
-	pid_t pid;                /* 0: any free PID, which needs no permission */
+	pid_t pid;                /* 0: any free PID (see policy_check()) */
 	unsigned int depth;       /* below the daemon's namespace (its own is 0), for messages */
 	uint64_t ns_inode;
 	bool is_daemon_ns;        /* the daemon's own pid namespace */
 	bool is_new;              /* a namespace the request creates */
+	bool is_target;           /* where the process goes: the namespace the request
+	                           * names (the parent of a new one) */
+	bool is_requester_ns;     /* the requester's own active pid namespace */
 	size_t n_owners;          /* owners of the owning user namespace chain, */
 	const uid_t *owners;      /*   innermost first, below the daemon's */
 };
@@ -89,7 +92,13 @@ struct policy_request {
  * "any-free-pid", or a grant's rule text, valid as long as the policy is),
  * or is NULL where the level is refused. Returns 0 when every level is
  * allowed; -EPERM with why naming the first level refused, its PID, its
- * namespace and what was missing. */
+ * namespace and what was missing.
+ *
+ * Any free PID (0) needs no permission where a fork of the requester's own
+ * would land: in its own pid namespace, in one it owns, and in the levels
+ * around the target. The target level itself must be passed (with pid 0
+ * when the kernel is to choose): a process in someone else's namespace
+ * needs a PID there that a grant covers. */
 int policy_check(const struct policy *policy, const struct policy_request *req,
 		 const char **rules, struct why *why);
 

@@ -199,8 +199,13 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 			goto fail;
 		}
 	}
-	if (t->new_pidns && t->n_pids > 0)
+	/* A new namespace's init is pid 1 there, named or not: the policy
+	 * decides that level like any other. */
+	if (t->new_pidns) {
 		t->pids[0] = 1;
+		if (t->n_pids == 0)
+			t->n_pids = 1;
+	}
 	/* Trailing zeros are the kernel's to fill; inner zeros are the daemon's. */
 	while (t->n_pids > 0 && t->pids[t->n_pids - 1] == 0)
 		t->n_pids--;
@@ -212,10 +217,27 @@ fail:
 	return r;
 }
 
-/* The levels of t as the policy sees them. */
-static void target_levels(const struct target *t, struct policy_level *levels)
+/* The level the request names: with a new namespace, its parent. */
+static size_t target_index(const struct target *t)
 {
-	for (size_t i = 0; i < t->n_pids; i++) {
+	return t->new_pidns ? 1 : 0;
+}
+
+/* The levels the policy decides: every one with a PID, and the target,
+ * also when the kernel is to choose its PID there. */
+static size_t target_policy_levels(const struct target *t)
+{
+	return t->n_pids > target_index(t) ? t->n_pids : target_index(t) + 1;
+}
+
+/* The levels of t as the policy sees them, for a requester whose own pid
+ * namespace is requester_pidns (for a policy check on another uid's
+ * behalf: the asker's, as if that uid asked from there). Returns how many. */
+static size_t target_levels(const struct target *t, uint64_t requester_pidns, struct policy_level *levels)
+{
+	size_t n = target_policy_levels(t);
+
+	for (size_t i = 0; i < n; i++) {
 		const struct nsref_level *lv = &t->chain.level[i];
 
 		levels[i] = (struct policy_level){
@@ -224,10 +246,13 @@ static void target_levels(const struct target *t, struct policy_level *levels)
 			.ns_inode = lv->inode,
 			.is_daemon_ns = lv->fd >= 0 && lv->inode == nsref_own_pidns_inode(),
 			.is_new = t->new_pidns && i == 0,
+			.is_target = i == target_index(t),
+			.is_requester_ns = lv->fd >= 0 && lv->inode == requester_pidns,
 			.n_owners = lv->owners.n,
 			.owners = lv->owners.uid,
 		};
 	}
+	return n;
 }
 
 static struct policy_request requester_of(const struct conn *c)
@@ -245,8 +270,7 @@ static int target_authorize(struct conn *c, const struct target *t, const char *
 	struct policy_level levels[PR_MAX_LEVELS];
 	struct policy_request req = requester_of(c);
 
-	target_levels(t, levels);
-	req.n_levels = t->n_pids;
+	req.n_levels = target_levels(t, conn_peer(c)->pidns_inode, levels);
 	req.levels = levels;
 	return policy_check(&current_policy, &req, rules, why);
 }
@@ -322,7 +346,7 @@ static void audit(struct conn *c, const char *verb, const struct target *t, cons
 	 * to the kernel (trailing zeros, which carry no rule). */
 	for (size_t i = 0; i < t->chain.n; i++) {
 		const char *sep = i ? "," : "";
-		const char *rule = i >= t->n_pids ? "any-free-pid" : rules[i] ? rules[i] : "refused";
+		const char *rule = i >= target_policy_levels(t) ? "any-free-pid" : rules[i] ? rules[i] : "refused";
 
 		at_pids += (size_t)snprintf(pids + at_pids, sizeof(pids) - at_pids, "%s%d", sep,
 					    i < t->n_pids ? t->pids[i] : 0);
@@ -425,10 +449,6 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 			if (r < 0)
 				return r;
 			t->chain.level[0].inode = fd_inode(t->chain.level[0].fd);
-		}
-		if (t->n_pids == 0) {
-			t->pids[0] = 1;
-			t->n_pids = 1;
 		}
 	}
 	for (int attempt = 0;; attempt++) {
@@ -750,13 +770,50 @@ static void pending_wait(struct pending *pd, size_t i, struct proc *p)
 	proc_set_waiter(p, on_proc_report, pd);
 }
 
+/* ------------------------------------------------------------ owners */
+
+/* Refuses a requester that does not own p (root too, unless root_may).
+ * An id of someone else's is refused as such (EPERM), not as unknown: ids
+ * count up and status tells everyone how many processes there are, so
+ * that one exists is no secret. Whose it is, is: only root, who lists
+ * everyone's, is told the owner. */
+static int check_owner(const struct peer *peer, const struct proc *p, const char *what, const char *verb, bool root_may,
+		       struct why *why)
+{
+	char owner[32] = "another user";
+
+	if (p->owner_uid == peer->uid || (root_may && peer->uid == 0))
+		return 0;
+	if (peer->uid == 0)
+		snprintf(owner, sizeof(owner), "uid %u", p->owner_uid);
+	return why_set(why, EPERM, "%s %llu belongs to %s; only its owner%s may %s it", what, (unsigned long long)p->id,
+		       owner, root_may ? " and root" : "", verb);
+}
+
 /* ------------------------------------------------------------ handlers */
+
+/* Hello.client, free text from the requester, for a log line: cut short,
+ * and with no control character to start a forged line with. */
+static const char *client_name_for_log(const char *name, char *buf, size_t len)
+{
+	size_t i;
+
+	for (i = 0; name && name[i] && i + 4 < len; i++)
+		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
+	if (name && name[i]) {
+		memcpy(&buf[i], "...", 3);
+		i += 3;
+	}
+	buf[i] = '\0';
+	return buf;
+}
 
 static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
 	const char *features[16];
+	char client[84];
 	size_t n = 0;
 	uint32_t version;
 	struct why why;
@@ -795,7 +852,7 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_HELLO;
 	resp.hello = &reply;
 	log_debug("connection %llu: hello from \"%s\", protocol %u", (unsigned long long)conn_number(c),
-		  hello->client ? hello->client : "", version);
+		  client_name_for_log(hello->client, client, sizeof(client)), version);
 	respond(c, id, &resp, NULL, 0);
 }
 
@@ -987,11 +1044,8 @@ static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecReque
 			(unsigned long long)req->reservation_id);
 		goto fail;
 	}
-	if (p->owner_uid != peer->uid) {
-		why_set(&why, EPERM, "reservation %llu belongs to uid %u, not to uid %u",
-			(unsigned long long)p->id, p->owner_uid, peer->uid);
+	if (check_owner(peer, p, "reservation", "claim", false, &why) < 0)
 		goto fail;
-	}
 	if (p->state != PROC_RESERVED) {
 		why_set(&why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s",
 			(unsigned long long)p->id,
@@ -1050,11 +1104,8 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 					(unsigned long long)req->reservation_ids[i]);
 				goto fail;
 			}
-			if (p->owner_uid != peer->uid && peer->uid != 0) {
-				why_set(&why, EPERM, "reservation %llu belongs to uid %u; only it and root may release it",
-					(unsigned long long)p->id, p->owner_uid);
+			if (check_owner(peer, p, "reservation", "release", true, &why) < 0)
 				goto fail;
-			}
 			if (p->state == PROC_RUNNING || p->state == PROC_EXECING) {
 				why_set(&why, EBUSY, "%llu is a running process, not a reservation; stop it with a signal instead",
 					(unsigned long long)p->id);
@@ -1206,8 +1257,7 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 		r = fd_check_all_used(fdt, why);
 	if (r < 0)
 		goto out;
-	target_levels(&t, levels);
-	req.n_levels = t.n_pids;
+	req.n_levels = target_levels(&t, peer->pidns_inode, levels);
 	req.levels = levels;
 	r = policy_check(&current_policy, &req, rules, &refusal);
 	verdict->allowed = r == 0;
@@ -1221,7 +1271,7 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	 * leaves to the kernel need no rule. */
 	for (size_t i = 0; i < t.chain.n; i++) {
 		Pidrestore__PolicyLevel *lv = &levels_out[i];
-		bool named = i < t.n_pids;
+		bool named = i < req.n_levels;
 
 		pidrestore__policy_level__init(lv);
 		lv->has_pid = lv->has_depth = lv->has_pidns_inode = 1;
@@ -1502,11 +1552,8 @@ static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillReque
 				(unsigned long long)req->ids[i]);
 			goto fail;
 		}
-		if (p->owner_uid != peer->uid && peer->uid != 0) {
-			why_set(&why, EPERM, "process %llu belongs to uid %u; only it and root may signal it",
-				(unsigned long long)p->id, p->owner_uid);
+		if (check_owner(peer, p, "process", "signal", true, &why) < 0)
 			goto fail;
-		}
 		if (p->state == PROC_STARTING || p->state == PROC_EXECING) {
 			why_set(&why, EAGAIN, "process %llu is %s; try again once its request was answered",
 				(unsigned long long)p->id, p->state == PROC_STARTING ? "still starting" : "being claimed");

@@ -12,6 +12,7 @@ INTEGRATION_TESTS = \
 	tests/integration/spawner.sh \
 	tests/integration/exec-errors.sh \
 	tests/integration/malformed.sh \
+	tests/integration/bad-input.sh \
 	tests/integration/socket-activation.sh \
 	tests/integration/units.sh \
 	tests/integration/systemd-units.sh
@@ -36,7 +37,7 @@ check_PROGRAMS += \
 tests_helpers_spawn_pidfd_SOURCES = tests/helpers/spawn-pidfd.c
 tests_helpers_spawn_pidfd_LDADD = client/libpidrestore-core.la
 
-tests_helpers_raw_request_SOURCES = tests/helpers/raw-request.c
+tests_helpers_raw_request_SOURCES = tests/helpers/raw-request.c tests/helpers/raw-fds.c tests/helpers/raw-fds.h
 nodist_tests_helpers_raw_request_SOURCES = proto/pidrestore.pb-c.h
 tests_helpers_raw_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_helpers_raw_request_LDADD = proto/libwire.la

@@ -48,21 +48,21 @@ assert_eq "oversized: the daemon serves a second client" "$RUN_RC" 0
 echo marker >"$T/marker"
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker"
 refused "Status with 3 fds: error reply or closed"
-assert_match "Status with 3 fds: none of them stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+assert_match "Status with 3 fds: none of them stays open in the daemon" "$RUN_OUT" '^daemon_kept_fds=0$'
 check "Status with 3 fds: the daemon's fd count is back to $base" settle_fds "$base"
 
 # fd_count that does not match the fds sent.
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 3 "$T/marker" 1
 refused "3 fds with fd_count 1: error reply or closed"
-assert_match "3 fds with fd_count 1: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+assert_match "3 fds with fd_count 1: none stays open in the daemon" "$RUN_OUT" '^daemon_kept_fds=0$'
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 2 "$T/marker" 5
 refused "2 fds with fd_count 5: error reply or closed"
-assert_match "2 fds with fd_count 5: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+assert_match "2 fds with fd_count 5: none stays open in the daemon" "$RUN_OUT" '^daemon_kept_fds=0$'
 
 # Many fds at once (the most one packet carries).
 run "$RAW" --daemon-pid "$DAEMON_PID" "$SOCK" fds 253 "$T/marker"
 refused "Status with 253 fds: error reply or closed"
-assert_match "Status with 253 fds: none stays open in the daemon" "$RUN_OUT" '^daemon_file_fds=0$'
+assert_match "Status with 253 fds: none stays open in the daemon" "$RUN_OUT" '^daemon_kept_fds=0$'
 check "after all bad input: the daemon's fd count is back to $base" settle_fds "$base"
 
 # Garbage as the very first packet, before any Hello.

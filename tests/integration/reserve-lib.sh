@@ -82,6 +82,20 @@ client_open() {
 	EXTRA_PIDS+=("${CL_PROC[$name]}")
 }
 
+# user_client: USER_CLIENT is a reserve-client the test user can run (a
+# copy in $T when the build tree is out of its reach), for
+# CLIENT_BIN=$USER_CLIENT client_open NAME "${AS_USER[@]}".
+USER_CLIENT=
+user_client() {
+	USER_CLIENT=$RES_CLIENT
+	if ! as_user test -x "$RES_CLIENT" 2>/dev/null; then
+		mkdir -p "$T/bin"
+		cp "$RES_CLIENT" "$T/bin/"
+		chmod 755 "$T/bin" "$T/bin/reserve-client"
+		USER_CLIENT=$T/bin/reserve-client
+	fi
+}
+
 # client_cmd NAME LINE [TIMEOUT]: sends LINE, reads until the last line of the
 # answer. CL_OUT holds every line, CL_LAST the last one ("ok ...", "error
 # ...", "timeout ..."; "no answer" if none came within TIMEOUT seconds).

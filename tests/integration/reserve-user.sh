@@ -12,13 +12,7 @@ require_userns
 res_setup
 start_daemon
 user_programs
-USER_CLIENT=$RES_CLIENT
-if ! as_user test -x "$RES_CLIENT" 2>/dev/null; then
-	mkdir -p "$T/bin"
-	cp "$RES_CLIENT" "$T/bin/"
-	chmod 755 "$T/bin" "$T/bin/reserve-client"
-	USER_CLIENT=$T/bin/reserve-client
-fi
+user_client
 
 free_pids F 2
 client_open R

@@ -14,6 +14,8 @@ struct level_spec {
 	bool is_new;
 	size_t n_owners;
 	uid_t owners[4];
+	bool target;          /* the namespace the request names */
+	bool requester_ns;    /* the requester's own */
 };
 
 struct policy_case {
@@ -75,6 +77,22 @@ static const struct policy_case cases[] = {
 	{ "new namespace owned by the user", true, 0, 1000, 2, { { 1, false, true, 1, { 1000 } }, { 88, false, false, 1, { 1000 } } }, 0, "own-namespace", NULL },
 	{ "new namespace in the host user namespace", true, 0, 1000, 1, { { 1, false, true, 0, { 0 } } }, -EPERM, NULL, "the new pid namespace" },
 	{ "no levels named at all", true, 0, 1000, 0, { { 0 } }, 0, "none", NULL },
+	{ "any free pid in its own namespace as the target", true, 0, 1000, 1, { { 0, true, false, 0, { 0 }, true, true } }, 0,
+	  "any-free-pid", NULL },
+	{ "any free pid in a target it owns", true, 0, 1000, 2,
+	  { { 0, false, false, 1, { 1000 }, true }, { 0, true, false, 0, { 0 }, false, true } }, 0, "any-free-pid", NULL },
+	{ "any free pid in another user's target", true, 0, 1000, 2,
+	  { { 0, false, false, 1, { 1001 }, true }, { 0, true, false, 0, { 0 }, false, true } }, -EPERM, NULL,
+	  "any free PID at level 1 (pid:[4026531836]): uid 1000 may not create a process there: it is not its own pid namespace and its user namespace is owned by uid 1001; name a PID" },
+	{ "any free pid in a root-owned target", true, 0, 1000, 2,
+	  { { 0, false, false, 0, { 0 }, true }, { 0, true, false, 0, { 0 }, false, true } }, -EPERM, NULL,
+	  "it is not its own pid namespace and belongs to the daemon's user namespace" },
+	{ "any free pid in an owned target, own-namespace rule off", false, 0, 1000, 1,
+	  { { 0, false, false, 1, { 1000 }, true } }, -EPERM, NULL, "owned by uid 1000 (and the own-namespace rule is off)" },
+	{ "any free pid in the host named from a container", true, 0, 1000, 1, { { 0, true, false, 0, { 0 }, true, false } },
+	  -EPERM, NULL, "any free PID at level 0" },
+	{ "root: any free pid in another user's target", true, 0, 0, 1, { { 0, false, false, 1, { 1001 }, true } }, 0, "root",
+	  NULL },
 
 	/* With grants. */
 	{ "fresh install: no grant for a host range", true, 0, 1000, 1, { { 300000, true } }, -EPERM, NULL,
@@ -123,6 +141,10 @@ static const struct policy_case cases[] = {
 	{ "own namespace before grants", true, 0, 1000, 1, { { 300000, false, false, 1, { 1000 } } }, 0, "own-namespace",
 	  NULL, true },
 	{ "any free PID with grants", true, 0, 1001, 1, { { 0, true } }, 0, "any-free-pid", NULL, true },
+	{ "a granted PID in a foreign target, any outside", true, 0, 1002, 2,
+	  { { 150, false, false, 1, { 1001 }, true }, { 0, true, false, 0, { 0 }, false, true } }, 0, "any-free-pid", NULL, true },
+	{ "a grant does not make any free PID in a foreign target", true, 0, 1002, 1,
+	  { { 0, false, false, 1, { 1001 }, true } }, -EPERM, NULL, "name a PID that a grant for uid 1002 covers there", true },
 	{ "nested: own inner, granted outer", true, 0, 1000, 2, { { 5, false, false, 1, { 1000 } }, { 300001, true } }, 0,
 	  G1, NULL, true },
 	{ "nested: own inner, outer outside the grant", true, 0, 1000, 2,
@@ -161,6 +183,8 @@ static int run_case(const struct policy_case *c)
 			.ns_inode = HOST_NS + i,
 			.is_daemon_ns = c->levels[i].daemon_ns,
 			.is_new = c->levels[i].is_new,
+			.is_target = c->levels[i].target,
+			.is_requester_ns = c->levels[i].requester_ns,
 			.n_owners = c->levels[i].n_owners,
 			.owners = c->levels[i].owners,
 		};
