@@ -23,10 +23,11 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
 require_root
-require_tools setpriv unshare nsenter timeout
+require_tools setpriv unshare nsenter timeout jq
 require_userns
 res_setup
 start_daemon
+SPAWNER=$(spawner_pid)
 user_programs
 user_client
 
@@ -51,10 +52,11 @@ settle_fds() { # N DAEMON_PID
 
 # No placeholder and no spawned program is left (they are the daemon's
 # children until they are reaped).
-no_children() { # [DAEMON_PID]
+# The daemon's spawner is its one lasting child, and no placeholder.
+no_children() { # [DAEMON_PID SPAWNER_PID]
 	local i
 	for ((i = 0; i < 50; i++)); do
-		[ -z "$(children_of "${1:-$DAEMON_PID}")" ] && return 0
+		[ -z "$(children_of "${1:-$DAEMON_PID}" | grep -vx "${2:-$SPAWNER}")" ] && return 0
 		sleep 0.1
 	done
 	return 1
@@ -412,6 +414,8 @@ for ((i = 0; i < 100; i++)); do
 done
 run nsenter -t "$INNER" -p "$RAW" "$INNER_SOCK" status
 expect "a client inside the daemon's namespace" - '^status connections=1 '
+# Its only child as soon as it serves.
+INNER_SPAWNER=$(children_of "$INNER")
 sleep 0.5
 INNER_BASE=$(find "/proc/$INNER/fd" -mindepth 1 -maxdepth 1 | wc -l)
 
@@ -424,7 +428,7 @@ run "$PR_CTL" --socket "$INNER_SOCK" status
 assert_eq "pidrestorectl in the parent namespace: exits 1" "$RUN_RC" 1
 assert_match "pidrestorectl in the parent namespace: told why" "$RUN_ERR" "\\(ESRCH\\): $NOT_VISIBLE"
 assert_match "the inner daemon logged the refusal" "$(cat "$T/inner.log")" "refusing a connection: $NOT_VISIBLE"
-check "the inner daemon created nothing" no_children "$INNER"
+check "the inner daemon created nothing" no_children "$INNER" "$INNER_SPAWNER"
 check "the inner daemon's fd count is back to $INNER_BASE" settle_fds "$INNER_BASE" "$INNER"
 run nsenter -t "$INNER" -p "$RAW" "$INNER_SOCK" reserve 0
 expect "then a client inside its namespace reserves" - '^reserved id=[0-9]+ pids=[0-9]+$'

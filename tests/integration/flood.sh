@@ -9,7 +9,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limits-lib.sh"
 require_root
-require_tools setpriv unshare mount timeout
+require_tools setpriv unshare mount timeout jq
 require_userns
 setup
 # AddressSanitizer keeps freed memory aside (256 MiB by default) before it

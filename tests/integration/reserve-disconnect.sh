@@ -7,7 +7,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
 require_root
-require_tools timeout
+require_tools timeout jq
 res_setup
 start_daemon
 
