@@ -13,12 +13,17 @@
 #include "nsref.h"
 
 static int own_pidns_fd = -1;
+static int pid_max_fd = -1;
 static uint64_t own_pidns_inode;
 static uint64_t own_userns_inode;
+static struct nsref_owners own_pidns_owners;
+
+static int level_fill(struct nsref_level *lv);
 
 int nsref_init(struct why *why)
 {
-	int userns;
+	struct nsref_level own = { 0 };
+	int userns, r;
 
 	own_pidns_fd = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
 	if (own_pidns_fd < 0)
@@ -29,7 +34,33 @@ int nsref_init(struct why *why)
 		return why_set(why, errno, "cannot open /proc/self/ns/user: %m");
 	own_userns_inode = fd_inode(userns);
 	close(userns);
+	/* Most requests name the daemon's own namespace: its owners are
+	 * looked up once, not per request. */
+	own.fd = own_pidns_fd;
+	r = level_fill(&own);
+	if (r < 0)
+		return why_set(why, -r, "cannot inspect the daemon's own pid namespace: %s", strerror(-r));
+	own_pidns_owners = own.owners;
+	/* Kept open: it is read for every request, and opening it cost more
+	 * than the rest of a request's checks together. */
+	pid_max_fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (pid_max_fd < 0)
+		return why_set(why, errno, "cannot open /proc/sys/kernel/pid_max: %m");
 	return 0;
+}
+
+pid_t nsref_own_pid_max(void)
+{
+	char buf[32];
+	ssize_t n;
+
+	do
+		n = pread(pid_max_fd, buf, sizeof(buf) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 32768;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
 }
 
 uint64_t nsref_own_pidns_inode(void)
@@ -245,6 +276,11 @@ int nsref_chain_build(int pidns_fd, struct nsref_chain *chain, struct why *why)
 		}
 		lv = &chain->level[chain->n++];
 		lv->fd = fd;
+		if (chain->n == 1 && fd_inode(fd) == own_pidns_inode) {
+			lv->inode = own_pidns_inode;
+			lv->owners = own_pidns_owners;
+			return 0;
+		}
 		r = level_fill(lv);
 		if (r < 0) {
 			why_set(why, -r, "cannot inspect pid namespace pid:[%llu]: %s",

@@ -13,6 +13,8 @@
 int nsref_init(struct why *why);
 
 uint64_t nsref_own_pidns_inode(void);
+/* The daemon's pid namespace's pid_max, read now: an admin may change it. */
+pid_t nsref_own_pid_max(void);
 uint64_t nsref_own_userns_inode(void);
 /* The daemon's own pid namespace, to return to after a setns(). */
 int nsref_own_pidns_fd(void);

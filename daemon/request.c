@@ -119,13 +119,24 @@ static void target_release(struct target *t)
 	nsref_chain_release(&t->chain);
 }
 
+/* Read on every request, as an admin may change it at any time; the file
+ * stays open, since opening it cost more than the rest of a request's
+ * checks together. */
 static pid_t host_pid_max(void)
 {
+	static int fd = -1;
 	char buf[32];
+	ssize_t n;
 
-	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/pid_max", buf, sizeof(buf)) > 0)
-		return (pid_t)atoi(buf);
-	return 32768;
+	if (fd < 0)
+		fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	do
+		n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 32768;
+	buf[n] = '\0';
+	return (pid_t)atoi(buf);
 }
 
 static const char *level_name(const struct target *t, size_t i, char *buf, size_t len)
