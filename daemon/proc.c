@@ -30,6 +30,7 @@ struct proc_private {
 	bool counted;                /* its waiter counts in group->waiting */
 	struct waiter_group *group;  /* the request that waits on it, until answered */
 	struct proc *group_next;
+	struct proc_reap_wait *reap_wait; /* someone answers once it is reaped */
 	TAILQ_ENTRY(proc) link;
 	struct proc *hash_next;
 };
@@ -234,6 +235,25 @@ static int group_join(struct proc *p, void *data)
 	return 0;
 }
 
+/* ------------------------------------------------------------ reap waits */
+
+/* Released processes whose reaping a request waits for, to answer only once
+ * their PIDs are free, without the daemon blocking until they are. */
+struct proc_reap_wait {
+	size_t left;
+	proc_reaped_fn fn;
+	void *data;
+};
+
+static void reap_wait_done_one(struct proc_reap_wait *w)
+{
+	if (--w->left > 0)
+		return;
+	if (w->fn)
+		w->fn(w->data);
+	free(w);
+}
+
 /* ------------------------------------------------------------ exits */
 
 static void on_proc_exit(evutil_socket_t fd, short what, void *arg);
@@ -283,6 +303,8 @@ static int reap(struct proc *p, siginfo_t *si)
 
 static void proc_free(struct proc *p)
 {
+	struct proc_reap_wait *w = p->priv->reap_wait;
+
 	group_leave(p);
 	set_state(p, PROC_RELEASED);
 	TAILQ_REMOVE(&procs, p, priv->link);
@@ -297,6 +319,8 @@ static void proc_free(struct proc *p)
 	close_fdp(&p->pidfd);
 	free(p->priv);
 	free(p);
+	if (w)
+		reap_wait_done_one(w);
 }
 
 static void notify_waiter(struct proc *p, enum proc_report report, const struct why *why)
@@ -367,7 +391,9 @@ static void holder_gone(struct proc *p)
 {
 	siginfo_t si = { 0 };
 
-	if (watch_exit(p) == 0)
+	/* Released, it was killed: the channel closed in its exit, of which
+	 * only the last steps are left, so the wait is short. */
+	if (p->state != PROC_RELEASED && watch_exit(p) == 0)
 		return;
 	/* Cannot watch it: it is exiting, so waiting here is short. */
 	if (reap(p, &si) < 0) {
@@ -687,10 +713,9 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 
 /* Kills p and lets go of everything but its PID, which stays held until it
  * is reaped. */
-static void release_now(struct proc *p)
+static void release_mark(struct proc *p)
 {
 	kill_proc(p);
-	close_control(p);
 	if (p->priv->ttl_ev) {
 		event_free(p->priv->ttl_ev);
 		p->priv->ttl_ev = NULL;
@@ -699,6 +724,12 @@ static void release_now(struct proc *p)
 	set_state(p, PROC_RELEASED);
 	p->owner = NULL;
 	p->waiter = NULL;
+}
+
+static void release_now(struct proc *p)
+{
+	release_mark(p);
+	close_control(p);
 }
 
 void proc_release(struct proc *p)
@@ -797,13 +828,47 @@ static void release_and_reap(struct proc **ps, size_t n)
 	}
 }
 
-size_t proc_release_ids(const uint64_t *ids, size_t n_ids)
+/* Kills each process and calls fn(data) once all are reaped, from the exit
+ * events: the daemon goes on serving meanwhile. A process whose exit
+ * cannot be watched is reaped here (it was killed, so that is short). */
+static void release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *data)
 {
-	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
+	struct proc_reap_wait *w = calloc(1, sizeof(*w));
+
+	if (!w) {
+		release_and_reap(ps, n);
+		fn(data);
+		return;
+	}
+	w->fn = fn;
+	w->data = data;
+	/* Held by this call, so that fn runs once, after every one is in. */
+	w->left = 1;
+	for (size_t i = 0; i < n; i++) {
+		struct proc *p = ps[i];
+
+		/* A parked reservation's channel closes as it exits, which
+		 * tells as well as a pidfd would, without opening one. */
+		if (p->control_fd >= 0 && p->priv->control_ev && !p->priv->exit_ev) {
+			release_mark(p);
+			p->priv->reap_wait = w;
+			w->left++;
+		} else if (watch_exit(p) == 0) {
+			release_now(p);
+			p->priv->reap_wait = w;
+			w->left++;
+		} else {
+			release_and_reap(&p, 1);
+		}
+	}
+	reap_wait_done_one(w);
+}
+
+/* The distinct, unreleased processes among ids, in ps (room for n_ids). */
+static size_t select_ids(const uint64_t *ids, size_t n_ids, struct proc **ps)
+{
 	size_t n = 0;
 
-	if (!ps)
-		return 0;
 	for (size_t i = 0; i < n_ids; i++) {
 		struct proc *p = proc_find(ids[i]);
 		bool seen = false;
@@ -813,28 +878,60 @@ size_t proc_release_ids(const uint64_t *ids, size_t n_ids)
 		if (p && p->state != PROC_RELEASED && !seen)
 			ps[n++] = p;
 	}
-	release_and_reap(ps, n);
-	free(ps);
 	return n;
 }
 
-size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap)
+/* owner's parked reservations, up to cap, in ps and their ids in ids. */
+static size_t select_reserved_of(const struct conn *owner, struct proc **ps, uint64_t *ids, size_t cap)
 {
-	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
 	struct proc *p;
 	size_t n = 0;
 
-	if (!ps)
-		return 0;
 	TAILQ_FOREACH(p, &procs, priv->link) {
 		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
 			continue;
 		ids[n] = p->id;
 		ps[n++] = p;
 	}
+	return n;
+}
+
+size_t proc_release_ids(const uint64_t *ids, size_t n_ids)
+{
+	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
+	size_t n;
+
+	if (!ps)
+		return 0;
+	n = select_ids(ids, n_ids, ps);
 	release_and_reap(ps, n);
 	free(ps);
 	return n;
+}
+
+int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data)
+{
+	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
+
+	if (!ps)
+		return -ENOMEM;
+	*n_released = select_ids(ids, n_ids, ps);
+	release_then(ps, *n_released, fn, data);
+	free(ps);
+	return 0;
+}
+
+int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
+				  proc_reaped_fn fn, void *data)
+{
+	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
+
+	if (!ps)
+		return -ENOMEM;
+	*n_released = select_reserved_of(owner, ps, ids, cap);
+	release_then(ps, *n_released, fn, data);
+	free(ps);
+	return 0;
 }
 
 void proc_conn_closed(struct conn *c)

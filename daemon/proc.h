@@ -101,9 +101,18 @@ struct proc *proc_find(uint64_t id);
  * skipped) and returns, with how many, once their PIDs are free. */
 size_t proc_release_ids(const uint64_t *ids, size_t n_ids);
 
-/* Releases every parked reservation of owner, like proc_release_ids();
- * stores up to cap ids. */
-size_t proc_release_reserved_of(const struct conn *owner, uint64_t *ids, size_t cap);
+typedef void (*proc_reaped_fn)(void *data);
+
+/* Like proc_release_ids(), but returns at once: fn(data) is called exactly
+ * once, when the PIDs are free, which may be before this returns (nothing
+ * to wait for). *n_released is set before fn can run. Returns 0, or
+ * -ENOMEM with nothing done and fn not called. */
+int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data);
+
+/* Releases every parked reservation of owner (up to cap, their ids stored
+ * in ids) like proc_release_ids_then(). */
+int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
+				  proc_reaped_fn fn, void *data);
 
 /* The connection is going away: its placeholders are released, its running
  * programs keep running without an owner. */

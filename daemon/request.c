@@ -119,26 +119,6 @@ static void target_release(struct target *t)
 	nsref_chain_release(&t->chain);
 }
 
-/* Read on every request, as an admin may change it at any time; the file
- * stays open, since opening it cost more than the rest of a request's
- * checks together. */
-static pid_t host_pid_max(void)
-{
-	static int fd = -1;
-	char buf[32];
-	ssize_t n;
-
-	if (fd < 0)
-		fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	do
-		n = fd >= 0 ? pread(fd, buf, sizeof(buf) - 1, 0) : -1;
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return 32768;
-	buf[n] = '\0';
-	return (pid_t)atoi(buf);
-}
-
 static const char *level_name(const struct target *t, size_t i, char *buf, size_t len)
 {
 	if (t->new_pidns && i == 0)
@@ -195,7 +175,7 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 		goto fail;
 	}
 
-	hostmax = t->host_pid_max = host_pid_max();
+	hostmax = t->host_pid_max = nsref_own_pid_max();
 	t->n_pids = spec->n_pids;
 	for (size_t i = 0; i < t->n_pids; i++) {
 		bool daemon_level = t->chain.level[i].inode == nsref_own_pidns_inode() && t->chain.level[i].fd >= 0;
@@ -564,6 +544,20 @@ struct pending {
 
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
 
+/* A release request, answered once the PIDs it freed are free: the
+ * reaping is awaited from the exit events, not in the event loop. */
+struct release_answer {
+	LIST_ENTRY(release_answer) link;
+	struct conn *conn;            /* NULL once the connection closed */
+	uint64_t request_id;
+	enum stats_type type;
+	uint64_t start_usec;
+	size_t n;
+	uint64_t ids[];
+};
+
+static LIST_HEAD(, release_answer) release_answers = LIST_HEAD_INITIALIZER(release_answers);
+
 static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kind kind, size_t n)
 {
 	struct pending *pd = calloc(1, sizeof(*pd));
@@ -617,6 +611,12 @@ static void pending_release_all(struct pending *pd)
 void request_conn_closed(struct conn *c)
 {
 	struct pending *pd, *next;
+	struct release_answer *ra;
+
+	/* Still counted once their PIDs are free, and then forgotten. */
+	LIST_FOREACH(ra, &release_answers, link)
+		if (ra->conn == c)
+			ra->conn = NULL;
 
 	for (pd = LIST_FIRST(&pendings); pd; pd = next) {
 		next = LIST_NEXT(pd, link);
@@ -1085,26 +1085,42 @@ fail:
 	respond_error(c, id, &why);
 }
 
+static void release_answer_send(void *data)
+{
+	struct release_answer *ra = data;
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__ReleaseReply reply = PIDRESTORE__RELEASE_REPLY__INIT;
+
+	answering.type = ra->type;
+	answering.start_usec = ra->start_usec;
+	if (ra->conn) {
+		reply.n_released_ids = ra->n;
+		reply.released_ids = ra->ids;
+		resp.body_case = PIDRESTORE__RESPONSE__BODY_RELEASE;
+		resp.release = &reply;
+		respond(ra->conn, ra->request_id, &resp, NULL, 0);
+	} else {
+		count_answer(0);
+	}
+	answering.type = STATS_INVALID;
+	answering.start_usec = 0;
+	LIST_REMOVE(ra, link);
+	free(ra);
+}
+
 static void handle_release(struct conn *c, uint64_t id, const Pidrestore__ReleaseRequest *req)
 {
 	const struct peer *peer = conn_peer(c);
-	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
-	Pidrestore__ReleaseReply reply = PIDRESTORE__RELEASE_REPLY__INIT;
-	uint64_t *released = NULL;
-	size_t n = 0;
+	struct release_answer *ra;
+	size_t cap;
 	struct why why;
+	int r;
 
 	if (req->has_all && req->all) {
 		struct proc_counts counts;
 
 		proc_count(c, &counts);
-		released = calloc(counts.reserved + 1, sizeof(*released));
-		if (!released) {
-			why_set(&why, ENOMEM, "out of memory");
-			respond_error(c, id, &why);
-			return;
-		}
-		n = proc_release_reserved_of(c, released, counts.reserved + 1);
+		cap = counts.reserved;
 	} else {
 		/* All or nothing: check every id before releasing any. */
 		for (size_t i = 0; i < req->n_reservation_ids; i++) {
@@ -1128,17 +1144,31 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 				goto fail;
 			}
 		}
-		/* Answers once the PIDs are free again. */
-		n = proc_release_ids(req->reservation_ids, req->n_reservation_ids);
-		released = req->reservation_ids;
+		cap = req->n_reservation_ids;
 	}
-	reply.n_released_ids = n;
-	reply.released_ids = released;
-	resp.body_case = PIDRESTORE__RESPONSE__BODY_RELEASE;
-	resp.release = &reply;
-	respond(c, id, &resp, NULL, 0);
-	if (released != req->reservation_ids)
-		free(released);
+	ra = calloc(1, sizeof(*ra) + (cap ? cap : 1) * sizeof(ra->ids[0]));
+	if (!ra) {
+		why_set(&why, ENOMEM, "out of memory");
+		goto fail;
+	}
+	ra->conn = c;
+	ra->request_id = id;
+	ra->type = answering.type;
+	ra->start_usec = answering.start_usec;
+	LIST_INSERT_HEAD(&release_answers, ra, link);
+	/* Answered from release_answer_send(), maybe before these return. */
+	if (req->has_all && req->all) {
+		r = proc_release_reserved_of_then(c, ra->ids, cap, &ra->n, release_answer_send, ra);
+	} else {
+		memcpy(ra->ids, req->reservation_ids, cap * sizeof(ra->ids[0]));
+		r = proc_release_ids_then(req->reservation_ids, cap, &ra->n, release_answer_send, ra);
+	}
+	if (r < 0) {
+		LIST_REMOVE(ra, link);
+		free(ra);
+		why_set(&why, -r, "out of memory");
+		goto fail;
+	}
 	return;
 fail:
 	respond_error(c, id, &why);
