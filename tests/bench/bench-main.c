@@ -198,6 +198,25 @@ static int floor_rep(struct row *row, const pid_t *pids, size_t n_pids, char *co
 	return 0;
 }
 
+static int minimal_rep(struct row *row, struct minimal_server *ms, const pid_t *pids, size_t n_pids,
+		       size_t iterations, struct samples *s)
+{
+	uint64_t start = bench_now_ns();
+
+	samples_reset(s);
+	for (size_t i = 0; i < iterations; i++) {
+		uint64_t t0 = bench_now_ns();
+		int r = minimal_server_cycle(ms, pids[i % n_pids]);
+
+		if (r < 0)
+			return fail(r == -EEXIST ? "the minimal server: a benchmark PID was taken by another process; run again"
+						 : "the minimal server", r);
+		samples_add(s, bench_now_ns() - t0);
+	}
+	rep_from_samples(rep_next(row), s, iterations, bench_now_ns() - start);
+	return 0;
+}
+
 static int reserve_rep(struct row *row, pidrestore *c, const pid_t *pids, size_t n_pids, size_t iterations,
 		       struct samples *s)
 {
@@ -277,7 +296,8 @@ static int run_ratio_rows(const struct options *o, const struct bench_daemon *d,
 	static char *const exec_argv[] = { (char *)"/bin/true", NULL };
 	static char *const exec_envp[] = { (char *)"PATH=/usr/bin:/bin", NULL };
 	const char *where = cpu >= 0 ? "pinned" : "unpinned";
-	struct row *floor, *daemon, *floor_exec, *spawn, *nslp, *hello;
+	struct row *floor, *minimal, *daemon, *floor_exec, *spawn, *nslp, *hello;
+	struct minimal_server ms = { .pid = -1 };
 	struct row warm = { 0 };
 	pidrestore *c;
 	int r;
@@ -288,7 +308,14 @@ static int run_ratio_rows(const struct options *o, const struct bench_daemon *d,
 	r = client_connect(d, &c);
 	if (r < 0)
 		return r;
+	/* Forked after the pinning: it runs where the daemon does. */
+	r = minimal_server_start(&ms);
+	if (r < 0) {
+		pidrestore_disconnect(c);
+		return fail("starting the minimal server", r);
+	}
 	floor = row_new(where, "floor: clone3(set_tid, CLONE_PIDFD), _exit, reap");
+	minimal = row_new(where, "minimal server: reserve 1 PID, get pidfd, release");
 	daemon = row_new(where, "daemon: reserve 1 PID, get pidfd, release");
 	floor_exec = row_new(where, "floor: clone3(set_tid), execve /bin/true, reap");
 	spawn = row_new(where, "daemon: spawn /bin/true, wait for exit event");
@@ -300,12 +327,14 @@ static int run_ratio_rows(const struct options *o, const struct bench_daemon *d,
 
 	progress("%s: warming up", where);
 	if ((r = floor_rep(&warm, pids, 4, NULL, NULL, o->iterations / 4 + 1, s)) < 0 ||
+	    (r = minimal_rep(&warm, &ms, pids, 4, o->iterations / 4 + 1, s)) < 0 ||
 	    (r = reserve_rep(&warm, c, pids, 4, o->iterations / 4 + 1, s)) < 0 ||
 	    (r = spawn_rep(&warm, c, exec_pids, 4, exec_argv, exec_envp, o->exec_iterations / 4 + 1, s)) < 0)
 		goto out;
 	for (size_t rep = 0; rep < o->reps; rep++) {
 		progress("%s: repetition %zu of %zu", where, rep + 1, o->reps);
 		if ((r = floor_rep(floor, pids, 4, NULL, NULL, o->iterations, s)) < 0 ||
+		    (r = minimal_rep(minimal, &ms, pids, 4, o->iterations, s)) < 0 ||
 		    (r = reserve_rep(daemon, c, pids, 4, o->iterations, s)) < 0 ||
 		    (r = floor_rep(floor_exec, exec_pids, 4, exec_argv, exec_envp, o->exec_iterations, s)) < 0 ||
 		    (r = spawn_rep(spawn, c, exec_pids, 4, exec_argv, exec_envp, o->exec_iterations, s)) < 0 ||
@@ -313,10 +342,12 @@ static int run_ratio_rows(const struct options *o, const struct bench_daemon *d,
 		    (r = hello_rep(hello, d, o->iterations / 4 + 1, s)) < 0)
 			goto out;
 	}
+	row_ratio(minimal, floor);
 	row_ratio(daemon, floor);
 	row_ratio(spawn, floor_exec);
 	row_ratio(nslp, floor);
 out:
+	minimal_server_stop(&ms);
 	pidrestore_disconnect(c);
 	return r;
 }

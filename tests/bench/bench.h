@@ -89,6 +89,18 @@ int floor_clone(pid_t pid, char *const *argv, char *const *envp);
  * another PID than the one asked for. */
 int ns_last_pid_run(size_t iterations, bool noisy, struct samples *s, uint64_t *wall_ns, size_t *wrong);
 
+/* The least a server must do for a reserve and a release: a forked process
+ * that clone3()s a parked child on request, passes its pidfd back, and on
+ * release kills, reaps and answers (bench-minimal.c). */
+struct minimal_server {
+	pid_t pid;
+	int sock;
+};
+int minimal_server_start(struct minimal_server *ms);
+void minimal_server_stop(struct minimal_server *ms);
+/* One reserve of pid and its release. Returns 0 or -errno. */
+int minimal_server_cycle(struct minimal_server *ms, pid_t pid);
+
 /* ------------------------------------------------------------ the daemon */
 
 struct bench_daemon {

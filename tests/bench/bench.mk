@@ -9,6 +9,7 @@ tests_bench_pidrestore_bench_SOURCES = \
 	tests/bench/bench-stats.c \
 	tests/bench/bench-pids.c \
 	tests/bench/bench-kernel.c \
+	tests/bench/bench-minimal.c \
 	tests/bench/bench-daemon.c \
 	tests/bench/bench-client.c \
 	tests/bench/bench-main.c \
