@@ -17,6 +17,7 @@
 #include "pidrestore.pb-c.h"
 #include "proc.h"
 #include "quota.h"
+#include "slab.h"
 #include "spawn.h"
 #include "wire.h"
 
@@ -124,10 +125,42 @@ static const char *step_name(uint32_t step)
 	return "an unknown step";
 }
 
+/* A process's record: struct proc, its private part and room for its three
+ * events (event_assign), one allocation from the pool. */
+enum { EVENT_CONTROL, EVENT_EXIT, EVENT_TTL, EVENT_SLOTS };
+
+struct proc_record {
+	struct proc proc;
+	struct proc_private priv;
+};
+
+static struct slab_pool proc_pool;
+static size_t event_offset, event_stride;
+
 int proc_init(struct event_base *base)
 {
 	proc_base = base;
+	event_offset = (sizeof(struct proc_record) + 15) / 16 * 16;
+	event_stride = (event_get_struct_event_size() + 15) / 16 * 16;
+	slab_pool_init(&proc_pool, event_offset + EVENT_SLOTS * event_stride);
 	return 0;
+}
+
+/* Watches fd (or a timer, fd -1) with one of p's event slots. Returns the
+ * event, not yet added, or NULL. */
+static struct event *proc_event(struct proc *p, int slot, evutil_socket_t fd, short what, event_callback_fn fn)
+{
+	struct event *ev = (struct event *)((char *)p + event_offset + (size_t)slot * event_stride);
+
+	return event_assign(ev, proc_base, fd, what, fn, p) == 0 ? ev : NULL;
+}
+
+static void proc_event_drop(struct event **ev)
+{
+	if (*ev) {
+		event_del(*ev);
+		*ev = NULL;
+	}
 }
 
 struct proc *proc_find(uint64_t id)
@@ -172,10 +205,7 @@ static void group_finish(struct waiter_group **slot)
 		m->priv->group_next = NULL;
 		/* Still connected to its holder: the channel will tell. */
 		if (m->state == PROC_RESERVED && m->control_fd >= 0) {
-			if (m->priv->exit_ev) {
-				event_free(m->priv->exit_ev);
-				m->priv->exit_ev = NULL;
-			}
+			proc_event_drop(&m->priv->exit_ev);
 			close_fdp(&m->pidfd);
 		}
 	}
@@ -272,10 +302,8 @@ static int watch_exit(struct proc *p)
 			return fd;
 		p->pidfd = fd;
 	}
-	p->priv->exit_ev = event_new(proc_base, p->pidfd, EV_READ, on_proc_exit, p);
+	p->priv->exit_ev = proc_event(p, EVENT_EXIT, p->pidfd, EV_READ, on_proc_exit);
 	if (!p->priv->exit_ev || event_add(p->priv->exit_ev, NULL) < 0) {
-		if (p->priv->exit_ev)
-			event_free(p->priv->exit_ev);
 		p->priv->exit_ev = NULL;
 		return -ENOMEM;
 	}
@@ -309,16 +337,12 @@ static void proc_free(struct proc *p)
 	set_state(p, PROC_RELEASED);
 	TAILQ_REMOVE(&procs, p, priv->link);
 	hash_remove(p);
-	if (p->priv->control_ev)
-		event_free(p->priv->control_ev);
-	if (p->priv->exit_ev)
-		event_free(p->priv->exit_ev);
-	if (p->priv->ttl_ev)
-		event_free(p->priv->ttl_ev);
+	proc_event_drop(&p->priv->control_ev);
+	proc_event_drop(&p->priv->exit_ev);
+	proc_event_drop(&p->priv->ttl_ev);
 	close_fdp(&p->control_fd);
 	close_fdp(&p->pidfd);
-	free(p->priv);
-	free(p);
+	slab_free(&proc_pool, p);
 	if (w)
 		reap_wait_done_one(w);
 }
@@ -340,10 +364,7 @@ static void notify_waiter(struct proc *p, enum proc_report report, const struct 
 
 static void close_control(struct proc *p)
 {
-	if (p->priv->control_ev) {
-		event_free(p->priv->control_ev);
-		p->priv->control_ev = NULL;
-	}
+	proc_event_drop(&p->priv->control_ev);
 	close_fdp(&p->control_fd);
 }
 
@@ -578,12 +599,13 @@ static void proc_ended(struct proc *p, siginfo_t *si_in)
 
 int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret)
 {
-	struct proc *p = calloc(1, sizeof(*p));
+	struct proc_record *rec = slab_alloc(&proc_pool);
+	struct proc *p;
 
-	if (!p || !(p->priv = calloc(1, sizeof(*p->priv)))) {
-		free(p);
+	if (!rec)
 		return -ENOMEM;
-	}
+	p = &rec->proc;
+	p->priv = &rec->priv;
 	p->id = next_id++;
 	p->owner = owner;
 	p->owner_uid = owner_uid;
@@ -599,7 +621,7 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->created_usec = now_usec();
 	/* Until it execs, the end of its channel also tells of its exit:
 	 * the pidfd is only watched once a program runs or the holder is gone. */
-	p->priv->control_ev = event_new(proc_base, p->control_fd, EV_READ | EV_PERSIST, on_control, p);
+	p->priv->control_ev = proc_event(p, EVENT_CONTROL, p->control_fd, EV_READ | EV_PERSIST, on_control);
 	TAILQ_INSERT_TAIL(&procs, p, priv->link);
 	p->priv->hash_next = proc_hash[p->id % PROC_HASH_SIZE];
 	proc_hash[p->id % PROC_HASH_SIZE] = p;
@@ -716,10 +738,7 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 static void release_mark(struct proc *p)
 {
 	kill_proc(p);
-	if (p->priv->ttl_ev) {
-		event_free(p->priv->ttl_ev);
-		p->priv->ttl_ev = NULL;
-	}
+	proc_event_drop(&p->priv->ttl_ev);
 	group_leave(p);
 	set_state(p, PROC_RELEASED);
 	p->owner = NULL;
@@ -807,7 +826,7 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
 	struct timeval tv = { .tv_sec = ttl_sec };
 
 	if (!p->priv->ttl_ev)
-		p->priv->ttl_ev = evtimer_new(proc_base, on_ttl, p);
+		p->priv->ttl_ev = proc_event(p, EVENT_TTL, -1, 0, on_ttl);
 	if (!p->priv->ttl_ev || evtimer_add(p->priv->ttl_ev, &tv) < 0)
 		return -ENOMEM;
 	p->expires_usec = now_usec() + (uint64_t)ttl_sec * 1000000u;
@@ -969,6 +988,7 @@ void proc_shutdown(void)
 			proc_free(p);
 		}
 	}
+	slab_pool_release(&proc_pool);
 }
 
 void proc_count(const struct conn *owner, struct proc_counts *ret)

@@ -15,7 +15,7 @@ tests_unit_test_config_LDADD = daemon/libdaemon.la
 
 check_PROGRAMS += tests/unit/test-quota
 TESTS += tests/unit/test-quota
-tests_unit_test_quota_SOURCES = tests/unit/test-quota.c
+tests_unit_test_quota_SOURCES = tests/unit/test-quota.c tests/unit/check.h
 tests_unit_test_quota_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_quota_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_quota_LDADD = daemon/libdaemon.la
@@ -26,3 +26,10 @@ tests_unit_test_histogram_SOURCES = tests/unit/test-histogram.c
 tests_unit_test_histogram_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_histogram_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_histogram_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-slab
+TESTS += tests/unit/test-slab
+tests_unit_test_slab_SOURCES = tests/unit/test-slab.c tests/unit/check.h
+tests_unit_test_slab_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_slab_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_slab_LDADD = daemon/libdaemon.la

@@ -5,20 +5,7 @@
 #include <stdio.h>
 
 #include "quota.h"
-
-static unsigned int failures, checks;
-
-#define CHECK(cond, ...)                                         \
-	do {                                                     \
-		checks++;                                        \
-		if (cond) {                                      \
-			printf("ok   " __VA_ARGS__);             \
-		} else {                                         \
-			failures++;                              \
-			printf("FAIL " __VA_ARGS__);             \
-		}                                                \
-		printf("\n");                                    \
-	} while (0)
+#include "check.h"
 
 static void test_outstanding(void)
 {
@@ -110,6 +97,5 @@ int main(void)
 	test_bucket();
 	test_connections();
 	quota_reset();
-	printf("%u passed, %u failed\n", checks - failures, failures);
-	return failures ? 1 : 0;
+	return check_summary();
 }
