@@ -13,7 +13,9 @@
  * before the clone. The holder sets every signal not in sig_default back to
  * its default disposition (an ignored signal stays ignored across exec), then
  * applies the setup in this order, each step as root unless noted:
- *   1. setsid(); oom_score_adj; rlimits; drop bounding set to cap_bnd
+ *   1. setsid(); oom_score_adj; rlimits; scheduling policy and nice, CPU
+ *      affinity, I/O priority and personality as flagged; drop bounding set
+ *      to cap_bnd
  *   2. setgroups(groups)                       (ids in the daemon's user ns)
  *   3. setns() into every non-user namespace in ns_mask
  *   4. chroot to HOLDER_FD_ROOT when HOLDER_SETUP_CHROOT
@@ -51,7 +53,7 @@
 
 #include <stdint.h>
 
-#define HOLDER_PROTO_MAGIC 0x70724802u /* "prH" + version 2 */
+#define HOLDER_PROTO_MAGIC 0x70724803u /* "prH" + version 3 */
 #define SPAWNER_PROTO_MAGIC 0x70725301u /* "prS" + version 1 */
 
 #define HOLDER_FD_CONTROL 3
@@ -80,7 +82,13 @@ enum holder_setup_flags {
 	HOLDER_SETUP_CHROOT = 1u << 0,
 	HOLDER_SETUP_NO_NEW_PRIVS = 1u << 1,
 	HOLDER_SETUP_SET_OOM_SCORE_ADJ = 1u << 2,
+	HOLDER_SETUP_SCHED = 1u << 3,        /* sched_policy, sched_priority, nice */
+	HOLDER_SETUP_AFFINITY = 1u << 4,     /* cpu_affinity */
+	HOLDER_SETUP_IOPRIO = 1u << 5,       /* ioprio */
+	HOLDER_SETUP_PERSONALITY = 1u << 6,  /* personality */
 };
+
+#define HOLDER_CPU_WORDS 16 /* affinity masks of up to 1024 CPUs */
 
 #define HOLDER_RLIMIT_COUNT 16 /* RLIM_NLIMITS on Linux */
 #define HOLDER_MAX_GROUPS 65536 /* NGROUPS_MAX */
@@ -111,6 +119,15 @@ struct holder_setup {
 	uint32_t rlimit_mask;  /* bit r: rlimits[r] is to be set */
 	uint32_t n_groups;
 	struct holder_rlimit rlimits[HOLDER_RLIMIT_COUNT];
+	/* What fork() passes on of the scheduling (the requester's
+	 * SCHED_RESET_ON_FORK already applied by the daemon). */
+	uint32_t sched_policy;
+	uint32_t sched_priority;
+	int32_t nice;
+	uint32_t ioprio;
+	uint32_t personality;
+	uint32_t reserved;
+	uint64_t cpu_affinity[HOLDER_CPU_WORDS];
 	/* uint32_t groups[n_groups]; */
 };
 
@@ -154,6 +171,10 @@ enum holder_step {
 	HOLDER_STEP_SETSID,
 	HOLDER_STEP_OOM_SCORE_ADJ,
 	HOLDER_STEP_RLIMIT,
+	HOLDER_STEP_SCHED,
+	HOLDER_STEP_AFFINITY,
+	HOLDER_STEP_IOPRIO,
+	HOLDER_STEP_PERSONALITY,
 	HOLDER_STEP_BOUNDING_SET,
 	HOLDER_STEP_GROUPS,
 	HOLDER_STEP_SETNS_MNT,

@@ -4,8 +4,11 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <systemd/sd-login.h>
@@ -217,6 +220,53 @@ static void read_limits(int procfd, struct peer *peer)
 		peer->oom_score_adj = atoi(buf);
 }
 
+/* The scheduling a fork() of the requester would pass on: policy and
+ * priority, nice, CPU affinity, I/O priority and personality. A requester
+ * with SCHED_RESET_ON_FORK would give its child SCHED_OTHER and a nice of
+ * at least 0; one with SCHED_DEADLINE cannot fork at all, and its child
+ * gets SCHED_OTHER. Read by PID; peer_capture() checks the pidfd after. */
+static void read_scheduling(int procfd, struct peer *peer)
+{
+	struct sched_param param;
+	cpu_set_t cpus;
+	char buf[32];
+	int policy, nice, ioprio;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, (id_t)peer->pid);
+	policy = sched_getscheduler(peer->pid);
+	if (errno == 0 && policy >= 0 && sched_getparam(peer->pid, &param) == 0) {
+		bool reset = policy & SCHED_RESET_ON_FORK;
+
+		policy &= ~SCHED_RESET_ON_FORK;
+		if (policy == SCHED_DEADLINE || (reset && (policy == SCHED_FIFO || policy == SCHED_RR))) {
+			policy = SCHED_OTHER;
+			param.sched_priority = 0;
+		}
+		if (reset && nice < 0)
+			nice = 0;
+		peer->sched_policy = policy;
+		peer->sched_priority = param.sched_priority;
+		peer->nice = nice;
+		peer->sched_known |= HOLDER_SETUP_SCHED;
+	}
+	CPU_ZERO(&cpus);
+	if (sched_getaffinity(peer->pid, sizeof(cpus), &cpus) == 0) {
+		memcpy(peer->cpu_affinity, &cpus, sizeof(peer->cpu_affinity) < sizeof(cpus) ? sizeof(peer->cpu_affinity) : sizeof(cpus));
+		peer->sched_known |= HOLDER_SETUP_AFFINITY;
+	}
+	ioprio = (int)syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, peer->pid);
+	if (ioprio >= 0) {
+		peer->ioprio = ioprio;
+		peer->sched_known |= HOLDER_SETUP_IOPRIO;
+	}
+	/* Needs ptrace-read access, which the daemon has as root. */
+	if (read_file_at(procfd, "personality", buf, sizeof(buf)) > 0) {
+		peer->personality = (unsigned int)strtoul(buf, NULL, 16);
+		peer->sched_known |= HOLDER_SETUP_PERSONALITY;
+	}
+}
+
 static void read_units(struct peer *peer)
 {
 	char *unit = NULL;
@@ -279,6 +329,7 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 	if (r < 0)
 		goto out;
 	read_limits(procfd, peer);
+	read_scheduling(procfd, peer);
 	r = open_cgroup(procfd, peer);
 	if (r < 0) {
 		r = why_set(why, ESRCH, "cannot read the requester's /proc/%d/cgroup", peer->pid);

@@ -33,6 +33,17 @@ struct peer {
 	struct rlimit rlimits[HOLDER_RLIMIT_COUNT];
 	uint32_t rlimit_mask;
 
+	/* Scheduling as fork() passes it on; sched_known holds the
+	 * HOLDER_SETUP_SCHED/_AFFINITY/_IOPRIO/_PERSONALITY bits of what
+	 * could be read. */
+	uint32_t sched_known;
+	int sched_policy;          /* SCHED_RESET_ON_FORK already applied */
+	int sched_priority;
+	int nice;
+	int ioprio;
+	unsigned int personality;
+	uint64_t cpu_affinity[HOLDER_CPU_WORDS];
+
 	int ns_fd[HOLDER_NS_COUNT]; /* holder_ns_slot order; -1 when absent */
 	uint64_t ns_inode[HOLDER_NS_COUNT];
 	int pidns_fd;              /* its active pid namespace */

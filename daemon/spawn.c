@@ -310,6 +310,13 @@ static int queue_setup(int sock, const struct peer *peer)
 		s->flags |= HOLDER_SETUP_SET_OOM_SCORE_ADJ;
 	if (peer->no_new_privs)
 		s->flags |= HOLDER_SETUP_NO_NEW_PRIVS;
+	s->flags |= peer->sched_known;
+	s->sched_policy = (uint32_t)peer->sched_policy;
+	s->sched_priority = (uint32_t)peer->sched_priority;
+	s->nice = peer->nice;
+	s->ioprio = (uint32_t)peer->ioprio;
+	s->personality = peer->personality;
+	memcpy(s->cpu_affinity, peer->cpu_affinity, sizeof(s->cpu_affinity));
 	s->ns_mask = setup_ns_mask(peer);
 	s->uid = peer->ns_uid;
 	s->gid = peer->ns_gid;

@@ -142,7 +142,8 @@ static const int ns_clone_flag[HOLDER_NS_COUNT] = {
 };
 
 #define SETUP_KNOWN_FLAGS \
-	(HOLDER_SETUP_CHROOT | HOLDER_SETUP_NO_NEW_PRIVS | HOLDER_SETUP_SET_OOM_SCORE_ADJ)
+	(HOLDER_SETUP_CHROOT | HOLDER_SETUP_NO_NEW_PRIVS | HOLDER_SETUP_SET_OOM_SCORE_ADJ | HOLDER_SETUP_SCHED | \
+	 HOLDER_SETUP_AFFINITY | HOLDER_SETUP_IOPRIO | HOLDER_SETUP_PERSONALITY)
 
 static int setup_validate(const struct holder_setup *s, size_t len)
 {
@@ -217,6 +218,46 @@ static int ambient_set(uint64_t ambient)
 	return r;
 }
 
+/* What fork() would have passed on from the requester (DESIGN §6). */
+static int scheduling_apply(const struct holder_setup *s, uint32_t *step)
+{
+	int r;
+
+	if (s->flags & HOLDER_SETUP_SCHED) {
+		struct sys_sched_param param = { .sched_priority = (int)s->sched_priority };
+
+		*step = HOLDER_STEP_SCHED;
+		r = sys_sched_setscheduler((int)s->sched_policy, &param);
+		if (r == 0)
+			r = sys_setpriority_self(s->nice);
+		if (r < 0)
+			return r;
+	}
+	if (s->flags & HOLDER_SETUP_AFFINITY) {
+		*step = HOLDER_STEP_AFFINITY;
+		r = sys_sched_setaffinity(s->cpu_affinity, sizeof(s->cpu_affinity));
+		/* EINVAL: none of those CPUs is in this cgroup's cpuset (the
+		 * child could not join the requester's cgroup); keep its own. */
+		if (r < 0 && r != -EINVAL)
+			return r;
+	}
+	if (s->flags & HOLDER_SETUP_IOPRIO) {
+		*step = HOLDER_STEP_IOPRIO;
+		r = sys_ioprio_set(s->ioprio);
+		if (r < 0)
+			return r;
+	}
+	if (s->flags & HOLDER_SETUP_PERSONALITY) {
+		long old;
+
+		*step = HOLDER_STEP_PERSONALITY;
+		old = sys_personality(s->personality);
+		if (old < 0 && old > -4096)
+			return (int)old;
+	}
+	return 0;
+}
+
 /* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
  * a negative errno with *step naming what failed. */
 static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
@@ -243,6 +284,13 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 			if (r < 0)
 				return r;
 		}
+
+	/* While still root: a real-time policy, a nice value below 0 or a
+	 * real-time I/O class may need privilege the requester has by its own
+	 * limits or capabilities but the holder will not. */
+	r = scheduling_apply(s, step);
+	if (r < 0)
+		return r;
 
 	*step = HOLDER_STEP_BOUNDING_SET;
 	r = bounding_set_restrict(s->cap_last, s->cap_bnd);

@@ -195,6 +195,36 @@ static inline int sys_prlimit64(int resource, const void *new_limit)
 	return (int)sys_call(__NR_prlimit64, 0, resource, new_limit, 0, 0, 0);
 }
 
+struct sys_sched_param {
+	int sched_priority;
+};
+
+static inline int sys_sched_setscheduler(int policy, const struct sys_sched_param *param)
+{
+	return (int)sys_call(__NR_sched_setscheduler, 0, policy, param, 0, 0, 0);
+}
+
+/* The kernel takes the nice value itself, -20 to 19. */
+static inline int sys_setpriority_self(int nice)
+{
+	return (int)sys_call(__NR_setpriority, 0 /* PRIO_PROCESS */, 0, nice, 0, 0, 0);
+}
+
+static inline int sys_sched_setaffinity(const uint64_t *mask, size_t len)
+{
+	return (int)sys_call(__NR_sched_setaffinity, 0, len, mask, 0, 0, 0);
+}
+
+static inline int sys_ioprio_set(unsigned int ioprio)
+{
+	return (int)sys_call(__NR_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, ioprio, 0, 0, 0);
+}
+
+static inline long sys_personality(unsigned long persona)
+{
+	return sys_call(__NR_personality, persona, 0, 0, 0, 0, 0);
+}
+
 static inline int sys_prctl(int option, unsigned long a, unsigned long b)
 {
 	return (int)sys_call(__NR_prctl, option, a, b, 0, 0, 0);

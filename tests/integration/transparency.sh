@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # A child spawned through the daemon and one the requester forks itself are
-# alike: same ids, groups, capabilities, seccomp mode, no_new_privs, umask and
-# namespaces; and the spawned program has exactly the fds it was given.
+# alike: same ids, groups, capabilities, seccomp mode, no_new_privs, umask,
+# scheduling (policy, priority, nice, CPU affinity, I/O priority),
+# personality and namespaces; and the spawned program has exactly the fds it
+# was given.
 # Done for root (plain, and confined: own namespaces, reduced bounding set,
 # no_new_privs) and for an unprivileged user inside its own user namespace
 # (plain and confined).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
-require_tools setpriv unshare timeout
+require_tools setpriv unshare timeout nice taskset ionice chrt setarch
 require_userns
 setup
 start_daemon
@@ -18,9 +20,15 @@ user_programs
 # shell itself ($$), which is the spawned or forked process.
 cat >"$T/probe" <<'PROBE'
 #!/bin/sh
-for k in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb Seccomp NoNewPrivs Umask; do
+for k in Uid Gid Groups CapInh CapPrm CapEff CapBnd CapAmb Seccomp NoNewPrivs Umask Cpus_allowed_list; do
 	grep "^$k:" /proc/$$/status | tr -s ' \t' ' '
 done
+# Fields 19, 40 and 41 of stat: nice, rt_priority, policy.
+stat=$(cat /proc/$$/stat)
+set -- ${stat##*) }
+echo "sched: nice ${17} rt_priority ${38} policy ${39}"
+echo "ioprio: $(ionice -p $$)"
+echo "personality: $(cat /proc/$$/personality)"
 for n in mnt net ipc uts user cgroup pid time; do
 	echo "ns $n $(readlink /proc/$$/ns/$n)"
 done
@@ -46,8 +54,8 @@ compare_as() {
 	assert_eq "$desc: spawn exits 0" "$RUN_RC" 0
 	forked=$(printf '%s\n' "$RUN_OUT" | sed '/^----$/,$d')
 	spawned=$(printf '%s\n' "$RUN_OUT" | sed '1,/^----$/d')
-	assert_eq "$desc: the forked probe read 11 status lines and 8 namespaces" \
-		"$(printf '%s\n' "$forked" | grep -c .)" 19
+	assert_eq "$desc: the forked probe read 12 status lines, 3 scheduling lines and 8 namespaces" \
+		"$(printf '%s\n' "$forked" | grep -c .)" 23
 	# Each property on its own line, so that a failure says which.
 	local line key
 	while IFS= read -r line; do
@@ -68,6 +76,14 @@ compare_as "root, own namespaces, groups, nnp, reduced bounding set" "$P" \
 	unshare --mount --net --uts --ipc --cgroup --propagation private \
 	setpriv --groups 4,24,4242 --no-new-privs --bounding-set -all,+chown,+kill,+setuid,+setgid,+sys_admin,+dac_override --
 
+pick_pid P
+compare_as "root, nice 5, CPU 0 only, idle I/O class, SCHED_BATCH, no address randomization" "$P" \
+	nice -n 5 taskset -c 0 ionice -c 3 chrt -b 0 setarch "$(uname -m)" -R
+
+pick_pid P
+compare_as "root, nice -3, SCHED_FIFO 10 with SCHED_RESET_ON_FORK" "$P" \
+	nice -n -3 chrt -R -f 10
+
 compare_as "uid $TEST_UID in its own user+pid namespace" 300 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --groups="$TEST_GID,4242" -- \
 	unshare -Urpf --mount-proc
@@ -79,6 +95,11 @@ compare_as "uid $TEST_UID in its own namespaces, nnp, reduced bounding set" 301 
 
 compare_as "uid $TEST_UID with no_new_privs set before its user namespace" 302 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups --no-new-privs -- \
+	unshare -Urpf --mount-proc
+
+compare_as "uid $TEST_UID, nice 7, CPU 0 only, best-effort I/O level 6, no address randomization" 304 \
+	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
+	nice -n 7 taskset -c 0 ionice -c 2 -n 6 setarch "$(uname -m)" -R \
 	unshare -Urpf --mount-proc
 
 # --- fds: only the mapped ones. The requester holds extra fds (not
