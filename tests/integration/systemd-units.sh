@@ -105,8 +105,14 @@ cp "$PR_HELPERS/session-keyring" "$T/"
 cat >"$T/probe" <<'PROBE'
 #!/bin/sh
 dir=$(dirname "$0")
-grep -E '^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp):' /proc/$$/status |
+grep -E '^(Umask|Uid|Gid|Groups|Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs|Seccomp|Cpus_allowed_list):' /proc/$$/status |
 	tr -s ' \t' ' '
+# Fields 19, 40 and 41 of stat: nice, rt_priority, policy.
+stat=$(cat /proc/$$/stat)
+set -- ${stat##*) }
+echo "sched: nice ${17} rt_priority ${38} policy ${39}"
+echo "ioprio: $(ionice -p $$)"
+echo "personality: $(cat /proc/$$/personality)"
 ls -l /proc/$$/ns/ | sed -n 's/.* \([a-z_]*\) -> \(.*\)/ns \1 \2/p'
 echo "cgroup $(grep '^0::' /proc/$$/cgroup)"
 echo "oom_score_adj $(cat /proc/$$/oom_score_adj)"
@@ -137,7 +143,7 @@ compare_in_container() {
 	assert_eq "$desc: spawn exits 0" "$RUN_RC" 0
 	forked=$(sed '/^----$/,$d' <<<"$RUN_OUT")
 	spawned=$(sed '1,/^----$/d' <<<"$RUN_OUT")
-	assert_eq "$desc: the probe read 26 properties" "$(grep -c . <<<"$forked")" 26
+	assert_eq "$desc: the probe read 30 properties" "$(grep -c . <<<"$forked")" 30
 	assert_eq "$desc: the spawned child is the forked one (diff forked spawned)" \
 		"$(diff <(echo "$forked") <(echo "$spawned") | grep '^[<>]' || true)" ""
 }
@@ -159,6 +165,10 @@ compare_in_container "uid $TEST_UID in its own namespaces, nnp, reduced bounding
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	unshare -Urpf --mount-proc --net --uts --ipc \
 	setpriv --no-new-privs --bounding-set -all,+chown,+kill --
+compare_in_container "uid $TEST_UID, nice 7, CPU 0 only, idle I/O class, no address randomization" 302 \
+	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
+	nice -n 7 taskset -c 0 ionice -c 3 setarch "$(uname -m)" -R \
+	unshare -Urpf --mount-proc
 
 run inside setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	"$USER_CTL" spawn --pid 4244 -- true
