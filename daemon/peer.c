@@ -225,6 +225,8 @@ static void read_limits(int procfd, struct peer *peer)
  * with SCHED_RESET_ON_FORK would give its child SCHED_OTHER and a nice of
  * at least 0; one with SCHED_DEADLINE cannot fork at all, and its child
  * gets SCHED_OTHER. Read by PID; peer_capture() checks the pidfd after. */
+_Static_assert(sizeof(((struct peer *)0)->cpu_affinity) == sizeof(cpu_set_t), "an affinity mask is one cpu_set_t");
+
 static void read_scheduling(int procfd, struct peer *peer)
 {
 	struct sched_param param;
@@ -252,7 +254,7 @@ static void read_scheduling(int procfd, struct peer *peer)
 	}
 	CPU_ZERO(&cpus);
 	if (sched_getaffinity(peer->pid, sizeof(cpus), &cpus) == 0) {
-		memcpy(peer->cpu_affinity, &cpus, sizeof(peer->cpu_affinity) < sizeof(cpus) ? sizeof(peer->cpu_affinity) : sizeof(cpus));
+		memcpy(peer->cpu_affinity, &cpus, sizeof(peer->cpu_affinity));
 		peer->sched_known |= HOLDER_SETUP_AFFINITY;
 	}
 	ioprio = (int)syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, peer->pid);

@@ -869,20 +869,20 @@ static void release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *da
 	w->left = 1;
 	for (size_t i = 0; i < n; i++) {
 		struct proc *p = ps[i];
-
 		/* A parked reservation's channel closes as it exits, which
 		 * tells as well as a pidfd would, without opening one. */
-		if (p->control_fd >= 0 && p->priv->control_ev && !p->priv->exit_ev) {
-			release_mark(p);
-			p->priv->reap_wait = w;
-			w->left++;
-		} else if (watch_exit(p) == 0) {
-			release_now(p);
-			p->priv->reap_wait = w;
-			w->left++;
-		} else {
+		bool by_channel = p->control_fd >= 0 && p->priv->control_ev && !p->priv->exit_ev;
+
+		if (!by_channel && watch_exit(p) < 0) {
 			release_and_reap(&p, 1);
+			continue;
 		}
+		if (by_channel)
+			release_mark(p);
+		else
+			release_now(p);
+		p->priv->reap_wait = w;
+		w->left++;
 	}
 	reap_wait_done_one(w);
 }
