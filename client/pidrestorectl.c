@@ -633,6 +633,10 @@ static void print_status_json(const struct options *o, const Pidrestore__StatusR
 	json_string(&j, s->daemon_version);
 	json_key(&j, "daemon_pid");
 	json_uint(&j, s->daemon_pid);
+	if (s->has_front_pid) {
+		json_key(&j, "front_pid");
+		json_uint(&j, s->front_pid);
+	}
 	if (s->has_spawner_pid) {
 		json_key(&j, "spawner_pid");
 		json_uint(&j, s->spawner_pid);
@@ -681,6 +685,8 @@ static void print_status_table(const Pidrestore__StatusReply *s)
 	printf("    Daemon version: %s\n", s->daemon_version && s->daemon_version[0] ? s->daemon_version : "unknown");
 	if (s->has_daemon_pid)
 		printf("        Daemon PID: %" PRIu32 "\n", s->daemon_pid);
+	if (s->has_front_pid)
+		printf("         Front PID: %" PRIu32 " (serves the socket, unprivileged)\n", s->front_pid);
 	if (s->has_spawner_pid)
 		printf("       Spawner PID: %" PRIu32 "\n", s->spawner_pid);
 	printf("  Protocol version: %" PRIu32 "\n", s->protocol_version);

@@ -1,5 +1,7 @@
-/* One client connection: it owns its socket, its libevent events, the
- * requester's identity taken at accept, and its queued output. */
+/* A requester's connection as priv knows it: the identity priv captured
+ * from the socket front handed over (DESIGN §2, §3), the protocol version
+ * agreed in Hello, and what the connection holds. Its bytes are front's
+ * (front/client.c); what priv says to it goes through the channel. */
 #pragma once
 
 #include <stddef.h>
@@ -10,18 +12,30 @@
 
 #include "pidrestore.pb-c.h"
 
-struct event_base;
-
 struct conn;
 
-/* Takes ownership of fd (non-blocking, close-on-exec, already accepted). */
-int conn_new(struct event_base *base, int fd, struct conn **ret);
+/* Where what priv says to connections goes (the channel to front). */
+struct conn_ops {
+	int (*send)(uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds);
+	/* c is about to be forgotten: what waits on it or belongs to it must
+	 * let go (requests, processes). */
+	void (*closing)(struct conn *c);
+};
+void conn_init(const struct conn_ops *ops);
 
-/* Closes the connection and releases everything it owns. */
+/* Captures the requester on sock (front's connection number), which stays
+ * the caller's. Returns 0, or -errno with why saying why the requester is
+ * refused. */
+int conn_open(uint64_t number, int sock, struct conn **ret, struct why *why);
+
+/* The connection number front uses, or NULL. */
+struct conn *conn_find(uint64_t number);
+
+/* Forgets c (front closed it): its placeholders are released, its running
+ * programs keep running. */
 void conn_free(struct conn *c);
 
-/* Queues a message with optional fds (the caller keeps its fds). A
- * connection whose peer stopped reading is closed, not waited for forever. */
+/* Queues a message with optional fds (the caller keeps its fds). */
 int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *fds, size_t n_fds);
 
 /* Sends a response to request id; fills the envelope. */
@@ -47,22 +61,9 @@ void conn_add_reservations(struct conn *c, int delta);
  * registry: a connection that has some is never closed as idle. */
 void conn_add_running(struct conn *c, int delta);
 
-/* Closes every connection (daemon stop). */
+/* Forgets every connection (daemon stop). */
 void conn_close_all(void);
 
-/* The daemon's limits against floods (DESIGN §10). */
-struct conn_limits {
-	unsigned int max_connections;          /* over all users; 0: only the fd limit */
-	unsigned int max_connections_per_user; /* by requester uid, root too; 0: none */
-	unsigned int requests_per_second;      /* per connection; 0: none */
-	unsigned int idle_timeout_sec;         /* 0: never closed as idle */
-};
-
-/* Sets the limits. max_connections is lowered, with a log line saying so, to
- * what the daemon's fd limit can hold: each connection keeps its socket and
- * the requester's pidfd, namespaces, root and cgroup open. */
-void conn_set_limits(const struct conn_limits *limits);
-
-/* The most bytes a request may have. */
+/* The most bytes a request may have (Hello tells clients). */
 void conn_set_max_message_size(size_t size);
 size_t conn_max_message_size(void);

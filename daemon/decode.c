@@ -340,14 +340,20 @@ static int explain_undecodable(const uint8_t *buf, size_t len, struct why *why)
 
 int decode_request(const uint8_t *buf, size_t len, size_t n_fds, Pidrestore__Request **ret, struct why *why)
 {
-	struct fd_uses uses = { .n_fds = n_fds };
 	Pidrestore__Request *req;
-	uint32_t fd_count;
-	int r;
 
 	*ret = req = pidrestore__request__unpack(NULL, len, buf);
 	if (!req)
 		return explain_undecodable(buf, len, why);
+	return decode_validate(req, n_fds, why);
+}
+
+int decode_validate(const Pidrestore__Request *req, size_t n_fds, struct why *why)
+{
+	struct fd_uses uses = { .n_fds = n_fds };
+	uint32_t fd_count;
+	int r;
+
 	if (n_fds > WIRE_MAX_FDS)
 		return why_set(why, EPROTO, "the packet carried %zu fds; at most %d fit in one", n_fds, WIRE_MAX_FDS);
 	fd_count = req->has_fd_count ? req->fd_count : 0;

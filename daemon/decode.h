@@ -31,6 +31,10 @@
  * pidrestore__request__free_unpacked(*ret, NULL). */
 int decode_request(const uint8_t *buf, size_t len, size_t n_fds, Pidrestore__Request **ret, struct why *why);
 
+/* The checks of decode_request() after the unpacking, for a request built
+ * some other way (priv-proto.h): the same promises to the handlers. */
+int decode_validate(const Pidrestore__Request *req, size_t n_fds, struct why *why);
+
 /* Marks fd index as used for what ("program", "fd map", ...) in used[],
  * which has n_fds entries. Returns 0, or -EPROTO with why set when the index
  * is out of range or was used before. */

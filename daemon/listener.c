@@ -11,7 +11,6 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
-#include "conn.h"
 #include "listener.h"
 #include "log.h"
 
@@ -22,6 +21,7 @@ static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 static struct event *accept_ev;
 static struct event *resume_ev;
 static struct event_base *listener_base;
+static listener_accept_fn accept_fn;
 
 const char *listener_path(void)
 {
@@ -147,7 +147,6 @@ static void accept_pause(void)
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	for (int i = 0; i < 64; i++) {
-		struct conn *c;
 		int cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
@@ -160,13 +159,14 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 				   (double)(now_usec() - paused_since_usec) / 1e6);
 			paused_since_usec = 0;
 		}
-		conn_new(listener_base, cfd, &c);
+		accept_fn(listener_base, cfd);
 	}
 }
 
-int listener_start(struct event_base *base)
+int listener_start(struct event_base *base, listener_accept_fn fn)
 {
 	listener_base = base;
+	accept_fn = fn;
 	accept_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, NULL);
 	resume_ev = evtimer_new(base, on_resume, NULL);
 	if (!accept_ev || !resume_ev || event_add(accept_ev, NULL) < 0)
@@ -188,6 +188,10 @@ void listener_close(void)
 		close(listen_fd);
 		listen_fd = -1;
 	}
+}
+
+void listener_unlink(void)
+{
 	if (bound_here) {
 		unlink(socket_path);
 		bound_here = false;

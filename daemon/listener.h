@@ -1,4 +1,6 @@
-/* The listening socket: the one systemd passed, or one bound by hand. */
+/* The listening socket: the one systemd passed, or one bound by hand. It is
+ * opened by the starting process, as root, and served by front; priv keeps
+ * its name for the status and removes a socket the daemon bound itself. */
 #pragma once
 
 #include <stdbool.h>
@@ -11,11 +13,17 @@ struct event_base;
  * creating its directory, mode 0666. */
 int listener_open(const char *path, struct why *why);
 
-/* Starts accepting on base; every connection becomes a conn. */
-int listener_start(struct event_base *base);
+/* Every accepted connection (non-blocking, close-on-exec) goes to fn. */
+typedef void (*listener_accept_fn)(struct event_base *base, int fd);
 
-/* Stops accepting and closes the socket (unlinking it if the daemon made it). */
+/* Starts accepting on base. */
+int listener_start(struct event_base *base, listener_accept_fn fn);
+
+/* Stops accepting and closes this process's copy of the socket. */
 void listener_close(void);
+
+/* Removes the socket file if the daemon bound it (not systemd). */
+void listener_unlink(void);
 
 const char *listener_path(void);
 bool listener_activated(void);

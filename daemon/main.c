@@ -5,11 +5,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pwd.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "priv-proto.h"
+#include "front/front.h"
+#include "listener.h"
 #include "log.h"
 #include "server.h"
 #include "wire.h"
+
+#define FRONT_DEFAULT_USER "pidrestore"
 
 static void usage(FILE *out)
 {
@@ -24,6 +35,8 @@ static void usage(FILE *out)
 		"  -c, --config PATH            the policy file (default %s); drop-ins are\n"
 		"                               read from PATH.d/*.conf\n"
 		"      --holder PATH            the placeholder program (default %s)\n"
+		"      --user NAME              the system user the unprivileged half, which\n"
+		"                               serves the socket, runs as (default %s)\n"
 		"      --max-message-size BYTES largest request accepted (default 65536)\n"
 		"      --max-reservations N     outstanding reservations over all clients (default 65536)\n"
 		"      --max-reservations-per-connection N\n"
@@ -48,7 +61,7 @@ static void usage(FILE *out)
 		"                               wrong (FILE:LINE), and exit 0 or 1 without serving\n"
 		"  -h, --help                   show this help\n"
 		"      --version                show the version\n",
-		PIDRESTORE_DEFAULT_SOCKET, CONFIG_DEFAULT_PATH, HOLDER_PATH);
+		PIDRESTORE_DEFAULT_SOCKET, CONFIG_DEFAULT_PATH, HOLDER_PATH, FRONT_DEFAULT_USER);
 }
 
 static int parse_count(const char *s, unsigned int *ret)
@@ -87,9 +100,96 @@ static int check_config(const char *path)
 	return EXIT_SUCCESS;
 }
 
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+
+	/* Every reservation holds a pidfd and a channel; the soft limit of
+	 * 1024 would cap the daemon at a few hundred. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+/* The largest packet either side sends must fit the socket's send buffer:
+ * past the default, only root may raise it. */
+static void size_channel(int fd)
+{
+	int size = (int)PRIV_MAX_PACKET + 4096;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
+/* Splits the daemon in two (DESIGN §2): the listening socket goes to front,
+ * a child that confines itself as front_user; this process becomes priv.
+ * What both need is settled before the fork: the socket (root may create
+ * its directory), the fd limit, the user front runs as. */
+static int start(const struct server_options *opts)
+{
+	struct front_options front = {
+		.max_message_size = opts->max_message_size,
+		.limits = {
+			.max_connections = opts->max_connections,
+			.max_connections_per_user = opts->max_connections_per_user,
+			.requests_per_second = opts->max_requests_per_second,
+			.idle_timeout_sec = opts->idle_timeout_sec,
+		},
+	};
+	struct why why = { 0 };
+	struct passwd *pw;
+	pid_t parent = getpid(), pid;
+	int sv[2];
+
+	log_setup(opts->log_level);
+	pw = getpwnam(opts->front_user);
+	if (!pw) {
+		log_error("the system user \"%s\" that pidrestored's unprivileged half runs as does not exist; create it (systemd-sysusers, or: useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin %s), or name another with --user",
+			  opts->front_user, opts->front_user);
+		return EXIT_FAILURE;
+	}
+	if (pw->pw_uid == 0) {
+		log_error("--user %s is root; the unprivileged half must run as a user of its own", opts->front_user);
+		return EXIT_FAILURE;
+	}
+	front.uid = pw->pw_uid;
+	front.gid = pw->pw_gid;
+	raise_fd_limit();
+	if (listener_open(opts->socket_path, &why) < 0) {
+		log_error("%s", why.text);
+		return EXIT_FAILURE;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		log_error("cannot make the channel between the daemon's two processes: %m");
+		listener_unlink();
+		return EXIT_FAILURE;
+	}
+	size_channel(sv[0]);
+	size_channel(sv[1]);
+	pid = fork();
+	if (pid < 0) {
+		log_error("cannot start the daemon's unprivileged half: %m");
+		listener_unlink();
+		return EXIT_FAILURE;
+	}
+	if (pid == 0) {
+		/* front never outlives priv. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(EXIT_FAILURE);
+		close(sv[0]);
+		_exit(front_run(&front, sv[1]));
+	}
+	close(sv[1]);
+	/* Only front accepts; priv keeps the socket's name. */
+	listener_close();
+	return server_run(opts, sv[0], pid);
+}
+
 int main(int argc, char **argv)
 {
-	enum { OPT_HOLDER = 256, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_CHECK_CONFIG,
+	enum { OPT_HOLDER = 256, OPT_USER, OPT_MAX_MESSAGE, OPT_LOG_LEVEL, OPT_VERSION, OPT_CHECK_CONFIG,
 	       /* Options that take a whole number, in counts[] order. */
 	       OPT_MAX_RES, OPT_MAX_RES_CONN, OPT_MAX_TTL, OPT_EXIT_IDLE, OPT_MAX_CONN, OPT_MAX_CONN_USER,
 	       OPT_MAX_RATE, OPT_IDLE_TIMEOUT };
@@ -97,6 +197,7 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "holder", required_argument, NULL, OPT_HOLDER },
+		{ "user", required_argument, NULL, OPT_USER },
 		{ "max-message-size", required_argument, NULL, OPT_MAX_MESSAGE },
 		{ "log-level", required_argument, NULL, OPT_LOG_LEVEL },
 		{ "max-reservations", required_argument, NULL, OPT_MAX_RES },
@@ -116,6 +217,7 @@ int main(int argc, char **argv)
 		.socket_path = PIDRESTORE_DEFAULT_SOCKET,
 		.holder_path = HOLDER_PATH,
 		.config_path = CONFIG_DEFAULT_PATH,
+		.front_user = FRONT_DEFAULT_USER,
 		.max_message_size = 64 * 1024,
 		.log_level = LOG_INFO,
 		.max_reservations = 65536,
@@ -149,6 +251,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_HOLDER:
 			opts.holder_path = optarg;
+			break;
+		case OPT_USER:
+			opts.front_user = optarg;
 			break;
 		case OPT_MAX_MESSAGE: {
 			char *end;
@@ -201,5 +306,5 @@ int main(int argc, char **argv)
 	}
 	if (check_only)
 		return check_config(opts.config_path);
-	return server_run(&opts);
+	return start(&opts);
 }

@@ -16,6 +16,7 @@
 #include "nsref.h"
 #include "pidrestore.pb-c.h"
 #include "policy-query.h"
+#include "privmsg.h"
 #include "proc.h"
 #include "quota.h"
 #include "request.h"
@@ -1229,6 +1230,8 @@ static void handle_status(struct conn *c, uint64_t id)
 	reply.kernel_features = (char **)features;
 	reply.has_daemon_pid = 1;
 	reply.daemon_pid = (uint32_t)getpid();
+	reply.front_pid = (uint32_t)server_front_pid();
+	reply.has_front_pid = reply.front_pid > 0;
 	reply.spawner_pid = (uint32_t)spawn_spawner_pid();
 	reply.has_spawner_pid = reply.spawner_pid > 0;
 	proc_foreach(false, count_uid, &mine);
@@ -1687,12 +1690,15 @@ static void handle_check(struct conn *c, uint64_t id)
 void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt)
 {
 	struct fd_table fdt = { .pkt = pkt };
+	struct privmsg_request record;
 	Pidrestore__Request *req;
 	struct why why = { 0 };
 
 	answering.type = STATS_INVALID;
 	answering.start_usec = now_usec();
-	if (decode_request(buf, len, pkt->n_fds, &req, &why) < 0) {
+	int r_unpack = privmsg_unpack_request(buf, len, pkt->n_fds, &record, &why);
+	req = record.req;
+	if (r_unpack < 0) {
 		if (!req)
 			log_info("connection %llu (uid %u): %s", (unsigned long long)conn_number(c), conn_peer(c)->uid, why.text);
 		else
@@ -1751,8 +1757,7 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	}
 out:
-	if (req)
-		pidrestore__request__free_unpacked(req, NULL);
+	privmsg_request_free(&record);
 	wire_close_fds(pkt, 0);
 	answering.type = STATS_INVALID;
 	answering.start_usec = 0;

@@ -9,8 +9,8 @@
 
 struct conn;
 
-/* Handles one packet from c. Every fd in pkt is consumed: used by the request
- * or closed. */
+/* Handles the request record (priv-proto.h) front passed on for c, len
+ * bytes at buf. Every fd in pkt is consumed: used by the request or closed. */
 void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt);
 
 /* Requests of c still waiting on a process answer nobody any more. */

@@ -5,11 +5,14 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "chan.h"
 #include "config.h"
 #include "kernel.h"
 #include "conn.h"
@@ -27,6 +30,17 @@ static struct event_base *base;
 static unsigned int exit_idle_sec;
 static uint64_t idle_since_usec;
 static const char *policy_path;
+static struct chan *front_chan;
+static int front_pidfd = -1;
+static bool front_gone;
+static pid_t front_pid_now = -1;
+
+pid_t server_front_pid(void)
+{
+	return front_gone ? -1 : front_pid_now;
+}
+static struct event *front_exit_ev;
+static int exit_status = EXIT_SUCCESS;
 
 uint64_t server_start_usec(void)
 {
@@ -50,7 +64,10 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: releasing reservations");
 	/* No new connections; the clients' pending requests fail as their
 	 * connections close; placeholders go; running programs stay. */
-	listener_close();
+	if (front_chan && !front_gone) {
+		chan_send(front_chan, PRIV_MSG_STOP, 0, NULL, 0, NULL, 0);
+		chan_flush(front_chan);
+	}
 	conn_close_all();
 	proc_shutdown();
 	event_base_loopexit(base, NULL);
@@ -151,53 +168,131 @@ size_t server_kernel_features(const char **names, size_t cap)
 	return n < cap ? n : cap;
 }
 
+/* ------------------------------------------------------------ front */
+
+static int to_front(uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds)
+{
+	return front_chan && !front_gone ? chan_send(front_chan, type, conn, body, len, fds, n_fds) : -EPIPE;
+}
+
+static void conn_closing(struct conn *c)
+{
+	request_conn_closed(c);
+	proc_conn_closed(c);
+}
+
+/* The requester behind a connection front accepted, captured from the
+ * socket itself (DESIGN §2: nothing of it comes from front). */
+static void open_conn(uint64_t number, struct wire_packet *pkt)
+{
+	struct priv_refusal refusal = { 0 };
+	struct why why = { 0 };
+	struct conn *c;
+
+	if (pkt->n_fds != 1) {
+		log_error("front passed a connection with %zu fds, not 1; refusing it", pkt->n_fds);
+		why_set(&why, EPROTO, "pidrestored could not take the connection; try again");
+	} else if (conn_open(number, pkt->fds[0], &c, &why) == 0) {
+		const struct peer *peer = conn_peer(c);
+		struct priv_conn_accepted a = { .uid = peer->uid, .responsible_uid = peer->uid, .pid = peer->pid };
+
+		to_front(PRIV_MSG_CONN_ACCEPTED, number, &a, sizeof(a), NULL, 0);
+		return;
+	} else {
+		log_info("refusing a connection: %s", why.text);
+	}
+	refusal.error = why.err;
+	snprintf(refusal.text, sizeof(refusal.text), "%s", why.text);
+	to_front(PRIV_MSG_CONN_REFUSED, number, &refusal, sizeof(refusal), NULL, 0);
+}
+
+static void on_front_packet(const struct priv_header *h, const uint8_t *body, size_t len, struct wire_packet *pkt,
+			    void *data)
+{
+	struct conn *c;
+
+	switch (h->type) {
+	case PRIV_MSG_FRONT_READY:
+		log_info("serving on %s%s (pid %d)", listener_path(), listener_activated() ? " (socket activation)" : "",
+			 getpid());
+		sd_notifyf(0, "READY=1\nSTATUS=Serving on %s\nMAINPID=%d", listener_path(), getpid());
+		break;
+	case PRIV_MSG_CONN_OPEN:
+		open_conn(h->conn, pkt);
+		break;
+	case PRIV_MSG_CONN_CLOSE:
+		c = conn_find(h->conn);
+		if (c)
+			conn_free(c);
+		break;
+	case PRIV_MSG_REQUEST:
+		c = conn_find(h->conn);
+		if (c) {
+			/* Takes the fds, whatever happens. */
+			request_handle(c, body, len, pkt);
+			return;
+		}
+		/* front closed the connection meanwhile. */
+		break;
+	default:
+		log_error("front sent a message of unknown type %u; ignoring it", h->type);
+		break;
+	}
+	wire_close_fds(pkt, 0);
+}
+
+/* The channel is closed for good, but freed only at the end: this runs
+ * from inside its own handlers. */
+static void on_front_closed(const char *why, void *data)
+{
+	if (front_gone)
+		return;
+	front_gone = true;
+	log_error("the unprivileged front process is gone (%s); stopping", why);
+	exit_status = EXIT_FAILURE;
+	on_stop(0, 0, NULL);
+}
+
+/* front is this process's child: reaped when it exits, from its pidfd. */
+static void on_front_exit(evutil_socket_t fd, short what, void *arg)
+{
+	siginfo_t si = { 0 };
+
+	event_del(front_exit_ev);
+	if (waitid((idtype_t)P_PIDFD, (id_t)front_pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0 &&
+	    !(si.si_code == CLD_EXITED && si.si_status == 0))
+		log_error("the unprivileged front process %s %d", si.si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
+			  si.si_status);
+	on_front_closed("it exited", NULL);
+}
+
 static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 {
 	sd_notify(0, "WATCHDOG=1");
 }
 
-static void raise_fd_limit(void)
+int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 {
-	struct rlimit rl;
-
-	/* Every reservation holds a pidfd and a channel; the soft limit of
-	 * 1024 would cap the daemon at a few hundred. */
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
-int server_run(const struct server_options *opts)
-{
+	static const struct conn_ops conn_ops = { .send = to_front, .closing = conn_closing };
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_watchdog = NULL, *ev_idle = NULL;
 	struct request_limits limits = {
 		.max_reservations = opts->max_reservations,
 		.max_reservations_per_conn = opts->max_reservations_per_conn,
 		.max_ttl_sec = opts->max_ttl_sec,
 	};
-	struct conn_limits conn_limits = {
-		.max_connections = opts->max_connections,
-		.max_connections_per_user = opts->max_connections_per_user,
-		.requests_per_second = opts->max_requests_per_second,
-		.idle_timeout_sec = opts->idle_timeout_sec,
-	};
 	struct why why = { 0 };
 	uint64_t watchdog_usec = 0;
 	struct policy policy;
 	int r, status = EXIT_FAILURE;
 
-	log_setup(opts->log_level);
 	start_usec = now_usec();
 	policy_path = opts->config_path;
 	srandom((unsigned int)(getpid() ^ time(NULL)));
 	/* Writes to a vanished client must be an error, not a signal. Children
 	 * get SIG_DFL back before they run anything. */
 	signal(SIGPIPE, SIG_IGN);
-	raise_fd_limit();
+	conn_init(&conn_ops);
 	conn_set_max_message_size(opts->max_message_size);
-	/* After raise_fd_limit(): the connection limit follows the fd limit. */
-	conn_set_limits(&conn_limits);
 
 	if (geteuid() != 0)
 		log_warning("running as uid %u, not root: only PIDs this uid could take itself will work", geteuid());
@@ -223,13 +318,17 @@ int server_run(const struct server_options *opts)
 		goto out;
 	}
 	proc_init(base);
-	r = listener_open(opts->socket_path, &why);
+	r = chan_new(base, chan_fd, on_front_packet, on_front_closed, NULL, &front_chan);
+	chan_fd = -1;
 	if (r < 0) {
-		log_error("%s", why.text);
+		log_error("cannot watch the channel to front");
 		goto out;
 	}
-	if (listener_start(base) < 0) {
-		log_error("cannot watch the listening socket");
+	front_pid_now = front_pid;
+	front_pidfd = (int)syscall(SYS_pidfd_open, front_pid, 0);
+	front_exit_ev = front_pidfd >= 0 ? event_new(base, front_pidfd, EV_READ, on_front_exit, NULL) : NULL;
+	if (!front_exit_ev || event_add(front_exit_ev, NULL) < 0) {
+		log_error("cannot watch the front process: %m");
 		goto out;
 	}
 
@@ -262,16 +361,26 @@ int server_run(const struct server_options *opts)
 		}
 	}
 
-	log_info("serving on %s%s (pid %d)", listener_path(), listener_activated() ? " (socket activation)" : "", getpid());
-	sd_notifyf(0, "READY=1\nSTATUS=Serving on %s\nMAINPID=%d", listener_path(), getpid());
 	event_base_dispatch(base);
-	status = EXIT_SUCCESS;
+	status = exit_status;
 	log_info("stopped");
 out:
-	listener_close();
+	if (chan_fd >= 0)
+		close(chan_fd);
+	if (front_chan && !front_gone) {
+		/* A start that failed: front must not serve without priv. */
+		chan_send(front_chan, PRIV_MSG_STOP, 0, NULL, 0, NULL, 0);
+		chan_flush(front_chan);
+	}
 	conn_close_all();
 	proc_shutdown();
 	spawn_shutdown();
+	chan_free(front_chan);
+	front_chan = NULL;
+	if (front_exit_ev)
+		event_free(front_exit_ev);
+	close_fdp(&front_pidfd);
+	listener_unlink();
 	if (ev_watchdog)
 		event_free(ev_watchdog);
 	if (ev_idle)

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct why;
 
@@ -12,6 +13,7 @@ struct server_options {
 	const char *socket_path;
 	const char *holder_path;
 	const char *config_path;        /* the policy; drop-ins in config_path.d/ */
+	const char *front_user;         /* the system user front runs as */
 	size_t max_message_size;
 	int log_level;
 	unsigned int max_reservations;
@@ -24,10 +26,13 @@ struct server_options {
 	unsigned int idle_timeout_sec;  /* 0: connections are never idle */
 };
 
-/* Runs until SIGTERM/SIGINT. Returns the process exit status. */
-int server_run(const struct server_options *opts);
+/* Runs priv until SIGTERM/SIGINT or until front (front_pid, on the other
+ * end of chan_fd, which this takes) is gone. Returns the exit status. */
+int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid);
 
 uint64_t server_start_usec(void);
+/* The front process's PID, or -1 once it is gone. */
+pid_t server_front_pid(void);
 const char *server_socket_path(void);
 bool server_socket_activated(void);
 

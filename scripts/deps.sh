@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
 	# build
 	gcc make pkg-config autoconf automake libtool
-	libprotobuf-c-dev protobuf-c-compiler libevent-dev libsystemd-dev
+	libprotobuf-c-dev protobuf-c-compiler libevent-dev libsystemd-dev libseccomp-dev
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq

@@ -34,6 +34,14 @@ cd "$builddir"
 "$top/configure" --prefix="$prefix" --sysconfdir=/etc >configure.out 2>&1 || { cat configure.out; exit 1; }
 make -j"$(nproc 2>/dev/null || echo 2)" >make.out 2>&1 || { cat make.out; exit 1; }
 
+# The daemon's unprivileged half runs as this system user (the packages
+# make it with systemd-sysusers).
+if ! getent passwd pidrestore >/dev/null 2>&1; then
+	echo "setup: creating the system user pidrestore"
+	useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+		--comment "pidrestored unprivileged half" pidrestore
+fi
+
 if [ -d /run/systemd/system ] && [ "$(cat /proc/1/comm 2>/dev/null)" = systemd ]; then
 	echo "setup: systemd is PID 1: installing and enabling pidrestored.socket"
 	make install >install.out 2>&1 || { cat install.out; exit 1; }

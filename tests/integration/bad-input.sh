@@ -27,7 +27,7 @@ require_tools setpriv unshare nsenter timeout jq
 require_userns
 res_setup
 start_daemon
-SPAWNER=$(spawner_pid)
+SPAWNER=$(helper_pids)
 user_programs
 user_client
 

@@ -104,7 +104,7 @@ for ((i = 0; i < 50; i++)); do
 	[ -z "$(pgrep -P "$DAEMON_PID" || true)" ] && break
 	sleep 0.1
 done
-assert_eq "the daemon has no child left but its spawner (every spawned program reaped)" "$(pgrep -P "$DAEMON_PID")" "$(spawner_pid)"
+assert_eq "the daemon has no child left but its spawner and front (every spawned program reaped)" "$(pgrep -P "$DAEMON_PID" | sort)" "$(helper_pids | sort)"
 hwm=$(awk '/^VmHWM:/ { print $2 }' "/proc/$DAEMON_PID/status")
 check_rss "the daemon's memory stayed bounded: at most ${hwm} KiB resident, the bound is $MAX_RSS_KB KiB" \
 	"$hwm" "$MAX_RSS_KB"

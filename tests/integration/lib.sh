@@ -264,10 +264,19 @@ kill_if_ours() {
 
 # start_daemon [ARGS...]: starts pidrestored on $SOCK with its log in
 # $T/daemon.log and waits until it answers.
+# The system user the daemon's unprivileged half runs as, made as the
+# packages would (systemd-sysusers) where it is missing.
+ensure_front_user() {
+	getent passwd pidrestore >/dev/null 2>&1 && return 0
+	useradd --system --no-create-home --home-dir / --shell /usr/sbin/nologin \
+		--comment "pidrestored unprivileged half" pidrestore
+}
+
 start_daemon() {
 	local i
 	local wrap=()
 	SOCK=$T/sock
+	ensure_front_user
 	if [ -n "${PR_VALGRIND:-}" ]; then
 		# The spawner and placeholders are exec'd: valgrind follows none.
 		wrap=(valgrind --leak-check=full --errors-for-leak-kinds=definite
@@ -324,6 +333,17 @@ daemon_fd_count() {
 # The daemon's spawner, its one long-lived child, as status names it.
 spawner_pid() {
 	"$PR_CTL" --socket "$SOCK" status --json=short | jq -r .spawner_pid
+}
+
+# The daemon's unprivileged half, which serves the socket.
+front_pid() {
+	"$PR_CTL" --socket "$SOCK" status --json=short | jq -r .front_pid
+}
+
+# The daemon's own long-lived children, the spawner and front, one a line
+# (a grep -vx pattern list that leaves only what it created for requesters).
+helper_pids() {
+	"$PR_CTL" --socket "$SOCK" status --json=short | jq -r '.spawner_pid, .front_pid'
 }
 
 # settle_fds N [SECONDS]: waits up to SECONDS (default 5) until the daemon
