@@ -88,10 +88,92 @@ static int parse_hex_caps(const char *status, const char *key, uint64_t *ret)
 	return 0;
 }
 
+/* Whether the Groups: line of a status text lists exactly the groups
+ * SO_PEERGROUPS reported. Both come from a sorted group list, so they are
+ * compared in order. */
+static bool same_groups(const char *line, const struct peer *peer)
+{
+	size_t i = 0;
+
+	if (!line)
+		return false;
+	while (*line && *line != '\n') {
+		unsigned long g;
+		char *end;
+
+		if (*line == ' ' || *line == '\t') {
+			line++;
+			continue;
+		}
+		if (*line < '0' || *line > '9')
+			return false;
+		g = strtoul(line, &end, 10);
+		if (i >= peer->n_groups || g != peer->groups[i])
+			return false;
+		i++;
+		line = end;
+	}
+	return i == peer->n_groups;
+}
+
+/* The identity is taken once (DESIGN §6): SO_PEERCRED holds the effective
+ * ids the requester connected with, /proc the ids it has now. A requester
+ * that executed a set-user-ID or set-group-ID program since (or changed ids
+ * any other way) would get a mix of the two: refused. So is one whose real,
+ * saved or filesystem ids differ from its effective ones (a set-user-ID
+ * program, a root process that switched its effective uid): its processes
+ * run with a single uid and gid, which would misstate what it is, and root's
+ * permitted capabilities would go along with an unprivileged uid. */
+static int check_identity(const char *status, const struct peer *peer, struct why *why)
+{
+	const char *uv = proc_status_field(status, "Uid"), *gv = proc_status_field(status, "Gid");
+	unsigned int u[4], g[4];
+	bool groups_same;
+
+	if (!uv || !gv || sscanf(uv, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4 ||
+	    sscanf(gv, "%u %u %u %u", &g[0], &g[1], &g[2], &g[3]) != 4)
+		return why_set(why, EIO, "the requester's /proc/%d/status has no Uid or Gid line", peer->pid);
+	groups_same = same_groups(proc_status_field(status, "Groups"), peer);
+	if (u[1] != peer->uid || g[1] != peer->gid || !groups_same)
+		return why_set(why, EPERM, "the requester changed identity since it connected: it connected as uid %u gid %u and now runs with uids %u/%u/%u/%u (real/effective/saved/filesystem) and gids %u/%u/%u/%u%s; connect again after the change (e.g. once a set-user-ID program runs), not before it",
+			       peer->uid, peer->gid, u[0], u[1], u[2], u[3], g[0], g[1], g[2], g[3],
+			       groups_same ? "" : " and other supplementary groups");
+	for (int i = 0; i < 4; i++)
+		if (u[i] != peer->uid || g[i] != peer->gid)
+			return why_set(why, EPERM, "the requester runs with mixed ids, uids %u/%u/%u/%u (real/effective/saved/filesystem) and gids %u/%u/%u/%u: pidrestored gives its processes one uid and one gid, so it serves only a requester whose ids are all the same; connect from such a process (not, e.g., from a set-user-ID program)",
+				       u[0], u[1], u[2], u[3], g[0], g[1], g[2], g[3]);
+	return 0;
+}
+
+/* The status lines that say who a process is and what it may do. */
+static bool same_identity_lines(const char *a, const char *b)
+{
+	static const char *const keys[] = {
+		"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const char *va = proc_status_field(a, keys[i]), *vb = proc_status_field(b, keys[i]);
+		size_t la, lb;
+
+		if (!va || !vb) {
+			if (va != vb)
+				return false;
+			continue;
+		}
+		la = strcspn(va, "\n");
+		lb = strcspn(vb, "\n");
+		if (la != lb || memcmp(va, vb, la) != 0)
+			return false;
+	}
+	return true;
+}
+
 static int read_status(int procfd, struct peer *peer, struct why *why)
 {
-	char buf[8192];
+	char buf[8192], again[8192];
 	const char *v;
+	int r;
 
 	if (read_file_at(procfd, "status", buf, sizeof(buf)) < 0)
 		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
@@ -108,6 +190,18 @@ static int read_status(int procfd, struct peer *peer, struct why *why)
 	peer->seccomp_mode = v ? atoi(v) : 0;
 	v = proc_status_field(buf, "Umask");
 	peer->umask = v ? (unsigned int)strtoul(v, NULL, 8) : 022;
+	r = check_identity(buf, peer, why);
+	if (r < 0)
+		return r;
+	/* The kernel writes the ids and the capabilities of one status text
+	 * from two looks at the credentials: an exec that lands between them
+	 * shows the old ids with the new capabilities. A second read with
+	 * the same lines rules that out: the ids could only have gone back
+	 * by another change, which would show in the capabilities. */
+	if (read_file_at(procfd, "status", again, sizeof(again)) < 0)
+		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
+	if (!same_identity_lines(buf, again))
+		return why_set(why, EPERM, "the requester changed identity since it connected (its ids or capabilities changed while pidrestored read them); connect again once they no longer change");
 	return 0;
 }
 
@@ -348,15 +442,13 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		r = why_set(why, ESRCH, "cannot map the requester's uid %u/gid %u into its user namespace", peer->uid, peer->gid);
 		goto out;
 	}
-
-	/* Everything above was read through the pid; it described the
-	 * requester only if the pidfd's process is still alive now. */
-	if (pr_pidfd_send_signal(peer->pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
-		r = why_set(why, ESRCH, "the requester (pid %d) exited while connecting", peer->pid);
-		goto out;
-	}
 	r = 0;
 out:
+	/* Everything was read through the pid; it described the requester
+	 * only if the pidfd's process is still alive now. A refusal for the
+	 * ids of a process that took over the pid would blame the wrong one. */
+	if ((r == 0 || r == -EPERM) && pr_pidfd_send_signal(peer->pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
+		r = why_set(why, ESRCH, "the requester (pid %d) exited while connecting", peer->pid);
 	if (procfd >= 0)
 		close(procfd);
 	return r;

@@ -58,7 +58,8 @@ struct peer {
 };
 
 /* Reads the peer of a connected socket. Refuses peers the daemon cannot pin
- * or see (pid 0: not visible in the daemon's pid namespace). */
+ * or see (pid 0: not visible in the daemon's pid namespace), and peers
+ * whose ids are no longer those they connected with (EPERM). */
 int peer_capture(int sock, struct peer *peer, struct why *why);
 void peer_release(struct peer *peer);
 
