@@ -2,7 +2,8 @@
 # claims only from the context the reservation was made in. Included by the
 # top-level Makefile.am; integration.mk sets up the harness.
 IDENTITY_TESTS = \
-	tests/integration/identity-setuid.sh
+	tests/integration/identity-setuid.sh \
+	tests/integration/claim-context.sh
 TESTS += $(IDENTITY_TESTS)
 EXTRA_DIST += $(IDENTITY_TESTS)
 
