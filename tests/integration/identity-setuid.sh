@@ -41,6 +41,11 @@ fi
 install -o root -g root -m 4755 "$SLEEP" "$T/sleep-suid"
 install -o root -g root -m 0755 "$SLEEP" "$T/sleep-plain"
 
+# A test that fails while the daemon is stopped must not leave it so.
+test_cleanup() {
+	[ -z "$DAEMON_PID" ] || kill -CONT "$DAEMON_PID" 2>/dev/null
+}
+
 # connect_then_exec PROGRAM PID: uid 1000 connects and becomes PROGRAM (which
 # sleeps) while a child of it talks on the connection and reserves PID. The
 # daemon is held back (SIGSTOP) until the exec happened, so that it reads
