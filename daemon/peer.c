@@ -8,8 +8,11 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <linux/seccomp.h>
 
 #include <systemd/sd-login.h>
 
@@ -88,10 +91,92 @@ static int parse_hex_caps(const char *status, const char *key, uint64_t *ret)
 	return 0;
 }
 
+/* Whether the Groups: line of a status text lists exactly the groups
+ * SO_PEERGROUPS reported. Both come from a sorted group list, so they are
+ * compared in order. */
+static bool same_groups(const char *line, const struct peer *peer)
+{
+	size_t i = 0;
+
+	if (!line)
+		return false;
+	while (*line && *line != '\n') {
+		unsigned long g;
+		char *end;
+
+		if (*line == ' ' || *line == '\t') {
+			line++;
+			continue;
+		}
+		if (*line < '0' || *line > '9')
+			return false;
+		g = strtoul(line, &end, 10);
+		if (i >= peer->n_groups || g != peer->groups[i])
+			return false;
+		i++;
+		line = end;
+	}
+	return i == peer->n_groups;
+}
+
+/* The identity is taken once (DESIGN §6): SO_PEERCRED holds the effective
+ * ids the requester connected with, /proc the ids it has now. A requester
+ * that executed a set-user-ID or set-group-ID program since (or changed ids
+ * any other way) would get a mix of the two: refused. So is one whose real,
+ * saved or filesystem ids differ from its effective ones (a set-user-ID
+ * program, a root process that switched its effective uid): its processes
+ * run with a single uid and gid, which would misstate what it is, and root's
+ * permitted capabilities would go along with an unprivileged uid. */
+static int check_identity(const char *status, const struct peer *peer, struct why *why)
+{
+	const char *uv = proc_status_field(status, "Uid"), *gv = proc_status_field(status, "Gid");
+	unsigned int u[4], g[4];
+	bool groups_same;
+
+	if (!uv || !gv || sscanf(uv, "%u %u %u %u", &u[0], &u[1], &u[2], &u[3]) != 4 ||
+	    sscanf(gv, "%u %u %u %u", &g[0], &g[1], &g[2], &g[3]) != 4)
+		return why_set(why, EIO, "the requester's /proc/%d/status has no Uid or Gid line", peer->pid);
+	groups_same = same_groups(proc_status_field(status, "Groups"), peer);
+	if (u[1] != peer->uid || g[1] != peer->gid || !groups_same)
+		return why_set(why, EPERM, "the requester changed identity since it connected: it connected as uid %u gid %u and now runs with uids %u/%u/%u/%u (real/effective/saved/filesystem) and gids %u/%u/%u/%u%s; connect again after the change (e.g. once a set-user-ID program runs), not before it",
+			       peer->uid, peer->gid, u[0], u[1], u[2], u[3], g[0], g[1], g[2], g[3],
+			       groups_same ? "" : " and other supplementary groups");
+	for (int i = 0; i < 4; i++)
+		if (u[i] != peer->uid || g[i] != peer->gid)
+			return why_set(why, EPERM, "the requester runs with mixed ids, uids %u/%u/%u/%u (real/effective/saved/filesystem) and gids %u/%u/%u/%u: pidrestored gives its processes one uid and one gid, so it serves only a requester whose ids are all the same; connect from such a process (not, e.g., from a set-user-ID program)",
+				       u[0], u[1], u[2], u[3], g[0], g[1], g[2], g[3]);
+	return 0;
+}
+
+/* The status lines that say who a process is and what it may do. */
+static bool same_identity_lines(const char *a, const char *b)
+{
+	static const char *const keys[] = {
+		"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp",
+	};
+
+	for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+		const char *va = proc_status_field(a, keys[i]), *vb = proc_status_field(b, keys[i]);
+		size_t la, lb;
+
+		if (!va || !vb) {
+			if (va != vb)
+				return false;
+			continue;
+		}
+		la = strcspn(va, "\n");
+		lb = strcspn(vb, "\n");
+		if (la != lb || memcmp(va, vb, la) != 0)
+			return false;
+	}
+	return true;
+}
+
 static int read_status(int procfd, struct peer *peer, struct why *why)
 {
-	char buf[8192];
+	char buf[8192], again[8192];
 	const char *v;
+	int r;
 
 	if (read_file_at(procfd, "status", buf, sizeof(buf)) < 0)
 		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
@@ -108,6 +193,18 @@ static int read_status(int procfd, struct peer *peer, struct why *why)
 	peer->seccomp_mode = v ? atoi(v) : 0;
 	v = proc_status_field(buf, "Umask");
 	peer->umask = v ? (unsigned int)strtoul(v, NULL, 8) : 022;
+	r = check_identity(buf, peer, why);
+	if (r < 0)
+		return r;
+	/* The kernel writes the ids and the capabilities of one status text
+	 * from two looks at the credentials: an exec that lands between them
+	 * shows the old ids with the new capabilities. A second read with
+	 * the same lines rules that out: the ids could only have gone back
+	 * by another change, which would show in the capabilities. */
+	if (read_file_at(procfd, "status", again, sizeof(again)) < 0)
+		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
+	if (!same_identity_lines(buf, again))
+		return why_set(why, EPERM, "the requester changed identity since it connected (its ids or capabilities changed while pidrestored read them); connect again once they no longer change");
 	return 0;
 }
 
@@ -136,17 +233,16 @@ static int map_id_into(int procfd, const char *file, uint32_t id, uint32_t *ret)
 	return -ENOENT;
 }
 
-static int open_cgroup(int procfd, struct peer *peer)
+/* Opens the v2 cgroup that the /proc/PID/cgroup text names, if any. */
+static void open_cgroup(const char *cgroups, struct peer *peer)
 {
-	char buf[8192], path[2 * PATH_MAX];
+	char path[2 * PATH_MAX];
 	const char *line;
 
 	peer->cgroup_fd = -1;
 	if (!peer_cgroup2_available())
-		return 0;
-	if (read_file_at(procfd, "cgroup", buf, sizeof(buf)) < 0)
-		return -ESRCH;
-	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		return;
+	for (line = cgroups; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		const char *end;
 
 		if (strncmp(line, "0::", 3) != 0)
@@ -155,13 +251,12 @@ static int open_cgroup(int procfd, struct peer *peer)
 		if (!end)
 			end = line + strlen(line);
 		if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, (int)(end - line - 3), line + 3) >= (int)sizeof(path))
-			return 0;
+			return;
 		peer->cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (peer->cgroup_fd < 0)
 			log_debug("requester pid %d: cannot open its cgroup %s: %m; its children will not be placed there", peer->pid, path);
-		return 0;
+		return;
 	}
-	return 0;
 }
 
 static int open_namespaces(int procfd, struct peer *peer, struct why *why)
@@ -282,11 +377,225 @@ static void read_units(struct peer *peer)
 	free(unit);
 }
 
+struct peer_context {
+	unsigned int refs;
+	uid_t uid;
+	gid_t gid;
+	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
+	bool no_new_privs;
+	int seccomp_mode;
+	uint64_t ns_inode[HOLDER_NS_COUNT];
+	uint64_t pidns_inode;
+	/* The mount too: a read-only bind mount of a directory has the same
+	 * device and inode. Inode and mount numbers are reused only once
+	 * nothing holds them, and the reserver's connection, which its
+	 * reservations do not outlive, holds its namespaces and its root. */
+	uint64_t root_dev, root_ino, root_mnt_id;
+	char *cgroups;             /* /proc/PID/cgroup as the daemon reads it: every hierarchy */
+	size_t n_groups;
+	gid_t groups[];
+};
+
+static int context_new(struct peer *peer, const char *cgroups, struct why *why)
+{
+	size_t cg_len = strlen(cgroups) + 1;
+	struct peer_context *ctx;
+	struct statx stx;
+
+	if (statx(peer->root_fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &stx) < 0)
+		return why_set(why, errno, "cannot look at the requester's root directory: %m");
+	ctx = calloc(1, sizeof(*ctx) + peer->n_groups * sizeof(gid_t) + cg_len);
+	if (!ctx)
+		return why_set(why, ENOMEM, "out of memory");
+	ctx->refs = 1;
+	ctx->uid = peer->uid;
+	ctx->gid = peer->gid;
+	ctx->cap_inh = peer->cap_inh;
+	ctx->cap_prm = peer->cap_prm;
+	ctx->cap_eff = peer->cap_eff;
+	ctx->cap_bnd = peer->cap_bnd;
+	ctx->cap_amb = peer->cap_amb;
+	ctx->no_new_privs = peer->no_new_privs;
+	ctx->seccomp_mode = peer->seccomp_mode;
+	memcpy(ctx->ns_inode, peer->ns_inode, sizeof(ctx->ns_inode));
+	ctx->pidns_inode = peer->pidns_inode;
+	ctx->root_dev = makedev(stx.stx_dev_major, stx.stx_dev_minor);
+	ctx->root_ino = stx.stx_ino;
+	/* Before 5.8 there is no mount id: 0 for everyone. */
+	ctx->root_mnt_id = stx.stx_mask & STATX_MNT_ID ? stx.stx_mnt_id : 0;
+	ctx->n_groups = peer->n_groups;
+	if (peer->n_groups > 0)
+		memcpy(ctx->groups, peer->groups, peer->n_groups * sizeof(gid_t));
+	ctx->cgroups = (char *)(ctx->groups + peer->n_groups);
+	memcpy(ctx->cgroups, cgroups, cg_len);
+	peer->context = ctx;
+	return 0;
+}
+
+struct peer_context *peer_context_ref(const struct peer *peer)
+{
+	if (peer->context)
+		peer->context->refs++;
+	return peer->context;
+}
+
+void peer_context_unref(struct peer_context *ctx)
+{
+	if (ctx && --ctx->refs == 0)
+		free(ctx);
+}
+
+/* What differs between two contexts, for a message that names it: the
+ * first difference in a fixed order, the user namespace before the
+ * capabilities that are relative to it. */
+struct difference {
+	const char *what;
+	char claimer[112];
+	char reserver[112];
+};
+
+static void describe_groups(const struct peer_context *c, char *buf, size_t len)
+{
+	size_t at = 0;
+
+	if (c->n_groups == 0) {
+		snprintf(buf, len, "none");
+		return;
+	}
+	for (size_t i = 0; i < c->n_groups && at < len; i++) {
+		if (at + 16 >= len) {
+			snprintf(buf + at, len - at, " ...");
+			return;
+		}
+		at += (size_t)snprintf(buf + at, len - at, "%s%u", i ? " " : "", c->groups[i]);
+	}
+}
+
+/* a's first line that is not b's, from two /proc/PID/cgroup texts. */
+static void describe_cgroup_line(const char *a, const char *b, char *buf, size_t len)
+{
+	for (;;) {
+		size_t la = strcspn(a, "\n"), lb = strcspn(b, "\n");
+
+		if (la != lb || memcmp(a, b, la) != 0 || !a[la] || !b[lb]) {
+			snprintf(buf, len, "%.*s", (int)la, la ? a : "none");
+			return;
+		}
+		a += la + 1;
+		b += lb + 1;
+	}
+}
+
+static bool find_difference(const struct peer_context *c, const struct peer_context *r, struct difference *d)
+{
+	static const char *const ns_what[HOLDER_NS_COUNT] = {
+		[HOLDER_NS_USER] = "user namespace", [HOLDER_NS_MNT] = "mount namespace",
+		[HOLDER_NS_NET] = "network namespace", [HOLDER_NS_IPC] = "IPC namespace",
+		[HOLDER_NS_UTS] = "UTS namespace", [HOLDER_NS_CGROUP] = "cgroup namespace",
+		[HOLDER_NS_TIME] = "time namespace",
+	};
+	static const int ns_order[] = {
+		HOLDER_NS_MNT, HOLDER_NS_NET, HOLDER_NS_IPC, HOLDER_NS_UTS, HOLDER_NS_CGROUP, HOLDER_NS_TIME,
+	};
+	const struct {
+		const char *what;
+		uint64_t c, r;
+	} caps[] = {
+		{ "capability bounding set", c->cap_bnd, r->cap_bnd },
+		{ "permitted capabilities", c->cap_prm, r->cap_prm },
+		{ "effective capabilities", c->cap_eff, r->cap_eff },
+		{ "inheritable capabilities", c->cap_inh, r->cap_inh },
+		{ "ambient capabilities", c->cap_amb, r->cap_amb },
+	};
+
+#define DIFFERENCE(name, fmt, cv, rv)                                              \
+	do {                                                                           \
+		d->what = (name);                                                      \
+		snprintf(d->claimer, sizeof(d->claimer), fmt, cv);                     \
+		snprintf(d->reserver, sizeof(d->reserver), fmt, rv);                   \
+		return true;                                                           \
+	} while (0)
+
+	if (c->uid != r->uid)
+		DIFFERENCE("uid", "%u", c->uid, r->uid);
+	if (c->gid != r->gid)
+		DIFFERENCE("gid", "%u", c->gid, r->gid);
+	if (c->n_groups != r->n_groups || memcmp(c->groups, r->groups, c->n_groups * sizeof(gid_t)) != 0) {
+		d->what = "supplementary groups";
+		describe_groups(c, d->claimer, sizeof(d->claimer));
+		describe_groups(r, d->reserver, sizeof(d->reserver));
+		return true;
+	}
+	if (c->ns_inode[HOLDER_NS_USER] != r->ns_inode[HOLDER_NS_USER])
+		DIFFERENCE(ns_what[HOLDER_NS_USER], "user:[%llu]", (unsigned long long)c->ns_inode[HOLDER_NS_USER],
+			   (unsigned long long)r->ns_inode[HOLDER_NS_USER]);
+	for (size_t i = 0; i < ELEMENTSOF(caps); i++)
+		if (caps[i].c != caps[i].r)
+			DIFFERENCE(caps[i].what, "%016llx", (unsigned long long)caps[i].c, (unsigned long long)caps[i].r);
+	if (c->no_new_privs != r->no_new_privs)
+		DIFFERENCE("no_new_privs flag", "%s", c->no_new_privs ? "set" : "not set", r->no_new_privs ? "set" : "not set");
+	if (c->seccomp_mode != r->seccomp_mode)
+		DIFFERENCE("seccomp mode", "%d", c->seccomp_mode, r->seccomp_mode);
+	for (size_t i = 0; i < ELEMENTSOF(ns_order); i++) {
+		int ns = ns_order[i];
+
+		if (c->ns_inode[ns] != r->ns_inode[ns]) {
+			d->what = ns_what[ns];
+			snprintf(d->claimer, sizeof(d->claimer), "%s:[%llu]", ns_names[ns], (unsigned long long)c->ns_inode[ns]);
+			snprintf(d->reserver, sizeof(d->reserver), "%s:[%llu]", ns_names[ns], (unsigned long long)r->ns_inode[ns]);
+			return true;
+		}
+	}
+	if (c->pidns_inode != r->pidns_inode)
+		DIFFERENCE("pid namespace", "pid:[%llu]", (unsigned long long)c->pidns_inode, (unsigned long long)r->pidns_inode);
+	if (strcmp(c->cgroups, r->cgroups) != 0) {
+		d->what = "cgroup";
+		describe_cgroup_line(c->cgroups, r->cgroups, d->claimer, sizeof(d->claimer));
+		describe_cgroup_line(r->cgroups, c->cgroups, d->reserver, sizeof(d->reserver));
+		return true;
+	}
+	if (c->root_dev != r->root_dev || c->root_ino != r->root_ino || c->root_mnt_id != r->root_mnt_id) {
+		d->what = "root directory";
+		snprintf(d->claimer, sizeof(d->claimer), "device %u:%u inode %llu mount %llu", major(c->root_dev),
+			 minor(c->root_dev), (unsigned long long)c->root_ino, (unsigned long long)c->root_mnt_id);
+		snprintf(d->reserver, sizeof(d->reserver), "device %u:%u inode %llu mount %llu", major(r->root_dev),
+			 minor(r->root_dev), (unsigned long long)r->root_ino, (unsigned long long)r->root_mnt_id);
+		return true;
+	}
+#undef DIFFERENCE
+	return false;
+}
+
+int peer_check_claim(const struct peer *claimer, const struct peer_context *reserver, struct why *why)
+{
+	const struct peer_context *c = claimer->context;
+	struct difference d;
+	int r;
+
+	/* The same connection: its reservations were made from exactly this. */
+	if (c && c == reserver)
+		return 0;
+	if (!c || !reserver)
+		r = why_set(why, EPERM, "pidrestored does not know the context of the claimer or of the reserver; claim from the connection that reserved");
+	else if (find_difference(c, reserver, &d))
+		r = why_set(why, EPERM, "the claimer's %s (%s) %s from the reserver's (%s); a claim must not take a process out of the claimer's confinement: claim from the same context or reserve again",
+			    d.what, d.claimer, d.what[strlen(d.what) - 1] == 's' ? "differ" : "differs", d.reserver);
+	else if (c->seccomp_mode == SECCOMP_MODE_FILTER)
+		/* Two filters cannot be compared: the claimer's may be the
+		 * stricter, and the program would run under the reserver's. */
+		r = why_set(why, EPERM, "the claimer runs under a seccomp filter, which pidrestored cannot compare with the reserver's; a claim must not take a process out of the claimer's filter: claim from the connection that reserved");
+	else
+		r = 0;
+	if (r < 0)
+		log_info("refusing a claim by uid %u (pid %d): %s", claimer->uid, claimer->pid, why->text);
+	return r;
+}
+
 int peer_capture(int sock, struct peer *peer, struct why *why)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	char path[32];
+	char path[32], cgroups[8192];
 	int procfd = -1, r;
 
 	memset(peer, 0, sizeof(*peer));
@@ -332,11 +641,11 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		goto out;
 	read_limits(procfd, peer);
 	read_scheduling(procfd, peer);
-	r = open_cgroup(procfd, peer);
-	if (r < 0) {
+	if (read_file_at(procfd, "cgroup", cgroups, sizeof(cgroups)) < 0) {
 		r = why_set(why, ESRCH, "cannot read the requester's /proc/%d/cgroup", peer->pid);
 		goto out;
 	}
+	open_cgroup(cgroups, peer);
 
 	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
@@ -348,15 +657,13 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		r = why_set(why, ESRCH, "cannot map the requester's uid %u/gid %u into its user namespace", peer->uid, peer->gid);
 		goto out;
 	}
-
-	/* Everything above was read through the pid; it described the
-	 * requester only if the pidfd's process is still alive now. */
-	if (pr_pidfd_send_signal(peer->pidfd, 0, NULL, 0) < 0 && errno == ESRCH) {
-		r = why_set(why, ESRCH, "the requester (pid %d) exited while connecting", peer->pid);
-		goto out;
-	}
-	r = 0;
+	r = context_new(peer, cgroups, why);
 out:
+	/* Everything was read through the pid; it described the requester
+	 * only if the pidfd's process is still alive now. A refusal for the
+	 * ids of a process that took over the pid would blame the wrong one. */
+	if ((r == 0 || r == -EPERM) && pr_pidfd_send_signal(peer->pidfd, 0, NULL, 0) < 0 && errno == ESRCH)
+		r = why_set(why, ESRCH, "the requester (pid %d) exited while connecting", peer->pid);
 	if (procfd >= 0)
 		close(procfd);
 	return r;
@@ -373,4 +680,6 @@ void peer_release(struct peer *peer)
 	close_fdp(&peer->pidns_fd);
 	close_fdp(&peer->root_fd);
 	close_fdp(&peer->cgroup_fd);
+	peer_context_unref(peer->context);
+	peer->context = NULL;
 }

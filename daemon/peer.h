@@ -11,6 +11,12 @@
 #include "holder-proto.h"
 #include "util.h"
 
+/* What confines a requester (DESIGN §6): ids, groups, capabilities,
+ * no_new_privs, seccomp, namespaces, cgroups and root directory, as
+ * captured with it. Immutable and shared: a reservation keeps a reference
+ * to its reserver's, for the claim. */
+struct peer_context;
+
 struct peer {
 	pid_t pid;                 /* in the daemon's pid namespace */
 	uid_t uid;                 /* effective ids, in the daemon's user namespace */
@@ -55,12 +61,24 @@ struct peer {
 	/* For the audit: its systemd units, "" when libsystemd cannot tell. */
 	char unit[128];
 	char user_unit[128];
+
+	struct peer_context *context;
 };
 
 /* Reads the peer of a connected socket. Refuses peers the daemon cannot pin
- * or see (pid 0: not visible in the daemon's pid namespace). */
+ * or see (pid 0: not visible in the daemon's pid namespace), and peers
+ * whose ids are no longer those they connected with (EPERM). */
 int peer_capture(int sock, struct peer *peer, struct why *why);
 void peer_release(struct peer *peer);
+
+/* A reference to the peer's context, or NULL for a peer not captured. */
+struct peer_context *peer_context_ref(const struct peer *peer);
+void peer_context_unref(struct peer_context *ctx);
+
+/* Whether claimer may claim a reservation made in the context reserver:
+ * only from the very same context, root included (DESIGN §6). Returns 0,
+ * or -EPERM naming the first difference. */
+int peer_check_claim(const struct peer *claimer, const struct peer_context *reserver, struct why *why);
 
 /* Finds the cgroup v2 mount once, for CLONE_INTO_CGROUP. */
 void peer_init_cgroup_root(void);

@@ -346,6 +346,7 @@ static void proc_free(struct proc *p)
 	proc_event_drop(&p->priv->ttl_ev);
 	close_fdp(&p->control_fd);
 	close_fdp(&p->pidfd);
+	peer_context_unref(p->reserver);
 	slab_free(&proc_pool, p);
 	if (w)
 		reap_wait_done_one(w);
@@ -613,6 +614,7 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->id = next_id++;
 	p->owner = owner;
 	p->owner_uid = owner_uid;
+	p->reserver = peer_context_ref(conn_peer(owner));
 	p->state = PROC_RELEASED;
 	set_state(p, PROC_STARTING);
 	p->pid = res->pid;

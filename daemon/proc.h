@@ -15,6 +15,7 @@
 
 struct conn;
 struct event_base;
+struct peer_context;
 
 enum proc_state {
 	PROC_STARTING,   /* holder setting itself up */
@@ -47,6 +48,7 @@ struct proc {
 	uint64_t pidns_inode;
 	uint64_t created_usec;
 	uint64_t expires_usec;       /* when its TTL runs out; 0: never */
+	struct peer_context *reserver; /* whom it was made for: a claim must come from the same */
 	proc_waiter_fn waiter;
 	void *waiter_data;
 	struct proc_private *priv;   /* events and links, proc.c's own */

@@ -1058,6 +1058,8 @@ static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecReque
 	}
 	if (check_owner(peer, p, "reservation", "claim", false, &why) < 0)
 		goto fail;
+	if (peer_check_claim(peer, p->reserver, &why) < 0)
+		goto fail;
 	if (p->state != PROC_RESERVED) {
 		why_set(&why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s",
 			(unsigned long long)p->id,
