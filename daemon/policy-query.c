@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nsref.h"
 #include "policy-query.h"
 
 static int show_grant(const struct policy_grant *g, Pidrestore__PolicyGrant *out)
@@ -121,7 +122,12 @@ int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known)
 	gid_t *groups = NULL;
 	int n = 16;
 
-	*ret = (struct policy_request){ .uid = uid, .gid = uid };
+	/* Nobody is there to read a user namespace or capabilities from: the
+	 * process a login of that uid would start. */
+	*ret = (struct policy_request){
+		.uid = uid, .gid = uid, .userns = nsref_own_userns_id(), .in_daemon_userns = true,
+		.cap_eff = uid == 0 ? UINT64_MAX : 0,
+	};
 	*known = false;
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
 		return 0;

@@ -165,7 +165,11 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 		memset(&t->chain.level[0], 0, sizeof(t->chain.level[0]));
 		t->chain.level[0].fd = -1;
 		/* Its owner will be the requester's user namespace. */
-		nsref_userns_owners(peer->userns_fd, &t->chain.level[0].owners);
+		r = nsref_userns_chain(peer->userns_fd, &t->chain.level[0].userns);
+		if (r < 0) {
+			why_set(why, -r, "cannot inspect the requester's user namespace: %s", strerror(-r));
+			goto fail;
+		}
 	}
 	levels = t->chain.n;
 	if (spec->n_pids > levels) {
@@ -239,20 +243,28 @@ static size_t target_levels(const struct target *t, uint64_t requester_pidns, st
 			.is_new = t->new_pidns && i == 0,
 			.is_target = i == target_index(t),
 			.is_requester_ns = lv->fd >= 0 && lv->inode == requester_pidns,
-			.n_owners = lv->owners.n,
-			.owners = lv->owners.uid,
+			.n_userns = lv->userns.n,
+			.userns = lv->userns.userns,
+			.reaches_daemon_userns = lv->userns.reaches_own,
 		};
 	}
 	return n;
 }
 
+static struct policy_request requester_of_peer(const struct peer *peer)
+{
+	struct policy_request req = {
+		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
+		.cap_eff = peer->cap_eff,
+	};
+
+	nsref_requester_userns(peer->userns_fd, &req);
+	return req;
+}
+
 static struct policy_request requester_of(const struct conn *c)
 {
-	const struct peer *peer = conn_peer(c);
-
-	return (struct policy_request){
-		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
-	};
+	return requester_of_peer(conn_peer(c));
 }
 
 /* authorize: every named level, before anything is created (DESIGN §5). */
