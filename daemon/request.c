@@ -267,6 +267,14 @@ static struct policy_request requester_of(const struct conn *c)
 	return requester_of_peer(conn_peer(c));
 }
 
+/* Root for the admin verbs: CAP_SYS_ADMIN, not uid 0 (policy_is_admin()). */
+static bool is_admin(const struct peer *peer)
+{
+	struct policy_request req = requester_of_peer(peer);
+
+	return policy_is_admin(&req);
+}
+
 /* authorize: every named level, before anything is created (DESIGN §5). */
 static int target_authorize(struct conn *c, const struct target *t, const char **rules, struct why *why)
 {
@@ -805,9 +813,9 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 {
 	char owner[32] = "another user";
 
-	if (p->owner_uid == peer->uid || (root_may && peer->uid == 0))
+	if (p->owner_uid == peer->uid || (root_may && is_admin(peer)))
 		return 0;
-	if (peer->uid == 0)
+	if (is_admin(peer))
 		snprintf(owner, sizeof(owner), "uid %u", p->owner_uid);
 	return why_set(why, EPERM, "%s %llu belongs to %s; only its owner%s may %s it", what, (unsigned long long)p->id,
 		       owner, root_may ? " and root" : "", verb);
@@ -1259,8 +1267,9 @@ static void handle_reload(struct conn *c, uint64_t id)
 	Pidrestore__ReloadReply reply = PIDRESTORE__RELOAD_REPLY__INIT;
 	struct why why = { 0 };
 
-	if (peer->uid != 0) {
-		why_set(&why, EPERM, "only root may reload the policy (uid %u asked); run it as root", peer->uid);
+	if (!is_admin(peer)) {
+		why_set(&why, EPERM, "only root may reload the policy (uid %u asked, without CAP_SYS_ADMIN in the daemon's user namespace); run it as root",
+			peer->uid);
 		respond_error(c, id, &why);
 		return;
 	}
@@ -1292,14 +1301,14 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	struct policy_request req = requester_of(c);
 	struct why refusal = { 0 };
 	struct target t;
-	bool known = true;
+	bool known = true, other_uid = check->has_uid && check->uid != peer->uid;
 	int r;
 
 	if (!check->process)
 		return why_set(why, EINVAL, "a policy check needs a process part (the PIDs and the namespace)");
-	if (check->has_uid && check->uid != peer->uid) {
-		if (peer->uid != 0)
-			return why_set(why, EPERM, "only root may check the policy for another uid (uid %u asked about uid %u); leave out --uid to check your own",
+	if (other_uid) {
+		if (!is_admin(peer))
+			return why_set(why, EPERM, "only root may check the policy for another uid (uid %u asked about uid %u, without CAP_SYS_ADMIN in the daemon's user namespace); leave out --uid to check your own",
 				       peer->uid, check->uid);
 		r = policy_query_identity(check->uid, &req, &known);
 		if (r < 0)
@@ -1367,7 +1376,7 @@ static void handle_policy(struct conn *c, uint64_t id, const Pidrestore__PolicyR
 		respond_error(c, id, &why);
 		return;
 	}
-	r = policy_query_show(&current_policy, &viewer, peer->uid == 0, &reply);
+	r = policy_query_show(&current_policy, &viewer, is_admin(peer), &reply);
 	if (r < 0) {
 		why_set(&why, -r, "cannot describe the policy: %s", strerror(-r));
 		respond_error(c, id, &why);
@@ -1478,7 +1487,7 @@ static void handle_list(struct conn *c, uint64_t id, const Pidrestore__ListReque
 	const struct peer *peer = conn_peer(c);
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__ListReply reply = PIDRESTORE__LIST_REPLY__INIT;
-	struct list_build b = { .viewer = peer->uid == 0 ? (uid_t)-1 : peer->uid, .now = now_usec() };
+	struct list_build b = { .viewer = is_admin(peer) ? (uid_t)-1 : peer->uid, .now = now_usec() };
 	struct why why;
 
 	proc_foreach(req->has_all && req->all, list_add, &b);
