@@ -151,3 +151,12 @@ int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known)
 	free(groups);
 	return -ENOMEM;
 }
+
+const char *policy_query_assumption(uid_t uid, bool known)
+{
+	if (uid == 0)
+		return known ? "a process of uid 0 in your pid namespace and the daemon's user namespace, with every capability (as exec gives uid 0) and the groups of its user database entry"
+			     : "a process of uid 0 in your pid namespace and the daemon's user namespace, with every capability (as exec gives uid 0) and no groups (it has no user database entry)";
+	return known ? "a process of this uid in your pid namespace and the daemon's user namespace, without capabilities, with the groups of its user database entry"
+		     : "a process of this uid in your pid namespace and the daemon's user namespace, without capabilities, with no groups (it has no user database entry)";
+}

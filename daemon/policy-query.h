@@ -24,3 +24,6 @@ void policy_query_free(Pidrestore__PolicyReply *reply);
  * without an entry is checked with gid = uid and no groups, and *known says
  * so. Free ret->groups. */
 int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known);
+
+/* What policy_query_identity() assumed, in words, for the verdict. */
+const char *policy_query_assumption(uid_t uid, bool known);

@@ -1325,6 +1325,8 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	verdict->allowed = r == 0;
 	verdict->has_uid = 1;
 	verdict->uid = req.uid;
+	if (other_uid)
+		verdict->assumed = (char *)policy_query_assumption(req.uid, known);
 	if (r < 0)
 		why_set(why, refusal.err, "%s%s", refusal.text,
 			known ? "" : " (this uid has no user database entry: checked without groups)");
