@@ -166,8 +166,8 @@ static void describe_ns(const struct policy_level *lv, char *buf, size_t len)
  * a PID ("the namespace ...") or of any free PID ("it is not its own pid
  * namespace and ..."). Returns what joins it to the next clause. */
 static const char *describe_not_own(const struct policy *policy, const struct policy_level *lv,
-			     const struct policy_request *req, const struct walk *w, bool any_free,
-			     char *buf, size_t len)
+				    const struct policy_request *req, const struct walk *w, bool any_free,
+				    char *buf, size_t len)
 {
 	const char *its = any_free ? "its" : "the namespace's";
 	char own[48], parent[64];
