@@ -228,6 +228,8 @@ static void print_verdict_table(const Pidrestore__PolicyVerdict *v)
 		printf("allowed: uid %" PRIu32 " may take these PIDs\n", v->uid);
 	else
 		printf("denied: %s\n", v->message ? v->message : "no rule allows it");
+	if (v->assumed)
+		printf("checked as %s\n", v->assumed);
 	for (size_t i = 0; i < v->n_levels; i++) {
 		int w = snprintf(NULL, 0, "%" PRId32, v->levels[i]->pid);
 
@@ -261,6 +263,11 @@ static void print_verdict_json(const struct options *o, const Pidrestore__Policy
 	json_key(&j, "message");
 	if (v->message)
 		json_string(&j, v->message);
+	else
+		json_null(&j);
+	json_key(&j, "assumed");
+	if (v->assumed)
+		json_string(&j, v->assumed);
 	else
 		json_null(&j);
 	json_key(&j, "levels");

@@ -16,9 +16,25 @@ static int own_pidns_fd = -1;
 static int pid_max_fd = -1;
 static uint64_t own_pidns_inode;
 static uint64_t own_userns_inode;
-static struct nsref_owners own_pidns_owners;
+static struct policy_nsid own_userns_id;
+static struct nsref_userns_chain own_pidns_userns;
 
 static int level_fill(struct nsref_level *lv);
+
+static int ns_id(int fd, struct policy_nsid *ret)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	*ret = (struct policy_nsid){ .dev = (uint64_t)st.st_dev, .ino = (uint64_t)st.st_ino };
+	return 0;
+}
+
+static bool same_ns(const struct policy_nsid *a, const struct policy_nsid *b)
+{
+	return a->dev == b->dev && a->ino == b->ino;
+}
 
 int nsref_init(struct why *why)
 {
@@ -33,14 +49,17 @@ int nsref_init(struct why *why)
 	if (userns < 0)
 		return why_set(why, errno, "cannot open /proc/self/ns/user: %m");
 	own_userns_inode = fd_inode(userns);
+	r = ns_id(userns, &own_userns_id);
 	close(userns);
-	/* Most requests name the daemon's own namespace: its owners are
-	 * looked up once, not per request. */
+	if (r < 0)
+		return why_set(why, -r, "cannot inspect the daemon's own user namespace: %s", strerror(-r));
+	/* Most requests name the daemon's own namespace: its user namespaces
+	 * are looked up once, not per request. */
 	own.fd = own_pidns_fd;
 	r = level_fill(&own);
 	if (r < 0)
 		return why_set(why, -r, "cannot inspect the daemon's own pid namespace: %s", strerror(-r));
-	own_pidns_owners = own.owners;
+	own_pidns_userns = own.userns;
 	/* Kept open: it is read for every request, and opening it cost more
 	 * than the rest of a request's checks together. */
 	pid_max_fd = open("/proc/sys/kernel/pid_max", O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -71,6 +90,11 @@ uint64_t nsref_own_pidns_inode(void)
 uint64_t nsref_own_userns_inode(void)
 {
 	return own_userns_inode;
+}
+
+struct policy_nsid nsref_own_userns_id(void)
+{
+	return own_userns_id;
 }
 
 int nsref_own_pidns_fd(void)
@@ -218,29 +242,60 @@ int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why)
 		       fd_kind(&st), link);
 }
 
-int nsref_userns_owners(int userns_fd, struct nsref_owners *ret)
+int nsref_userns_chain(int userns_fd, struct nsref_userns_chain *ret)
 {
-	int fd = fcntl(userns_fd, F_DUPFD_CLOEXEC, 3);
+	int fd = fcntl(userns_fd, F_DUPFD_CLOEXEC, 3), r = 0;
 
 	ret->n = 0;
+	ret->reaches_own = false;
 	if (fd < 0)
 		return -errno;
-	while (ret->n < PR_MAX_LEVELS && fd_inode(fd) != own_userns_inode) {
-		uid_t owner = 0;
+	for (;;) {
+		struct policy_userns *u;
 		int parent;
 
-		if (ioctl(fd, NS_GET_OWNER_UID, &owner) < 0)
+		if (ret->n == PR_MAX_LEVELS) {
+			/* Deeper than the kernel nests user namespaces. */
+			r = -ELOOP;
 			break;
-		ret->uid[ret->n++] = owner;
+		}
+		u = &ret->userns[ret->n];
+		r = ns_id(fd, &u->id);
+		if (r < 0)
+			break;
+		if (same_ns(&u->id, &own_userns_id)) {
+			ret->reaches_own = true;
+			break;
+		}
+		if (ioctl(fd, NS_GET_OWNER_UID, &u->owner) < 0) {
+			r = -errno;
+			break;
+		}
+		ret->n++;
 		parent = ioctl(fd, NS_GET_PARENT);
+		if (parent < 0) {
+			/* EPERM: the parent is outside the daemon's user
+			 * namespace (or there is none): the chain stops short
+			 * of it, and nothing is known beyond. */
+			if (errno != EPERM)
+				r = -errno;
+			break;
+		}
 		close(fd);
-		/* EPERM: the parent is outside the daemon's user namespace. */
-		if (parent < 0)
-			return 0;
 		fd = parent;
 	}
 	close(fd);
-	return 0;
+	return r;
+}
+
+void nsref_requester_userns(int userns_fd, struct policy_request *req)
+{
+	if (ns_id(userns_fd, &req->userns) < 0) {
+		req->userns = (struct policy_nsid){ 0 };
+		req->in_daemon_userns = false;
+		return;
+	}
+	req->in_daemon_userns = same_ns(&req->userns, &own_userns_id);
 }
 
 static int level_fill(struct nsref_level *lv)
@@ -248,11 +303,12 @@ static int level_fill(struct nsref_level *lv)
 	int userns, r;
 
 	lv->inode = fd_inode(lv->fd);
-	lv->owners.n = 0;
+	lv->userns.n = 0;
+	lv->userns.reaches_own = false;
 	userns = ioctl(lv->fd, NS_GET_USERNS);
 	if (userns < 0)
 		return -errno;
-	r = nsref_userns_owners(userns, &lv->owners);
+	r = nsref_userns_chain(userns, &lv->userns);
 	close(userns);
 	return r;
 }
@@ -278,7 +334,7 @@ int nsref_chain_build(int pidns_fd, struct nsref_chain *chain, struct why *why)
 		lv->fd = fd;
 		if (chain->n == 1 && fd_inode(fd) == own_pidns_inode) {
 			lv->inode = own_pidns_inode;
-			lv->owners = own_pidns_owners;
+			lv->userns = own_pidns_userns;
 			return 0;
 		}
 		r = level_fill(lv);

@@ -2,11 +2,13 @@
  * the daemon's own. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "kernel.h"
+#include "policy.h"
 #include "util.h"
 
 /* Records the daemon's own pid and user namespaces. */
@@ -16,6 +18,8 @@ uint64_t nsref_own_pidns_inode(void);
 /* The daemon's pid namespace's pid_max, read now: an admin may change it. */
 pid_t nsref_own_pid_max(void);
 uint64_t nsref_own_userns_inode(void);
+/* The daemon's own user namespace, for a requester assumed to be in it. */
+struct policy_nsid nsref_own_userns_id(void);
 /* The daemon's own pid namespace, to return to after a setns(). */
 int nsref_own_pidns_fd(void);
 
@@ -26,19 +30,28 @@ int nsref_own_pidns_fd(void);
  * that exited (reaped or a zombie) ESRCH. The refusal says what the fd is. */
 int nsref_pidns_from_fd(int fd, int *ret_fd, struct why *why);
 
-/* Owners (uids as the daemon sees them) of a user namespace and of each of
- * its ancestors below the daemon's user namespace, innermost first. An empty
- * list: it is the daemon's user namespace (or outside it). */
-struct nsref_owners {
+/* A user namespace and each of its ancestors below the daemon's user
+ * namespace, innermost first, with their owners (uids as the daemon sees
+ * them): what §5 rule 2 walks. None: it is the daemon's user namespace. */
+struct nsref_userns_chain {
 	size_t n;
-	uid_t uid[PR_MAX_LEVELS];
+	struct policy_userns userns[PR_MAX_LEVELS];
+	/* The last one's parent (with none: the namespace itself) is the
+	 * daemon's user namespace; false when the chain goes on outside it. */
+	bool reaches_own;
 };
-int nsref_userns_owners(int userns_fd, struct nsref_owners *ret);
+int nsref_userns_chain(int userns_fd, struct nsref_userns_chain *ret);
+
+/* The facts §5 needs about a requester's own user namespace, userns_fd:
+ * which one it is and whether it is the daemon's. Fills req->userns and
+ * req->in_daemon_userns; on failure (never expected) neither matches
+ * anything. */
+void nsref_requester_userns(int userns_fd, struct policy_request *req);
 
 struct nsref_level {
 	int fd;              /* nsfs fd of the pid namespace, owned by the chain */
 	uint64_t inode;
-	struct nsref_owners owners; /* of the user namespace that owns it */
+	struct nsref_userns_chain userns; /* from the user namespace that owns it */
 };
 
 /* Level 0 is the target; the last level is the daemon's own namespace. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "nsref.h"
 #include "policy-query.h"
 
 static int show_grant(const struct policy_grant *g, Pidrestore__PolicyGrant *out)
@@ -121,7 +122,12 @@ int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known)
 	gid_t *groups = NULL;
 	int n = 16;
 
-	*ret = (struct policy_request){ .uid = uid, .gid = uid };
+	/* Nobody is there to read a user namespace or capabilities from: the
+	 * process a login of that uid would start. */
+	*ret = (struct policy_request){
+		.uid = uid, .gid = uid, .userns = nsref_own_userns_id(), .in_daemon_userns = true,
+		.cap_eff = uid == 0 ? UINT64_MAX : 0,
+	};
 	*known = false;
 	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
 		return 0;
@@ -144,4 +150,13 @@ int policy_query_identity(uid_t uid, struct policy_request *ret, bool *known)
 	}
 	free(groups);
 	return -ENOMEM;
+}
+
+const char *policy_query_assumption(uid_t uid, bool known)
+{
+	if (uid == 0)
+		return known ? "a process of uid 0 in your pid namespace and the daemon's user namespace, with every capability (as exec gives uid 0) and the groups of its user database entry"
+			     : "a process of uid 0 in your pid namespace and the daemon's user namespace, with every capability (as exec gives uid 0) and no groups (it has no user database entry)";
+	return known ? "a process of this uid in your pid namespace and the daemon's user namespace, without capabilities, with the groups of its user database entry"
+		     : "a process of this uid in your pid namespace and the daemon's user namespace, without capabilities, with no groups (it has no user database entry)";
 }

@@ -22,7 +22,7 @@ struct policy_pid_range {
 
 enum policy_ns_kind {
 	POLICY_NS_HOST,           /* the daemon's own pid namespace */
-	POLICY_NS_OWNED_BY,       /* a namespace whose user namespace chain has owner */
+	POLICY_NS_OWNED_BY,       /* a namespace whose user namespace chain has owner (below the daemon's) */
 	POLICY_NS_ANY,
 };
 
@@ -51,7 +51,7 @@ struct policy_grant {
 };
 
 struct policy {
-	bool own_namespaces;      /* §5.2: namespaces owned by the requester's uid */
+	bool own_namespaces;      /* §5.2: what the kernel would let the requester do itself */
 	pid_t root_only_below;    /* §5.4: PIDs below this only root may take */
 	struct policy_grant *grants;
 	size_t n_grants;
@@ -65,6 +65,18 @@ void policy_default(struct policy *policy);
 /* Frees the grants of policy and leaves it at the defaults. */
 void policy_free(struct policy *policy);
 
+/* A namespace, known by its nsfs device and inode: never by who owns it. */
+struct policy_nsid {
+	uint64_t dev, ino;
+};
+
+/* A user namespace on the way from a pid namespace's owner toward the
+ * daemon's user namespace. */
+struct policy_userns {
+	struct policy_nsid id;
+	uid_t owner;              /* as the daemon sees it */
+};
+
 struct policy_level {
 	pid_t pid;                /* 0: any free PID (see policy_check()) */
 	unsigned int depth;       /* below the daemon's namespace (its own is 0), for messages */
@@ -74,18 +86,39 @@ struct policy_level {
 	bool is_target;           /* where the process goes: the namespace the request
 	                           * names (the parent of a new one) */
 	bool is_requester_ns;     /* the requester's own active pid namespace */
-	size_t n_owners;          /* owners of the owning user namespace chain, */
-	const uid_t *owners;      /*   innermost first, below the daemon's */
+	/* The user namespace that owns it (userns[0]) and each ancestor of
+	 * that below the daemon's user namespace, innermost first: the walk of
+	 * §5 rule 2. None: the daemon's user namespace owns it. */
+	size_t n_userns;
+	const struct policy_userns *userns;
+	/* The last one's parent (with none: the owner itself) is the daemon's
+	 * user namespace. False when the chain was cut short: it goes on
+	 * where the daemon cannot see, and nothing beyond it is known. */
+	bool reaches_daemon_userns;
 };
 
 struct policy_request {
-	uid_t uid;
+	uid_t uid;                /* effective, as the daemon sees it */
 	gid_t gid;
 	const gid_t *groups;
 	size_t n_groups;
+	struct policy_nsid userns; /* the requester's own user namespace */
+	bool in_daemon_userns;    /* that is the daemon's user namespace */
+	uint64_t cap_eff;         /* its effective capabilities there (CapEff) */
 	size_t n_levels;
 	const struct policy_level *levels;
 };
+
+/* §5 rule 1: root is a requester with CAP_SYS_ADMIN or
+ * CAP_CHECKPOINT_RESTORE effective in the daemon's user namespace, which
+ * could take any PID itself; uid 0 without them is not. */
+bool policy_is_root(const struct policy_request *req);
+
+/* Who may use the admin verbs (reload, everyone's processes, the whole
+ * policy, checks for other uids): CAP_SYS_ADMIN effective in the daemon's
+ * user namespace. CAP_CHECKPOINT_RESTORE alone gives PIDs, not the power
+ * over other users' processes. */
+bool policy_is_admin(const struct policy_request *req);
 
 /* Decides a whole request, every level of it: rules[i] (req->n_levels
  * entries) names the rule that allowed level i ("root", "own-namespace",
@@ -94,11 +127,17 @@ struct policy_request {
  * allowed; -EPERM with why naming the first level refused, its PID, its
  * namespace and what was missing.
  *
+ * Rule 2 is the kernel's own (cap_capable()): from the user namespace that
+ * owns the level's pid namespace toward the daemon's, the first of these
+ * decides: the requester's own user namespace (allowed with CAP_SYS_ADMIN
+ * or CAP_CHECKPOINT_RESTORE effective), or a child of it owned by the
+ * requester's uid (allowed). A walk that meets neither refuses.
+ *
  * Any free PID (0) needs no permission where a fork of the requester's own
- * would land: in its own pid namespace, in one it owns, and in the levels
- * around the target. The target level itself must be passed (with pid 0
- * when the kernel is to choose): a process in someone else's namespace
- * needs a PID there that a grant covers. */
+ * would land: in its own pid namespace, in one rule 2 gives it, and in the
+ * levels around the target. The target level itself must be passed (with
+ * pid 0 when the kernel is to choose): a process in someone else's
+ * namespace needs a PID there that a grant covers. */
 int policy_check(const struct policy *policy, const struct policy_request *req,
 		 const char **rules, struct why *why);
 

@@ -166,7 +166,11 @@ static int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, s
 		memset(&t->chain.level[0], 0, sizeof(t->chain.level[0]));
 		t->chain.level[0].fd = -1;
 		/* Its owner will be the requester's user namespace. */
-		nsref_userns_owners(peer->userns_fd, &t->chain.level[0].owners);
+		r = nsref_userns_chain(peer->userns_fd, &t->chain.level[0].userns);
+		if (r < 0) {
+			why_set(why, -r, "cannot inspect the requester's user namespace: %s", strerror(-r));
+			goto fail;
+		}
 	}
 	levels = t->chain.n;
 	if (spec->n_pids > levels) {
@@ -240,20 +244,36 @@ static size_t target_levels(const struct target *t, uint64_t requester_pidns, st
 			.is_new = t->new_pidns && i == 0,
 			.is_target = i == target_index(t),
 			.is_requester_ns = lv->fd >= 0 && lv->inode == requester_pidns,
-			.n_owners = lv->owners.n,
-			.owners = lv->owners.uid,
+			.n_userns = lv->userns.n,
+			.userns = lv->userns.userns,
+			.reaches_daemon_userns = lv->userns.reaches_own,
 		};
 	}
 	return n;
 }
 
+static struct policy_request requester_of_peer(const struct peer *peer)
+{
+	struct policy_request req = {
+		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
+		.cap_eff = peer->cap_eff,
+	};
+
+	nsref_requester_userns(peer->userns_fd, &req);
+	return req;
+}
+
 static struct policy_request requester_of(const struct conn *c)
 {
-	const struct peer *peer = conn_peer(c);
+	return requester_of_peer(conn_peer(c));
+}
 
-	return (struct policy_request){
-		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
-	};
+/* Root for the admin verbs: CAP_SYS_ADMIN, not uid 0 (policy_is_admin()). */
+static bool is_admin(const struct peer *peer)
+{
+	struct policy_request req = requester_of_peer(peer);
+
+	return policy_is_admin(&req);
 }
 
 /* authorize: every named level, before anything is created (DESIGN §5). */
@@ -794,9 +814,9 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 {
 	char owner[32] = "another user";
 
-	if (p->owner_uid == peer->uid || (root_may && peer->uid == 0))
+	if (p->owner_uid == peer->uid || (root_may && is_admin(peer)))
 		return 0;
-	if (peer->uid == 0)
+	if (is_admin(peer))
 		snprintf(owner, sizeof(owner), "uid %u", p->owner_uid);
 	return why_set(why, EPERM, "%s %llu belongs to %s; only its owner%s may %s it", what, (unsigned long long)p->id,
 		       owner, root_may ? " and root" : "", verb);
@@ -1252,8 +1272,9 @@ static void handle_reload(struct conn *c, uint64_t id)
 	Pidrestore__ReloadReply reply = PIDRESTORE__RELOAD_REPLY__INIT;
 	struct why why = { 0 };
 
-	if (peer->uid != 0) {
-		why_set(&why, EPERM, "only root may reload the policy (uid %u asked); run it as root", peer->uid);
+	if (!is_admin(peer)) {
+		why_set(&why, EPERM, "only root may reload the policy (uid %u asked, without CAP_SYS_ADMIN in the daemon's user namespace); run it as root",
+			peer->uid);
 		respond_error(c, id, &why);
 		return;
 	}
@@ -1285,14 +1306,14 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	struct policy_request req = requester_of(c);
 	struct why refusal = { 0 };
 	struct target t;
-	bool known = true;
+	bool known = true, other_uid = check->has_uid && check->uid != peer->uid;
 	int r;
 
 	if (!check->process)
 		return why_set(why, EINVAL, "a policy check needs a process part (the PIDs and the namespace)");
-	if (check->has_uid && check->uid != peer->uid) {
-		if (peer->uid != 0)
-			return why_set(why, EPERM, "only root may check the policy for another uid (uid %u asked about uid %u); leave out --uid to check your own",
+	if (other_uid) {
+		if (!is_admin(peer))
+			return why_set(why, EPERM, "only root may check the policy for another uid (uid %u asked about uid %u, without CAP_SYS_ADMIN in the daemon's user namespace); leave out --uid to check your own",
 				       peer->uid, check->uid);
 		r = policy_query_identity(check->uid, &req, &known);
 		if (r < 0)
@@ -1309,6 +1330,8 @@ static int policy_verdict(struct conn *c, const Pidrestore__PolicyCheck *check, 
 	verdict->allowed = r == 0;
 	verdict->has_uid = 1;
 	verdict->uid = req.uid;
+	if (other_uid)
+		verdict->assumed = (char *)policy_query_assumption(req.uid, known);
 	if (r < 0)
 		why_set(why, refusal.err, "%s%s", refusal.text,
 			known ? "" : " (this uid has no user database entry: checked without groups)");
@@ -1360,7 +1383,7 @@ static void handle_policy(struct conn *c, uint64_t id, const Pidrestore__PolicyR
 		respond_error(c, id, &why);
 		return;
 	}
-	r = policy_query_show(&current_policy, &viewer, peer->uid == 0, &reply);
+	r = policy_query_show(&current_policy, &viewer, is_admin(peer), &reply);
 	if (r < 0) {
 		why_set(&why, -r, "cannot describe the policy: %s", strerror(-r));
 		respond_error(c, id, &why);
@@ -1471,7 +1494,7 @@ static void handle_list(struct conn *c, uint64_t id, const Pidrestore__ListReque
 	const struct peer *peer = conn_peer(c);
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__ListReply reply = PIDRESTORE__LIST_REPLY__INIT;
-	struct list_build b = { .viewer = peer->uid == 0 ? (uid_t)-1 : peer->uid, .now = now_usec() };
+	struct list_build b = { .viewer = is_admin(peer) ? (uid_t)-1 : peer->uid, .now = now_usec() };
 	struct why why;
 
 	proc_foreach(req->has_all && req->all, list_add, &b);

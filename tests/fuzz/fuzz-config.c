@@ -29,15 +29,17 @@ static void check_grant(const struct policy_grant *g)
 
 static void ask(const struct policy *policy)
 {
-	static const uid_t owners[] = { 1000 };
+	/* uid 1000's user namespace, made inside root's. */
+	static const struct policy_userns chain[] = { { { 4, 11 }, 1000 }, { { 4, 10 }, 0 } };
 	const gid_t groups[] = { 100 };
 	struct policy_level levels[] = {
-		{ .pid = 4242, .depth = 1, .ns_inode = 2, .n_owners = 1, .owners = owners },
-		{ .pid = 300000, .depth = 0, .ns_inode = 1, .is_daemon_ns = true },
+		{ .pid = 4242, .depth = 1, .ns_inode = 2, .n_userns = ELEMENTSOF(chain), .userns = chain,
+		  .reaches_daemon_userns = true },
+		{ .pid = 300000, .depth = 0, .ns_inode = 1, .is_daemon_ns = true, .reaches_daemon_userns = true },
 	};
 	struct policy_request req = {
 		.uid = 1000, .gid = 1000, .groups = groups, .n_groups = ELEMENTSOF(groups),
-		.n_levels = ELEMENTSOF(levels), .levels = levels,
+		.userns = { 4, 1 }, .in_daemon_userns = true, .n_levels = ELEMENTSOF(levels), .levels = levels,
 	};
 	const char *rules[ELEMENTSOF(levels)];
 	struct why why = { 0 };

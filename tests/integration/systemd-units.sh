@@ -161,10 +161,11 @@ compare_in_container "uid $TEST_UID, granted PIDs of the container" 5000 \
 compare_in_container "uid $TEST_UID in its own user+pid namespace" 300 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	unshare -Urpf --mount-proc
+# CAP_CHECKPOINT_RESTORE stays: without it, no chosen PID (DESIGN §5 rule 2).
 compare_in_container "uid $TEST_UID in its own namespaces, nnp, reduced bounding set" 301 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	unshare -Urpf --mount-proc --net --uts --ipc \
-	setpriv --no-new-privs --bounding-set -all,+chown,+kill --
+	setpriv --no-new-privs --bounding-set -all,+chown,+kill,+checkpoint_restore --
 compare_in_container "uid $TEST_UID, nice 7, CPU 0 only, idle I/O class, no address randomization" 302 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	nice -n 7 taskset -c 0 ionice -c 3 setarch "$(uname -m)" -R \

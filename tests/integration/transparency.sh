@@ -88,10 +88,13 @@ compare_as "uid $TEST_UID in its own user+pid namespace" 300 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --groups="$TEST_GID,4242" -- \
 	unshare -Urpf --mount-proc
 
+# It keeps CAP_CHECKPOINT_RESTORE: without it (or CAP_SYS_ADMIN) the kernel
+# would not let it choose a PID even in its own namespace, nor does the
+# daemon (DESIGN §5 rule 2).
 compare_as "uid $TEST_UID in its own namespaces, nnp, reduced bounding set" 301 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- \
 	unshare -Urpf --mount-proc --net --uts --ipc \
-	setpriv --no-new-privs --bounding-set -all,+chown,+kill --
+	setpriv --no-new-privs --bounding-set -all,+chown,+kill,+checkpoint_restore --
 
 compare_as "uid $TEST_UID with no_new_privs set before its user namespace" 302 \
 	setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups --no-new-privs -- \
