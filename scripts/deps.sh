@@ -16,6 +16,8 @@ PACKAGES=(
 	clang libclang-rt-dev
 	# the daemon's leak check (scripts/test.sh step 4)
 	valgrind
+	# tests/dist: a build with Debian's default flags (dpkg-buildflags)
+	dpkg-dev
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then

@@ -1,0 +1,7 @@
+# What a distribution meets: its default build flags, make install under a
+# prefix of its choosing, and the files installed there. Included by the
+# top-level Makefile.am.
+DIST_TESTS = \
+	tests/dist/distro-flags.sh
+TESTS += $(DIST_TESTS)
+EXTRA_DIST += $(DIST_TESTS)
