@@ -2,6 +2,7 @@
 # prefix of its choosing, and the files installed there. Included by the
 # top-level Makefile.am.
 DIST_TESTS = \
-	tests/dist/distro-flags.sh
+	tests/dist/distro-flags.sh \
+	tests/dist/install-layout.sh
 TESTS += $(DIST_TESTS)
 EXTRA_DIST += $(DIST_TESTS)
