@@ -17,6 +17,10 @@
  * then left at the defaults with nothing allocated. */
 int config_load(const char *main_path, struct policy *ret, struct why *why);
 
+/* Like config_load() for a file the admin named (--config): its absence is an
+ * error (ENOENT), not the defaults. */
+int config_load_named(const char *main_path, struct policy *ret, struct why *why);
+
 
 /* Like config_load() for one file's text already in memory (len bytes; NUL
  * bytes end a line's text as they would in a file), without drop-ins. name

@@ -65,12 +65,12 @@ static int parse_count(const char *s, unsigned int *ret)
 }
 
 /* --check-config: what a start or a reload would make of the files. */
-static int check_config(const char *path)
+static int check_config(const char *path, bool named)
 {
 	struct policy policy;
 	struct why why = { 0 };
 
-	if (config_load(path, &policy, &why) < 0) {
+	if (server_load_policy(path, named, &policy, &why) < 0) {
 		fprintf(stderr, "pidrestored: %s\n", why.text);
 		return EXIT_FAILURE;
 	}
@@ -146,6 +146,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opts.config_path = optarg;
+			opts.config_named = true;
 			break;
 		case OPT_HOLDER:
 			opts.holder_path = optarg;
@@ -200,6 +201,6 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only)
-		return check_config(opts.config_path);
+		return check_config(opts.config_path, opts.config_named);
 	return server_run(&opts);
 }

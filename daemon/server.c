@@ -27,6 +27,7 @@ static struct event_base *base;
 static unsigned int exit_idle_sec;
 static uint64_t idle_since_usec;
 static const char *policy_path;
+static bool policy_path_named;
 
 uint64_t server_start_usec(void)
 {
@@ -91,6 +92,11 @@ static void policy_install(struct policy *policy)
 	policy_free(&old);
 }
 
+int server_load_policy(const char *path, bool named, struct policy *policy, struct why *why)
+{
+	return named ? config_load_named(path, policy, why) : config_load(path, policy, why);
+}
+
 /* A reload never leaves the daemon without a policy: a file that does not
  * parse is refused and the old policy stays in force. */
 int server_reload_policy(struct why *why)
@@ -98,7 +104,7 @@ int server_reload_policy(struct why *why)
 	struct policy policy;
 	int r;
 
-	r = config_load(policy_path, &policy, why);
+	r = server_load_policy(policy_path, policy_path_named, &policy, why);
 	if (r < 0) {
 		log_error("policy reload refused, the old policy stays in force: %s", why->text);
 		return r;
@@ -190,6 +196,7 @@ int server_run(const struct server_options *opts)
 	log_setup(opts->log_level);
 	start_usec = now_usec();
 	policy_path = opts->config_path;
+	policy_path_named = opts->config_named;
 	srandom((unsigned int)(getpid() ^ time(NULL)));
 	/* Writes to a vanished client must be an error, not a signal. Children
 	 * get SIG_DFL back before they run anything. */
@@ -209,7 +216,7 @@ int server_run(const struct server_options *opts)
 	probe_kernel_features();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
-	if (config_load(policy_path, &policy, &why) < 0) {
+	if (server_load_policy(policy_path, policy_path_named, &policy, &why) < 0) {
 		log_error("%s", why.text);
 		goto out;
 	}

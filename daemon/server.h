@@ -12,6 +12,7 @@ struct server_options {
 	const char *socket_path;
 	const char *holder_path;
 	const char *config_path;        /* the policy; drop-ins in config_path.d/ */
+	bool config_named;              /* config_path was given: it must exist */
 	size_t max_message_size;
 	int log_level;
 	unsigned int max_reservations;
@@ -30,6 +31,12 @@ int server_run(const struct server_options *opts);
 uint64_t server_start_usec(void);
 const char *server_socket_path(void);
 bool server_socket_activated(void);
+
+struct policy;
+
+/* Reads the policy files at path, as a start or a reload does: a path the
+ * admin named (--config) must exist, the default one may be missing. */
+int server_load_policy(const char *path, bool named, struct policy *policy, struct why *why);
 
 /* Reads the policy files again (SIGHUP, `pidrestorectl reload`). On an error
  * the policy in force stays and why says FILE:LINE: what is wrong. */
