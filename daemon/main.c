@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "log.h"
@@ -23,7 +24,9 @@ static void usage(FILE *out)
 		"                               ignored when the service manager passes a socket\n"
 		"  -c, --config PATH            the policy file (default %s); drop-ins are\n"
 		"                               read from PATH.d/*.conf\n"
-		"      --holder PATH            the placeholder program (default %s)\n"
+		"      --holder PATH            the placeholder program (default %s if it\n"
+		"                               exists, else holder/pidrestore-holder beside this\n"
+		"                               program, as in a build tree)\n"
 		"      --max-message-size BYTES largest request accepted (default 65536)\n"
 		"      --max-reservations N     outstanding reservations over all clients (default 65536)\n"
 		"      --max-reservations-per-connection N\n"
@@ -62,6 +65,40 @@ static int parse_count(const char *s, unsigned int *ret)
 		return -EINVAL;
 	*ret = (unsigned int)v;
 	return 0;
+}
+
+/* Without --holder: the installed holder, or else the one a build tree has
+ * beside the daemon (daemon/pidrestored, daemon/holder/pidrestore-holder), so
+ * that a daemon run from its build tree needs no option. The installed one
+ * comes first: an installed daemon never picks a program up from beside a
+ * copy of itself. Fills buf and returns 0, or -ENOENT after saying what was
+ * tried. */
+static int find_holder(char *buf, size_t size)
+{
+	static const char beside[] = "holder/pidrestore-holder";
+	char exe[4096];
+	ssize_t len;
+	char *slash;
+
+	if (access(HOLDER_PATH, F_OK) == 0) {
+		snprintf(buf, size, "%s", HOLDER_PATH);
+		return 0;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash && (size_t)(slash - exe) + 1 + sizeof(beside) <= size) {
+			snprintf(buf, size, "%.*s/%s", (int)(slash - exe), exe, beside);
+			if (access(buf, F_OK) == 0)
+				return 0;
+			fprintf(stderr, "pidrestored: no holder program: neither %s (installed) nor %s (beside this daemon) exists; pass --holder PATH\n",
+				HOLDER_PATH, buf);
+			return -ENOENT;
+		}
+	}
+	fprintf(stderr, "pidrestored: no holder program: %s does not exist; pass --holder PATH\n", HOLDER_PATH);
+	return -ENOENT;
 }
 
 /* --check-config: what a start or a reload would make of the files. */
@@ -114,7 +151,7 @@ int main(int argc, char **argv)
 	};
 	struct server_options opts = {
 		.socket_path = PIDRESTORE_DEFAULT_SOCKET,
-		.holder_path = HOLDER_PATH,
+		.holder_path = NULL,
 		.config_path = CONFIG_DEFAULT_PATH,
 		.max_message_size = 64 * 1024,
 		.log_level = LOG_INFO,
@@ -130,6 +167,7 @@ int main(int argc, char **argv)
 		&opts.max_connections, &opts.max_connections_per_user, &opts.max_requests_per_second,
 		&opts.idle_timeout_sec,
 	};
+	char holder[4096];
 	bool check_only = false;
 	int c, index = 0;
 
@@ -202,5 +240,10 @@ int main(int argc, char **argv)
 	}
 	if (check_only)
 		return check_config(opts.config_path, opts.config_named);
+	if (!opts.holder_path) {
+		if (find_holder(holder, sizeof(holder)) < 0)
+			return EXIT_FAILURE;
+		opts.holder_path = holder;
+	}
 	return server_run(&opts);
 }

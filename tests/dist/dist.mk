@@ -3,6 +3,7 @@
 # top-level Makefile.am.
 DIST_TESTS = \
 	tests/dist/distro-flags.sh \
-	tests/dist/install-layout.sh
+	tests/dist/install-layout.sh \
+	tests/dist/holder-search.sh
 TESTS += $(DIST_TESTS)
 EXTRA_DIST += $(DIST_TESTS)
