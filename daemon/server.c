@@ -106,7 +106,15 @@ int server_reload_policy(struct why *why)
 
 	r = server_load_policy(policy_path, policy_path_named, &policy, why);
 	if (r < 0) {
+		char status[sizeof(why->text)];
+
 		log_error("policy reload refused, the old policy stays in force: %s", why->text);
+		/* `systemctl status` shows it until the next reload: one line. */
+		snprintf(status, sizeof(status), "%s", why->text);
+		for (char *p = status; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		sd_notifyf(0, "STATUS=Serving on %s with the old policy; reload refused: %s", listener_path(), status);
 		return r;
 	}
 	policy_install(&policy);

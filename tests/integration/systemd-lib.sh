@@ -59,9 +59,10 @@ systemd_cleanup() {
 
 systemd_units() {
 	local extra="$*"
-	cp "$PR_DAEMON" "$PR_HOLDER" "$SYSTEMD_FILES/"
+	cp "$PR_DAEMON" "$PR_HOLDER" "$PR_CTL" "$SYSTEMD_FILES/"
 	cp "$top_builddir/systemd/pidrestored.socket" "$T/units/"
 	sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$SYSTEMD_BIN/pidrestored |" \
+		-e "s|^ExecReload=[^ ]*/pidrestorectl |ExecReload=$SYSTEMD_BIN/pidrestorectl |" \
 		-e "s|--holder [^ ]*/pidrestore-holder|--holder $SYSTEMD_BIN/pidrestore-holder${extra:+ $extra}|" \
 		"$top_builddir/systemd/pidrestored.service" >"$T/units/pidrestored.service"
 	cat >"$T/units/pidrestore-test.target" <<'UNIT'

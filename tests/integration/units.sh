@@ -30,8 +30,8 @@ exec_start=$(key "$SERVICE_UNIT" ExecStart)
 assert_match "service: ExecStart= runs pidrestored with the installed holder" "$exec_start" \
 	'^/[^ ]*/pidrestored --holder /[^ ]*/pidrestore-holder$'
 assert_no_match "service: ExecStart= does not bind a socket of its own" "$exec_start" '--socket'
-assert_eq "service: ExecReload= sends SIGHUP (the daemon rereads its policy)" \
-	"$(key "$SERVICE_UNIT" ExecReload)" 'kill -HUP $MAINPID'
+assert_match "service: ExecReload= asks the daemon and waits for its answer" \
+	"$(key "$SERVICE_UNIT" ExecReload)" '^/[^ ]*/pidrestorectl reload$'
 check "no @substitution@ is left in the units" \
 	sh -c '! grep -n "@[a-z_]*@" "$1" "$2"' sh "$SOCKET_UNIT" "$SERVICE_UNIT"
 
@@ -57,6 +57,7 @@ mkdir "$T/units"
 cp "$SOCKET_UNIT" "$T/units/pidrestored.socket"
 sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$PR_DAEMON |" \
 	-e "s|--holder [^ ]*/pidrestore-holder|--holder $PR_HOLDER|" \
+	-e "s|^ExecReload=[^ ]*/pidrestorectl |ExecReload=$PR_CTL |" \
 	"$SERVICE_UNIT" >"$T/units/pidrestored.service"
 assert_eq "the copy runs this build's daemon" "$(key "$T/units/pidrestored.service" ExecStart)" \
 	"$PR_DAEMON --holder $PR_HOLDER"
