@@ -10,8 +10,8 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
-	# tests: manual pages render without warnings
-	man-db groff-base
+	# tests: manual pages render without warnings, and pass mandoc's lint
+	man-db groff-base mandoc
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
 	clang libclang-rt-dev
 	# the daemon's leak check (scripts/test.sh step 4)

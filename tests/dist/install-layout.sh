@@ -49,6 +49,7 @@ want=$(
 		echo "$includedir/pidrestore.h"
 		echo "$mandir/man1/pidrestorectl.1"
 		echo "$mandir/man3/libpidrestore.3"
+		sed -n "s|^[[:space:]]*\(pidrestore_[a-z_]*\);\$|$mandir/man3/\1.3|p" "$top_srcdir/client/libpidrestore.sym"
 		echo "$mandir/man5/pidrestored.conf.5"
 		echo "$mandir/man8/pidrestored.8"
 		echo "$sysconfdir/pidrestore/pidrestored.conf"

@@ -4,6 +4,7 @@
 # Included by the top-level Makefile.am.
 DOCS_TESTS = \
 	tests/docs/man-pages.sh \
+	tests/docs/man-links.sh \
 	tests/docs/man-sync.sh \
 	tests/docs/man-example.sh \
 	tests/docs/example-program.sh \
