@@ -10,6 +10,8 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
+	# tests: pgrep and ps (not in a minimal image)
+	procps
 	# tests: manual pages render without warnings, and pass mandoc's lint
 	man-db groff-base mandoc
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
@@ -38,7 +40,7 @@ fi
 
 echo "deps: installing ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: installing packages needs root (sudo $0)" >&2
+	echo "deps: installing packages needs root (run it as root, or with sudo: sudo $0)" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

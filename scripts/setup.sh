@@ -21,7 +21,7 @@ rundir=/run/pidrestore
 sock=$rundir/pidrestored.sock
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "setup: run as root (sudo $0): it installs packages and starts a privileged daemon" >&2
+	echo "setup: run it as root (or with sudo: sudo $0): it installs packages and starts a privileged daemon" >&2
 	exit 1
 fi
 

@@ -49,7 +49,7 @@ skip() {
 }
 
 require_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root: sudo scripts/test.sh)"
+	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root, or with sudo: scripts/test.sh)"
 	# pidrestored refuses requesters under a seccomp filter (it cannot give
 	# their children the same filter), and every client here would be one.
 	if ! grep -q '^Seccomp:[[:space:]]*0$' /proc/self/status; then
