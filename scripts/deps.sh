@@ -18,8 +18,9 @@ PACKAGES=(
 	clang libclang-rt-dev
 	# the daemon's leak check (scripts/test.sh step 4)
 	valgrind
-	# tests/dist: a build with Debian's default flags (dpkg-buildflags)
-	dpkg-dev
+	# tests/dist: a build with Debian's default flags (dpkg-buildflags), and
+	# the Debian packages built, checked and installed (debian-package.sh)
+	dpkg-dev debhelper lintian
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
