@@ -5,6 +5,7 @@
 DOCS_TESTS = \
 	tests/docs/man-pages.sh \
 	tests/docs/man-links.sh \
+	tests/docs/spdx.sh \
 	tests/docs/man-sync.sh \
 	tests/docs/man-example.sh \
 	tests/docs/example-program.sh \
