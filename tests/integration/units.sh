@@ -61,6 +61,15 @@ sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$PR_DAEMON |" \
 	"$SERVICE_UNIT" >"$T/units/pidrestored.service"
 assert_eq "the copy runs this build's daemon" "$(key "$T/units/pidrestored.service" ExecStart)" \
 	"$PR_DAEMON --holder $PR_HOLDER"
+# verify runs man for each Documentation=: the pages of this build, as a
+# manual tree.
+mkdir -p "$T/man/man5" "$T/man/man8"
+cp "$top_builddir/daemon/pidrestored.8" "$T/man/man8/"
+cp "$top_builddir/daemon/pidrestored.conf.5" "$T/man/man5/"
+export MANPATH=$T/man
+for unit in "$SERVICE_UNIT" "$SOCKET_UNIT"; do
+	check "$(basename "$unit") names its manual page" grep -q '^Documentation=man:pidrestored(8)' "$unit"
+done
 run systemd-analyze verify "$T/units/pidrestored.socket" "$T/units/pidrestored.service"
 assert_eq "systemd-analyze verify passes" "$RUN_RC" 0
 assert_eq "systemd-analyze verify says nothing about them" \
