@@ -26,6 +26,7 @@ cp "$PR_HOLDER" "$T/installed-holder"
 # it, in the daemon's mount namespace, hides what is installed there.
 top=$(dirname "$installed")
 while [ ! -d "$top" ]; do top=$(dirname "$top"); done
+[ "$top" != / ] || skip "no directory of the installed holder's path exists but /, which cannot be hidden"
 cat >"$T/in-ns" <<'SH'
 #!/bin/sh
 # in-ns with|without INSTALLED TOP DAEMON ARGS...
