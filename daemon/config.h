@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The admin's policy file (DESIGN §5): pidrestored.conf and its drop-ins
  * pidrestored.conf.d/ *.conf, systemd-style INI, parsed into a struct policy. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One client connection: it owns its socket, its libevent events, the
  * requester's identity taken at accept, and its queued output. */
 #pragma once

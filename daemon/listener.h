@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The listening socket: the one systemd passed, or one bound by hand. */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging: structured journal entries when stderr is connected to journald,
  * one line per message on stderr otherwise. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestored: creates processes with chosen PIDs for unprivileged callers. */
 #include <errno.h>
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon as a whole: startup, the event loop, signals, service manager
  * notifications, and an orderly stop (DESIGN §7, §8). */
 #pragma once

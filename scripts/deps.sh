@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what pidrestore needs to build and to run its tests, with apt-get,
 # and only when something is missing. Non-interactive; needs root to install.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sets pidrestore up on this machine and shows it working: installs what is
 # missing, builds, starts the daemon, and runs three requests (root takes a
 # chosen host PID; an unprivileged user asking for the same is refused; the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole test suite: installs what is missing, then
 #   1. builds in a separate build directory with warnings as errors, runs
 #      `make check` and `make distcheck`;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A private pidrestored for the benchmark: started from the build tree on a
  * socket in a temp dir, its policy file empty (root may take any PID), its
  * log in the temp dir at the default level, as an admin would run it. */

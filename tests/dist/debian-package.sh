@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The Debian packages: built from a copy of this tree with dpkg-buildpackage
 # (Debian's default build flags), lintian clean when lintian is installed,
 # the symbols file matching the library's version script; then installed

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # What a distribution meets: its default build flags, make install under a
 # prefix of its choosing, and the files installed there. Included by the
 # top-level Makefile.am.

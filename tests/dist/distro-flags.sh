@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The holder is freestanding (no libc, no start files, no dynamic loader), so
 # a distribution's default build flags must not reach what makes it so:
 # configured with dpkg-buildflags' CFLAGS, CPPFLAGS and LDFLAGS (all

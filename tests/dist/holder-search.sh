@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Without --holder the daemon takes the installed holder if it exists, else
 # holder/pidrestore-holder beside its own executable (a build tree's
 # daemon/pidrestored and daemon/holder/pidrestore-holder); with neither it

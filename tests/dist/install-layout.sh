@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # make install puts every file where configure was told, and nowhere else:
 #  - this build tree, installed with DESTDIR: exactly the expected files, each
 #    in its configured directory; make uninstall takes them all back;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The manuals render cleanly and keep up with the programs, the example of
 # libpidrestore(3) is the program that is built and runs against a real
 # daemon, and the shipped example policy is valid and grants nothing.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy file a fresh install gets is valid and grants nothing, and
 # pidrestored --check-config says so; a broken file gets FILE:LINE and exit 1,
 # and so does a file named by --config that does not exist (a typo must not

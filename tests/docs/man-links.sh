@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every function of libpidrestore's ABI (client/libpidrestore.sym) has a
 # page of its own in section 3 that is a link to libpidrestore(3), which
 # names the function; there is no link page for a name outside the ABI; and

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every manual page renders at 80 columns without a warning from man or groff,
 # passes mandoc's lint without a warning (its date too), and has the
 # sections a reader looks for (FILES in those of programs and files).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The whole project is under LGPL-2.1-or-later: its text is in LICENSES/,
 # and every source file says so in an SPDX line at its top, including files
 # added later (scripts/spdx.sh says which lack it and what to add).

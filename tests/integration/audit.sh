@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Audit records of grants and denials. Under a real journald (systemd as PID
 # 1 of fresh namespaces, journald started in it, pidrestored.service run by
 # it) a grant and a denial appear in `journalctl -o json` with their

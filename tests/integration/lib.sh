@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the integration tests: sourced, never run.
 #
 # Each test gets a private temp dir ($T, mode 755 so that an unprivileged

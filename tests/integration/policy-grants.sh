@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy file, read from --config: a grant gives uid 1000 a host PID range
 # and nothing outside it, a user with no grant gets nothing, a broken file
 # stops the daemon before it serves, and SIGHUP applies a good file but keeps

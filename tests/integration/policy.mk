@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy file: grants from a real --config, start-up refusal of a broken
 # file, and SIGHUP reloads. Included by the top-level Makefile.am.
 POLICY_TESTS = \

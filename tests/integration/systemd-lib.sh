@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Boots the machine's systemd as PID 1 of a fresh set of namespaces, in a
 # cgroup of its own, with this build's pidrestored.socket and
 # pidrestored.service installed in it. Sourced after lib.sh, once setup ran.

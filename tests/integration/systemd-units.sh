@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The real units under a real systemd (PID 1 of a fresh set of namespaces, in
 # a cgroup of its own): the first connection to pidrestored.socket starts
 # pidrestored.service, which systemd sees ready with the daemon's STATUS=

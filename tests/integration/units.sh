@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The unit files built from systemd/*.in: the settings DESIGN §8 asks for; no
 # hardening that the daemon's children would inherit (§6), but the hardening
 # they do not; and a clean `systemd-analyze verify`. verify checks that
