@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestorectl list, stats and kill: what the daemon holds and has done,
  * for admins (everything) and users (their own) (DESIGN §9). */
 #include <errno.h>

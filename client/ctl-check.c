@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestorectl check: what the kernel offers pidrestored, as the daemon
  * sees it (its privileges, its namespaces), or as this process sees it when
  * no daemon answers or with --local (DESIGN §9, §12). Both answers are the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestorectl policy and reload: the admin's policy, as the daemon has it
  * in force (DESIGN §5, §9). */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What pidrestorectl's verbs share: options, exit codes, messages, and
  * argument parsing. Each group of verbs lives in a file of its own. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* JSON for pidrestorectl --json: a writer that places commas itself and,
  * in pretty mode, newlines and indentation, so that callers only say what
  * comes next. Strings that are not UTF-8 get U+FFFD for the bad bytes. */

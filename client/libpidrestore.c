@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libpidrestore: the client side of the pidrestored protocol.
  *
  * A call sends one Request and reads packets until the Response with the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Not part of libpidrestore's ABI: requests whose replies the caller reads
  * as protobuf messages. For pidrestorectl, which links the library's objects
  * statically; programs use pidrestore.h. */

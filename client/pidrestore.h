@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libpidrestore: create processes with chosen PIDs through pidrestored.
  *
  * Every function returns 0 (or a count) on success and a negative errno value

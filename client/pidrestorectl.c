@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestorectl: the command line interface to pidrestored.
  *
  * pidrestorectl [OPTIONS...] VERB [ARGS...]; options may come before or after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* clone3()'s argument block, for the daemon and the libc-free holder alike:
  * only <stdint.h>, so that both can include it. */
 #pragma once

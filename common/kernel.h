@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Kernel interfaces newer than the build machine's headers may be.
  *
  * The headers can be older than the running kernel, so every constant used

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The kernel feature probes of probe.h. None changes the caller: children
  * exit at once and are reaped here, namespaces are created by children, and
  * the one setns() joins the caller's own UTS namespace again. */

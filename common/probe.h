@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the running kernel offers pidrestored, found by trying each feature
  * (DESIGN §12). Shared by the daemon, which answers `pidrestorectl check`
  * with its own view, and by pidrestorectl, which probes itself when no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One end of the channel between front and priv (priv-proto.h): packets of
  * a priv_header and a body, with fds, over a non-blocking SOCK_SEQPACKET
  * socket, read and written from the event loop. What the other side does

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The answer to a check request: what the kernel offers, as the process
  * that builds it sees it, with its privileges and namespaces (DESIGN §12).
  * pidrestored answers with its own view; pidrestorectl check --local builds

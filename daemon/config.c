@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -608,13 +609,19 @@ out:
 	return r;
 }
 
-int config_load(const char *main_path, struct policy *ret, struct why *why)
+static int load(const char *main_path, bool main_required, struct policy *ret, struct why *why)
 {
 	char *dir_path = NULL;
 	int r;
 
 	policy_default(ret);
-	r = parse_file(main_path, true, ret, why);
+	r = parse_file(main_path, !main_required, ret, why);
+	if (r == -ENOENT)
+		/* Most likely a typo: running on the defaults instead would
+		 * hide it until a request is refused. */
+		r = why_set(why, ENOENT,
+			    "%s: no such file; the policy file named by --config must exist (only the default, %s, may be missing: the defaults apply then)",
+			    main_path, CONFIG_DEFAULT_PATH);
 	if (r < 0)
 		goto fail;
 	if (asprintf(&dir_path, "%s.d", main_path) < 0) {
@@ -629,6 +636,16 @@ int config_load(const char *main_path, struct policy *ret, struct why *why)
 fail:
 	policy_free(ret);
 	return r;
+}
+
+int config_load(const char *main_path, struct policy *ret, struct why *why)
+{
+	return load(main_path, false, ret, why);
+}
+
+int config_load_named(const char *main_path, struct policy *ret, struct why *why)
+{
+	return load(main_path, true, ret, why);
 }
 
 int config_load_text(const char *name, const char *text, size_t len, struct policy *ret, struct why *why)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The admin's policy file (DESIGN §5): pidrestored.conf and its drop-ins
  * pidrestored.conf.d/ *.conf, systemd-style INI, parsed into a struct policy. */
 #pragma once
@@ -16,6 +17,10 @@
  * -errno with why saying "FILE:LINE: what is wrong" and what to do; *ret is
  * then left at the defaults with nothing allocated. */
 int config_load(const char *main_path, struct policy *ret, struct why *why);
+
+/* Like config_load() for a file the admin named (--config): its absence is an
+ * error (ENOENT), not the defaults. */
+int config_load_named(const char *main_path, struct policy *ret, struct why *why);
 
 
 /* Like config_load() for one file's text already in memory (len bytes; NUL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A requester's connection as priv knows it: the identity priv captured
  * from the socket front handed over (DESIGN §2, §3), the protocol version
  * agreed in Hello, and what the connection holds. Its bytes are front's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* decode: the stateless first stage of every request (decode -> validate ->
  * authorize -> act -> reply). From a packet's bytes and the number of fds it
  * carried to a Request whose structure the handlers may rely on, or a

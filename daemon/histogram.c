@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "histogram.h"
 
 /* Values below 2^SUB_BITS get a bucket each; above, the bucket is the

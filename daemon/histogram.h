@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Latency histograms for `pidrestorectl stats`: constant memory, constant
  * time per sample, percentiles within a few percent. */
 #pragma once

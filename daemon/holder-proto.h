@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The private channel between pidrestored and pidrestore-holder.
  *
  * A holder is the first program every created process runs. The daemon

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The listening socket: the one systemd passed, or one bound by hand. It is
  * opened by the starting process, as root, and served by front; priv keeps
  * its name for the status and removes a socket the daemon bound itself. */

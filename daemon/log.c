@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,8 +82,34 @@ static int append_value(char *line, size_t size, int len, const char *value)
 	return len;
 }
 
-__attribute__((format(printf, 4, 0)))
-static void log_emit(int priority, const char *const *fields, size_t n_fields, const char *fmt, va_list ap)
+/* The path to the source tree's top that __FILE__ starts with when the build
+ * directory is elsewhere ("../../" for build/dev), from the build. */
+#ifndef LOG_SOURCE_PREFIX
+#define LOG_SOURCE_PREFIX ""
+#endif
+
+/* __FILE__ as the compiler saw it ("../../daemon/request.c"): the part from
+ * the source tree's top ("daemon/request.c"), wherever the build was. */
+static const char *source_name(const char *file)
+{
+	size_t len = strlen(LOG_SOURCE_PREFIX);
+
+	if (len > 0 && strncmp(file, LOG_SOURCE_PREFIX, len) == 0)
+		file += len;
+	while (strncmp(file, "./", 2) == 0)
+		file += 2;
+	return file;
+}
+
+struct location {
+	const char *file;
+	int line;
+	const char *func;
+};
+
+__attribute__((format(printf, 5, 0)))
+static void log_emit(const struct location *at, int priority, const char *const *fields, size_t n_fields,
+		     const char *fmt, va_list ap)
 {
 	char text[2048];
 
@@ -91,18 +118,26 @@ static void log_emit(int priority, const char *const *fields, size_t n_fields, c
 	vsnprintf(text, sizeof(text), fmt, ap);
 
 	if (log_journal) {
-		struct iovec iov[3 + 32];
-		char msg[2100], prio[16];
+		static const char requester_pid[] = "PIDRESTORE_REQUESTER_PID=";
+		struct iovec iov[4 + 32];
+		char msg[2100], prio[16], code_file[256], code_line[32], object_pid[48];
 		size_t n = 0;
 
 		snprintf(msg, sizeof(msg), "MESSAGE=%s", text);
 		snprintf(prio, sizeof(prio), "PRIORITY=%d", priority);
+		snprintf(code_file, sizeof(code_file), "CODE_FILE=%s", source_name(at->file));
+		snprintf(code_line, sizeof(code_line), "CODE_LINE=%d", at->line);
 		iov[n++] = (struct iovec){ msg, strlen(msg) };
 		iov[n++] = (struct iovec){ prio, strlen(prio) };
 		iov[n++] = (struct iovec){ (char *)"SYSLOG_IDENTIFIER=pidrestored", strlen("SYSLOG_IDENTIFIER=pidrestored") };
-		for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov); i++)
+		for (size_t i = 0; i < n_fields && n < ELEMENTSOF(iov) - 1; i++) {
 			iov[n++] = (struct iovec){ (char *)fields[i], strlen(fields[i]) };
-		if (sd_journal_sendv(iov, (int)n) >= 0)
+			if (strncmp(fields[i], requester_pid, sizeof(requester_pid) - 1) == 0) {
+				snprintf(object_pid, sizeof(object_pid), "OBJECT_PID=%s", fields[i] + sizeof(requester_pid) - 1);
+				iov[n++] = (struct iovec){ object_pid, strlen(object_pid) };
+			}
+		}
+		if (sd_journal_sendv_with_location(code_file, code_line, at->func, iov, (int)n) >= 0)
 			return;
 	}
 
@@ -128,20 +163,23 @@ static void log_emit(int priority, const char *const *fields, size_t n_fields, c
 	}
 }
 
-void log_msg(int priority, const char *fmt, ...)
+void log_msg_at(const char *file, int line, const char *func, int priority, const char *fmt, ...)
 {
+	const struct location at = { file, line, func };
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(priority, NULL, 0, fmt, ap);
+	log_emit(&at, priority, NULL, 0, fmt, ap);
 	va_end(ap);
 }
 
-void log_fields(int priority, const char *const *fields, size_t n_fields, const char *fmt, ...)
+void log_fields_at(const char *file, int line, const char *func, int priority, const char *const *fields,
+		   size_t n_fields, const char *fmt, ...)
 {
+	const struct location at = { file, line, func };
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(priority, fields, n_fields, fmt, ap);
+	log_emit(&at, priority, fields, n_fields, fmt, ap);
 	va_end(ap);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Logging: structured journal entries when stderr is connected to journald,
  * one line per message on stderr otherwise. */
 #pragma once
@@ -13,12 +14,22 @@ int log_level_from_string(const char *s);
 
 bool log_to_journal(void);
 
-void log_msg(int priority, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The callers' file, line and function reach the journal as CODE_FILE=,
+ * CODE_LINE= and CODE_FUNC=, through the macros below. */
+void log_msg_at(const char *file, int line, const char *func, int priority, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
 
 /* A message with extra journal fields: each entry is "KEY=value". On stderr the
- * fields are appended as key=value. */
-void log_fields(int priority, const char *const *fields, size_t n_fields, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+ * fields are appended as key=value. A PIDRESTORE_REQUESTER_PID= field also
+ * gives the journal OBJECT_PID=, so that journald adds the requester's unit,
+ * uid and command (OBJECT_SYSTEMD_UNIT=, ...) and `journalctl -u` of the
+ * requester's unit finds the record. */
+void log_fields_at(const char *file, int line, const char *func, int priority, const char *const *fields,
+		   size_t n_fields, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+
+#define log_msg(priority, ...) log_msg_at(__FILE__, __LINE__, __func__, priority, __VA_ARGS__)
+#define log_fields(priority, fields, n_fields, ...) \
+	log_fields_at(__FILE__, __LINE__, __func__, priority, fields, n_fields, __VA_ARGS__)
 
 #define log_error(...) log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, __VA_ARGS__)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestored: creates processes with chosen PIDs for unprivileged callers. */
 #include <errno.h>
 #include <getopt.h>
@@ -34,7 +35,9 @@ static void usage(FILE *out)
 		"                               ignored when the service manager passes a socket\n"
 		"  -c, --config PATH            the policy file (default %s); drop-ins are\n"
 		"                               read from PATH.d/*.conf\n"
-		"      --holder PATH            the placeholder program (default %s)\n"
+		"      --holder PATH            the placeholder program (default %s if it\n"
+		"                               exists, else holder/pidrestore-holder beside this\n"
+		"                               program, as in a build tree)\n"
 		"      --user NAME              the system user the unprivileged half, which\n"
 		"                               serves the socket, runs as (default %s)\n"
 		"      --max-message-size BYTES largest request accepted (default 65536)\n"
@@ -77,13 +80,47 @@ static int parse_count(const char *s, unsigned int *ret)
 	return 0;
 }
 
+/* Without --holder: the installed holder, or else the one a build tree has
+ * beside the daemon (daemon/pidrestored, daemon/holder/pidrestore-holder), so
+ * that a daemon run from its build tree needs no option. The installed one
+ * comes first: an installed daemon never picks a program up from beside a
+ * copy of itself. Fills buf and returns 0, or -ENOENT after saying what was
+ * tried. */
+static int find_holder(char *buf, size_t size)
+{
+	static const char beside[] = "holder/pidrestore-holder";
+	char exe[4096];
+	ssize_t len;
+	char *slash;
+
+	if (access(HOLDER_PATH, F_OK) == 0) {
+		snprintf(buf, size, "%s", HOLDER_PATH);
+		return 0;
+	}
+	len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (len > 0) {
+		exe[len] = '\0';
+		slash = strrchr(exe, '/');
+		if (slash && (size_t)(slash - exe) + 1 + sizeof(beside) <= size) {
+			snprintf(buf, size, "%.*s/%s", (int)(slash - exe), exe, beside);
+			if (access(buf, F_OK) == 0)
+				return 0;
+			fprintf(stderr, "pidrestored: no holder program: neither %s (installed) nor %s (beside this daemon) exists; pass --holder PATH\n",
+				HOLDER_PATH, buf);
+			return -ENOENT;
+		}
+	}
+	fprintf(stderr, "pidrestored: no holder program: %s does not exist; pass --holder PATH\n", HOLDER_PATH);
+	return -ENOENT;
+}
+
 /* --check-config: what a start or a reload would make of the files. */
-static int check_config(const char *path)
+static int check_config(const char *path, bool named)
 {
 	struct policy policy;
 	struct why why = { 0 };
 
-	if (config_load(path, &policy, &why) < 0) {
+	if (server_load_policy(path, named, &policy, &why) < 0) {
 		fprintf(stderr, "pidrestored: %s\n", why.text);
 		return EXIT_FAILURE;
 	}
@@ -215,7 +252,7 @@ int main(int argc, char **argv)
 	};
 	struct server_options opts = {
 		.socket_path = PIDRESTORE_DEFAULT_SOCKET,
-		.holder_path = HOLDER_PATH,
+		.holder_path = NULL,
 		.config_path = CONFIG_DEFAULT_PATH,
 		.front_user = FRONT_DEFAULT_USER,
 		.max_message_size = 64 * 1024,
@@ -232,6 +269,7 @@ int main(int argc, char **argv)
 		&opts.max_connections, &opts.max_connections_per_user, &opts.max_requests_per_second,
 		&opts.idle_timeout_sec,
 	};
+	char holder[4096];
 	bool check_only = false;
 	int c, index = 0;
 
@@ -248,6 +286,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opts.config_path = optarg;
+			opts.config_named = true;
 			break;
 		case OPT_HOLDER:
 			opts.holder_path = optarg;
@@ -305,6 +344,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (check_only)
-		return check_config(opts.config_path);
+		return check_config(opts.config_path, opts.config_named);
+	if (!opts.holder_path) {
+		if (find_holder(holder, sizeof(holder)) < 0)
+			return EXIT_FAILURE;
+		opts.holder_path = holder;
+	}
 	return start(&opts);
 }

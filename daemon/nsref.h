@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Pid namespaces: naming them, and the chain from a target namespace out to
  * the daemon's own. */
 #pragma once

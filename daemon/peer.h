@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The requester: who is on the other end of a connection, taken once at
  * accept (DESIGN §3), and everything a child needs to look like the
  * requester's own (DESIGN §6). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Answers about the policy for `pidrestorectl policy`: the effective rules
  * as a PolicyReply, and who a uid is when someone asks about it. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Who may take which PID where (DESIGN §5). The kernel only checks the
  * daemon's own privilege, so this decision is the whole of the security of
  * pidrestored: it runs for every named level before anything is cloned. */

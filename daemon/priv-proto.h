@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The channel between pidrestored's two processes (DESIGN §2).
  *
  * front runs as the unprivileged "pidrestore" user, confined, and owns every

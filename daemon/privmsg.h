@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Requests on the channel between front and priv (priv-proto.h): front
  * packs a request it decoded and validated into a fixed-layout record; priv
  * builds the request back from that record alone and validates it again. No

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The processes the daemon created: placeholders (reservations) and the
  * programs they became. Owns each one's pidfd and holder channel, reaps it,
  * and tells its connection when it ends (DESIGN §7). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Per-user accounting (DESIGN §5.3, §10): outstanding reservations, process
  * creations per second and open connections, by requester uid, over all of
  * the user's connections; and the token bucket behind every rate limit of

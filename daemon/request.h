@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Requests: decode -> validate -> authorize -> act -> reply (STYLE.md). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -41,6 +42,7 @@ pid_t server_front_pid(void)
 }
 static struct event *front_exit_ev;
 static int exit_status = EXIT_SUCCESS;
+static bool policy_path_named;
 
 uint64_t server_start_usec(void)
 {
@@ -108,6 +110,11 @@ static void policy_install(struct policy *policy)
 	policy_free(&old);
 }
 
+int server_load_policy(const char *path, bool named, struct policy *policy, struct why *why)
+{
+	return named ? config_load_named(path, policy, why) : config_load(path, policy, why);
+}
+
 /* A reload never leaves the daemon without a policy: a file that does not
  * parse is refused and the old policy stays in force. */
 int server_reload_policy(struct why *why)
@@ -115,9 +122,17 @@ int server_reload_policy(struct why *why)
 	struct policy policy;
 	int r;
 
-	r = config_load(policy_path, &policy, why);
+	r = server_load_policy(policy_path, policy_path_named, &policy, why);
 	if (r < 0) {
+		char status[sizeof(why->text)];
+
 		log_error("policy reload refused, the old policy stays in force: %s", why->text);
+		/* `systemctl status` shows it until the next reload: one line. */
+		snprintf(status, sizeof(status), "%s", why->text);
+		for (char *p = status; *p; p++)
+			if (*p == '\n')
+				*p = ' ';
+		sd_notifyf(0, "STATUS=Serving on %s with the old policy; reload refused: %s", listener_path(), status);
 		return r;
 	}
 	policy_install(&policy);
@@ -287,6 +302,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 
 	start_usec = now_usec();
 	policy_path = opts->config_path;
+	policy_path_named = opts->config_named;
 	srandom((unsigned int)(getpid() ^ time(NULL)));
 	/* Writes to a vanished client must be an error, not a signal. Children
 	 * get SIG_DFL back before they run anything. */
@@ -304,7 +320,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 	probe_kernel_features();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
-	if (config_load(policy_path, &policy, &why) < 0) {
+	if (server_load_policy(policy_path, policy_path_named, &policy, &why) < 0) {
 		log_error("%s", why.text);
 		goto out;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The daemon as a whole: startup, the event loop, signals, service manager
  * notifications, and an orderly stop (DESIGN §7, §8). */
 #pragma once
@@ -14,6 +15,7 @@ struct server_options {
 	const char *holder_path;
 	const char *config_path;        /* the policy; drop-ins in config_path.d/ */
 	const char *front_user;         /* the system user front runs as */
+	bool config_named;              /* config_path was given: it must exist */
 	size_t max_message_size;
 	int log_level;
 	unsigned int max_reservations;
@@ -35,6 +37,12 @@ uint64_t server_start_usec(void);
 pid_t server_front_pid(void);
 const char *server_socket_path(void);
 bool server_socket_activated(void);
+
+struct policy;
+
+/* Reads the policy files at path, as a start or a reload does: a path the
+ * admin named (--config) must exist, the default one may be missing. */
+int server_load_policy(const char *path, bool named, struct policy *policy, struct why *why);
 
 /* Reads the policy files again (SIGHUP, `pidrestorectl reload`). On an error
  * the policy in force stays and why says FILE:LINE: what is wrong. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fixed-size records in pages of their own, given back to the kernel as
  * soon as a page run holds none. The daemon's records of its processes come
  * and go by the ten thousand; from the heap they would leave it fragmented

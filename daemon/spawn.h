@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Creating processes with chosen PIDs: clone3(set_tid) of the holder
  * program, which then becomes the requester's process (DESIGN §6, §7). */
 #pragma once

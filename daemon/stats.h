@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the daemon has done since it started, for `pidrestorectl stats`:
  * requests by type and outcome, and how long spawn and reserve took. */
 #pragma once

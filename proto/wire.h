@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One protobuf message per SOCK_SEQPACKET packet, with fds in SCM_RIGHTS.
  * Shared by the daemon and libpidrestore. */
 #pragma once

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what pidrestore needs to build and to run its tests, with apt-get,
 # and only when something is missing. Non-interactive; needs root to install.
 set -euo pipefail
@@ -10,12 +11,17 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
-	# tests: manual pages render without warnings
-	man-db groff-base
+	# tests: pgrep and ps (not in a minimal image)
+	procps
+	# tests: manual pages render without warnings, and pass mandoc's lint
+	man-db groff-base mandoc
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
 	clang libclang-rt-dev
 	# the daemon's leak check (scripts/test.sh step 4)
 	valgrind
+	# tests/dist: a build with Debian's default flags (dpkg-buildflags), and
+	# the Debian packages built, checked and installed (debian-package.sh)
+	dpkg-dev debhelper lintian
 )
 
 if ! command -v dpkg-query >/dev/null 2>&1; then
@@ -36,7 +42,7 @@ fi
 
 echo "deps: installing ${missing[*]}"
 if [ "$(id -u)" -ne 0 ]; then
-	echo "deps: installing packages needs root (sudo $0)" >&2
+	echo "deps: installing packages needs root (run it as root, or with sudo: sudo $0)" >&2
 	exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sets pidrestore up on this machine and shows it working: installs what is
 # missing, builds, starts the daemon, and runs three requests (root takes a
 # chosen host PID; an unprivileged user asking for the same is refused; the
@@ -21,7 +22,7 @@ rundir=/run/pidrestore
 sock=$rundir/pidrestored.sock
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "setup: run as root (sudo $0): it installs packages and starts a privileged daemon" >&2
+	echo "setup: run it as root (or with sudo: sudo $0): it installs packages and starts a privileged daemon" >&2
 	exit 1
 fi
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole test suite: installs what is missing, then
 #   1. builds in a separate build directory with warnings as errors, runs
 #      `make check` and `make distcheck`;
@@ -27,7 +28,7 @@ fuzz_seconds=${FUZZ_SECONDS:-60}
 passed=0 failed=0 skipped=0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "test: not root: the integration tests will be skipped (run: sudo $0)" >&2
+	echo "test: not root: the integration tests will be skipped (run it as root, or with sudo: sudo $0)" >&2
 fi
 
 "$top/scripts/deps.sh"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* restore-pid: run a program as a chosen PID, through pidrestored.
  *
  *   restore-pid PID PROGRAM [ARGS...]

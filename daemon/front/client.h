@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* One client connection, as front serves it: its socket, its libevent
  * events, its queued output and the limits against floods (DESIGN §10).
  * Who the requester is, is priv's to capture: front hands priv the socket

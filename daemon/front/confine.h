@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* front's confinement (DESIGN §2): whatever a requester's bytes might make
  * of front, it holds the rights of an unprivileged system user and no more. */
 #pragma once

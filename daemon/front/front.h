@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* front: the unprivileged process that serves the socket (DESIGN §2). */
 #pragma once
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestore-holder: the first program every process pidrestored creates runs.
  *
  * The daemon starts one copy as its spawner (spawner.c), which forks a

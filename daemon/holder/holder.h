@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The two roles of pidrestore-holder (holder-proto.h): the placeholder every
  * created process starts as, and the daemon's spawner of placeholders. */
 #pragma once

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The spawner: one long-lived copy of pidrestore-holder that makes the
  * daemon's clone3() calls (holder-proto.h). Its children are placeholders
  * that never exec'd: a fork of these few pages is cheaper than an exec,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The holder's whole view of the kernel: raw system calls, the few types and
  * constants they need, and tiny string helpers.
  *

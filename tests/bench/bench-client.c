@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The rows measured through libpidrestore, as a program would use it. */
 #include "config.h"
 

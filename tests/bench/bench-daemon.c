@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A private pidrestored for the benchmark: started from the build tree on a
- * socket in a temp dir, its policy file absent (root may take any PID), its
+ * socket in a temp dir, its policy file empty (root may take any PID), its
  * log in the temp dir at the default level, as an admin would run it. */
 #include "config.h"
 
@@ -34,6 +35,19 @@ static int temp_dir(char *dir, size_t size)
 		return -errno;
 	/* Placeholders drop to the requester's uid; root's here. */
 	chmod(dir, 0755);
+	return 0;
+}
+
+/* An empty policy file: the defaults. A --config file must exist. */
+static int write_empty_policy(char *path, size_t size, const char *dir)
+{
+	int fd;
+
+	snprintf(path, size, "%s/pidrestored.conf", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
 	return 0;
 }
 
@@ -98,7 +112,7 @@ static void stop_child(pid_t pid, int sig, long timeout_ms)
 	waitpid(pid, NULL, 0);
 }
 
-static const char *const daemon_files[] = { "daemon.log", "sock", NULL };
+static const char *const daemon_files[] = { "daemon.log", "sock", "pidrestored.conf", NULL };
 
 int daemon_start(struct bench_daemon *d, const struct bench_paths *paths, const char *const *extra_args)
 {
@@ -113,8 +127,13 @@ int daemon_start(struct bench_daemon *d, const struct bench_paths *paths, const 
 		return r;
 	snprintf(d->socket, sizeof(d->socket), "%s/sock", d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/daemon.log", d->dir);
-	/* Absent: no grants, so only root may take PIDs, which the benchmark is. */
-	snprintf(config, sizeof(config), "%s/pidrestored.conf", d->dir);
+	/* No grants, so only root may take PIDs, which the benchmark is. */
+	r = write_empty_policy(config, sizeof(config), d->dir);
+	if (r < 0) {
+		remove_temp_dir(d->dir, daemon_files);
+		d->dir[0] = '\0';
+		return r;
+	}
 
 	argv[n++] = paths->daemon;
 	argv[n++] = "--socket";
@@ -246,7 +265,7 @@ static bool unix_listening(const char *path)
 	return found;
 }
 
-static const char *const cold_files[] = { "activate.log", "sock", NULL };
+static const char *const cold_files[] = { "activate.log", "sock", "pidrestored.conf", NULL };
 
 int cold_start_once(const struct bench_paths *paths, uint64_t *ns)
 {
@@ -263,7 +282,11 @@ int cold_start_once(const struct bench_paths *paths, uint64_t *ns)
 		return r;
 	snprintf(sock, sizeof(sock), "%s/sock", dir);
 	snprintf(log, sizeof(log), "%s/activate.log", dir);
-	snprintf(config, sizeof(config), "%s/pidrestored.conf", dir);
+	r = write_empty_policy(config, sizeof(config), dir);
+	if (r < 0) {
+		remove_temp_dir(dir, cold_files);
+		return r;
+	}
 
 	pid = fork();
 	if (pid == 0) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The floors: what root pays to do it in-process, without the daemon. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestore-bench: runs every row, then prints three Markdown tables:
  * latency and throughput (with ratios to baselines measured in the same
  * run), memory, and the project's targets with the figures that meet or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The reference between the floor and the daemon: the least any server
  * must do for a reserve and a release over a socket, and nothing more. A
  * forked process answers "reserve PID" with clone3(set_tid, CLONE_PIDFD)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestore-bench in its quick mode must still print every table, every row
 # with figures where figures belong, and a verdict for every target: the
 # benchmark is not part of `make check`, and this keeps it from rotting

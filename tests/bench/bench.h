@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pidrestore-bench: what creating a process with a chosen PID costs through
  * pidrestored, against the same work done in-process by root, measured in
  * one run on one machine.

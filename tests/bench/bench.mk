@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Benchmarks: `make bench` builds pidrestore-bench and runs it through
 # run-bench.sh (root; it raises pid_max for the run and restores it). Not part
 # of `make check`, which only runs bench-smoke.sh: the program in its quick

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs pidrestore-bench for `make bench`:
 #
 #   run-bench.sh PATH-TO-pidrestore-bench [OPTIONS...]

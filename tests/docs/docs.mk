@@ -1,9 +1,12 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The manuals render cleanly and keep up with the programs, the example of
 # libpidrestore(3) is the program that is built and runs against a real
 # daemon, and the shipped example policy is valid and grants nothing.
 # Included by the top-level Makefile.am.
 DOCS_TESTS = \
 	tests/docs/man-pages.sh \
+	tests/docs/man-links.sh \
+	tests/docs/spdx.sh \
 	tests/docs/man-sync.sh \
 	tests/docs/man-example.sh \
 	tests/docs/example-program.sh \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The example program of libpidrestore(3), built against the library, runs
 # against a real daemon: a command as the chosen PID with its own stdio and
 # its exit status passed on; a signal's death as 128+N; a PID in use and a

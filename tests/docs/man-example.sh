@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # libpidrestore(3) shows the example program exactly as it is built and
 # tested: the page's source holds the file, escaped for roff, and the page
 # as man renders it shows the file's text, character for character but for

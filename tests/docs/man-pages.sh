@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Every manual page renders at 80 columns without a warning from man or groff,
-# and has the sections a reader looks for.
+# passes mandoc's lint without a warning (its date too), and has the
+# sections a reader looks for (FILES in those of programs and files).
 set -euo pipefail
 : "${top_builddir:=$PWD}"
 pages=("$top_builddir"/daemon/*.[1-8] "$top_builddir"/client/*.[1-8])
@@ -16,8 +18,20 @@ for page in "${pages[@]}"; do
 		n_failed=$((n_failed + 1))
 		continue
 	fi
+	if command -v mandoc >/dev/null 2>&1; then
+		lint=$(mandoc -Tlint -W warning "$page" 2>&1) || true
+		if [ -n "$lint" ]; then
+			echo "FAIL: $page: mandoc -Tlint -W warning:"
+			printf '%s\n' "$lint" | sed 's/^/  /'
+			n_failed=$((n_failed + 1))
+		fi
+	else
+		echo "# mandoc is not installed (scripts/deps.sh installs it): no lint of $page"
+	fi
 	text=$(MANWIDTH=80 LC_ALL=C.UTF-8 man -l "$page" 2>/dev/null)
-	for section in NAME SYNOPSIS DESCRIPTION "SEE ALSO"; do
+	sections=(NAME SYNOPSIS DESCRIPTION "SEE ALSO")
+	case "$page" in *.[158]) sections+=(FILES) ;; esac
+	for section in "${sections[@]}"; do
 		if ! grep -q "^$section\$" <<<"$text"; then
 			echo "FAIL: $page: no $section section"
 			n_failed=$((n_failed + 1))

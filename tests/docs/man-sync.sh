@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The manual pages keep up with the programs: every option that
 # pidrestored --help and pidrestorectl --help show, every verb of
 # pidrestorectl, and every function of pidrestore.h is in its page (in NAME

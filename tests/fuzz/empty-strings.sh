@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Empty strings in a request. An empty bytes field is unpacked with a NULL
 # data pointer, which the request fuzzer found passed to memchr; the daemon
 # passed it to memcpy too. An empty argument must reach the program as an

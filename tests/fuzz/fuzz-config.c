@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: the policy file parser, config_load_text(), on one file's
  * bytes; an accepted policy is then asked one question, as the daemon would.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Fuzz target: the daemon's first stage for every packet a requester sends,
  * decode_request(): bytes and an fd count to an accepted request or a
  * refusal.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* What the fuzz targets share with the two programs that drive them:
  * libFuzzer (make fuzz) and replay.c (make check). */
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Fuzz targets (libFuzzer) for what a requester or an admin hands the daemon:
 # request packets (decode.c) and the policy file (config.c). Included by the
 # top-level Makefile.am.

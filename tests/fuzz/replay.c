@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Feeds files to a fuzz target's LLVMFuzzerTestOneInput() without libFuzzer,
  * so that `make check` replays every seed and every input that once crashed
  * a target, with whatever compiler and sanitizers the tree was built with.

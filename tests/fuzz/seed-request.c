@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Writes the seed corpus of fuzz-request: one file per request shape, each
  * the fd count byte the target reads first and then the packed Request.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* clone3-probe: asks the kernel whether PIDs are free, the way a third party
  * would take them: clone3() with set_tid = [PID] (one level).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* exec-after-connect: connects to pidrestored, then becomes another program
  * (typically a set-user-ID one) while a child it forked keeps the
  * connection and talks over it, so that the daemon finds its requester with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* flood-client: many connections and many requests at once, on the raw wire
  * protocol, to test the daemon's limits against floods.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* notify-listen: the receiving end of sd_notify, for tests.
  *
  *   notify-listen PATH [SECONDS]

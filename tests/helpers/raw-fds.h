@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* raw-fds: the fds raw-request puts in a packet, of every kind a requester
  * could send where the daemon expects another, and a count of the fds
  * another process holds on the same files (to see that the daemon kept

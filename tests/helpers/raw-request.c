@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* raw-request: speaks the wire protocol directly, without libpidrestore, so
  * that tests can send what a well-behaved client never would.
  *

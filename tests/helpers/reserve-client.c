@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* reserve-client: one libpidrestore connection driven line by line, so that a
  * test can look at /proc between requests while the connection stays open.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* reserve-reaper: runs a command as a child subreaper, so that processes
  * orphaned below it (a killed daemon's children) are reaped here and vanish
  * from /proc, whatever PID 1 of the machine does with orphans.

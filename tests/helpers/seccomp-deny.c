@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp-deny: runs a command on what looks like an older kernel: the
  * named system calls fail with the given errno, as they would where they
  * or their flags do not exist yet.

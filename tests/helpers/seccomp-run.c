@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* seccomp-run: runs a command under a seccomp filter that allows every
  * system call, so that the command is "filtered" (Seccomp: 2) and nothing
  * else about it changes.

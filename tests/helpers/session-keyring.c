@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* session-keyring: prints the serial number of the session keyring the
  * calling process would use, without creating one. A process that has none
  * gets its user's session keyring, so two processes print the same number

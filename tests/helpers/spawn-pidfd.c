@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* spawn-pidfd: a libpidrestore client that checks what a spawn hands back.
  *
  *   spawn-pidfd --socket PATH --pid P[,P...] [--new-pidns] [--gate] -- CMD [ARGS...]

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Audit records of grants and denials. Under a real journald (systemd as PID
 # 1 of fresh namespaces, journald started in it, pidrestored.service run by
 # it) a grant and a denial appear in `journalctl -o json` with their
-# structured fields; without journald the same records go to stderr, one
-# line each.
+# structured fields, the place in the source that logged them (CODE_FILE=,
+# CODE_LINE=, CODE_FUNC=) and the requester as OBJECT_PID=; without journald
+# the same records go to stderr, one line each.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -114,5 +116,23 @@ assert_match "denial: the reason names the level, PID and what was missing" "$(f
 	"^pid $REFUSED at level 0 .*no grant for uid $TEST_UID covers pid $REFUSED in the host namespace"
 assert_eq "denial: catalog id" "$(field "$deny" MESSAGE_ID)" d62f7f7c08a044fc8eb6d7283e0fa19f
 assert_eq "denial: priority notice" "$(field "$deny" PRIORITY)" 5
+
+# Where each record was logged: the file that decided, not the logging module.
+for record in grant deny; do
+	json=${!record}
+	assert_eq "$record: CODE_FILE= is the file that logged it" "$(field "$json" CODE_FILE)" daemon/request.c
+	assert_match "$record: CODE_LINE= is a line number" "$(field "$json" CODE_LINE)" '^[1-9][0-9]*$'
+	assert_match "$record: CODE_FUNC= is a function name" "$(field "$json" CODE_FUNC)" '^[a-z_]+$'
+	assert_eq "$record: OBJECT_PID= is the requester" "$(field "$json" OBJECT_PID)" \
+		"$(field "$json" PIDRESTORE_REQUESTER_PID)"
+done
+assert_ne "the grant and the denial come from different lines" \
+	"$(field "$grant" CODE_LINE)" "$(field "$deny" CODE_LINE)"
+serving=$(inside journalctl --no-pager -o json -t pidrestored --grep '^serving on ' 2>/dev/null | head -n 1)
+assert_eq "a plain message: CODE_FILE= is the file that logged it" "$(field "$serving" CODE_FILE)" daemon/server.c
+assert_eq "a plain message: CODE_FUNC=" "$(field "$serving" CODE_FUNC)" server_run
+assert_eq "a plain message: no OBJECT_PID=" "$(field "$serving" OBJECT_PID)" "(none)"
+assert_eq "no record names the logging module as its source" \
+	"$(inside journalctl --no-pager -o json -t pidrestored 2>/dev/null | jq -r 'select(.CODE_FILE | test("log\\.c$")) | .MESSAGE')" ""
 
 finish

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # DESIGN §10, row by row: hostile requests, each sent raw (tests/helpers/
 # raw-request) and answered with exactly the refusal expected: its errno and
 # the words of its message. After every row the daemon holds none of the

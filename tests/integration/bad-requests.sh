@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Requests the daemon must refuse: a busy PID (EEXIST naming the level), a
 # negative PID, a PID >= pid_max of its namespace, 34 PIDs, more PIDs than
 # the target has levels (EINVAL), and --new-pidns with an innermost PID

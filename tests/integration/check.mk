@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestorectl check against a real daemon, without one, and on a kernel
 # that seems older (a seccomp filter). Included by the top-level Makefile.am.
 CHECK_TESTS = tests/integration/ctl-check.sh

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A claim never takes a process out of the claimer's confinement (DESIGN
 # §6): uid 1000 reserves unconfined, and another connection of uid 1000
 # that differs in one thing only (no_new_privs, a private mount namespace,

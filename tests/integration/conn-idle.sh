@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --idle-timeout: a connection that sends nothing and holds nothing is closed
 # with a last word saying why; one that never says Hello is closed as soon;
 # one that holds a reservation or a running program is never closed as idle,

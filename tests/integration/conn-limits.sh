@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --max-connections and --max-connections-per-user: a connection over a limit
 # gets one error naming the limit, and goes; the others are served; root has
 # a reserve beyond the global limit but its own per-user limit. And a daemon

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --max-requests-per-second: a connection that sends faster is read more
 # slowly; every one of its requests is still answered, and other clients are
 # answered at once meanwhile.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestorectl's admin verbs against a real daemon, as root and as an
 # unprivileged user: list (own entries only for the user; --all adds ended
 # programs), kill and release (the owner or root only), status and stats

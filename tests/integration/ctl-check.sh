@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestorectl check: every feature's answer matches what this test finds
 # out by itself on this kernel, through a real daemon (the daemon's view:
 # also for an unprivileged user) and with --local or without a daemon; the

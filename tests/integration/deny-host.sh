@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An unprivileged user asking for a host PID is refused with EPERM and a
 # message that names the level, the PID and the user; nothing is created.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An exec that fails comes back as the request's error: a missing program is
 # ENOENT (pidrestorectl exits 127), a non-executable one EACCES (126). No
 # process is left holding the PID.

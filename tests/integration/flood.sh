@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A flood from one user (DESIGN §10): 2000 connections, of which the per-user
 # limit lets 256 in, and 100000 requests over them, round after round for a
 # few seconds; then a client that never reads its replies. Meanwhile another

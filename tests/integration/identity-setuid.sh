@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A requester's identity is taken once and must be consistent (DESIGN §6):
 # uid 1000 connects, then executes a set-user-ID-root program that blocks,
 # and the daemon, which reads the requester only after that exec, refuses it

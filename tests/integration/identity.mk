@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Who a requester is (DESIGN §6): an identity taken once and consistent, and
 # claims only from the context the reservation was made in. Included by the
 # top-level Makefile.am; integration.mk sets up the harness.

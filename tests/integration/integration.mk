@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Integration tests: shell scripts that drive a real pidrestored, built from
 # this tree, with real unprivileged users and real namespaces. Most need root
 # and exit 77 (skip) without it. Included by the top-level Makefile.am.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the integration tests: sourced, never run.
 #
 # Each test gets a private temp dir ($T, mode 755 so that an unprivileged
@@ -49,7 +50,7 @@ skip() {
 }
 
 require_root() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root: sudo scripts/test.sh)"
+	[ "$(id -u)" -eq 0 ] || skip "needs root (run the suite as root, or with sudo: scripts/test.sh)"
 	# pidrestored refuses requesters under a seccomp filter (it cannot give
 	# their children the same filter), and every client here would be one.
 	if ! grep -q '^Seccomp:[[:space:]]*0$' /proc/self/status; then

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the tests of the daemon's limits (conn-*.sh, flood.sh): sourced
 # after lib.sh, never run.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The daemon's limits against floods (DESIGN §10): connections over all users
 # and per user, the request rate per connection, idle connections, and a real
 # flood from one user while another is served. Included by the top-level

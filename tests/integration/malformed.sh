@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bad input: garbage bytes, a message larger than --max-message-size, and a
 # request carrying fds it does not take each get an error reply or a closed
 # connection; the fds are closed and the daemon keeps serving the next client.

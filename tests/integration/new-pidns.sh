@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --new-pidns: an unprivileged user in its own user namespace asks for
 # --pid 1,N. The child is pid 1 of a new pid namespace, pid N one level up,
 # and that namespace belongs to the user's user namespace: the child may

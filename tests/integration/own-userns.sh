@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An unprivileged user inside its own user+pid namespace gets a chosen PID in
 # that namespace, and in two nested namespaces it owns gets both levels; a
 # level it does not own (the host's) is refused.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestorectl policy and reload against a real daemon: root sees every
 # grant, a user only those that name it (and its own limits); --check
 # answers per level with the rule, in a table and in JSON, also for a

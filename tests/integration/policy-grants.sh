@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy file, read from --config: a grant gives uid 1000 a host PID range
 # and nothing outside it, a user with no grant gets nothing, a broken file
 # stops the daemon before it serves, and SIGHUP applies a good file but keeps
@@ -115,6 +116,16 @@ spawn_pid "$P" "${AS_USER[@]}"
 assert_eq "uid $TEST_UID: no longer granted (125)" "$RUN_RC" 125
 assert_match "uid $TEST_UID: EPERM after the reload" "$RUN_ERR" '\(EPERM\)'
 
+# --- SIGHUP after the file named by --config is gone: refused, not the defaults
+mv "$CONF" "$T/moved.conf"
+kill -HUP "$DAEMON_PID"
+check "a reload without the --config file is refused" \
+	wait_log "policy reload refused, the old policy stays in force: $CONF: no such file"
+pick_pid_in P "$GRANT_LO" "$GRANT_HI"
+spawn_pid "$P" "${AS_OTHER[@]}"
+assert_eq "uid $OTHER_UID: still granted PID $P by the old policy" "$RUN_OUT" "$P"
+mv "$T/moved.conf" "$CONF"
+
 stop_daemon
 assert_eq "the daemon stops cleanly" "$DAEMON_RC" 0
 
@@ -130,6 +141,12 @@ RUN_TIMEOUT=10 run "$PR_DAEMON" --socket "$T/bad.sock" --holder "$PR_HOLDER" --c
 assert_ne "a broken file stops the daemon" "$RUN_RC" 0
 assert_ne "it stopped by itself, not by the time limit" "$RUN_RC" 124
 assert_match "stderr says FILE:LINE: what is wrong" "$RUN_ERR" "$T/bad.conf:5: PIDs=: 4194304 is beyond the kernel's limit"
+check "it never listened" test ! -e "$T/bad.sock"
+
+RUN_TIMEOUT=10 run "$PR_DAEMON" --socket "$T/bad.sock" --holder "$PR_HOLDER" --config "$T/no-such.conf"
+assert_eq "a --config file that does not exist stops the daemon" "$RUN_RC" 1
+assert_match "stderr says the file named by --config does not exist" "$RUN_ERR" \
+	"$T/no-such.conf: no such file; the policy file named by --config must exist"
 check "it never listened" test ! -e "$T/bad.sock"
 
 RUN_TIMEOUT=10 run "$PR_DAEMON" --socket "$T/bad.sock" --holder "$PR_HOLDER" --config "$T/bad.conf" --config

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # DESIGN §5 rules 1 and 2 are the kernel's own (cap_capable()), not a
 # comparison of uids:
 #  - Root makes a user namespace that maps uids 0-65535 onto the host's;

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The per-user limits of the policy: MaxReservations= answers ENOSPC once a
 # user holds that many reservations, over all of its connections, and
 # serves again once some are gone; SpawnsPerSecond= answers EAGAIN once the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Two unprivileged uids with different grants in the host namespace: each
 # gets exactly the PIDs granted to it, and neither the other's nor any
 # outside; a PID given as 0 needs no grant; a batch with one ungranted PID

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The policy: grants from a real --config, start-up refusal of a broken
 # file, SIGHUP reloads, and the kernel's own rules for root and for a
 # user's own namespaces. Included by the top-level Makefile.am.

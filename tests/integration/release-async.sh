@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A release is answered once the PIDs are free, and the daemon keeps serving
 # everyone else meanwhile: it waits for the placeholder's exit from its event
 # loop, not in it. A placeholder in a frozen cgroup v1 freezer survives

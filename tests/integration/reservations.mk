@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Integration tests of reservations: reserve, claim, release, expiry, limits,
 # and what becomes of placeholders when their connection or the daemon goes.
 # Included by the top-level Makefile.am; integration.mk sets up the harness.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # PID 0 at a level means "any free PID there": inside a new pid namespace,
 # pids = [0, HOST] gives a placeholder with PID HOST on the host and a free
 # PID inside, and the reply reports that PID (it matches the placeholder's

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A reserve request is all or nothing: with one busy PID in the middle of the
 # batch, none of the others is held afterwards, and the error names the busy
 # PID, its level (depth below the daemon's pid namespace, the host's being 0)

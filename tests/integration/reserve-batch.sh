@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # One request reserves 100 processes across two pid namespace levels. Every
 # PID is held at both levels (a third party's clone3(set_tid) gets EEXIST);
 # 50 are claimed and run with their PIDs, their exit events name those PIDs;

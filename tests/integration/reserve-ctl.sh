@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestorectl reserve and release as a user runs them: reserve in the
 # background prints the reservations and holds them; release by id from
 # another invocation frees that PID (the holding pidrestorectl is not told

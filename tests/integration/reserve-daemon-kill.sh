@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # pidrestored killed with SIGKILL while it holds reservations and has running
 # children: the placeholders notice and exit by themselves (gone within a
 # second), the running programs, claimed or spawned, keep running.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A connection that goes away with 1000 outstanding reservations: within a
 # second every placeholder is gone from /proc, the daemon holds no more fds
 # than before and has no zombie child. A claimed program of that connection

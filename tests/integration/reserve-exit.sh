@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A claimed reservation's exit status comes back as an ExitEvent: its exit
 # code, or the signal that killed it (SIGTERM, and SIGKILL without a core
 # dump). An exec error leaves the reservation claimable; another connection

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Shared by the reservation tests (reserve-*.sh): sourced after lib.sh, never
 # run. Adds long-lived client connections, PID blocks and /proc checks.
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Limits on outstanding reservations (--max-reservations-per-connection and
 # --max-reservations) give ENOSPC and create nothing; releasing or claiming
 # makes room again. --exit-idle: the daemon exits once it has had no

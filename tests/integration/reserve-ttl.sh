@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A reservation's TTL: when it runs out the placeholder is released and the
 # owner gets an ExpiredEvent; claiming it afterwards gives ESRCH. A claimed
 # reservation no longer expires. --max-ttl caps a longer TTL, and applies to

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # An unprivileged uid reserves in its own user+pid namespace, gets its
 # placeholders with its own uid, and claims them; it is refused (EPERM) a
 # host PID, and refused (EPERM) releasing or claiming root's reservation by

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A requester under a seccomp filter is refused: the daemon cannot give the
 # child the same filter, and a child with fewer restrictions than its
 # requester would be a way out of the requester's sandbox (DESIGN §6).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Socket activation as systemd does it, by systemd-socket-activate: the daemon
 # serves the passed socket, reports READY=1 (and STATUS=) to the NOTIFY_SOCKET
 # the test listens on, says STOPPING=1 on SIGTERM and exits 0, and a process

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Root spawns with a chosen host PID: the child's getpid() is that PID, the
 # returned pidfd refers to it, and its exit status comes back as an event.
 set -euo pipefail

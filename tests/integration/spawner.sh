@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The spawner: the daemon's one long-lived child, which makes every clone3().
 # Placeholders it makes are the daemon's children; one that is killed is
 # replaced on the next request, which is served; and it ends with the daemon,

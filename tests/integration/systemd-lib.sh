@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Boots the machine's systemd as PID 1 of a fresh set of namespaces, in a
 # cgroup of its own, with this build's pidrestored.socket and
 # pidrestored.service installed in it. Sourced after lib.sh, once setup ran.
@@ -6,6 +7,11 @@
 #                                   extra arguments on its command line)
 #   SYSTEMD_FILES                   a directory whose files land in the
 #                                   container's /run/pidrestore-test
+#   SYSTEMD_ROOT=overlay            (before systemd_boot) the container's root
+#                                   is the host's behind a writable overlay,
+#                                   with $T mounted at the same path, so that
+#                                   packages can be installed in it; the
+#                                   changes go with $T. Default: read-only.
 #   systemd_boot                    boots it; skips the test if it cannot
 #   inside CMD...                   runs CMD in the container, from a cgroup of
 #                                   its tree, as a process of it would
@@ -25,6 +31,7 @@ CG=${CG//\/\//\/}
 mkdir "$CG" "$CG/requester"
 PID1=
 BOOT=
+SYSTEMD_ROOT=${SYSTEMD_ROOT:-readonly}
 SYSTEMD_BIN=/run/pidrestore-test
 SYSTEMD_FILES=$T/bin-daemon
 mkdir "$T/units" "$SYSTEMD_FILES"
@@ -59,9 +66,10 @@ systemd_cleanup() {
 
 systemd_units() {
 	local extra="$*"
-	cp "$PR_DAEMON" "$PR_HOLDER" "$SYSTEMD_FILES/"
+	cp "$PR_DAEMON" "$PR_HOLDER" "$PR_CTL" "$SYSTEMD_FILES/"
 	cp "$top_builddir/systemd/pidrestored.socket" "$T/units/"
 	sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$SYSTEMD_BIN/pidrestored |" \
+		-e "s|^ExecReload=[^ ]*/pidrestorectl |ExecReload=$SYSTEMD_BIN/pidrestorectl |" \
 		-e "s|--holder [^ ]*/pidrestore-holder|--holder $SYSTEMD_BIN/pidrestore-holder${extra:+ $extra}|" \
 		"$top_builddir/systemd/pidrestored.service" >"$T/units/pidrestored.service"
 	cat >"$T/units/pidrestore-test.target" <<'UNIT'
@@ -83,16 +91,31 @@ set -euo pipefail
 T=$1
 R=$T/root
 mkdir "$R"
-mount --rbind / "$R"
-mount -o remount,bind,ro "$R"
-mount -o remount,bind,ro "$R/sys" 2>/dev/null || mount -o bind,ro /sys "$R/sys"
+if [ "$2" = overlay ]; then
+	# The upper layer on a file system of its own: overlayfs refuses one
+	# that lies inside its lower layer's.
+	mkdir "$T/layers"
+	mount -t tmpfs -o mode=755 tmpfs "$T/layers"
+	mkdir "$T/layers/upper" "$T/layers/work"
+	mount -t overlay overlay -o "lowerdir=/,upperdir=$T/layers/upper,workdir=$T/layers/work" "$R"
+	mount -t proc proc "$R/proc"
+	mount --rbind /dev "$R/dev"
+	mount --rbind /sys "$R/sys"
+	mount -o remount,bind,ro "$R/sys"
+	mkdir -p "$R$T"
+	mount --bind "$T" "$R$T"
+else
+	mount --rbind / "$R"
+	mount -o remount,bind,ro "$R"
+	mount -o remount,bind,ro "$R/sys" 2>/dev/null || mount -o bind,ro /sys "$R/sys"
+fi
 mount --bind "$T/console" "$R/dev/console"
 mount -t tmpfs -o mode=755 tmpfs "$R/run"
 mount -t cgroup2 cgroup2 "$R/sys/fs/cgroup"
 mkdir -p "$R/run/systemd/system"
 cp "$T"/units/* "$R/run/systemd/system/"
 mkdir -p "$R/run/pidrestore-test"
-cp "$T"/bin-daemon/* "$R/run/pidrestore-test/"
+cp -R "$T"/bin-daemon/. "$R/run/pidrestore-test/"
 cd "$R"
 pivot_root . .
 umount -l .
@@ -105,7 +128,7 @@ PID1
 	(
 		echo "$BASHPID" >"$CG/cgroup.procs"
 		exec unshare --pid --fork --mount --uts --net --cgroup --mount-proc \
-			--propagation private "$T/pid1" "$T"
+			--propagation private "$T/pid1" "$T" "$SYSTEMD_ROOT"
 	) >"$T/boot.log" 2>&1 </dev/null &
 	BOOT=$!
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The real units under a real systemd (PID 1 of a fresh set of namespaces, in
 # a cgroup of its own): the first connection to pidrestored.socket starts
 # pidrestored.service, which systemd sees ready with the daemon's STATUS=
@@ -9,7 +10,8 @@
 # are alike, for root and for an unprivileged user, plain and in namespaces
 # of their own. `systemctl stop` leaves a spawned child running in the
 # requester's cgroup, `systemctl restart` serves again, `systemctl reload`
-# rereads the policy, and what `systemd-analyze security` says of the loaded
+# rereads the policy and fails, saying why in the status line, when the new
+# one is refused, and what `systemd-analyze security` says of the loaded
 # unit is what it says of the file (unit-security.sh holds that to README.md).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -228,7 +230,7 @@ assert_eq "the restarted service serves: PID 4245" "$RUN_OUT" 4245
 run inside cat /proc/4243/comm
 assert_eq "the sleep spawned before the restarts still runs" "$RUN_OUT" sleep
 
-# systemctl reload: SIGHUP, and the daemon rereads its policy file.
+# systemctl reload: the daemon rereads its policy file and answers.
 inside sh -c "printf '[Grant]\nUser=%s\nPIDs=5100\nNamespace=host\n' $TEST_UID >>$SYSTEMD_BIN/policy.conf"
 run inside systemctl reload pidrestored.service
 assert_eq "systemctl reload pidrestored.service" "$RUN_RC" 0
@@ -239,6 +241,36 @@ done
 run inside systemctl show -p StatusText --value pidrestored.service
 assert_eq "the daemon reread its policy: a second grant" "$RUN_OUT" "$SERVING; policy reloaded: 2 grants"
 assert_eq "the same daemon still runs" "$(inside systemctl show -p MainPID --value pidrestored.service)" "$MAIN"
+
+# A policy with an error: refused, the old one stays, and systemctl says so.
+inside cp "$SYSTEMD_BIN/policy.conf" "$SYSTEMD_BIN/policy.good"
+inside sh -c "printf '[Grant]\nUser=%s\nPIDs=5300-5200\n' $TEST_UID >>$SYSTEMD_BIN/policy.conf"
+run inside systemctl reload pidrestored.service
+assert_ne "systemctl reload fails when the new policy is refused" "$RUN_RC" 0
+REFUSED="$SERVING with the old policy; reload refused: $SYSTEMD_BIN/policy.conf:11: PIDs=: range 5300-5200 starts after it ends; write it as 5200-5300"
+for ((i = 0; i < 50; i++)); do
+	[ "$(inside systemctl show -p StatusText --value pidrestored.service)" != "$REFUSED" ] || break
+	sleep 0.1
+done
+run inside systemctl show -p StatusText --value pidrestored.service
+assert_eq "the status line says the reload was refused, and why" "$RUN_OUT" "$REFUSED"
+run inside systemctl status --no-pager pidrestored.service
+assert_match "systemctl status shows the refusal" "$RUN_OUT" "Status: \"$SERVING with the old policy; reload refused: .*policy.conf:11"
+run inside systemctl show -p ActiveState --value pidrestored.service
+assert_eq "the service stays active" "$RUN_OUT" active
+assert_eq "the same daemon still runs after the refused reload" \
+	"$(inside systemctl show -p MainPID --value pidrestored.service)" "$MAIN"
+run inside setpriv --reuid="$TEST_UID" --regid="$TEST_GID" --clear-groups -- "$USER_CTL" spawn --pid 5100 -- sh -c 'echo $$'
+assert_eq "the old policy stays in force: uid $TEST_UID still gets PID 5100" "$RUN_OUT" 5100
+inside cp "$SYSTEMD_BIN/policy.good" "$SYSTEMD_BIN/policy.conf"
+run inside systemctl reload pidrestored.service
+assert_eq "systemctl reload of the fixed policy succeeds" "$RUN_RC" 0
+for ((i = 0; i < 50; i++)); do
+	[ "$(inside systemctl show -p StatusText --value pidrestored.service)" = "$REFUSED" ] || break
+	sleep 0.1
+done
+assert_eq "the status line says the policy was reloaded" \
+	"$(inside systemctl show -p StatusText --value pidrestored.service)" "$SERVING; policy reloaded: 2 grants"
 
 # Stopping the socket stops the service (Requires=) and removes the file.
 run inside systemctl stop pidrestored.socket

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The unit files under a real systemd, and their confinement rating. Included
 # by the top-level Makefile.am; integration.mk sets up the harness (and runs
 # units.sh and systemd-units.sh).

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A child spawned through the daemon and one the requester forks itself are
 # alike: same ids, groups, capabilities, seccomp mode, no_new_privs, umask,
 # scheduling (policy, priority, nice, CPU affinity, I/O priority),

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # `systemd-analyze security` on the service unit built from
 # systemd/pidrestored.service.in: its overall exposure level is at most the
 # one README.md records, so that a change that loosens the confinement fails

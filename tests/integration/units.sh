@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The unit files built from systemd/*.in: the settings DESIGN §8 asks for; no
 # hardening that the daemon's children would inherit (§6), but the hardening
 # they do not; and a clean `systemd-analyze verify`. verify checks that
@@ -30,8 +31,8 @@ exec_start=$(key "$SERVICE_UNIT" ExecStart)
 assert_match "service: ExecStart= runs pidrestored with the installed holder" "$exec_start" \
 	'^/[^ ]*/pidrestored --holder /[^ ]*/pidrestore-holder$'
 assert_no_match "service: ExecStart= does not bind a socket of its own" "$exec_start" '--socket'
-assert_eq "service: ExecReload= sends SIGHUP (the daemon rereads its policy)" \
-	"$(key "$SERVICE_UNIT" ExecReload)" 'kill -HUP $MAINPID'
+assert_match "service: ExecReload= asks the daemon and waits for its answer" \
+	"$(key "$SERVICE_UNIT" ExecReload)" '^/[^ ]*/pidrestorectl reload$'
 check "no @substitution@ is left in the units" \
 	sh -c '! grep -n "@[a-z_]*@" "$1" "$2"' sh "$SOCKET_UNIT" "$SERVICE_UNIT"
 
@@ -57,9 +58,19 @@ mkdir "$T/units"
 cp "$SOCKET_UNIT" "$T/units/pidrestored.socket"
 sed -e "s|^ExecStart=[^ ]*/pidrestored |ExecStart=$PR_DAEMON |" \
 	-e "s|--holder [^ ]*/pidrestore-holder|--holder $PR_HOLDER|" \
+	-e "s|^ExecReload=[^ ]*/pidrestorectl |ExecReload=$PR_CTL |" \
 	"$SERVICE_UNIT" >"$T/units/pidrestored.service"
 assert_eq "the copy runs this build's daemon" "$(key "$T/units/pidrestored.service" ExecStart)" \
 	"$PR_DAEMON --holder $PR_HOLDER"
+# verify runs man for each Documentation=: the pages of this build, as a
+# manual tree.
+mkdir -p "$T/man/man5" "$T/man/man8"
+cp "$top_builddir/daemon/pidrestored.8" "$T/man/man8/"
+cp "$top_builddir/daemon/pidrestored.conf.5" "$T/man/man5/"
+export MANPATH=$T/man
+for unit in "$SERVICE_UNIT" "$SOCKET_UNIT"; do
+	check "$(basename "$unit") names its manual page" grep -q '^Documentation=man:pidrestored(8)' "$unit"
+done
 run systemd-analyze verify "$T/units/pidrestored.socket" "$T/units/pidrestored.service"
 assert_eq "systemd-analyze verify passes" "$RUN_RC" 0
 assert_eq "systemd-analyze verify says nothing about them" \

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The service manager's watchdog: with WATCHDOG_USEC set the daemon sends
 # WATCHDOG=1 on NOTIFY_SOCKET at least every half interval while it serves;
 # without it, it sends none.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The CHECK lines of the small unit tests: "ok" or "FAIL", a sentence,
  * and a count for the summary that check_summary() prints. */
 #pragma once

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Unit tests of the daemon's modules, linked against the same objects.
 check_PROGRAMS += tests/unit/test-policy
 TESTS += tests/unit/test-policy

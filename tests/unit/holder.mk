@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The placeholder, driven directly as the daemon would drive it (root only).
 check_PROGRAMS += tests/unit/test-holder
 TESTS += tests/unit/test-holder

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Tests of the policy file parser: files written to a temp dir, loaded with
  * config_load(), and their fields or their "FILE:LINE: ..." errors checked.
  * Users and groups are given as numbers or as "root", which every system

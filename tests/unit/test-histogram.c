@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The latency histogram behind `pidrestorectl stats`: quantiles within the
  * bucket width of the exact ones, on known distributions. */
 #include <stdio.h>

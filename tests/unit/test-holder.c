@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Drives the built pidrestore-holder directly, playing the daemon's part:
  * queue a setup on a socketpair, start the holder with its fds where
  * holder-proto.h puts them, then check what the kernel says about it and how

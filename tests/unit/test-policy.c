@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Table-driven tests of policy_check(): the one function between a user and
  * any PID. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The per-user counters behind MaxReservations=, SpawnsPerSecond= and
  * --max-connections-per-user, and the token bucket of every rate, driven
  * with a clock of the test's own, so that "after the window" is exact. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The record allocator behind the daemon's process records: records are
  * zeroed, distinct and aligned, a freed one is reused first, and pages that
  * hold no record any more go back to the kernel (one spare chunk kept). */
