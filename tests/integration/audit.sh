@@ -130,7 +130,7 @@ assert_ne "the grant and the denial come from different lines" \
 	"$(field "$grant" CODE_LINE)" "$(field "$deny" CODE_LINE)"
 serving=$(inside journalctl --no-pager -o json -t pidrestored --grep '^serving on ' 2>/dev/null | head -n 1)
 assert_eq "a plain message: CODE_FILE= is the file that logged it" "$(field "$serving" CODE_FILE)" daemon/server.c
-assert_eq "a plain message: CODE_FUNC=" "$(field "$serving" CODE_FUNC)" server_run
+assert_eq "a plain message: CODE_FUNC=" "$(field "$serving" CODE_FUNC)" on_front_packet
 assert_eq "a plain message: no OBJECT_PID=" "$(field "$serving" OBJECT_PID)" "(none)"
 assert_eq "no record names the logging module as its source" \
 	"$(inside journalctl --no-pager -o json -t pidrestored 2>/dev/null | jq -r 'select(.CODE_FILE | test("log\\.c$")) | .MESSAGE')" ""
