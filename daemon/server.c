@@ -34,6 +34,7 @@ static const char *policy_path;
 static struct chan *front_chan;
 static int front_pidfd = -1;
 static bool front_gone;
+static bool stopping;
 static pid_t front_pid_now = -1;
 
 pid_t server_front_pid(void)
@@ -41,6 +42,7 @@ pid_t server_front_pid(void)
 	return front_gone ? -1 : front_pid_now;
 }
 static struct event *front_exit_ev;
+static struct event *front_gone_ev;
 static int exit_status = EXIT_SUCCESS;
 static bool policy_path_named;
 
@@ -63,6 +65,9 @@ static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
 	if (sig)
 		log_info("received %s, stopping", strsignal((int)sig));
+	if (stopping)
+		return;
+	stopping = true;
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: releasing reservations");
 	/* No new connections; the clients' pending requests fail as their
 	 * connections close; placeholders go; running programs stay. */
@@ -256,16 +261,25 @@ static void on_front_packet(const struct priv_header *h, const uint8_t *body, si
 	wire_close_fds(pkt, 0);
 }
 
+static void on_front_gone(evutil_socket_t fd, short what, void *arg)
+{
+	on_stop(0, 0, NULL);
+}
+
 /* The channel is closed for good, but freed only at the end: this runs
- * from inside its own handlers. */
+ * from inside its own handlers, or from a send in the middle of answering
+ * a request, so the stop comes from the loop, once that is done. */
 static void on_front_closed(const char *why, void *data)
 {
 	if (front_gone)
 		return;
 	front_gone = true;
+	/* It goes when told to stop, or dies by PDEATHSIG with priv. */
+	if (stopping)
+		return;
 	log_error("the unprivileged front process is gone (%s); stopping", why);
 	exit_status = EXIT_FAILURE;
-	on_stop(0, 0, NULL);
+	event_active(front_gone_ev, 0, 0);
 }
 
 /* front is this process's child: reaped when it exits, from its pidfd. */
@@ -274,7 +288,9 @@ static void on_front_exit(evutil_socket_t fd, short what, void *arg)
 	siginfo_t si = { 0 };
 
 	event_del(front_exit_ev);
-	if (waitid((idtype_t)P_PIDFD, (id_t)front_pidfd, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0 &&
+	/* By PID: front is this process's child, its PID stays its own
+	 * until this reaps it. */
+	if (waitid(P_PID, (id_t)front_pid_now, &si, WEXITED | WNOHANG) == 0 && si.si_pid != 0 &&
 	    !(si.si_code == CLD_EXITED && si.si_status == 0))
 		log_error("the unprivileged front process %s %d", si.si_code == CLD_EXITED ? "exited with status" : "was killed by signal",
 			  si.si_status);
@@ -334,14 +350,15 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		goto out;
 	}
 	proc_init(base);
-	r = chan_new(base, chan_fd, on_front_packet, on_front_closed, NULL, &front_chan);
-	chan_fd = -1;
+	front_gone_ev = event_new(base, -1, 0, on_front_gone, NULL);
+	r = front_gone_ev ? chan_new(base, chan_fd, on_front_packet, on_front_closed, NULL, &front_chan) : -ENOMEM;
 	if (r < 0) {
 		log_error("cannot watch the channel to front");
 		goto out;
 	}
+	chan_fd = -1;
 	front_pid_now = front_pid;
-	front_pidfd = (int)syscall(SYS_pidfd_open, front_pid, 0);
+	front_pidfd = spawn_child_pidfd(front_pid);
 	front_exit_ev = front_pidfd >= 0 ? event_new(base, front_pidfd, EV_READ, on_front_exit, NULL) : NULL;
 	if (!front_exit_ev || event_add(front_exit_ev, NULL) < 0) {
 		log_error("cannot watch the front process: %m");
@@ -383,7 +400,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 out:
 	if (chan_fd >= 0)
 		close(chan_fd);
-	if (front_chan && !front_gone) {
+	if (front_chan && !front_gone && !stopping) {
 		/* A start that failed: front must not serve without priv. */
 		chan_send(front_chan, PRIV_MSG_STOP, 0, NULL, 0, NULL, 0);
 		chan_flush(front_chan);
@@ -395,6 +412,8 @@ out:
 	front_chan = NULL;
 	if (front_exit_ev)
 		event_free(front_exit_ev);
+	if (front_gone_ev)
+		event_free(front_gone_ev);
 	close_fdp(&front_pidfd);
 	listener_unlink();
 	if (ev_watchdog)

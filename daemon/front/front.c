@@ -16,6 +16,7 @@
 
 static struct event_base *base;
 static struct chan *priv_chan;
+static struct event *priv_gone_ev;
 static int exit_status = EXIT_SUCCESS;
 
 static int to_priv(uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds)
@@ -82,11 +83,18 @@ static void on_priv_packet(const struct priv_header *h, const uint8_t *body, siz
 	wire_close_fds(pkt, 0);
 }
 
+static void on_priv_gone(evutil_socket_t fd, short what, void *arg)
+{
+	stop();
+}
+
+/* From inside the channel's handlers, or from a send in the middle of
+ * serving a client: the stop comes from the loop, once that is done. */
 static void on_priv_closed(const char *why, void *data)
 {
 	log_error("front: the privileged process is gone (%s); stopping", why);
 	exit_status = EXIT_FAILURE;
-	stop();
+	event_active(priv_gone_ev, 0, 0);
 }
 
 static void on_accept(struct event_base *b, int fd)
@@ -112,7 +120,8 @@ int front_run(const struct front_options *opts, int chan_fd)
 		log_error("front: cannot create the event loop");
 		goto out;
 	}
-	if (chan_new(base, chan_fd, on_priv_packet, on_priv_closed, NULL, &priv_chan) < 0) {
+	priv_gone_ev = event_new(base, -1, 0, on_priv_gone, NULL);
+	if (!priv_gone_ev || chan_new(base, chan_fd, on_priv_packet, on_priv_closed, NULL, &priv_chan) < 0) {
 		close(chan_fd);
 		log_error("front: cannot watch the channel to priv");
 		goto out;
@@ -136,6 +145,8 @@ out:
 	listener_close();
 	client_close_all();
 	chan_free(priv_chan);
+	if (priv_gone_ev)
+		event_free(priv_gone_ev);
 	if (base)
 		event_base_free(base);
 	return status;

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Fuzz targets (libFuzzer) for what a requester or an admin hands the daemon:
-# request packets (decode.c) and the policy file (config.c). Included by the
+# request packets (decode.c), the policy file (config.c), and the request
+# records priv takes from front (privmsg.c). Included by the
 # top-level Makefile.am.
 #
 # In every build, `make check` replays each target's corpus (its seeds and
@@ -12,14 +13,19 @@
 #                                      failing inputs in tests/fuzz/artifacts/
 #   make fuzz-run-NAME                 one of them
 
-FUZZ_NAMES = request config
+FUZZ_NAMES = request config privmsg
 FUZZ_SECONDS = 60
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 
 EXTRA_DIST += tests/fuzz/corpus tests/fuzz/config.dict
 
-check_PROGRAMS += tests/fuzz/replay-request tests/fuzz/replay-config
-TESTS += tests/fuzz/replay-request tests/fuzz/replay-config
+check_PROGRAMS += tests/fuzz/replay-request tests/fuzz/replay-config tests/fuzz/replay-privmsg
+TESTS += tests/fuzz/replay-request tests/fuzz/replay-config tests/fuzz/replay-privmsg
+
+tests_fuzz_replay_privmsg_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-privmsg.c tests/fuzz/fuzz.h
+tests_fuzz_replay_privmsg_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/privmsg\"
+tests_fuzz_replay_privmsg_CFLAGS = $(DAEMON_CFLAGS)
+tests_fuzz_replay_privmsg_LDADD = daemon/libdaemon.la
 
 tests_fuzz_replay_request_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-request.c tests/fuzz/fuzz.h
 tests_fuzz_replay_request_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_CORPUS=\"$(abs_top_srcdir)/tests/fuzz/corpus/request\"
@@ -37,7 +43,7 @@ TESTS += $(FUZZ_DAEMON_TESTS)
 EXTRA_DIST += $(FUZZ_DAEMON_TESTS)
 
 # Built only by `make fuzz`: they link libFuzzer, which only clang has.
-FUZZ_TARGETS = tests/fuzz/fuzz-request tests/fuzz/fuzz-config
+FUZZ_TARGETS = tests/fuzz/fuzz-request tests/fuzz/fuzz-config tests/fuzz/fuzz-privmsg
 EXTRA_PROGRAMS = $(FUZZ_TARGETS) tests/fuzz/seed-request
 CLEANFILES += $(EXTRA_PROGRAMS)
 
@@ -89,3 +95,9 @@ clean-local: clean-fuzz
 clean-fuzz:
 	-rm -rf tests/fuzz/run tests/fuzz/artifacts $(FUZZ_NAMES:%=tests/fuzz/fuzz-%.log)
 .PHONY: clean-fuzz
+
+tests_fuzz_fuzz_privmsg_SOURCES = tests/fuzz/fuzz-privmsg.c tests/fuzz/fuzz.h
+tests_fuzz_fuzz_privmsg_CPPFLAGS = $(FUZZ_CPPFLAGS)
+tests_fuzz_fuzz_privmsg_CFLAGS = $(DAEMON_CFLAGS)
+tests_fuzz_fuzz_privmsg_LDFLAGS = $(AM_LDFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_privmsg_LDADD = daemon/libdaemon.la

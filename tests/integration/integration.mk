@@ -5,6 +5,7 @@
 
 INTEGRATION_TESTS = \
 	tests/integration/spawn-root.sh \
+	tests/integration/privsep.sh \
 	tests/integration/deny-host.sh \
 	tests/integration/own-userns.sh \
 	tests/integration/bad-requests.sh \

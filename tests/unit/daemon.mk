@@ -34,3 +34,10 @@ tests_unit_test_slab_SOURCES = tests/unit/test-slab.c tests/unit/check.h
 tests_unit_test_slab_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_slab_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_slab_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-privmsg
+TESTS += tests/unit/test-privmsg
+tests_unit_test_privmsg_SOURCES = tests/unit/test-privmsg.c tests/unit/check.h
+tests_unit_test_privmsg_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_privmsg_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_privmsg_LDADD = daemon/libdaemon.la
