@@ -246,7 +246,8 @@ static size_t forge(uint32_t body, uint32_t n_items, uint32_t n_fds, const void 
 	struct priv_request r = { .id = 1, .body = body, .n_items = n_items, .n_fds = n_fds, .len = (uint32_t)tail_len };
 
 	memcpy(record, &r, sizeof(r));
-	memcpy(record + sizeof(r), tail, tail_len);
+	if (tail_len > 0)
+		memcpy(record + sizeof(r), tail, tail_len);
 	return sizeof(r) + tail_len;
 }
 
