@@ -49,13 +49,41 @@
  * the holder's slots, closes every other fd and carries on as a holder: no
  * exec, none of the daemon's memory. Tools that trace the daemon (valgrind)
  * do not trace the spawner, so clone3() works under them as well.
- * The spawner exits when the daemon closes its end. */
+ * Children that are not the daemon's (probes, namespace helpers) are the
+ * spawner's own, and the kernel reaps them as they exit (the spawner ignores
+ * SIGCHLD; a holder child puts SIGCHLD back to its default first thing).
+ * The spawner answers a probe once the probe is gone, so that its PIDs are
+ * free again, except for one that may be the init of its namespace (no
+ * PIDs, or 1 innermost): an init's exit waits for every other process of
+ * its namespace, which a requester may control. It waits for nothing
+ * else.
+ * The spawner exits when the daemon closes its end.
+ *
+ * The namespace helper (SPAWNER_PIDNS_HELPER). A pid namespace a requester
+ * in another user namespace than the daemon's asks for must be owned by the
+ * requester's user namespace, and the kernel gives a new pid namespace to
+ * the user namespace its creator is in. So the spawner clones a helper (its
+ * own child, not the daemon's) in the parent pid namespace, with these fds:
+ *
+ *   3  HOLDER_FD_CONTROL   SOCK_SEQPACKET socket to the daemon
+ *   5  HOLDER_FD_NS(HOLDER_NS_USER)  the requester's user namespace
+ *
+ * The helper joins that user namespace, unshare(CLONE_NEWPID)s, marks itself
+ * not dumpable, closes fd 5, answers one holder_report (HOLDER_REPORT_READY,
+ * or HOLDER_REPORT_SETUP_FAILED with HOLDER_STEP_SETNS_USER or
+ * HOLDER_STEP_NEW_PIDNS), and then waits for end of stream on fd 3 and
+ * exits. The daemon takes the new, still empty namespace through the
+ * helper's pidfd (PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE) and lets it go.
+ * Living in the requester's user namespace, the helper can be signalled by
+ * the requester: it keeps every signal blocked (so only SIGKILL and SIGSTOP
+ * reach it), and the daemon waits for its answer from its event loop, with
+ * a deadline, never in it. */
 #pragma once
 
 #include <stdint.h>
 
-#define HOLDER_PROTO_MAGIC 0x70724803u /* "prH" + version 3 */
-#define SPAWNER_PROTO_MAGIC 0x70725301u /* "prS" + version 1 */
+#define HOLDER_PROTO_MAGIC 0x70724804u /* "prH" + version 4 */
+#define SPAWNER_PROTO_MAGIC 0x70725302u /* "prS" + version 2 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -194,6 +222,7 @@ enum holder_step {
 	HOLDER_STEP_EXEC_FDS,     /* installing the fd map */
 	HOLDER_STEP_CWD,
 	HOLDER_STEP_EXEC,
+	HOLDER_STEP_NEW_PIDNS,    /* the namespace helper's unshare(CLONE_NEWPID) */
 };
 
 /* holder -> daemon. */
@@ -220,6 +249,10 @@ enum spawner_flags {
 	/* No clone: a pidfd of the daemon's child pids[0], for a daemon that
 	 * cannot open one itself (valgrind 3.19 hides pidfd_open). */
 	SPAWNER_OPEN_PIDFD = 1u << 4,
+	/* A namespace helper (above), in the pid namespace of SPAWNER_IN_PIDNS
+	 * or the daemon's; slot_mask names exactly HOLDER_FD_CONTROL and
+	 * HOLDER_FD_NS(HOLDER_NS_USER); no PIDs. */
+	SPAWNER_PIDNS_HELPER = 1u << 5,
 };
 
 #define SPAWNER_MAX_PIDS 33    /* MAX_PID_NS_LEVEL + 1 */

@@ -4,10 +4,12 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/sockios.h>
 
 #include <event2/event.h>
 
@@ -26,9 +28,21 @@
 
 struct proc_private {
 	struct event *control_ev;
-	struct event *exit_ev;       /* on the pidfd; only while a program runs or the process ends */
+	/* On the pidfd, only while a program runs or the process ends; or, for
+	 * a record with no process, its end on the next turn of the loop. */
+	struct event *exit_ev;
 	struct event *ttl_ev;
+	/* No process yet: a namespace helper makes its pid namespace. Its
+	 * answer is watched with the exit event's room (helper_ev). */
+	struct spawn_deferred *deferred;
+	struct event *helper_ev;
 	bool setup_failed;           /* the holder reported it could not set up */
+	int start_err;               /* the daemon could not watch it: killed at start */
+	bool reaped;                 /* gone: its PID names it no more */
+	bool kept;                   /* reaped, kept for its unanswered request */
+	bool polled;                 /* its exit is looked for by the poll timer */
+	TAILQ_ENTRY(proc) poll_link;
+	struct conn *expired_to;     /* its TTL ran out: tell this connection once it is reaped */
 	bool counted;                /* its waiter counts in group->waiting */
 	struct waiter_group *group;  /* the request that waits on it, until answered */
 	struct proc *group_next;
@@ -59,6 +73,22 @@ static struct proc *proc_hash[PROC_HASH_SIZE];
 static struct event_base *proc_base;
 static uint64_t next_id = 1;
 static unsigned int n_outstanding;
+static unsigned int n_killed;        /* released, not reaped yet */
+
+/* Processes whose exit no event tells of (no pidfd could be opened or
+ * watched, or a pidfd said "exited" before the process could be reaped,
+ * as when a tracer holds it): looked for every POLL_MSEC. */
+#define POLL_MSEC 100
+static TAILQ_HEAD(, proc) polled = TAILQ_HEAD_INITIALIZER(polled);
+static struct event *poll_ev;
+
+/* Daemon stop: who to tell once every released process is reaped. */
+#define STOP_DEADLINE_SEC 5
+static struct {
+	proc_reaped_fn fn;
+	void *data;
+	struct event *deadline;
+} stopping;
 
 /* Outstanding reservations are counted as they change state, so limits are
  * checked in constant time however many there are. */
@@ -77,6 +107,7 @@ static void set_state(struct proc *p, enum proc_state state)
 	int delta = (int)is_outstanding(state) - (int)is_outstanding(p->state);
 	int running = (int)is_running(state) - (int)is_running(p->state);
 
+	n_killed += (state == PROC_RELEASED) - (p->state == PROC_RELEASED);
 	p->state = state;
 	if (p->owner && running != 0)
 		conn_add_running(p->owner, running);
@@ -121,6 +152,7 @@ static const char *const step_names[] = {
 	[HOLDER_STEP_EXEC_FDS] = "installing the fd map",
 	[HOLDER_STEP_CWD] = "changing to the working directory",
 	[HOLDER_STEP_EXEC] = "executing the program",
+	[HOLDER_STEP_NEW_PIDNS] = "creating the new pid namespace",
 };
 
 static const char *step_name(uint32_t step)
@@ -142,13 +174,16 @@ struct proc_record {
 static struct slab_pool proc_pool;
 static size_t event_offset, event_stride;
 
+static void on_poll(evutil_socket_t fd, short what, void *arg);
+
 int proc_init(struct event_base *base)
 {
 	proc_base = base;
 	event_offset = (sizeof(struct proc_record) + 15) / 16 * 16;
 	event_stride = (event_get_struct_event_size() + 15) / 16 * 16;
 	slab_pool_init(&proc_pool, event_offset + EVENT_SLOTS * event_stride);
-	return 0;
+	poll_ev = evtimer_new(base, on_poll, NULL);
+	return poll_ev ? 0 : -ENOMEM;
 }
 
 /* Watches fd (or a timer, fd -1) with one of p's event slots. Returns the
@@ -188,6 +223,8 @@ static void hash_remove(struct proc *p)
 
 /* ------------------------------------------------------------ waiter groups */
 
+static void free_soon(struct proc *p);
+
 static struct waiter_group **group_slot(void *data)
 {
 	struct waiter_group **g = &groups[((uintptr_t)data >> 4) % GROUP_HASH_SIZE];
@@ -208,6 +245,8 @@ static void group_finish(struct waiter_group **slot)
 		next = m->priv->group_next;
 		m->priv->group = NULL;
 		m->priv->group_next = NULL;
+		if (m->priv->kept)
+			free_soon(m);
 		/* Still connected to its holder: the channel will tell. */
 		if (m->state == PROC_RESERVED && m->control_fd >= 0) {
 			proc_event_drop(&m->priv->exit_ev);
@@ -247,6 +286,8 @@ static void group_leave(struct proc *p)
 		*m = p->priv->group_next;
 	p->priv->group = NULL;
 	p->priv->group_next = NULL;
+	if (p->priv->kept)
+		free_soon(p);
 	group_settle(g->data);
 }
 
@@ -272,21 +313,30 @@ static int group_join(struct proc *p, void *data)
 
 /* ------------------------------------------------------------ reap waits */
 
-/* Released processes whose reaping a request waits for, to answer only once
- * their PIDs are free, without the daemon blocking until they are. */
-struct proc_reap_wait {
-	size_t left;
-	proc_reaped_fn fn;
-	void *data;
-};
+void proc_reap_wait_init(struct proc_reap_wait *w, proc_reaped_fn fn, void *data)
+{
+	*w = (struct proc_reap_wait){ .fn = fn, .data = data };
+}
+
+/* fn may free w: nothing touches it after. */
+static void reap_wait_settle(struct proc_reap_wait *w)
+{
+	if (w->armed && w->left == 0) {
+		w->armed = false;
+		w->fn(w->data);
+	}
+}
 
 static void reap_wait_done_one(struct proc_reap_wait *w)
 {
-	if (--w->left > 0)
-		return;
-	if (w->fn)
-		w->fn(w->data);
-	free(w);
+	w->left--;
+	reap_wait_settle(w);
+}
+
+void proc_reap_wait_arm(struct proc_reap_wait *w)
+{
+	w->armed = true;
+	reap_wait_settle(w);
 }
 
 /* ------------------------------------------------------------ exits */
@@ -298,7 +348,8 @@ static void on_proc_exit(evutil_socket_t fd, short what, void *arg);
  * daemon's unreaped child, so its PID cannot have gone to another. */
 static int watch_exit(struct proc *p)
 {
-	if (p->priv->exit_ev)
+	/* No process yet: watched once the helper's answer brings one. */
+	if (p->priv->exit_ev || p->priv->deferred)
 		return 0;
 	if (p->pidfd < 0) {
 		int fd = spawn_child_pidfd(p->pid);
@@ -316,32 +367,129 @@ static int watch_exit(struct proc *p)
 }
 
 /* By PID: every process here is this daemon's unreaped child, so its PID
- * names it and nothing else, as a pidfd would. */
-static void kill_proc(struct proc *p)
+ * names it and nothing else, as a pidfd would. A record still waiting for
+ * its namespace has no process: its helper is let go instead. */
+static void drop_deferred(struct proc *p)
 {
-	kill(p->pid, SIGKILL);
+	if (!p->priv->deferred)
+		return;
+	proc_event_drop(&p->priv->helper_ev);
+	spawn_deferred_cancel(p->priv->deferred);
+	p->priv->deferred = NULL;
 }
 
-/* Waits until the process has exited and reaps it. */
-static int reap(struct proc *p, siginfo_t *si)
+static void kill_proc(struct proc *p)
+{
+	drop_deferred(p);
+	if (p->pid > 0 && !p->priv->reaped)
+		kill(p->pid, SIGKILL);
+}
+
+/* Reaps the process if it has exited, never waiting: 1 with si filled,
+ * 0 when it has not exited yet, or -errno. */
+static int reap_nohang(struct proc *p, siginfo_t *si)
 {
 	int r;
 
+	memset(si, 0, sizeof(*si));
 	do
-		r = p->pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, si, WEXITED | __WALL)
-				  : waitid(P_PID, (id_t)p->pid, si, WEXITED | __WALL);
+		r = p->pidfd >= 0 ? waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, si, WEXITED | WNOHANG | __WALL)
+				  : waitid(P_PID, (id_t)p->pid, si, WEXITED | WNOHANG | __WALL);
 	while (r < 0 && errno == EINTR);
-	return r < 0 ? -errno : 0;
+	if (r < 0)
+		return -errno;
+	return si->si_pid != 0;
 }
+
+static void poll_arm(void)
+{
+	struct timeval tv = { .tv_sec = 0, .tv_usec = POLL_MSEC * 1000 };
+
+	if (!TAILQ_EMPTY(&polled) && !evtimer_pending(poll_ev, NULL) && evtimer_add(poll_ev, &tv) < 0)
+		log_error("cannot arm the timer that looks for the exit of unwatched processes: they stay unreaped");
+}
+
+/* Its exit is looked for by the timer from now on. */
+static void poll_add(struct proc *p)
+{
+	if (p->priv->polled)
+		return;
+	p->priv->polled = true;
+	TAILQ_INSERT_TAIL(&polled, p, priv->poll_link);
+	poll_arm();
+}
+
+static void poll_remove(struct proc *p)
+{
+	if (!p->priv->polled)
+		return;
+	p->priv->polled = false;
+	TAILQ_REMOVE(&polled, p, priv->poll_link);
+}
+
+static void proc_ended(struct proc *p, siginfo_t *si);
+
+static void on_no_process(evutil_socket_t fd, short what, void *arg)
+{
+	siginfo_t si = { .si_code = CLD_KILLED, .si_status = SIGKILL };
+
+	proc_ended(arg, &si);
+}
+
+/* A record without a process (its namespace helper failed or was let go)
+ * ends on the next turn of the loop, as if it had been reaped: whoever
+ * released it is told from there, never before it returns. */
+static void end_soon(struct proc *p)
+{
+	if (p->priv->exit_ev)
+		return;
+	p->priv->exit_ev = proc_event(p, EVENT_EXIT, -1, 0, on_no_process);
+	event_active(p->priv->exit_ev, EV_TIMEOUT, 1);
+}
+
+static void proc_free(struct proc *p);
+
+static void on_free_now(evutil_socket_t fd, short what, void *arg)
+{
+	proc_free(arg);
+}
+
+/* A kept record goes once its request is answered, on the next turn of
+ * the loop: whoever answered may still look at it until then. */
+static void free_soon(struct proc *p)
+{
+	proc_event_drop(&p->priv->exit_ev);
+	p->priv->exit_ev = proc_event(p, EVENT_EXIT, -1, 0, on_free_now);
+	event_active(p->priv->exit_ev, EV_TIMEOUT, 1);
+}
+
+/* p was killed or is exiting: makes sure its exit is seen, from its pidfd
+ * or else the poll timer. */
+static void watch_end(struct proc *p)
+{
+	if (p->pid <= 0 && !p->priv->deferred)
+		end_soon(p);
+	else if (watch_exit(p) < 0)
+		poll_add(p);
+}
+
+static void send_expired_event(struct proc *p, struct conn *to);
+
+static void stop_check(void);
 
 static void proc_free(struct proc *p)
 {
 	struct proc_reap_wait *w = p->priv->reap_wait;
 
+	if (p->priv->expired_to)
+		send_expired_event(p, p->priv->expired_to);
 	group_leave(p);
 	set_state(p, PROC_RELEASED);
+	n_killed--;
 	TAILQ_REMOVE(&procs, p, priv->link);
 	hash_remove(p);
+	poll_remove(p);
+	drop_deferred(p);
 	proc_event_drop(&p->priv->control_ev);
 	proc_event_drop(&p->priv->exit_ev);
 	proc_event_drop(&p->priv->ttl_ev);
@@ -351,6 +499,7 @@ static void proc_free(struct proc *p)
 	slab_free(&proc_pool, p);
 	if (w)
 		reap_wait_done_one(w);
+	stop_check();
 }
 
 static void notify_waiter(struct proc *p, enum proc_report report, const struct why *why)
@@ -410,28 +559,17 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 	}
 }
 
-static void proc_ended(struct proc *p, siginfo_t *si);
-
 /* The holder's channel closed while no exec was under way: the holder is
- * gone or going. Its pidfd tells when it has exited. */
+ * gone or going. The channel closes early in an exit, and a pid namespace's
+ * init finishes exiting only once every other process of its namespace is
+ * reaped, which may be this daemon's own children: only its pidfd tells
+ * when it can be reaped. */
 static void holder_gone(struct proc *p)
 {
-	siginfo_t si = { 0 };
-
-	/* Released, it was killed: the channel closed in its exit, of which
-	 * only the last steps are left, so the wait is short. */
-	if (p->state != PROC_RELEASED && watch_exit(p) == 0)
-		return;
-	/* Cannot watch it: it is exiting, so waiting here is short. */
-	if (reap(p, &si) < 0) {
-		si.si_code = CLD_KILLED;
-		si.si_status = SIGKILL;
-	}
-	proc_ended(p, &si);
+	watch_end(p);
 }
 
-/* Reads up to max_reports of what the holder said. Once the channel is
- * closed p may have been freed (holder_gone), unless its exit is watched. */
+/* Reads up to max_reports of what the holder said. */
 static void drain_control(struct proc *p, unsigned int max_reports)
 {
 	for (unsigned int i = 0; i < max_reports && p->control_fd >= 0; i++) {
@@ -551,31 +689,64 @@ void proc_foreach(bool ended, void (*fn)(const struct proc_summary *s, void *dat
 
 int proc_signal(struct proc *p, int sig)
 {
+	if (p->pid <= 0)
+		return -ESRCH;
 	/* By PID, as kill_proc(). */
 	return kill(p->pid, sig) < 0 ? -errno : 0;
+}
+
+/* Ends p if it can be reaped now. */
+static void try_reap(struct proc *p)
+{
+	siginfo_t si;
+	int r = reap_nohang(p, &si);
+
+	if (r == 0) {
+		/* It said "exited" but cannot be reaped yet (a tracer holds
+		 * its exit first): the timer looks again. */
+		poll_add(p);
+		return;
+	}
+	if (r < 0) {
+		log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
+		si.si_code = CLD_KILLED;
+		si.si_status = SIGKILL;
+	}
+	proc_ended(p, &si);
 }
 
 static void on_proc_exit(evutil_socket_t fd, short what, void *arg)
 {
 	struct proc *p = arg;
-	siginfo_t si = { 0 };
-	int r;
 
 	/* Settle a pending exec first: a program may exit right after its
 	 * exec, before the daemon read the end of the holder channel. With
 	 * the exit watched, a closed channel leaves p alone. */
 	if (p->control_fd >= 0)
 		drain_control(p, ~0u);
-	r = reap(p, &si);
-	if (r < 0) {
-		/* A released process may have been reaped already by whoever
-		 * had to answer only once its PIDs were free. */
-		if (!(r == -ECHILD && p->state == PROC_RELEASED))
-			log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
-		si.si_code = CLD_KILLED;
-		si.si_status = SIGKILL;
+	try_reap(p);
+}
+
+static void on_poll(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p, *next;
+
+	/* Ending a process frees only it, and tells others, who release
+	 * processes but free none before the next turn of the loop. */
+	for (p = TAILQ_FIRST(&polled); p; p = next) {
+		siginfo_t si;
+		int r = reap_nohang(p, &si);
+
+		next = TAILQ_NEXT(p, priv->poll_link);
+		if (r == 0)
+			continue;
+		if (r < 0) {
+			si.si_code = CLD_KILLED;
+			si.si_status = SIGKILL;
+		}
+		proc_ended(p, &si);
 	}
-	proc_ended(p, &si);
+	poll_arm();
 }
 
 /* Tells whoever waits or owns p how it ended, and forgets it. */
@@ -583,10 +754,15 @@ static void proc_ended(struct proc *p, siginfo_t *si_in)
 {
 	const siginfo_t si = *si_in;
 
+	/* Whoever is told may release it: there is nothing left to kill. */
+	p->priv->reaped = true;
 	if (p->waiter) {
 		struct why why;
 
-		if (si.si_code == CLD_EXITED)
+		if (p->priv->start_err)
+			why_set(&why, p->priv->start_err, "the daemon could not watch the new process: %s",
+				strerror(p->priv->start_err));
+		else if (si.si_code == CLD_EXITED)
 			why_set(&why, ESRCH, "the process ended (exit status %d) before it was ready", si.si_status);
 		else
 			why_set(&why, ESRCH, "the process was killed by signal %d (%s) before it was ready",
@@ -600,7 +776,82 @@ static void proc_ended(struct proc *p, siginfo_t *si_in)
 			  si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
 		remember_ended(p, &si);
 	}
+	if (p->priv->group) {
+		/* Its request is not answered yet and still names it (a batch
+		 * whose other processes are starting): kept, with its pidfd
+		 * for the answer, until then. */
+		log_debug("process %llu (pid %d) ended before its request was answered", (unsigned long long)p->id, p->pid);
+		p->priv->kept = true;
+		set_state(p, PROC_RELEASED);
+		p->owner = NULL;
+		p->waiter = NULL;
+		proc_event_drop(&p->priv->ttl_ev);
+		poll_remove(p);
+		close_control(p);
+		proc_event_drop(&p->priv->exit_ev);
+		return;
+	}
 	proc_free(p);
+}
+
+static void release(struct proc *p, struct proc_reap_wait *w);
+
+/* Cannot be watched: killed now, its waiter told once it is reaped. */
+static void start_failed(struct proc *p, int err)
+{
+	p->priv->start_err = err;
+	p->priv->setup_failed = true;
+	kill_proc(p);
+	close_control(p);
+	watch_end(p);
+}
+
+/* The namespace helper answered, or did not in time. */
+static void on_helper(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+	struct spawn_result res = { .pidfd = -1, .control_fd = -1 };
+	struct why why = { 0 };
+	int r;
+
+	if (what & EV_TIMEOUT) {
+		r = why_set(&why, ETIMEDOUT, "the helper that makes your new pid namespace did not answer within %d s (was it stopped?)",
+			    SPAWN_HELPER_DEADLINE_SEC);
+		drop_deferred(p);
+	} else {
+		r = spawn_deferred_finish(p->priv->deferred, &res, &why);
+		if (r == -EAGAIN) {
+			struct timeval tv = { .tv_sec = SPAWN_HELPER_DEADLINE_SEC };
+
+			if (event_add(p->priv->helper_ev, &tv) == 0)
+				return;
+			why_set(&why, ENOMEM, "cannot watch the namespace helper");
+			drop_deferred(p);
+		} else {
+			/* Freed by spawn_deferred_finish(). */
+			p->priv->deferred = NULL;
+			p->priv->helper_ev = NULL;
+		}
+	}
+	if (r == 0) {
+		p->pid = res.pid;
+		p->pidfd = res.pidfd;
+		p->n_pids = res.n_pids;
+		memcpy(p->pids, res.pids, sizeof(p->pids));
+		p->pidns_inode = res.pidns_inode;
+		log_debug("process %llu: pid %d, in its new pid namespace pid:[%llu]", (unsigned long long)p->id, p->pid,
+			  (unsigned long long)p->pidns_inode);
+		/* A spawn's exec is queued already: its program's end must be
+		 * seen. */
+		if (p->state == PROC_EXECING && watch_exit(p) < 0)
+			poll_add(p);
+		return;
+	}
+	log_info("process %llu: %s", (unsigned long long)p->id, why.text);
+	p->priv->setup_failed = true;
+	notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
+	if (p->state != PROC_RELEASED)
+		release(p, NULL);
 }
 
 int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret)
@@ -608,15 +859,28 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	struct proc_record *rec = slab_alloc(&proc_pool);
 	struct proc *p;
 
-	if (!rec)
+	if (!rec) {
+		/* Nothing can watch it: killed, and a zombie until the daemon
+		 * exits, rather than waited for. */
+		spawn_deferred_cancel(res->deferred);
+		res->deferred = NULL;
+		if (res->pid > 0) {
+			kill(res->pid, SIGKILL);
+			log_error("out of memory: process %d is killed and stays a zombie until the daemon exits", res->pid);
+		}
+		close_fdp(&res->pidfd);
+		close_fdp(&res->control_fd);
 		return -ENOMEM;
+	}
 	p = &rec->proc;
 	p->priv = &rec->priv;
 	p->id = next_id++;
 	p->owner = owner;
 	p->owner_uid = owner_uid;
 	p->reserver = peer_context_ref(conn_peer(owner));
+	/* A new record counts as released until it starts (set_state). */
 	p->state = PROC_RELEASED;
+	n_killed++;
 	set_state(p, PROC_STARTING);
 	p->pid = res->pid;
 	p->pidfd = res->pidfd;
@@ -625,6 +889,8 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->n_pids = res->n_pids;
 	memcpy(p->pids, res->pids, sizeof(p->pids));
 	p->pidns_inode = res->pidns_inode;
+	p->priv->deferred = res->deferred;
+	res->deferred = NULL;
 	p->created_usec = now_usec();
 	/* Until it execs, the end of its channel also tells of its exit:
 	 * the pidfd is only watched once a program runs or the holder is gone. */
@@ -632,16 +898,21 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	TAILQ_INSERT_TAIL(&procs, p, priv->link);
 	p->priv->hash_next = proc_hash[p->id % PROC_HASH_SIZE];
 	proc_hash[p->id % PROC_HASH_SIZE] = p;
-	if (!p->priv->control_ev || event_add(p->priv->control_ev, NULL) < 0) {
-		/* Not watchable: kill it now and reap it synchronously. */
-		siginfo_t si;
-
-		kill_proc(p);
-		reap(p, &si);
-		proc_free(p);
-		return -ENOMEM;
-	}
 	*ret = p;
+	if (!p->priv->control_ev || event_add(p->priv->control_ev, NULL) < 0) {
+		p->priv->control_ev = NULL;
+		start_failed(p, ENOMEM);
+		return 0;
+	}
+	if (p->priv->deferred) {
+		struct timeval tv = { .tv_sec = SPAWN_HELPER_DEADLINE_SEC };
+
+		p->priv->helper_ev = proc_event(p, EVENT_EXIT, spawn_deferred_fd(p->priv->deferred), EV_READ, on_helper);
+		if (!p->priv->helper_ev || event_add(p->priv->helper_ev, &tv) < 0) {
+			p->priv->helper_ev = NULL;
+			start_failed(p, ENOMEM);
+		}
+	}
 	return 0;
 }
 
@@ -726,13 +997,25 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 	at = put_strings(at, cmd->argv, cmd->argc);
 	put_strings(at, cmd->envp, cmd->envc);
 
-	if (len > 192 * 1024) {
-		int size = (int)len * 2;
+	/* The channel never blocks (the holder runs as the requester, who may
+	 * stop it): room for this command behind what the holder has not read
+	 * yet (its setup, while a namespace helper still works). */
+	{
+		int queued = 0;
 
-		setsockopt(p->control_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+		if (ioctl(p->control_fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+			queued = 0;
+		if ((size_t)queued + len > 128 * 1024) {
+			int size = (int)((size_t)queued + len + 64 * 1024);
+
+			setsockopt(p->control_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+		}
 	}
 	r = wire_send(p->control_fd, h, len, fds, n_fds);
 	free(h);
+	if (r == -EAGAIN)
+		return why_set(why, EAGAIN, "cannot hand the program to process %llu: its channel is full (the process is not reading it: was it stopped?)",
+			       (unsigned long long)p->id);
 	if (r < 0)
 		return why_set(why, -r == EPIPE || -r == ECONNRESET ? ESRCH : -r,
 			       "cannot hand the program to process %llu: %s", (unsigned long long)p->id, strerror(-r));
@@ -752,63 +1035,48 @@ static void release_mark(struct proc *p)
 	p->waiter = NULL;
 }
 
-static void release_now(struct proc *p)
+/* Releases p; w, when given, counts it until it is reaped. Its end is seen
+ * from whatever already watches it, else from its channel's end (a parked
+ * placeholder's, which needs no pidfd), else from its pidfd or the timer. */
+static void release(struct proc *p, struct proc_reap_wait *w)
 {
-	release_mark(p);
-	close_control(p);
-}
+	if (p->state != PROC_RELEASED) {
+		bool had_process = p->pid > 0;
 
-void proc_release(struct proc *p)
-{
-	siginfo_t si;
-
-	if (p->state == PROC_RELEASED)
-		return;
-	release_now(p);
-	if (watch_exit(p) == 0)
-		return;
-	/* Cannot watch it: it was killed, so waiting here is short. */
-	reap(p, &si);
-	proc_free(p);
-}
-
-int proc_release_for_reap(struct proc *p)
-{
-	int fd = -1;
-
-	/* Watched, it keeps a pidfd until it is reaped, released or not. */
-	if (watch_exit(p) == 0)
-		fd = fcntl(p->pidfd, F_DUPFD_CLOEXEC, 3);
-	proc_release(p);
-	return fd;
-}
-
-void proc_reap_pidfds(int *pidfds, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		siginfo_t si;
-
-		if (pidfds[i] < 0)
-			continue;
-		/* ECHILD: its own exit handler reaped it first. */
-		while (waitid((idtype_t)P_PIDFD, (id_t)pidfds[i], &si, WEXITED | __WALL) < 0 && errno == EINTR)
-			;
-		close(pidfds[i]);
-		pidfds[i] = -1;
+		release_mark(p);
+		if (!had_process) {
+			close_control(p);
+			end_soon(p);
+		} else if (!p->priv->reaped && !p->priv->exit_ev && !p->priv->polled &&
+			   !(p->control_fd >= 0 && p->priv->control_ev)) {
+			watch_end(p);
+		}
+	}
+	/* One wait per process: another's (a release answered meanwhile)
+	 * keeps it. */
+	if (w && !p->priv->reap_wait) {
+		p->priv->reap_wait = w;
+		w->left++;
 	}
 }
 
-static void on_ttl(evutil_socket_t fd, short what, void *arg)
+void proc_release(struct proc *p, struct proc_reap_wait *w)
 {
-	struct proc *p = arg;
+	release(p, w);
+}
+
+bool proc_request_pending(const struct proc *p)
+{
+	return p->priv->group != NULL;
+}
+
+static void send_expired_event(struct proc *p, struct conn *to)
+{
 	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
 	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
 	Pidrestore__ExpiredEvent ex = PIDRESTORE__EXPIRED_EVENT__INIT;
 	int32_t pids[PR_MAX_LEVELS];
-	struct conn *owner = p->owner;
 
-	if (p->state != PROC_RESERVED)
-		return;
 	for (size_t i = 0; i < p->n_pids; i++)
 		pids[i] = p->pids[i];
 	ex.id = p->id;
@@ -818,14 +1086,28 @@ static void on_ttl(evutil_socket_t fd, short what, void *arg)
 	ev.expired = &ex;
 	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
 	msg.event = &ev;
-	log_info("reservation %llu (pid %d) expired", (unsigned long long)p->id, p->pid);
-	{
-		int pidfd = proc_release_for_reap(p);
+	conn_send(to, &msg, NULL, 0);
+}
 
-		proc_reap_pidfds(&pidfd, 1);
+/* The reservation is released; its owner hears of it once the PIDs are
+ * free (proc_free). */
+static void on_ttl(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p = arg;
+
+	if (p->state != PROC_RESERVED)
+		return;
+	/* Its request is not answered yet (another of its batch is still
+	 * starting): it expires right after. */
+	if (p->priv->group) {
+		struct timeval tv = { .tv_sec = 0, .tv_usec = 100 * 1000 };
+
+		if (evtimer_add(p->priv->ttl_ev, &tv) == 0)
+			return;
 	}
-	if (owner)
-		conn_send(owner, &msg, NULL, 0);
+	log_info("reservation %llu (pid %d) expired", (unsigned long long)p->id, p->pid);
+	p->priv->expired_to = p->owner;
+	release(p, NULL);
 }
 
 int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
@@ -840,57 +1122,43 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec)
 	return 0;
 }
 
-/* Releases each process and returns only once all are reaped: killed
- * first, then waited for, so they die in parallel. */
-static void release_and_reap(struct proc **ps, size_t n)
+/* A wait of the module's own, for callers that keep none: freed once it
+ * has told them. */
+struct owned_wait {
+	struct proc_reap_wait wait;
+	proc_reaped_fn fn;
+	void *data;
+};
+
+static void owned_wait_done(void *arg)
 {
+	struct owned_wait *o = arg;
+	proc_reaped_fn fn = o->fn;
+	void *data = o->data;
+
+	free(o);
+	fn(data);
+}
+
+/* Releases the n processes and calls fn(data) once all are reaped, from
+ * their exit events: the daemon goes on serving meanwhile. */
+static int release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *data)
+{
+	struct owned_wait *o = calloc(1, sizeof(*o));
+
+	if (!o)
+		return -ENOMEM;
+	o->fn = fn;
+	o->data = data;
+	proc_reap_wait_init(&o->wait, owned_wait_done, o);
 	for (size_t i = 0; i < n; i++)
-		release_now(ps[i]);
-	for (size_t i = 0; i < n; i++) {
-		siginfo_t si;
-
-		reap(ps[i], &si);
-		proc_free(ps[i]);
-	}
+		release(ps[i], &o->wait);
+	proc_reap_wait_arm(&o->wait);
+	return 0;
 }
 
-/* Kills each process and calls fn(data) once all are reaped, from the exit
- * events: the daemon goes on serving meanwhile. A process whose exit
- * cannot be watched is reaped here (it was killed, so that is short). */
-static void release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *data)
-{
-	struct proc_reap_wait *w = calloc(1, sizeof(*w));
-
-	if (!w) {
-		release_and_reap(ps, n);
-		fn(data);
-		return;
-	}
-	w->fn = fn;
-	w->data = data;
-	/* Held by this call, so that fn runs once, after every one is in. */
-	w->left = 1;
-	for (size_t i = 0; i < n; i++) {
-		struct proc *p = ps[i];
-		/* A parked reservation's channel closes as it exits, which
-		 * tells as well as a pidfd would, without opening one. */
-		bool by_channel = p->control_fd >= 0 && p->priv->control_ev && !p->priv->exit_ev;
-
-		if (!by_channel && watch_exit(p) < 0) {
-			release_and_reap(&p, 1);
-			continue;
-		}
-		if (by_channel)
-			release_mark(p);
-		else
-			release_now(p);
-		p->priv->reap_wait = w;
-		w->left++;
-	}
-	reap_wait_done_one(w);
-}
-
-/* The distinct, unreleased processes among ids, in ps (room for n_ids). */
+/* The distinct, unreleased processes among ids, in ps (room for n_ids).
+ * One whose request is not answered yet is not released under it. */
 static size_t select_ids(const uint64_t *ids, size_t n_ids, struct proc **ps)
 {
 	size_t n = 0;
@@ -901,7 +1169,7 @@ static size_t select_ids(const uint64_t *ids, size_t n_ids, struct proc **ps)
 
 		for (size_t j = 0; j < n && !seen; j++)
 			seen = ps[j] == p;
-		if (p && p->state != PROC_RELEASED && !seen)
+		if (p && p->state != PROC_RELEASED && !p->priv->group && !seen)
 			ps[n++] = p;
 	}
 	return n;
@@ -914,7 +1182,7 @@ static size_t select_reserved_of(const struct conn *owner, struct proc **ps, uin
 	size_t n = 0;
 
 	TAILQ_FOREACH(p, &procs, priv->link) {
-		if (p->owner != owner || p->state != PROC_RESERVED || n == cap)
+		if (p->owner != owner || p->state != PROC_RESERVED || p->priv->group || n == cap)
 			continue;
 		ids[n] = p->id;
 		ps[n++] = p;
@@ -922,51 +1190,45 @@ static size_t select_reserved_of(const struct conn *owner, struct proc **ps, uin
 	return n;
 }
 
-size_t proc_release_ids(const uint64_t *ids, size_t n_ids)
-{
-	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
-	size_t n;
-
-	if (!ps)
-		return 0;
-	n = select_ids(ids, n_ids, ps);
-	release_and_reap(ps, n);
-	free(ps);
-	return n;
-}
-
 int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
+	size_t n;
+	int r;
 
 	if (!ps)
 		return -ENOMEM;
-	*n_released = select_ids(ids, n_ids, ps);
-	release_then(ps, *n_released, fn, data);
+	n = select_ids(ids, n_ids, ps);
+	*n_released = n;
+	r = release_then(ps, n, fn, data);
 	free(ps);
-	return 0;
+	return r;
 }
 
 int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
 				  proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
+	size_t n;
+	int r;
 
 	if (!ps)
 		return -ENOMEM;
-	*n_released = select_reserved_of(owner, ps, ids, cap);
-	release_then(ps, *n_released, fn, data);
+	n = select_reserved_of(owner, ps, ids, cap);
+	*n_released = n;
+	r = release_then(ps, n, fn, data);
 	free(ps);
-	return 0;
+	return r;
 }
 
 void proc_conn_closed(struct conn *c)
 {
-	struct proc *p, *next;
+	struct proc *p;
 
-	/* proc_release() may free p. */
-	for (p = TAILQ_FIRST(&procs); p; p = next) {
-		next = TAILQ_NEXT(p, priv->link);
+	/* release() frees nothing before the next turn of the loop. */
+	TAILQ_FOREACH(p, &procs, priv->link) {
+		if (p->priv->expired_to == c)
+			p->priv->expired_to = NULL;
 		if (p->owner != c)
 			continue;
 		group_leave(p);
@@ -974,26 +1236,89 @@ void proc_conn_closed(struct conn *c)
 		if (p->state == PROC_RUNNING || p->state == PROC_EXECING)
 			p->owner = NULL; /* keeps running, nobody to tell */
 		else
-			proc_release(p);
+			release(p, NULL);
+	}
+}
+
+/* ------------------------------------------------------------ stop */
+
+static void stop_done(void)
+{
+	proc_reaped_fn fn = stopping.fn;
+
+	if (!fn)
+		return;
+	stopping.fn = NULL;
+	if (stopping.deadline) {
+		event_free(stopping.deadline);
+		stopping.deadline = NULL;
+	}
+	fn(stopping.data);
+}
+
+static void stop_check(void)
+{
+	if (stopping.fn && n_killed == 0)
+		stop_done();
+}
+
+/* A pid namespace's init finishes exiting only once every process of its
+ * namespace is reaped, and some may be children of someone else, who does
+ * not reap them: the daemon stops without waiting for those. */
+static void on_stop_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct proc *p;
+
+	TAILQ_FOREACH(p, &procs, priv->link)
+		if (p->state == PROC_RELEASED)
+			log_warning("process %llu (pid %d) was killed but has not finished exiting after %d s (a pid namespace's init waits for processes of its namespace that others must reap); stopping without reaping it",
+				    (unsigned long long)p->id, p->pid, STOP_DEADLINE_SEC);
+	stop_done();
+}
+
+void proc_stop_then(proc_reaped_fn fn, void *data)
+{
+	struct timeval tv = { .tv_sec = STOP_DEADLINE_SEC };
+	struct proc *p;
+
+	if (stopping.fn)
+		return;
+	TAILQ_FOREACH(p, &procs, priv->link)
+		if (p->state != PROC_RUNNING && p->state != PROC_RELEASED)
+			release(p, NULL);
+	stopping.fn = fn;
+	stopping.data = data;
+	if (n_killed == 0) {
+		stop_done();
+		return;
+	}
+	stopping.deadline = evtimer_new(proc_base, on_stop_deadline, NULL);
+	if (!stopping.deadline || evtimer_add(stopping.deadline, &tv) < 0) {
+		log_error("cannot arm the stop deadline: stopping without waiting for the released processes");
+		stop_done();
 	}
 }
 
 void proc_shutdown(void)
 {
-	struct proc *p, *next;
+	struct proc *p;
 
-	/* Killed first, reaped after, so that they die in parallel. */
-	TAILQ_FOREACH(p, &procs, priv->link)
-		if (p->state != PROC_RUNNING && p->state != PROC_RELEASED)
-			release_now(p);
-	for (p = TAILQ_FIRST(&procs); p; p = next) {
-		next = TAILQ_NEXT(p, priv->link);
-		if (p->state == PROC_RELEASED) {
-			siginfo_t si;
-
-			reap(p, &si);
-			proc_free(p);
-		}
+	stopping.fn = NULL;
+	if (stopping.deadline) {
+		event_free(stopping.deadline);
+		stopping.deadline = NULL;
+	}
+	/* Nothing is waited for: a placeholder left is killed (and notices
+	 * its daemon is gone anyway), a program left keeps running. */
+	while ((p = TAILQ_FIRST(&procs))) {
+		if (p->state != PROC_RUNNING)
+			kill_proc(p);
+		p->priv->reaped = true;
+		proc_free(p);
+	}
+	if (poll_ev) {
+		event_free(poll_ev);
+		poll_ev = NULL;
 	}
 	slab_pool_release(&proc_pool);
 }

@@ -1,7 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The processes the daemon created: placeholders (reservations) and the
  * programs they became. Owns each one's pidfd and holder channel, reaps it,
- * and tells its connection when it ends (DESIGN §7). */
+ * and tells its connection when it ends (DESIGN §7).
+ *
+ * Nothing here waits for a process: a kill is answered once the exit event
+ * (pidfd, holder channel, or a timer for what no event can tell) shows the
+ * process reaped. A pid namespace's init that is killed finishes exiting
+ * only once its namespace's other processes are reaped, some of them maybe
+ * this daemon's children, which are reaped from their own events meanwhile. */
 #pragma once
 
 #include <stdbool.h>
@@ -71,7 +77,10 @@ struct exec_cmd {
 
 int proc_init(struct event_base *base);
 
-/* Takes over a freshly started holder (its pidfd and channel). */
+/* Takes over a freshly started holder (its pidfd and channel), or one that
+ * waits for its pid namespace (res->deferred). Once it returns 0 the process
+ * is the module's, and a failure to watch it comes as PROC_SETUP_DONE; on
+ * -ENOMEM it was killed. */
 int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, struct proc **ret);
 
 /* fn NULL: stop waiting. A request that waits on several processes passes
@@ -82,34 +91,42 @@ void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
 
-/* Kills a placeholder (or a failed spawn's holder); reaped in the background,
- * with no event to its connection. */
-void proc_release(struct proc *p);
+typedef void (*proc_reaped_fn)(void *data);
 
-/* Like proc_release(), and returns a duplicate of its pidfd (or -1) for
- * proc_reap_pidfds(): a caller that answers "released" must first make sure
- * the PIDs are free, i.e. the process reaped. */
-int proc_release_for_reap(struct proc *p);
+/* Someone who answers only once released processes are reaped (their PIDs
+ * free), without the daemon waiting for them: kept in the caller's own
+ * struct, which must live until fn has run. */
+struct proc_reap_wait {
+	size_t left;                 /* released into it, not reaped yet */
+	bool armed;
+	proc_reaped_fn fn;
+	void *data;
+};
 
-/* Waits until each released process is reaped (it was killed, so this is
- * quick) and closes the fds. */
-void proc_reap_pidfds(int *pidfds, size_t n);
+void proc_reap_wait_init(struct proc_reap_wait *w, proc_reaped_fn fn, void *data);
+
+/* No more processes come: fn(data) is called once, when every one released
+ * into w is reaped, which may be before this returns. */
+void proc_reap_wait_arm(struct proc_reap_wait *w);
+
+/* Kills a placeholder (or a failed spawn's holder) and forgets it once it
+ * is reaped, with no event to its connection. w, when given, counts it
+ * until then (unless another wait counts it already). */
+void proc_release(struct proc *p, struct proc_reap_wait *w);
+
+/* Its request is not answered yet: it is not released or expired under it. */
+bool proc_request_pending(const struct proc *p);
 
 /* Expires a reservation after ttl_sec: released, with an ExpiredEvent. */
 int proc_set_ttl(struct proc *p, unsigned int ttl_sec);
 
 struct proc *proc_find(uint64_t id);
 
-/* Releases the processes with these ids (unknown and repeated ids are
- * skipped) and returns, with how many, once their PIDs are free. */
-size_t proc_release_ids(const uint64_t *ids, size_t n_ids);
-
-typedef void (*proc_reaped_fn)(void *data);
-
-/* Like proc_release_ids(), but returns at once: fn(data) is called exactly
- * once, when the PIDs are free, which may be before this returns (nothing
- * to wait for). *n_released is set before fn can run. Returns 0, or
- * -ENOMEM with nothing done and fn not called. */
+/* Releases the processes with these ids (unknown, repeated and pending
+ * ids are skipped) and returns at once: fn(data) is called exactly once,
+ * when the PIDs are free, which may be before this returns (nothing to
+ * wait for). *n_released is set before fn can run. Returns 0, or -ENOMEM
+ * with nothing done and fn not called. */
 int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data);
 
 /* Releases every parked reservation of owner (up to cap, their ids stored
@@ -121,8 +138,13 @@ int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_
  * programs keep running without an owner. */
 void proc_conn_closed(struct conn *c);
 
-/* Daemon stop: release every placeholder and wait for them; leave running
- * programs alone. */
+/* Daemon stop: releases every placeholder and calls fn(data) once all the
+ * released processes are reaped, or after a deadline (a pid namespace's
+ * init may wait for processes others must reap); running programs are left
+ * alone. The loop must run meanwhile. */
+void proc_stop_then(proc_reaped_fn fn, void *data);
+
+/* After the loop: forgets every process without waiting for any. */
 void proc_shutdown(void);
 
 /* Reservations starting or parked, over all connections. */

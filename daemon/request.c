@@ -452,18 +452,11 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 	pid_t hostmax = t->host_pid_max;
 	int r;
 
-	if (t->new_pidns) {
-		if (peer->own_userns) {
-			/* clone3 makes it, owned by the daemon's user namespace,
-			 * which is the requester's. */
-			t->clone_newpid = true;
-		} else if (t->chain.level[0].fd < 0) {
-			r = spawn_make_pidns(peer, t->chain.level[1].fd, &t->chain.level[0].fd, why);
-			if (r < 0)
-				return r;
-			t->chain.level[0].inode = fd_inode(t->chain.level[0].fd);
-		}
-	}
+	/* Made with the process, owned by the requester's user namespace:
+	 * by clone3 itself when that is the daemon's, else by a helper there
+	 * (spawn_holder()). */
+	if (t->new_pidns)
+		t->clone_newpid = true;
 	for (int attempt = 0;; attempt++) {
 		for (size_t i = 0; i < t->n_pids; i++)
 			if (t->auto_pid[i])
@@ -558,8 +551,9 @@ struct pending {
 	char describe[128];
 	struct proc **procs;
 	bool *waiting;
-	int *reap;                    /* pidfds of released processes to wait for */
-	size_t n_reap;
+	/* Failed: what it made is released, and it is answered once that
+	 * is reaped. */
+	struct proc_reap_wait reaped;
 	enum stats_type type;         /* for the statistics */
 	uint64_t start_usec;
 };
@@ -567,10 +561,12 @@ struct pending {
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
 
 /* A release request, answered once the PIDs it freed are free: the
- * reaping is awaited from the exit events, not in the event loop. */
+ * reaping is awaited from the exit events, not in the event loop. A kill
+ * request that names reservations is answered the same way. */
 struct release_answer {
 	LIST_ENTRY(release_answer) link;
 	struct conn *conn;            /* NULL once the connection closed */
+	bool kill;                    /* answers a kill: ids are those signalled */
 	uint64_t request_id;
 	enum stats_type type;
 	uint64_t start_usec;
@@ -580,6 +576,8 @@ struct release_answer {
 
 static LIST_HEAD(, release_answer) release_answers = LIST_HEAD_INITIALIZER(release_answers);
 
+static void pending_released(void *data);
+
 static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kind kind, size_t n)
 {
 	struct pending *pd = calloc(1, sizeof(*pd));
@@ -588,11 +586,9 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 		return NULL;
 	pd->procs = calloc(n, sizeof(*pd->procs));
 	pd->waiting = calloc(n, sizeof(*pd->waiting));
-	pd->reap = calloc(n, sizeof(*pd->reap));
-	if (!pd->procs || !pd->waiting || !pd->reap) {
+	if (!pd->procs || !pd->waiting) {
 		free(pd->procs);
 		free(pd->waiting);
-		free(pd->reap);
 		free(pd);
 		return NULL;
 	}
@@ -602,6 +598,7 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 	pd->n = n;
 	pd->type = answering.type;
 	pd->start_usec = answering.start_usec;
+	proc_reap_wait_init(&pd->reaped, pending_released, pd);
 	LIST_INSERT_HEAD(&pendings, pd, link);
 	return pd;
 }
@@ -609,25 +606,29 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 static void pending_free(struct pending *pd)
 {
 	LIST_REMOVE(pd, link);
-	proc_reap_pidfds(pd->reap, pd->n_reap);
 	free(pd->procs);
 	free(pd->waiting);
-	free(pd->reap);
 	free(pd);
 }
 
-/* Releases what a failed request made and waits until the PIDs are free,
- * so that an answer "failed" means nothing of it is held any more. */
+static void pending_answer(struct pending *pd);
+
+/* Releases what a failed request made; the request is answered once the
+ * PIDs are free, so that "failed" means nothing of it is held any more. */
 static void pending_release_all(struct pending *pd)
 {
 	for (size_t i = 0; i < pd->n; i++)
 		if (pd->procs[i]) {
 			proc_set_waiter(pd->procs[i], NULL, NULL);
-			pd->reap[pd->n_reap++] = proc_release_for_reap(pd->procs[i]);
+			proc_release(pd->procs[i], &pd->reaped);
 			pd->procs[i] = NULL;
 		}
-	proc_reap_pidfds(pd->reap, pd->n_reap);
-	pd->n_reap = 0;
+	proc_reap_wait_arm(&pd->reaped);
+}
+
+static void pending_released(void *data)
+{
+	pending_answer(data);
 }
 
 void request_conn_closed(struct conn *c)
@@ -647,6 +648,15 @@ void request_conn_closed(struct conn *c)
 		for (size_t i = 0; i < pd->n; i++)
 			if (pd->waiting[i])
 				proc_set_waiter(pd->procs[i], NULL, NULL);
+		/* Processes it released are still to be reaped: it is counted
+		 * and forgotten then (the others go with the connection). */
+		if (pd->reaped.armed || pd->reaped.left > 0) {
+			pd->conn = NULL;
+			memset(pd->procs, 0, pd->n * sizeof(*pd->procs));
+			if (!pd->reaped.armed)
+				proc_reap_wait_arm(&pd->reaped);
+			continue;
+		}
 		pending_free(pd);
 	}
 }
@@ -734,16 +744,22 @@ out:
 
 static void pending_finish(struct pending *pd)
 {
+	/* All or nothing: what was made for this request goes, except a
+	 * claimed reservation, which stays claimable. */
+	if (pd->failed && pd->kind != PENDING_EXEC)
+		pending_release_all(pd);
+	else
+		pending_answer(pd);
+}
+
+static void pending_answer(struct pending *pd)
+{
 	answering.type = pd->type;
 	answering.start_usec = pd->start_usec;
 	/* A request whose connection is gone is counted all the same. */
 	if (!pd->conn)
 		count_answer(pd->failed ? pd->why.err : 0);
 	if (pd->failed) {
-		/* All or nothing: what was made for this request goes, except a
-		 * claimed reservation, which stays claimable. */
-		if (pd->kind != PENDING_EXEC)
-			pending_release_all(pd);
 		if (pd->conn)
 			respond_error(pd->conn, pd->request_id, &pd->why);
 	} else if (pd->conn) {
@@ -788,7 +804,7 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 	/* A process that failed is finished; the others of a failed batch
 	 * are released when the batch is. */
 	if (why->err && pd->kind != PENDING_EXEC) {
-		pd->reap[pd->n_reap++] = proc_release_for_reap(p);
+		proc_release(p, &pd->reaped);
 		pd->procs[i] = NULL;
 	}
 	if (pd->n_waiting == 0)
@@ -943,6 +959,13 @@ static void handle_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnReq
 	r = check_user_limits(c, "spawn", 1, false, &why);
 	if (r < 0)
 		goto fail;
+	/* First, so that a failure after the clone can be answered once the
+	 * process is reaped. */
+	pd = pending_new(c, id, PENDING_SPAWN, 1);
+	if (!pd) {
+		why_set(&why, ENOMEM, "out of memory");
+		goto fail;
+	}
 	r = create_one(c, "spawn", req->process, fdt, true, &res, &why);
 	if (r < 0)
 		goto fail;
@@ -952,11 +975,6 @@ static void handle_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnReq
 		goto fail;
 	}
 	stats.spawns_total++;
-	pd = pending_new(c, id, PENDING_SPAWN, 1);
-	if (!pd) {
-		why_set(&why, ENOMEM, "out of memory");
-		goto fail;
-	}
 	snprintf(pd->describe, sizeof(pd->describe), "%s", e->describe);
 	r = proc_exec(p, &e->cmd, &why);
 	if (r < 0)
@@ -965,14 +983,17 @@ static void handle_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnReq
 	free(e);
 	return;
 fail:
+	free(e);
+	if (p) {
+		/* Answered once it is reaped. */
+		pd->procs[0] = p;
+		pd->failed = true;
+		pd->why = why;
+		pending_finish(pd);
+		return;
+	}
 	if (pd)
 		pending_free(pd);
-	if (p) {
-		int pidfd = proc_release_for_reap(p);
-
-		proc_reap_pidfds(&pidfd, 1);
-	}
-	free(e);
 	respond_error(c, id, &why);
 }
 
@@ -1043,9 +1064,10 @@ static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__Reserv
 	stats.reservations_total += made;
 	return;
 fail:
-	pending_release_all(pd);
-	pending_free(pd);
-	respond_error(c, id, &why);
+	/* What it made goes, and it is answered once that is reaped. */
+	pd->failed = true;
+	pd->why = why;
+	pending_finish(pd);
 }
 
 static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt)
@@ -1117,7 +1139,15 @@ static void release_answer_send(void *data)
 
 	answering.type = ra->type;
 	answering.start_usec = ra->start_usec;
-	if (ra->conn) {
+	if (ra->conn && ra->kill) {
+		Pidrestore__KillReply kill = PIDRESTORE__KILL_REPLY__INIT;
+
+		kill.n_signalled_ids = ra->n;
+		kill.signalled_ids = ra->ids;
+		resp.body_case = PIDRESTORE__RESPONSE__BODY_KILL;
+		resp.kill = &kill;
+		respond(ra->conn, ra->request_id, &resp, NULL, 0);
+	} else if (ra->conn) {
 		reply.n_released_ids = ra->n;
 		reply.released_ids = ra->ids;
 		resp.body_case = PIDRESTORE__RESPONSE__BODY_RELEASE;
@@ -1162,7 +1192,7 @@ static void handle_release(struct conn *c, uint64_t id, const Pidrestore__Releas
 					(unsigned long long)p->id);
 				goto fail;
 			}
-			if (p->state == PROC_STARTING) {
+			if (p->state == PROC_STARTING || proc_request_pending(p)) {
 				why_set(&why, EAGAIN, "reservation %llu is still starting; release it once its reserve request was answered",
 					(unsigned long long)p->id);
 				goto fail;
@@ -1593,12 +1623,12 @@ static void handle_stats(struct conn *c, uint64_t id)
 static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillRequest *req)
 {
 	const struct peer *peer = conn_peer(c);
-	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
-	Pidrestore__KillReply reply = PIDRESTORE__KILL_REPLY__INIT;
 	int sig = req->has_signal ? req->signal : SIGTERM;
-	uint64_t *reserved = NULL, *signalled = NULL;
-	size_t n_reserved = 0, n_signalled = 0;
+	uint64_t *reserved = NULL;
+	size_t n_reserved = 0, n_released = 0;
+	struct release_answer *ra = NULL;
 	struct why why;
+	int r;
 
 	if (req->n_ids == 0) {
 		why_set(&why, EINVAL, "a kill request names no process; give the ids that list shows");
@@ -1609,8 +1639,8 @@ static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillReque
 		goto fail;
 	}
 	reserved = calloc(req->n_ids, sizeof(*reserved));
-	signalled = calloc(req->n_ids, sizeof(*signalled));
-	if (!reserved || !signalled) {
+	ra = calloc(1, sizeof(*ra) + req->n_ids * sizeof(ra->ids[0]));
+	if (!reserved || !ra) {
 		why_set(&why, ENOMEM, "out of memory");
 		goto fail;
 	}
@@ -1624,17 +1654,21 @@ static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillReque
 		}
 		if (check_owner(peer, p, "process", "signal", true, &why) < 0)
 			goto fail;
-		if (p->state == PROC_STARTING || p->state == PROC_EXECING) {
+		if (p->state == PROC_STARTING || p->state == PROC_EXECING || proc_request_pending(p)) {
 			why_set(&why, EAGAIN, "process %llu is %s; try again once its request was answered",
-				(unsigned long long)p->id, p->state == PROC_STARTING ? "still starting" : "being claimed");
+				(unsigned long long)p->id, p->state == PROC_EXECING ? "being claimed" : "still starting");
 			goto fail;
 		}
 	}
 	for (size_t i = 0; i < req->n_ids; i++) {
 		struct proc *p = proc_find(req->ids[i]);
-		int r;
+		bool seen = false;
 
-		if (!p || p->state == PROC_RELEASED)
+		for (size_t j = 0; j < ra->n && !seen; j++)
+			seen = ra->ids[j] == req->ids[i];
+		for (size_t j = 0; j < n_reserved && !seen; j++)
+			seen = reserved[j] == req->ids[i];
+		if (seen)
 			continue;   /* named twice */
 		if (p->state == PROC_RESERVED) {
 			reserved[n_reserved++] = p->id;
@@ -1645,28 +1679,30 @@ static void handle_kill(struct conn *c, uint64_t id, const Pidrestore__KillReque
 			log_warning("process %llu (pid %d): cannot send signal %d: %s", (unsigned long long)p->id, p->pid,
 				    sig, strerror(-r));
 		else
-			signalled[n_signalled++] = p->id;
+			ra->ids[ra->n++] = p->id;
 	}
+	ra->kill = true;
+	ra->conn = c;
+	ra->request_id = id;
+	ra->type = answering.type;
+	ra->start_usec = answering.start_usec;
 	/* A placeholder has no program to signal: it is released, and the
-	 * answer waits until its PIDs are free. */
-	if (n_reserved > 0) {
-		size_t released = proc_release_ids(reserved, n_reserved);
-
-		memcpy(signalled + n_signalled, reserved, released * sizeof(*reserved));
-		n_signalled += released;
+	 * answer waits until its PIDs are free, from the exit events. */
+	memcpy(ra->ids + ra->n, reserved, n_reserved * sizeof(*reserved));
+	ra->n += n_reserved;
+	log_info("uid %u (pid %d) sent signal %d to %zu processes", peer->uid, peer->pid, sig, ra->n);
+	LIST_INSERT_HEAD(&release_answers, ra, link);
+	r = proc_release_ids_then(reserved, n_reserved, &n_released, release_answer_send, ra);
+	if (r < 0) {
+		LIST_REMOVE(ra, link);
+		why_set(&why, -r, "out of memory");
+		goto fail;
 	}
-	log_info("uid %u (pid %d) sent signal %d to %zu processes", peer->uid, peer->pid, sig, n_signalled);
-	reply.n_signalled_ids = n_signalled;
-	reply.signalled_ids = signalled;
-	resp.body_case = PIDRESTORE__RESPONSE__BODY_KILL;
-	resp.kill = &reply;
-	respond(c, id, &resp, NULL, 0);
 	free(reserved);
-	free(signalled);
 	return;
 fail:
 	free(reserved);
-	free(signalled);
+	free(ra);
 	respond_error(c, id, &why);
 }
 

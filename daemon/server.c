@@ -61,23 +61,33 @@ bool server_socket_activated(void)
 	return listener_activated();
 }
 
+static void on_released(void *data)
+{
+	event_base_loopexit(base, NULL);
+}
+
 static void on_stop(evutil_socket_t sig, short what, void *arg)
 {
+	if (stopping) {
+		/* A second signal: no more waiting for placeholders. */
+		if (sig)
+			log_info("received %s again, stopping now", strsignal((int)sig));
+		event_base_loopexit(base, NULL);
+		return;
+	}
+	stopping = true;
 	if (sig)
 		log_info("received %s, stopping", strsignal((int)sig));
-	if (stopping)
-		return;
-	stopping = true;
 	sd_notify(0, "STOPPING=1\nSTATUS=Stopping: releasing reservations");
 	/* No new connections; the clients' pending requests fail as their
-	 * connections close; placeholders go; running programs stay. */
+	 * connections close; placeholders go, and the loop runs on until
+	 * they are reaped; running programs stay. */
 	if (front_chan && !front_gone) {
 		chan_send(front_chan, PRIV_MSG_STOP, 0, NULL, 0, NULL, 0);
 		chan_flush(front_chan);
 	}
 	conn_close_all();
-	proc_shutdown();
-	event_base_loopexit(base, NULL);
+	proc_stop_then(on_released, NULL);
 }
 
 /* Socket activation makes an idle daemon cheap to stop: with no connection
@@ -88,6 +98,8 @@ static void on_idle_check(evutil_socket_t fd, short what, void *arg)
 {
 	uint64_t now = now_usec();
 
+	if (stopping)
+		return;
 	if (conn_count() > 0 || proc_outstanding() > 0) {
 		idle_since_usec = 0;
 		return;
@@ -349,7 +361,10 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	proc_init(base);
+	if (proc_init(base) < 0) {
+		log_error("cannot create the timers that watch processes: out of memory");
+		goto out;
+	}
 	front_gone_ev = event_new(base, -1, 0, on_front_gone, NULL);
 	r = front_gone_ev ? chan_new(base, chan_fd, on_front_packet, on_front_closed, NULL, &front_chan) : -ENOMEM;
 	if (r < 0) {

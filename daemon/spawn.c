@@ -111,14 +111,31 @@ fail:
 	return -why->err;
 }
 
+/* A spawner that ended but had not exited yet when it was let go: reaped
+ * when the daemon next looks, or by init once the daemon is gone. The
+ * daemon never waits for a process. */
+static pid_t stale_spawner_pid = -1;
+
+static void reap_stale_spawner(void)
+{
+	if (stale_spawner_pid > 0 && waitpid(stale_spawner_pid, NULL, WNOHANG | __WALL) != 0)
+		stale_spawner_pid = -1;
+}
+
+static void spawner_let_go(void)
+{
+	reap_stale_spawner();
+	if (spawner_pid > 0 && waitpid(spawner_pid, NULL, WNOHANG | __WALL) == 0)
+		stale_spawner_pid = spawner_pid;
+	spawner_pid = -1;
+}
+
 static void spawner_stop(void)
 {
-	if (spawner_pid > 0) {
+	if (spawner_pid > 0)
 		kill(spawner_pid, SIGKILL);
-		waitpid(spawner_pid, NULL, __WALL);
-	}
 	close_fdp(&spawner_fd);
-	spawner_pid = -1;
+	spawner_let_go();
 }
 
 /* One request to the spawner. fds: the pid namespace, the cgroup and the
@@ -131,6 +148,7 @@ static long spawner_call(const struct spawner_request *req, const int *fds, size
 	struct wire_packet pkt;
 	int r;
 
+	reap_stale_spawner();
 	r = wire_send(spawner_fd, req, sizeof(*req), fds, n_fds);
 	if (r == -EPIPE || r == -ECONNRESET || r == -EBADF) {
 		/* It died before this request: nothing was done, ask a new one. */
@@ -193,8 +211,6 @@ static void spawner_probe_cgroup(void)
 		return;
 	r = spawner_call(&req, &root, 1, NULL);
 	close(root);
-	if (r > 0)
-		waitpid((pid_t)r, NULL, __WALL);
 	can_clone_into_cgroup = r == -EBADF;
 	if (!can_clone_into_cgroup)
 		log_notice("clone3() does not take CLONE_INTO_CGROUP here (%s; Linux 5.7): children start in the daemon's cgroup",
@@ -277,9 +293,7 @@ void spawn_shutdown(void)
 	/* At end of stream the spawner exits; its children are on their own
 	 * channels. */
 	close_fdp(&spawner_fd);
-	if (spawner_pid > 0)
-		waitpid(spawner_pid, NULL, __WALL);
-	spawner_pid = -1;
+	spawner_let_go();
 }
 
 /* ------------------------------------------------------------ setup */
@@ -397,8 +411,6 @@ static int find_busy_level(const struct nsref_chain *chain, const pid_t *pids, s
 		r = spawner_call(&req, fds, n_fds, NULL);
 		if (r == -EEXIST)
 			return (int)i;
-		if (r > 0)
-			waitpid((pid_t)r, NULL, __WALL);
 	}
 	return -1;
 }
@@ -468,6 +480,276 @@ static int read_nspids(int pidfd, pid_t *pids, size_t *n)
 	return 0;
 }
 
+/* The cgroup and the holder's slots of a clone for peer, appended to fds in
+ * the order the spawner assigns them; channel is the holder's end of its
+ * channel. Returns how many were put. */
+static size_t request_slots(struct spawner_request *req, const struct peer *peer, int channel, int *fds)
+{
+	size_t n = 0;
+	uint32_t mask = setup_ns_mask(peer);
+
+	if (peer->cgroup_fd >= 0 && can_clone_into_cgroup) {
+		req->flags |= SPAWNER_INTO_CGROUP;
+		fds[n++] = peer->cgroup_fd;
+	}
+	req->slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_ROOT;
+	fds[n++] = channel;
+	fds[n++] = peer->root_fd;
+	for (int i = 0; i < HOLDER_NS_COUNT; i++)
+		if (mask & (1u << i)) {
+			req->slot_mask |= 1u << HOLDER_FD_NS(i);
+			fds[n++] = peer->ns_fd[i];
+		}
+	return n;
+}
+
+/* The holder's channel: the daemon's end never blocks (a parked holder runs
+ * as the requester, who may stop it), the holder's end does. */
+static int holder_channel(int sv[2], struct why *why)
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return why_set(why, errno, "cannot create a channel to the new process: %m");
+	if (fcntl(sv[0], F_SETFL, O_NONBLOCK) < 0) {
+		why_set(why, errno, "cannot make the new process's channel non-blocking: %m");
+		close_fdp(&sv[0]);
+		close_fdp(&sv[1]);
+		return -why->err;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------ new pid namespaces */
+
+/* A holder whose clone waits for its pid namespace: a namespace helper
+ * (holder-proto.h) is making it in the requester's user namespace. */
+struct spawn_deferred {
+	int helper_fd;               /* the daemon's end of the helper's channel */
+	int helper_pidfd;            /* the helper is the spawner's child, not ours */
+	uint64_t parent_inode;       /* the namespace to make it below */
+	uint64_t userns_inode;       /* the namespace to own it */
+	/* Its levels, the new namespace (no fd) included: for an error's
+	 * explanation, which probes each one. */
+	struct nsref_chain chain;
+	struct spawner_request req;  /* the holder's clone, once fds[0] is the namespace */
+	int fds[1 + 1 + HOLDER_FD_LAST + 1];
+	size_t n_fds;
+};
+
+static void deferred_free(struct spawn_deferred *d)
+{
+	/* Signalled through its pidfd: it is not this daemon's child, so its
+	 * PID may already name another process. Should that fail (valgrind
+	 * 3.19 does not know the call), end of stream ends it. */
+	if (d->helper_pidfd >= 0)
+		pr_pidfd_send_signal(d->helper_pidfd, SIGKILL, NULL, 0);
+	close_fdp(&d->helper_fd);
+	close_fdp(&d->helper_pidfd);
+	for (size_t i = 0; i < d->n_fds; i++)
+		close_fdp(&d->fds[i]);
+	for (size_t i = 0; i < d->chain.n; i++)
+		close_fdp(&d->chain.level[i].fd);
+	free(d);
+}
+
+void spawn_deferred_cancel(struct spawn_deferred *d)
+{
+	if (d)
+		deferred_free(d);
+}
+
+int spawn_deferred_fd(const struct spawn_deferred *d)
+{
+	return d->helper_fd;
+}
+
+/* Starts the namespace helper in chain level 1 and keeps what the holder's
+ * clone will need: duplicates of the peer's fds (the connection may close
+ * meanwhile) and the holder's end of its channel, which it takes over. */
+static int deferred_start(const struct peer *peer, const struct nsref_chain *chain, const pid_t *pids,
+			  size_t n_pids, int *holder_end, struct spawn_deferred **ret, struct why *why)
+{
+	struct spawner_request helper = {
+		.flags = SPAWNER_PIDNS_HELPER,
+		.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER),
+	};
+	struct spawn_deferred *d = calloc(1, sizeof(*d));
+	int hv[2] = { -1, -1 }, fds[3], slots[1 + HOLDER_FD_LAST + 1];
+	size_t n_fds, n_slots;
+	long pid;
+	int r;
+
+	if (!d)
+		return why_set(why, ENOMEM, "out of memory");
+	d->helper_fd = d->helper_pidfd = -1;
+	d->parent_inode = chain->level[1].inode;
+	d->userns_inode = peer->ns_inode[HOLDER_NS_USER];
+	d->chain.level[0].fd = -1;
+	for (d->chain.n = 1; d->chain.n < chain->n; d->chain.n++) {
+		struct nsref_level *lv = &d->chain.level[d->chain.n];
+
+		lv->inode = chain->level[d->chain.n].inode;
+		lv->fd = fcntl(chain->level[d->chain.n].fd, F_DUPFD_CLOEXEC, 3);
+		if (lv->fd < 0) {
+			r = why_set(why, errno, "cannot keep the target pid namespaces for the new process: %m");
+			goto fail;
+		}
+	}
+	d->req.n_pids = (uint32_t)n_pids;
+	for (size_t i = 0; i < n_pids; i++)
+		d->req.pids[i] = pids[i];
+	/* fds[0] is the namespace, once there is one. */
+	d->fds[d->n_fds++] = -1;
+	n_slots = request_slots(&d->req, peer, *holder_end, slots);
+	for (size_t i = 0; i < n_slots; i++) {
+		int fd = slots[i] == *holder_end ? slots[i] : fcntl(slots[i], F_DUPFD_CLOEXEC, 3);
+
+		if (fd < 0) {
+			r = why_set(why, errno, "cannot keep the requester's fds for the new process: %m");
+			goto fail;
+		}
+		if (fd == *holder_end)
+			*holder_end = -1;
+		d->fds[d->n_fds++] = fd;
+	}
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0 || fcntl(hv[0], F_SETFL, O_NONBLOCK) < 0) {
+		r = why_set(why, errno, "cannot create a channel to the namespace helper: %m");
+		goto fail;
+	}
+	n_fds = request_in(&helper, chain->level[1].fd, chain->level[1].inode, fds);
+	fds[n_fds++] = hv[1];
+	fds[n_fds++] = peer->userns_fd;
+	pid = spawner_call(&helper, fds, n_fds, &d->helper_pidfd);
+	if (pid < 0) {
+		r = why_set(why, (int)-pid, "cannot start the helper that makes a pid namespace owned by your user namespace: %s",
+			    strerror((int)-pid));
+		goto fail;
+	}
+	if (d->helper_pidfd < 0) {
+		r = why_set(why, EIO, "the spawner sent no pidfd for the namespace helper");
+		goto fail;
+	}
+	close_fdp(&hv[1]);
+	d->helper_fd = hv[0];
+	*ret = d;
+	return 0;
+fail:
+	close_fdp(&hv[0]);
+	close_fdp(&hv[1]);
+	deferred_free(d);
+	return r;
+}
+
+/* What the helper said; 0 when it made the namespace. */
+static int deferred_read_answer(struct spawn_deferred *d, struct why *why)
+{
+	struct holder_report rep;
+	ssize_t n;
+
+	do
+		n = recv(d->helper_fd, &rep, sizeof(rep), MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return -EAGAIN;
+	if (n != sizeof(rep) || (rep.type != HOLDER_REPORT_READY && rep.type != HOLDER_REPORT_SETUP_FAILED))
+		return why_set(why, ESRCH, "the helper that was to make your new pid namespace ended before it answered (was it killed?)");
+	if (rep.type == HOLDER_REPORT_READY)
+		return 0;
+	if (rep.step == HOLDER_STEP_SETNS_USER)
+		return why_set(why, rep.error > 0 ? rep.error : EIO, "cannot enter your user namespace to create a pid namespace it owns: %s",
+			       strerror(rep.error));
+	return why_set(why, rep.error > 0 ? rep.error : EIO,
+		       "cannot create a pid namespace owned by your user namespace below pid:[%llu]: %s%s",
+		       (unsigned long long)d->parent_inode, strerror(rep.error),
+		       rep.error == EPERM ? " (the kernel requires the owner of a new pid namespace to be inside the owner of its parent)" : "");
+}
+
+/* ns's inode, and that of what the nsfs ioctl request gives of it. */
+static uint64_t ns_related_inode(int ns, unsigned long request)
+{
+	int fd = ioctl(ns, request, 0);
+	uint64_t inode;
+
+	if (fd < 0)
+		return 0;
+	inode = fd_inode(fd);
+	close(fd);
+	return inode;
+}
+
+/* The helper's namespace for children, checked to be a new one, below the
+ * parent and owned by the requester's user namespace, whatever the helper,
+ * which the requester can reach, did meanwhile. */
+static int deferred_take_pidns(struct spawn_deferred *d, int *ret_fd, struct why *why)
+{
+	int nsfd = ioctl(d->helper_pidfd, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0);
+
+	if (nsfd < 0) {
+		if (errno == ENOTTY || errno == EINVAL)
+			return why_set(why, ENOSYS, "this kernel cannot hand over an empty pid namespace (PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, Linux 6.11), which a new pid namespace owned by your user namespace needs");
+		if (errno == ESRCH)
+			return why_set(why, ESRCH, "the helper that made your new pid namespace ended before the daemon could take it (was it killed?)");
+		return why_set(why, errno, "cannot take the new pid namespace: %m");
+	}
+	fcntl(nsfd, F_SETFD, FD_CLOEXEC);
+	if (fd_inode(nsfd) == d->parent_inode || ns_related_inode(nsfd, NS_GET_PARENT) != d->parent_inode ||
+	    ns_related_inode(nsfd, NS_GET_USERNS) != d->userns_inode) {
+		close(nsfd);
+		return why_set(why, EIO, "the namespace helper's pid namespace is not a new one below pid:[%llu] owned by your user namespace",
+			       (unsigned long long)d->parent_inode);
+	}
+	*ret_fd = nsfd;
+	return 0;
+}
+
+int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, struct why *why)
+{
+	int pidfd = -1, r;
+	long pid;
+
+	r = deferred_read_answer(d, why);
+	if (r == -EAGAIN)
+		return r;
+	if (r == 0)
+		r = deferred_take_pidns(d, &d->fds[0], why);
+	if (r < 0)
+		goto out;
+	d->req.flags |= SPAWNER_IN_PIDNS;
+	pid = spawner_call(&d->req, d->fds, d->n_fds, &pidfd);
+	if (pid < 0) {
+		pid_t pids[SPAWNER_MAX_PIDS];
+		int busy;
+
+		for (size_t i = 0; i < d->req.n_pids; i++)
+			pids[i] = d->req.pids[i];
+		d->chain.level[0].inode = fd_inode(d->fds[0]);
+		r = explain_clone_error(pid, &d->chain, pids, d->req.n_pids, &busy, why);
+		goto out;
+	}
+	if (pidfd < 0)
+		pidfd = spawn_child_pidfd((pid_t)pid);
+	if (pidfd < 0) {
+		r = why_set(why, EIO, "no pidfd for the new process %ld", pid);
+		kill((pid_t)pid, SIGKILL);
+		log_error("process %ld stays a zombie until the daemon exits: it could not be watched", pid);
+		goto out;
+	}
+	ret->pid = (pid_t)pid;
+	ret->pidfd = pidfd;
+	ret->pidns_inode = fd_inode(d->fds[0]);
+	if (d->req.n_pids == d->chain.n || read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+		ret->n_pids = d->req.n_pids;
+		for (size_t i = 0; i < ret->n_pids; i++)
+			ret->pids[i] = d->req.pids[i];
+	}
+	r = 0;
+out:
+	deferred_free(d);
+	return r;
+}
+
+/* ------------------------------------------------------------ holders */
+
 int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool clone_newpid,
 		 const pid_t *pids, size_t n_pids, struct spawn_result *ret, struct why *why)
 {
@@ -477,36 +759,36 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
 	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
 	size_t n_fds;
-	uint32_t mask;
 	long pid;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
 	ret->busy_level = -1;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return why_set(why, errno, "cannot create the holder channel: %m");
+	r = holder_channel(sv, why);
+	if (r < 0)
+		return r;
 	r = queue_setup(sv[0], peer);
 	if (r < 0) {
 		why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
 		goto fail;
 	}
 
-	n_fds = request_in(&req, where->fd, where->inode, fds);
-	if (peer->cgroup_fd >= 0 && can_clone_into_cgroup) {
-		req.flags |= SPAWNER_INTO_CGROUP;
-		fds[n_fds++] = peer->cgroup_fd;
+	/* A new pid namespace for a requester in another user namespace is
+	 * made by a helper there, whose answer the caller awaits from its
+	 * event loop (spawn_deferred_finish()): the holder is cloned then. */
+	if (clone_newpid && !peer->own_userns) {
+		r = deferred_start(peer, chain, pids, n_pids, &sv[1], &ret->deferred, why);
+		if (r < 0)
+			goto fail;
+		ret->control_fd = sv[0];
+		ret->n_pids = n_pids;
+		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
+		return 0;
 	}
-	/* In slot order, as the spawner assigns them. */
-	req.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_ROOT;
-	fds[n_fds++] = sv[1];
-	fds[n_fds++] = peer->root_fd;
-	mask = setup_ns_mask(peer);
-	for (int i = 0; i < HOLDER_NS_COUNT; i++)
-		if (mask & (1u << i)) {
-			req.slot_mask |= 1u << HOLDER_FD_NS(i);
-			fds[n_fds++] = peer->ns_fd[i];
-		}
+
+	n_fds = request_in(&req, where->fd, where->inode, fds);
+	n_fds += request_slots(&req, peer, sv[1], fds + n_fds);
 	req.n_pids = (uint32_t)n_pids;
 	for (size_t i = 0; i < n_pids; i++)
 		req.pids[i] = pids[i];
@@ -517,10 +799,12 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		goto fail;
 	}
 	close_fdp(&sv[1]);
+	if (pidfd < 0)
+		pidfd = spawn_child_pidfd((pid_t)pid);
 	if (pidfd < 0) {
-		r = why_set(why, EIO, "the spawner sent no pidfd for the new process");
+		r = why_set(why, EIO, "no pidfd for the new process %ld", pid);
 		kill((pid_t)pid, SIGKILL);
-		waitpid((pid_t)pid, NULL, __WALL);
+		log_error("process %ld stays a zombie until the daemon exits: it could not be watched", pid);
 		goto fail;
 	}
 
@@ -549,93 +833,6 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	return 0;
 
 fail:
-	close_fdp(&sv[0]);
-	close_fdp(&sv[1]);
-	return r;
-}
-
-/* ------------------------------------------------------------ new pid namespaces */
-
-int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, struct why *why)
-{
-	int sv[2], pidfd = -1, err = 0, nsfd, r;
-	bool switched = false;
-	pid_t pid;
-
-	/* One end each: the helper reports on sv[1] and then waits there for
-	 * the daemon to close sv[0]. */
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return why_set(why, errno, "cannot create a socket pair: %m");
-
-	/* unshare(CLONE_NEWPID) makes a child of the caller's *active* pid
-	 * namespace, so the helper must be born in the parent namespace. */
-	if (fd_inode(parent_pidns_fd) != nsref_own_pidns_inode()) {
-		if (setns(parent_pidns_fd, CLONE_NEWPID) < 0) {
-			r = why_set(why, errno, "cannot enter the target pid namespace: %m");
-			goto out;
-		}
-		switched = true;
-	}
-	pid = fork();
-	if (pid == 0) {
-		/* The helper: a copy of the daemon that only makes system calls. */
-		char c;
-
-		prctl(PR_SET_DUMPABLE, 0);
-		if (!peer->own_userns && setns(peer->userns_fd, CLONE_NEWUSER) < 0)
-			err = errno;
-		else if (unshare(CLONE_NEWPID) < 0)
-			err = errno;
-		close(sv[0]);
-		(void)!write(sv[1], &err, sizeof(err));
-		/* Wait for the daemon to take the namespace, then go. */
-		(void)!read(sv[1], &c, 1);
-		_exit(0);
-	}
-	if (pid < 0)
-		err = errno;
-	if (switched && setns(nsref_own_pidns_fd(), CLONE_NEWPID) < 0) {
-		log_error("cannot return to the daemon's own pid namespace: %m; stopping");
-		abort();
-	}
-	if (pid < 0) {
-		r = why_set(why, err, "cannot start the namespace helper: %s", strerror(err));
-		goto out;
-	}
-	close_fdp(&sv[1]);
-	/* Unreaped, so its PID names it until the waitpid below. */
-	pidfd = spawn_child_pidfd(pid);
-	if (pidfd < 0) {
-		r = why_set(why, -pidfd, "cannot open a pidfd for the namespace helper: %s", strerror(-pidfd));
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, __WALL);
-		goto out;
-	}
-	if (read(sv[0], &err, sizeof(err)) != sizeof(err))
-		err = EIO;
-	if (err) {
-		r = why_set(why, err == EPERM ? EPERM : err,
-			    "cannot create a pid namespace owned by your user namespace below pid:[%llu]: %s%s",
-			    (unsigned long long)fd_inode(parent_pidns_fd), strerror(err),
-			    err == EPERM ? " (the kernel requires the owner of a new pid namespace to be inside the owner of its parent)" : "");
-		goto reap;
-	}
-	nsfd = ioctl(pidfd, PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0);
-	if (nsfd < 0) {
-		if (errno == ENOTTY || errno == EINVAL)
-			r = why_set(why, ENOSYS, "this kernel cannot hand over an empty pid namespace (PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, Linux 6.11), which a new pid namespace owned by your user namespace needs");
-		else
-			r = why_set(why, errno, "cannot take the new pid namespace: %m");
-		goto reap;
-	}
-	fcntl(nsfd, F_SETFD, FD_CLOEXEC);
-	*ret_fd = nsfd;
-	r = 0;
-reap:
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, __WALL);
-out:
-	close_fdp(&pidfd);
 	close_fdp(&sv[0]);
 	close_fdp(&sv[1]);
 	return r;

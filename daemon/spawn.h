@@ -33,19 +33,35 @@ struct spawn_result {
 	pid_t pids[PR_MAX_LEVELS];        /* innermost first, up to the daemon's namespace */
 	uint64_t pidns_inode;             /* innermost pid namespace */
 	int busy_level;                   /* on EEXIST: the level whose PID is taken, or -1 */
+	/* Set when there is no process yet (pid 0, pidfd -1, pids as asked
+	 * for): a namespace helper makes its pid namespace first. The holder's
+	 * setup (and whatever is queued behind it) waits on control_fd. */
+	struct spawn_deferred *deferred;
 };
 
 /* Starts a holder for peer in the pid namespace chain (level 0 innermost),
- * with set_tid = pids (n_pids entries, innermost first, none 0). When
- * new_pidns is set, chain level 0 is a namespace still without init, or
- * -1 as its fd to have clone3 create it (CLONE_NEWPID). The holder's setup is
- * queued on its channel before it runs. EEXIST/EINVAL are explained per
- * level in why. */
+ * with set_tid = pids (n_pids entries, innermost first, none 0). With
+ * clone_newpid, level 0 is a new pid namespace (fd -1) created for it and
+ * owned by the peer's user namespace: by the clone itself for a peer in the
+ * daemon's user namespace, else by a namespace helper in the peer's, whose
+ * answer the caller awaits (ret->deferred). The holder's setup is queued on
+ * its channel before it runs. EEXIST/EINVAL are explained per level in why. */
 int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool clone_newpid,
 		 const pid_t *pids, size_t n_pids, struct spawn_result *ret, struct why *why);
 
-/* Creates an empty pid namespace below parent_pidns_fd owned by the peer's
- * user namespace, as if the peer had unshared it (the kernel gives a new pid
- * namespace to the creating task's user namespace, which would otherwise be
- * the daemon's). Returns its fd in *ret_fd. */
-int spawn_make_pidns(const struct peer *peer, int parent_pidns_fd, int *ret_fd, struct why *why);
+/* How long a namespace helper may take to answer. It runs in the
+ * requester's user namespace, where the requester may stop it. */
+#define SPAWN_HELPER_DEADLINE_SEC 5
+
+/* The fd that turns readable when the helper answered or went away. */
+int spawn_deferred_fd(const struct spawn_deferred *d);
+
+/* Once spawn_deferred_fd() is readable: takes the helper's namespace and
+ * clones the holder into it, filling in ret's pid, pidfd, pids and
+ * pidns_inode (its control_fd stays as spawn_holder() gave it). Frees d,
+ * unless it returns -EAGAIN (nothing to read yet). Returns 0 or -errno with
+ * why. */
+int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, struct why *why);
+
+/* Gives up on d (NULL: nothing): the helper is killed, d freed. */
+void spawn_deferred_cancel(struct spawn_deferred *d);

@@ -126,15 +126,20 @@ static long request_receive(struct spawner_request *req, struct spawner_fds *fds
 	if ((msg.flags & (SYS_MSG_TRUNC | SYS_MSG_CTRUNC)) || (size_t)n != sizeof(*req) ||
 	    req->n_pids > SPAWNER_MAX_PIDS || (req->slot_mask & ~((2u << HOLDER_FD_LAST) - (1u << HOLDER_FD_CONTROL))) ||
 	    ((req->flags & (SPAWNER_PROBE | SPAWNER_OPEN_PIDFD)) && req->slot_mask) ||
-	    ((req->flags & SPAWNER_OPEN_PIDFD) && (req->flags != SPAWNER_OPEN_PIDFD || req->n_pids != 1)))
+	    ((req->flags & SPAWNER_OPEN_PIDFD) && (req->flags != SPAWNER_OPEN_PIDFD || req->n_pids != 1)) ||
+	    ((req->flags & SPAWNER_PIDNS_HELPER) &&
+	     ((req->flags & ~(SPAWNER_PIDNS_HELPER | SPAWNER_IN_PIDNS)) || req->n_pids != 0 ||
+	      req->slot_mask != (1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER)))))
 		return -EPROTO;
 	return fds_assign(req, fds) < 0 ? -EPROTO : n;
 }
 
 /* In the child: the slots get their fds, everything else closes, and the
- * child carries on as the placeholder. */
-__attribute__((noreturn)) static void child_become_holder(const struct spawner_fds *fds)
+ * child carries on as the placeholder or the namespace helper. */
+__attribute__((noreturn)) static void child_become(const struct spawner_request *req, const struct spawner_fds *fds)
 {
+	const struct sys_sigaction dfl = { 0 };
+
 	for (int t = 0; t <= HOLDER_FD_LAST; t++) {
 		if (fds->slot[t] >= 0)
 			sys_dup3(fds->slot[t], t, 0);
@@ -142,16 +147,27 @@ __attribute__((noreturn)) static void child_become_holder(const struct spawner_f
 			sys_close(t);
 	}
 	sys_close_range(HOLDER_FD_LAST + 1, ~0U, 0);
+	if (req->flags & SPAWNER_PIDNS_HELPER)
+		pidns_helper_run();
+	/* The spawner's own SIGCHLD disposition, which the program must not
+	 * inherit. */
+	sys_rt_sigaction(SYS_SIGCHLD, &dfl);
 	holder_run();
 }
 
 /* One clone3(). Returns the child's PID or -errno, and its pidfd in *pidfd
- * unless it is a probe; does not return in the child. */
+ * unless it is a probe; does not return in the child. Probes and helpers are
+ * the spawner's own children, which the kernel reaps as they exit; holders
+ * are the daemon's. */
 static long spawn_one(const struct spawner_request *req, const struct spawner_fds *fds, int *pidfd)
 {
 	struct pr_clone_args args = { .flags = CLONE_PARENT };
 	long pid, r;
 
+	if (req->flags & (SPAWNER_PROBE | SPAWNER_PIDNS_HELPER)) {
+		args.flags = 0;
+		args.exit_signal = SYS_SIGCHLD;
+	}
 	if (!(req->flags & SPAWNER_PROBE)) {
 		args.flags |= CLONE_PIDFD;
 		args.pidfd = (uint64_t)(uintptr_t)pidfd;
@@ -175,8 +191,17 @@ static long spawn_one(const struct spawner_request *req, const struct spawner_fd
 	if (pid == 0) {
 		if (req->flags & SPAWNER_PROBE)
 			sys_exit(0);
-		child_become_holder(fds);
+		child_become(req, fds);
 	}
+	/* A probe holds its PIDs until it is gone, and the daemon asks again
+	 * right after: wait for it, which is short, as it is root (no
+	 * requester can stop it) and exits at once. Not for one that may be
+	 * the first process of its namespace, its init: an init's exit waits
+	 * for every other process of its namespace, which a requester may
+	 * have put there. */
+	if (pid > 0 && (req->flags & SPAWNER_PROBE) && req->n_pids > 0 && req->pids[0] != 1)
+		while (sys_wait4_all((int)pid) == -EINTR)
+			;
 	/* Every later clone would land in the wrong namespace: better to end
 	 * and be started again. */
 	if (fds->pidns >= 0 && sys_setns(SPAWNER_FD_OWN_PIDNS, CLONE_NEWPID) < 0)
@@ -203,10 +228,15 @@ static int hello_pending(void)
 
 void spawner_run_if_asked(void)
 {
+	const struct sys_sigaction ign = { .handler = (void *)1 };
+
 	if (!hello_pending())
 		return;
 	/* Nobody may read or trace the process that clones as root. */
 	sys_prctl(PR_SET_DUMPABLE, 0, 0);
+	/* Its own children (probes, helpers) are reaped by the kernel as they
+	 * exit: the spawner never waits for a process. */
+	sys_rt_sigaction(SYS_SIGCHLD, &ign);
 	/* Exec'd through /proc/self/fd/N, it would be called "N"; its
 	 * children are placeholders and go by the program's name. */
 	sys_prctl(PR_SET_NAME, (unsigned long)"pidrestore-holder", 0);

@@ -80,6 +80,7 @@ struct sys_cmsghdr {
 #define SYS_NSIG 64
 #define SYS_SIGKILL 9
 #define SYS_SIGSTOP 19
+#define SYS_SIGCHLD 17
 #define SYS_SIG_SETMASK 2
 
 struct sys_sigaction {
@@ -239,6 +240,17 @@ static inline int sys_setgroups(size_t n, const uint32_t *groups)
 static inline int sys_setns(int fd, int nstype)
 {
 	return (int)sys_call(__NR_setns, fd, nstype, 0, 0, 0, 0);
+}
+
+/* __WALL: children of any exit signal. */
+static inline long sys_wait4_all(int pid)
+{
+	return sys_call(__NR_wait4, pid, 0, 0x40000000 /* __WALL */, 0, 0, 0);
+}
+
+static inline int sys_unshare(int flags)
+{
+	return (int)sys_call(__NR_unshare, flags, 0, 0, 0, 0, 0);
 }
 
 static inline int sys_fchdir(int fd)

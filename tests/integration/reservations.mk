@@ -16,7 +16,9 @@ RESERVE_TESTS = \
 	tests/integration/reserve-anypid.sh \
 	tests/integration/reserve-limits.sh \
 	tests/integration/reserve-ctl.sh \
-	tests/integration/reserve-user.sh
+	tests/integration/reserve-user.sh \
+	tests/integration/pid1-release.sh \
+	tests/integration/pidns-helper.sh
 
 TESTS += $(RESERVE_TESTS)
 EXTRA_DIST += $(RESERVE_TESTS) tests/integration/reserve-lib.sh
@@ -34,6 +36,14 @@ tests_helpers_reserve_client_LDADD = client/libpidrestore-core.la
 tests_helpers_clone3_probe_SOURCES = tests/helpers/clone3-probe.c common/kernel.h
 
 tests_helpers_reserve_reaper_SOURCES = tests/helpers/reserve-reaper.c
+
+# A reservation that is pid 1 of a new namespace with a program inside, and
+# a requester that signals the daemon's namespace helper.
+check_PROGRAMS += tests/helpers/pidns-init tests/helpers/pidns-attack
+tests_helpers_pidns_init_SOURCES = tests/helpers/pidns-init.c
+tests_helpers_pidns_init_LDADD = client/libpidrestore-core.la
+tests_helpers_pidns_attack_SOURCES = tests/helpers/pidns-attack.c
+tests_helpers_pidns_attack_LDADD = client/libpidrestore-core.la
 
 check_PROGRAMS += tests/helpers/seccomp-run
 tests_helpers_seccomp_run_SOURCES = tests/helpers/seccomp-run.c

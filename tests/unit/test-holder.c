@@ -10,9 +10,11 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1021,6 +1023,226 @@ static void test_user_namespace(void)
 	ns_helper_stop(&nh);
 }
 
+/* ------------------------------------------------------------------ spawner */
+
+struct spawner {
+	pid_t pid;
+	int sock;
+};
+
+static void spawner_start(struct spawner *sp)
+{
+	const struct spawner_hello hello = { .magic = SPAWNER_PROTO_MAGIC };
+	int no_ns[HOLDER_NS_COUNT], sv[2], pidns;
+
+	for (int i = 0; i < HOLDER_NS_COUNT; i++)
+		no_ns[i] = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair");
+	if (send(sv[0], &hello, sizeof(hello), 0) != sizeof(hello))
+		die("send hello");
+	pidns = open_or_die("/proc/self/ns/pid", O_RDONLY);
+	sp->pid = fork();
+	if (sp->pid < 0)
+		die("fork");
+	/* Its pid namespace sits where a holder's root would. */
+	if (sp->pid == 0)
+		child_exec_holder(sv[1], pidns, no_ns);
+	close(sv[1]);
+	close(pidns);
+	sp->sock = sv[0];
+}
+
+/* One request; the reply's result, and its fd (or -1) in *fd. */
+static int64_t spawner_ask(struct spawner *sp, const struct spawner_request *req, const int *fds, size_t n_fds,
+			   int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} control = { 0 };
+	struct spawner_reply reply = { .result = -EIO };
+	struct iovec iov = { .iov_base = (void *)req, .iov_len = sizeof(*req) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct pollfd p = { .fd = sp->sock, .events = POLLIN };
+	struct cmsghdr *c;
+
+	if (n_fds) {
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
+	}
+	if (sendmsg(sp->sock, &msg, 0) < 0)
+		die("send request");
+	*fd = -1;
+	if (poll(&p, 1, REPORT_TIMEOUT_MS) != 1)
+		return -ETIMEDOUT;
+	iov = (struct iovec){ .iov_base = &reply, .iov_len = sizeof(reply) };
+	msg = (struct msghdr){ .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			       .msg_controllen = sizeof(control.buf) };
+	if (recvmsg(sp->sock, &msg, MSG_CMSG_CLOEXEC) != sizeof(reply))
+		return -EIO;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+			memcpy(fd, CMSG_DATA(c), sizeof(int));
+	return reply.result;
+}
+
+static uint64_t inode_of(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
+}
+
+/* The inode of what an nsfs ioctl gives of ns, or 0. */
+static uint64_t ns_ioctl_inode(int ns, unsigned long request)
+{
+	int fd = ioctl(ns, request, 0);
+	uint64_t ino;
+
+	if (fd < 0)
+		return 0;
+	ino = inode_of(fd);
+	close(fd);
+	return ino;
+}
+
+#define TEST_NS_GET_USERNS _IO(0xb7, 0x1)
+#define TEST_NS_GET_PARENT _IO(0xb7, 0x2)
+#define TEST_PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE _IO(0xFF, 6)
+
+/* The spawner's namespace helper: it makes a pid namespace owned by the
+ * user namespace it is given, answers at once, carries nothing but its
+ * channel, ignores every signal but SIGKILL and SIGSTOP, is the spawner's
+ * child (reaped without anyone waiting) and goes at end of stream. Probes
+ * are the spawner's own too. */
+static void test_spawner_pidns_helper(void)
+{
+	struct spawner_request req = {
+		.flags = SPAWNER_PIDNS_HELPER,
+		.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER),
+	};
+	struct holder h = { .pid = 0, .sock = -1 };
+	struct holder_report rep = { 0 };
+	struct spawner sp;
+	struct ns_helper nh;
+	int hv[2], fds[2], userns, own_pidns, pidfd = -1, nsfd, r;
+	int64_t result;
+	bool started;
+
+	ns_helper_start(&nh, CLONE_NEWUSER, "0 100000 65536\n");
+	userns = ns_helper_open(&nh, "user");
+	own_pidns = open_or_die("/proc/self/ns/pid", O_RDONLY);
+	spawner_start(&sp);
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+		die("socketpair");
+	fds[0] = hv[1];
+	fds[1] = userns;
+	result = spawner_ask(&sp, &req, fds, 2, &pidfd);
+	close(hv[1]);
+	/* Anything else is no PID: nothing is signalled below. */
+	started = result > 0 && result <= 4194304 && pidfd >= 0;
+	check(started, "pidns helper: started, with a pidfd (result %lld)", (long long)result);
+	h.pid = started ? (pid_t)result : 0;
+	h.sock = hv[0];
+	r = report_wait(&h, &rep, REPORT_TIMEOUT_MS);
+	check(r == 1 && rep.type == HOLDER_REPORT_READY, "pidns helper: READY (got %d: type %u step %u errno %d)", r,
+	      rep.type, rep.step, rep.error);
+	nsfd = started ? ioctl(pidfd, TEST_PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) : -1;
+	check(nsfd >= 0, "pidns helper: its namespace for children can be taken (%s)", nsfd < 0 ? strerror(errno) : "ok");
+	if (nsfd >= 0) {
+		check(inode_of(nsfd) != inode_of(own_pidns), "pidns helper: the namespace is a new one");
+		check(ns_ioctl_inode(nsfd, TEST_NS_GET_PARENT) == inode_of(own_pidns),
+		      "pidns helper: below the pid namespace it was started in");
+		check(ns_ioctl_inode(nsfd, TEST_NS_GET_USERNS) == inode_of(userns),
+		      "pidns helper: owned by the user namespace it was given");
+		close(nsfd);
+	}
+	if (started) {
+		pid_t pid = (pid_t)result;
+
+		check(strtol(status_field(pid, "PPid"), NULL, 10) == sp.pid, "pidns helper: the spawner's child (PPid %s)",
+		      status_field(pid, "PPid"));
+		check(fd_count(pid) == 1, "pidns helper: only its channel open (%d fds)", fd_count(pid));
+		const uint64_t hup_term = (uint64_t)1 << (SIGHUP - 1) | (uint64_t)1 << (SIGTERM - 1);
+
+		check((strtoull(status_field(pid, "SigBlk"), NULL, 16) & hup_term) == hup_term,
+		      "pidns helper: SIGHUP and SIGTERM blocked (SigBlk %s)", status_field(pid, "SigBlk"));
+		check(!strcmp(status_field(pid, "SigCgt"), "0000000000000000"), "pidns helper: no signal handler (SigCgt %s)",
+		      status_field(pid, "SigCgt"));
+		check(proc_link_equal(pid, "ns/user", nh.pid, "ns/user"), "pidns helper: in the given user namespace");
+		check(!strcmp(proc_link(pid, "exe"), HOLDER_BUILD_PATH), "pidns helper: runs the holder program (%s)",
+		      proc_link(pid, "exe"));
+		kill(pid, SIGHUP);
+		kill(pid, SIGTERM);
+		usleep(50000);
+		check(kill(pid, 0) == 0, "pidns helper: survives SIGHUP and SIGTERM");
+		check(waitpid(pid, NULL, WNOHANG) < 0 && errno == ECHILD, "pidns helper: not its starter's child");
+	}
+	close(hv[0]);
+	if (pidfd >= 0) {
+		struct pollfd p = { .fd = pidfd, .events = POLLIN };
+
+		check(poll(&p, 1, 1000) == 1, "pidns helper: exits at end of stream");
+		close(pidfd);
+	}
+
+	/* A probe exits at once and is nobody's to reap but the spawner's. */
+	{
+		struct spawner_request probe = { .flags = SPAWNER_PROBE };
+		int fd;
+
+		result = spawner_ask(&sp, &probe, NULL, 0, &fd);
+		check(result > 0 && result <= 4194304 && fd < 0, "probe: made, no pidfd (result %lld)", (long long)result);
+		check(result > 0 && result <= 4194304 && waitpid((pid_t)result, NULL, WNOHANG) < 0 && errno == ECHILD,
+		      "probe: the spawner's child, not its starter's");
+	}
+	/* One with a PID is gone by the time it is answered: its PID is free
+	 * for the clone the daemon makes next. */
+	{
+		struct spawner_request probe = { .flags = SPAWNER_PROBE, .n_pids = 1 };
+		pid_t free_pid = 0;
+		int fd;
+
+		for (pid_t p = 30000 + getpid() % 1000; p < 32000 && !free_pid; p++)
+			if (kill(p, 0) < 0 && errno == ESRCH)
+				free_pid = p;
+		probe.pids[0] = free_pid;
+		result = spawner_ask(&sp, &probe, NULL, 0, &fd);
+		check(result == free_pid && kill(free_pid, 0) < 0 && errno == ESRCH,
+		      "probe with pid %d: gone when answered (result %lld)", (int)free_pid, (long long)result);
+	}
+	/* A helper request that names PIDs is refused. */
+	{
+		struct spawner_request bad = req;
+		int fd;
+
+		bad.n_pids = 1;
+		bad.pids[0] = 1;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+			die("socketpair");
+		fds[0] = hv[1];
+		result = spawner_ask(&sp, &bad, fds, 2, &fd);
+		check(result == -EPROTO, "pidns helper with PIDs: refused (result %lld)", (long long)result);
+		if (fd >= 0)
+			close(fd);
+		close(hv[0]);
+		close(hv[1]);
+	}
+
+	close(sp.sock);
+	check(wait_exit(sp.pid, 1000) >= 0, "spawner: exits at end of stream");
+	close(userns);
+	close(own_pidns);
+	ns_helper_stop(&nh);
+}
+
 int main(void)
 {
 	char data[128];
@@ -1044,6 +1266,7 @@ int main(void)
 	test_daemon_gone();
 	test_bad_setup();
 	test_user_namespace();
+	test_spawner_pidns_helper();
 
 	snprintf(data, sizeof(data), "%s/data", scratch_dir);
 	unlink(data);
