@@ -51,6 +51,7 @@ contents() { # PACKAGE: its files, one a line
 }
 multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH)
 for f in /usr/sbin/pidrestored /usr/libexec/pidrestore/pidrestore-holder /lib/systemd/system/pidrestored.service \
+	/usr/lib/sysusers.d/pidrestored.conf \
 	/lib/systemd/system/pidrestored.socket /etc/pidrestore/pidrestored.conf /usr/share/man/man8/pidrestored.8.gz \
 	/usr/share/man/man5/pidrestored.conf.5.gz /usr/share/doc/pidrestored/README.Debian; do
 	assert_match "pidrestored has $f" "$(contents pidrestored)" "^$f\$"
@@ -89,8 +90,11 @@ systemd_boot
 # starting and stopping services; a booted machine has none. (The overlay
 # takes the removal.)
 inside rm -f /usr/sbin/policy-rc.d
+# The package makes the user the daemon's unprivileged half runs as.
+inside sh -c 'if getent passwd pidrestore >/dev/null; then userdel pidrestore; fi'
 run inside dpkg -i "${DEBS[@]}"
 assert_eq "dpkg -i of the four packages" "$RUN_RC" 0
+check "the installation made the system user pidrestore (sysusers.d)" inside getent passwd pidrestore
 assert_eq "the socket is enabled" "$(inside systemctl is-enabled pidrestored.socket)" enabled
 assert_eq "the socket is started" "$(inside systemctl is-active pidrestored.socket)" active
 assert_eq "the service waits for the first connection" "$(inside systemctl is-active pidrestored.service || true)" inactive
@@ -103,6 +107,8 @@ assert_eq "the first connection started the service" "$(inside systemctl is-acti
 main=$(inside systemctl show -p MainPID --value pidrestored.service)
 assert_eq "the service runs the installed daemon" "$(inside readlink "/proc/$main/exe")" /usr/sbin/pidrestored
 spawner=$(inside /usr/bin/pidrestorectl status --json=short | jq -r .spawner_pid)
+front=$(inside /usr/bin/pidrestorectl status --json=short | jq -r .front_pid)
+assert_eq "its front runs as the pidrestore user" "$(inside stat -c %U "/proc/$front")" pidrestore
 assert_eq "its spawner runs the installed holder" "$(inside readlink "/proc/$spawner/exe")" \
 	/usr/libexec/pidrestore/pidrestore-holder
 

@@ -34,6 +34,7 @@ print-dirs:
 	@echo "mandir=$(mandir)"
 	@echo "sysconfdir=$(sysconfdir)"
 	@echo "systemdsystemunitdir=$(systemdsystemunitdir)"
+	@echo "sysusersdir=$(sysusersdir)"
 MK
 dirs=$(make -s --no-print-directory -C "$top_builddir" -f Makefile -f "$T/dirs.mk" print-dirs)
 eval "$dirs"
@@ -57,6 +58,7 @@ want=$(
 		if [ -n "$systemdsystemunitdir" ]; then
 			echo "$systemdsystemunitdir/pidrestored.service"
 			echo "$systemdsystemunitdir/pidrestored.socket"
+			echo "$sysusersdir/pidrestored.conf"
 		fi
 	} | LC_ALL=C sort
 )
@@ -93,6 +95,8 @@ assert_eq "--prefix: the units are under PREFIX/lib/systemd/system" \
 	"$(grep '\.s[eo][rc][vk]' <<<"$got" | tr '\n' ' ')" \
 	"$prefix/lib/systemd/system/pidrestored.service $prefix/lib/systemd/system/pidrestored.socket "
 assert_match "--prefix: the policy is under PREFIX/etc" "$got" "^$prefix/etc/pidrestore/pidrestored.conf\$"
+assert_match "--prefix: the sysusers.d entry for front's user is under PREFIX/lib/sysusers.d" "$got" \
+	"^$prefix/lib/sysusers.d/pidrestored.conf\$"
 
 pc=$T/d1$prefix/lib/pkgconfig
 check "the .pc is installed" test -f "$pc/libpidrestore.pc"
