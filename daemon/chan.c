@@ -4,7 +4,6 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -12,20 +11,13 @@
 
 #include "chan.h"
 #include "log.h"
+#include "outq.h"
 
 /* Unread output past which the other side is taken for broken. The two
  * processes are each other's only peer and read as fast as they can: this
  * much queued means one of them stopped. */
 #define CHAN_MAX_QUEUED_BYTES (256u * 1024 * 1024)
 #define CHAN_MAX_QUEUED_FDS 65536u
-
-struct chan_packet {
-	TAILQ_ENTRY(chan_packet) link;
-	size_t len;
-	size_t n_fds;
-	uint8_t *buf;
-	int fds[];
-};
 
 struct chan {
 	int fd;
@@ -38,29 +30,8 @@ struct chan {
 	uint8_t *rx;                 /* PRIV_MAX_PACKET bytes */
 	uint8_t *tx;                 /* scratch for a packet sent at once */
 	size_t tx_cap;
-	TAILQ_HEAD(, chan_packet) out;
-	size_t out_bytes;
-	size_t out_fds;
+	struct outq out;
 };
-
-static void packet_free(struct chan_packet *p)
-{
-	for (size_t i = 0; i < p->n_fds; i++)
-		close(p->fds[i]);
-	free(p->buf);
-	free(p);
-}
-
-static void drop_output(struct chan *ch)
-{
-	struct chan_packet *p;
-
-	while ((p = TAILQ_FIRST(&ch->out))) {
-		TAILQ_REMOVE(&ch->out, p, link);
-		packet_free(p);
-	}
-	ch->out_bytes = ch->out_fds = 0;
-}
 
 static void chan_close(struct chan *ch, const char *why)
 {
@@ -69,7 +40,7 @@ static void chan_close(struct chan *ch, const char *why)
 	ch->closed = true;
 	event_del(ch->read_ev);
 	event_del(ch->write_ev);
-	drop_output(ch);
+	outq_clear(&ch->out);
 	ch->on_closed(why, ch->data);
 }
 
@@ -109,21 +80,13 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct chan *ch = arg;
-	struct chan_packet *p;
+	int r = outq_send(&ch->out, ch->fd);
 
-	while ((p = TAILQ_FIRST(&ch->out))) {
-		int r = wire_send(ch->fd, p->buf, p->len, p->fds, p->n_fds);
-
-		if (r == -EAGAIN)
-			return;
-		if (r < 0) {
-			chan_close(ch, "writing to the channel failed");
-			return;
-		}
-		TAILQ_REMOVE(&ch->out, p, link);
-		ch->out_bytes -= p->len;
-		ch->out_fds -= p->n_fds;
-		packet_free(p);
+	if (r == -EAGAIN)
+		return;
+	if (r < 0) {
+		chan_close(ch, "writing to the channel failed");
+		return;
 	}
 	event_del(ch->write_ev);
 }
@@ -140,7 +103,7 @@ int chan_new(struct event_base *base, int fd, chan_packet_fn on_packet, chan_clo
 	ch->on_packet = on_packet;
 	ch->on_closed = on_closed;
 	ch->data = data;
-	TAILQ_INIT(&ch->out);
+	outq_init(&ch->out);
 	flags = fcntl(fd, F_GETFL);
 	ch->rx = malloc(PRIV_MAX_PACKET);
 	ch->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, ch);
@@ -159,7 +122,7 @@ void chan_free(struct chan *ch)
 {
 	if (!ch)
 		return;
-	drop_output(ch);
+	outq_clear(&ch->out);
 	if (ch->read_ev)
 		event_free(ch->read_ev);
 	if (ch->write_ev)
@@ -181,37 +144,18 @@ static uint8_t *compose(uint8_t *buf, uint32_t type, uint64_t conn, const void *
 	return buf;
 }
 
-static int queue(struct chan *ch, uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds)
+static int queue(struct chan *ch, const uint8_t *packet, size_t size, const int *fds, size_t n_fds)
 {
-	struct chan_packet *p;
+	int r;
 
-	if (ch->out_bytes + len > CHAN_MAX_QUEUED_BYTES || ch->out_fds + n_fds > CHAN_MAX_QUEUED_FDS) {
+	if (ch->out.bytes + size > CHAN_MAX_QUEUED_BYTES || ch->out.fds + n_fds > CHAN_MAX_QUEUED_FDS) {
 		chan_close(ch, "the other process does not read the channel");
 		return -ENOBUFS;
 	}
-	p = calloc(1, sizeof(*p) + n_fds * sizeof(int));
-	if (!p || !(p->buf = malloc(sizeof(struct priv_header) + len))) {
-		free(p);
-		return -ENOMEM;
-	}
-	compose(p->buf, type, conn, body, len);
-	p->len = sizeof(struct priv_header) + len;
-	/* The caller's fds may be closed before the other side reads. */
-	for (size_t i = 0; i < n_fds; i++) {
-		p->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		if (p->fds[i] < 0) {
-			int r = -errno;
-
-			packet_free(p);
-			return r;
-		}
-		p->n_fds++;
-	}
-	TAILQ_INSERT_TAIL(&ch->out, p, link);
-	ch->out_bytes += p->len;
-	ch->out_fds += n_fds;
-	event_add(ch->write_ev, NULL);
-	return 0;
+	r = outq_push(&ch->out, packet, size, fds, n_fds);
+	if (r == 0)
+		event_add(ch->write_ev, NULL);
+	return r;
 }
 
 int chan_send(struct chan *ch, uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds)
@@ -223,10 +167,8 @@ int chan_send(struct chan *ch, uint32_t type, uint64_t conn, const void *body, s
 		return -EPIPE;
 	if (size > PRIV_MAX_PACKET)
 		return -EMSGSIZE;
-	if (!TAILQ_EMPTY(&ch->out))
-		return queue(ch, type, conn, body, len, fds, n_fds);
-	/* The common case: nothing waits, the packet goes at once, from a
-	 * buffer that is kept. */
+	/* Composed in a buffer that is kept: in the common case nothing
+	 * waits and the packet goes at once. */
 	if (size > ch->tx_cap) {
 		uint8_t *tx = realloc(ch->tx, size);
 
@@ -235,12 +177,13 @@ int chan_send(struct chan *ch, uint32_t type, uint64_t conn, const void *body, s
 		ch->tx = tx;
 		ch->tx_cap = size;
 	}
-	r = wire_send(ch->fd, compose(ch->tx, type, conn, body, len), size, fds, n_fds);
+	compose(ch->tx, type, conn, body, len);
+	r = outq_empty(&ch->out) ? wire_send(ch->fd, ch->tx, size, fds, n_fds) : -EAGAIN;
 	if (r == -EAGAIN)
-		return queue(ch, type, conn, body, len, fds, n_fds);
-	if (r < 0) {
+		r = queue(ch, ch->tx, size, fds, n_fds);
+	else if (r < 0) {
 		chan_close(ch, "writing to the channel failed");
-		return -EPIPE;
+		r = -EPIPE;
 	}
 	/* A large scratch buffer is not kept for good. */
 	if (ch->tx_cap > 64 * 1024) {
@@ -248,14 +191,14 @@ int chan_send(struct chan *ch, uint32_t type, uint64_t conn, const void *body, s
 		ch->tx = NULL;
 		ch->tx_cap = 0;
 	}
-	return 0;
+	return r;
 }
 
 void chan_flush(struct chan *ch)
 {
 	struct pollfd pfd = { .fd = ch->fd, .events = POLLOUT };
 
-	while (!ch->closed && !TAILQ_EMPTY(&ch->out)) {
+	while (!ch->closed && !outq_empty(&ch->out)) {
 		if (poll(&pfd, 1, 1000) <= 0)
 			return;
 		on_write(ch->fd, EV_WRITE, ch);

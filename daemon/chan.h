@@ -34,6 +34,6 @@ void chan_free(struct chan *ch);
  * channel is then closed), -ENOMEM, or -errno. */
 int chan_send(struct chan *ch, uint32_t type, uint64_t conn, const void *body, size_t len, const int *fds, size_t n_fds);
 
-/* Writes what is queued, waiting for the other side as long as it takes:
- * only for the last words before an exit. */
+/* Writes what is queued, waiting for the other side up to a second at a
+ * time: only for the last words before an exit. */
 void chan_flush(struct chan *ch);

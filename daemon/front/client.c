@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -15,6 +14,7 @@
 #include "holder-proto.h"
 #include "decode.h"
 #include "log.h"
+#include "outq.h"
 #include "privmsg.h"
 #include "quota.h"
 #include "wire.h"
@@ -30,10 +30,6 @@
 /* Unread output over all connections: past it, the connection with the most
  * unread output is closed, so that many slow readers cannot add up. */
 #define CONN_MAX_QUEUED_TOTAL (64u * 1024 * 1024)
-/* Unread output freed since the heap was last trimmed: past this much, the
- * free pages go back to the kernel, so that a flood of slow readers does not
- * leave the daemon at its high-water mark. */
-#define CONN_TRIM_AFTER_BYTES (8u * 1024 * 1024)
 /* A client says Hello right after it connects; one that does not within
  * this many seconds (or the idle timeout, if shorter) is closed. */
 #define CONN_HELLO_TIMEOUT_SEC 10u
@@ -55,14 +51,6 @@
  * level-triggered event brings at once. */
 #define CONN_PACKETS_PER_WAKEUP 1
 
-struct outmsg {
-	TAILQ_ENTRY(outmsg) link;
-	size_t len;
-	uint8_t *buf;
-	size_t n_fds;
-	int fds[];
-};
-
 struct client {
 	int fd;
 	uint64_t number;
@@ -80,9 +68,7 @@ struct client {
 	struct quota_bucket requests;
 	bool throttle_logged;
 	bool dead;
-	TAILQ_HEAD(, outmsg) out;
-	size_t out_bytes;            /* with each message's bookkeeping */
-	size_t out_fds;
+	struct outq out;             /* replies the client has not read yet */
 	TAILQ_ENTRY(client) link;
 	TAILQ_ENTRY(client) bucket_link;
 };
@@ -99,8 +85,6 @@ static uint8_t *rx_buf;
 static uint8_t *fwd_buf;         /* a request's record for priv */
 static size_t fwd_cap;
 static struct client_limits limits;
-static size_t queued_total;
-static size_t freed_since_trim;
 
 void client_init(const struct client_ops *o)
 {
@@ -161,51 +145,6 @@ unsigned int client_count(void)
 
 static int respond_error(struct client *c, uint64_t id, const struct why *why);
 
-static void outmsg_free(struct outmsg *m)
-{
-	for (size_t i = 0; i < m->n_fds; i++)
-		close(m->fds[i]);
-	free(m->buf);
-	free(m);
-}
-
-/* What a queued message costs the daemon, as counted against the limits:
- * its two allocations, with what malloc adds to each. */
-#define MALLOC_OVERHEAD 16u
-static size_t outmsg_cost(size_t len, size_t n_fds)
-{
-	return len + sizeof(struct outmsg) + n_fds * sizeof(int) + 2 * MALLOC_OVERHEAD;
-}
-
-static void outmsg_dequeue(struct client *c, struct outmsg *m)
-{
-	size_t cost = outmsg_cost(m->len, m->n_fds);
-
-	TAILQ_REMOVE(&c->out, m, link);
-	c->out_bytes -= cost;
-	c->out_fds -= m->n_fds;
-	queued_total -= cost;
-	freed_since_trim += cost;
-	outmsg_free(m);
-}
-
-static void trim_heap(void)
-{
-	if (freed_since_trim < CONN_TRIM_AFTER_BYTES)
-		return;
-	freed_since_trim = 0;
-	malloc_trim(0);
-}
-
-static void drop_output(struct client *c)
-{
-	struct outmsg *m;
-
-	while ((m = TAILQ_FIRST(&c->out)))
-		outmsg_dequeue(c, m);
-	trim_heap();
-}
-
 /* Stops serving c; the read event sees the shutdown and frees it, so that a
  * connection is only ever freed from its own read handler. What it had
  * queued goes at once: nobody will read it. */
@@ -215,7 +154,7 @@ static void client_kill(struct client *c, int priority, const char *why)
 		return;
 	log_msg(priority, "connection %llu (uid %u pid %d): closing: %s", (unsigned long long)c->number, c->uid, c->pid, why);
 	c->dead = true;
-	drop_output(c);
+	outq_clear(&c->out);
 	event_del(c->write_ev);
 	shutdown(c->fd, SHUT_RDWR);
 	event_active(c->read_ev, EV_READ, 0);
@@ -233,21 +172,15 @@ static void client_close_telling(struct client *c, const struct why *why)
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct client *c = arg;
-	struct outmsg *m;
+	int r = outq_send(&c->out, c->fd);
 
-	while ((m = TAILQ_FIRST(&c->out))) {
-		int r = wire_send(c->fd, m->buf, m->len, m->fds, m->n_fds);
-
-		if (r == -EAGAIN)
-			return;
-		if (r < 0) {
-			client_kill(c, LOG_DEBUG, "send failed");
-			return;
-		}
-		outmsg_dequeue(c, m);
+	if (r == -EAGAIN)
+		return;
+	if (r < 0) {
+		client_kill(c, LOG_DEBUG, "send failed");
+		return;
 	}
 	event_del(c->write_ev);
-	trim_heap();
 }
 
 /* The connection with the most unread output; cost is what c is about to
@@ -257,7 +190,7 @@ static struct client *largest_queue(struct client *c, size_t cost)
 	struct client *worst = c, *o;
 
 	TAILQ_FOREACH(o, &clients, link)
-		if (!o->dead && o->out_bytes > worst->out_bytes + (worst == c ? cost : 0))
+		if (!o->dead && o->out.bytes > worst->out.bytes + (worst == c ? cost : 0))
 			worst = o;
 	return worst;
 }
@@ -268,18 +201,18 @@ static int queue_make_room(struct client *c, size_t cost, size_t n_fds)
 {
 	char text[256];
 
-	if (!TAILQ_EMPTY(&c->out) &&
-	    (c->out_bytes + cost > CONN_MAX_QUEUED_BYTES || c->out_fds + n_fds > CONN_MAX_QUEUED_FDS)) {
+	if (!outq_empty(&c->out) &&
+	    (c->out.bytes + cost > CONN_MAX_QUEUED_BYTES || c->out.fds + n_fds > CONN_MAX_QUEUED_FDS)) {
 		snprintf(text, sizeof(text), "the client does not read its replies: %zu bytes and %zu fds of them wait, the limit is %u bytes or %u fds",
-			 c->out_bytes + cost, c->out_fds + n_fds, CONN_MAX_QUEUED_BYTES, CONN_MAX_QUEUED_FDS);
+			 c->out.bytes + cost, c->out.fds + n_fds, CONN_MAX_QUEUED_BYTES, CONN_MAX_QUEUED_FDS);
 		client_kill(c, LOG_INFO, text);
 		return -ENOBUFS;
 	}
-	while (queued_total + cost > CONN_MAX_QUEUED_TOTAL) {
+	while (outq_total() + cost > CONN_MAX_QUEUED_TOTAL) {
 		struct client *worst = largest_queue(c, cost);
 
 		snprintf(text, sizeof(text), "the clients leave %zu bytes of replies unread, more than the daemon keeps (%u); this one has the most (%zu)",
-			 queued_total + cost, CONN_MAX_QUEUED_TOTAL, worst->out_bytes + (worst == c ? cost : 0));
+			 outq_total() + cost, CONN_MAX_QUEUED_TOTAL, worst->out.bytes + (worst == c ? cost : 0));
 		client_kill(worst, LOG_INFO, text);
 		if (worst == c)
 			return -ENOBUFS;
@@ -287,48 +220,15 @@ static int queue_make_room(struct client *c, size_t cost, size_t n_fds)
 	return 0;
 }
 
-static int queue_packet(struct client *c, uint8_t *buf, size_t len, const int *fds, size_t n_fds)
-{
-	size_t cost = outmsg_cost(len, n_fds);
-	struct outmsg *m;
-	int r;
-
-	r = queue_make_room(c, cost, n_fds);
-	if (r < 0)
-		return r;
-	m = calloc(1, sizeof(*m) + n_fds * sizeof(int));
-	if (!m)
-		return -ENOMEM;
-	m->buf = buf;
-	m->len = len;
-	/* The caller's fds may be closed before the peer reads: keep copies. */
-	for (size_t i = 0; i < n_fds; i++) {
-		m->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
-		if (m->fds[i] < 0) {
-			r = -errno;
-			m->buf = NULL;
-			outmsg_free(m);
-			return r;
-		}
-		m->n_fds++;
-	}
-	TAILQ_INSERT_TAIL(&c->out, m, link);
-	c->out_bytes += cost;
-	c->out_fds += n_fds;
-	queued_total += cost;
-	event_add(c->write_ev, NULL);
-	return 0;
-}
-
-/* Queues a packet priv packed, or front itself; buf is copied. */
+/* Queues a packet priv packed, or front itself; buf and fds stay the
+ * caller's. */
 static int client_send_packet(struct client *c, const uint8_t *buf, size_t len, const int *fds, size_t n_fds)
 {
-	uint8_t *copy;
 	int r;
 
 	if (!c || c->dead)
 		return -EPIPE;
-	if (TAILQ_EMPTY(&c->out)) {
+	if (outq_empty(&c->out)) {
 		r = wire_send(c->fd, buf, len, fds, n_fds);
 		if (r != -EAGAIN) {
 			if (r < 0)
@@ -336,18 +236,16 @@ static int client_send_packet(struct client *c, const uint8_t *buf, size_t len, 
 			return r;
 		}
 	}
-	copy = malloc(len ? len : 1);
-	if (!copy) {
-		client_kill(c, LOG_WARNING, "cannot queue a reply");
-		return -ENOMEM;
-	}
-	memcpy(copy, buf, len);
-	r = queue_packet(c, copy, len, fds, n_fds);
+	r = queue_make_room(c, outq_cost(len, n_fds), n_fds);
+	if (r < 0)
+		return r;
+	r = outq_push(&c->out, buf, len, fds, n_fds);
 	if (r < 0) {
-		free(copy);
 		client_kill(c, LOG_WARNING, "cannot queue a reply");
+		return r;
 	}
-	return r;
+	event_add(c->write_ev, NULL);
+	return 0;
 }
 
 /* An error response from front itself: to a request it could not decode,
@@ -668,7 +566,7 @@ int client_new(struct event_base *base, int fd)
 	c->uid = cred.uid;
 	c->pid = cred.pid;
 	c->last_request_usec = now_usec();
-	TAILQ_INIT(&c->out);
+	outq_init(&c->out);
 	c->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, c);
 	c->write_ev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, c);
 	c->timer_ev = evtimer_new(base, on_timer, c);
@@ -698,7 +596,7 @@ static void client_drop(struct client *c, bool tell_priv)
 {
 	if (tell_priv)
 		ops.to_priv(PRIV_MSG_CONN_CLOSE, c->number, NULL, 0, NULL, 0);
-	drop_output(c);
+	outq_clear(&c->out);
 	if (c->counted)
 		quota_add_connection(c->responsible_uid, -1);
 	TAILQ_REMOVE(&clients, c, link);
