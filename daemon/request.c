@@ -21,7 +21,7 @@
 #include "proc.h"
 #include "quota.h"
 #include "request.h"
-#include "server.h"
+#include "listener.h"
 #include "spawn.h"
 #include "stats.h"
 
@@ -31,6 +31,13 @@
 static struct policy current_policy = { .own_namespaces = true };
 static struct request_limits limits;
 static struct request_stats stats;
+
+static struct request_host host;
+
+void request_set_host(const struct request_host *h)
+{
+	host = *h;
+}
 
 void request_set_limits(const struct request_limits *l)
 {
@@ -1259,7 +1266,7 @@ static void handle_status(struct conn *c, uint64_t id)
 	reply.has_protocol_version = 1;
 	reply.protocol_version = conn_version(c);
 	reply.has_uptime_usec = 1;
-	reply.uptime_usec = now_usec() - server_start_usec();
+	reply.uptime_usec = now_usec() - host.start_usec;
 	reply.has_connections = 1;
 	reply.connections = conn_count();
 	reply.has_reservations = 1;
@@ -1270,20 +1277,20 @@ static void handle_status(struct conn *c, uint64_t id)
 	reply.spawns_total = stats.spawns_total;
 	reply.has_reservations_total = 1;
 	reply.reservations_total = stats.reservations_total;
-	reply.socket_path = (char *)server_socket_path();
+	reply.socket_path = (char *)listener_path();
 	reply.has_socket_activated = 1;
-	reply.socket_activated = server_socket_activated();
+	reply.socket_activated = listener_activated();
 	reply.has_own_reservations = 1;
 	reply.own_reservations = own.reserved + own.starting;
 	reply.has_own_running = 1;
 	reply.own_running = own.running;
 	reply.n_policy_files = current_policy.n_files;
 	reply.policy_files = current_policy.files;
-	reply.n_kernel_features = server_kernel_features(features, ELEMENTSOF(features));
+	reply.n_kernel_features = host.kernel_features(features, ELEMENTSOF(features));
 	reply.kernel_features = (char **)features;
 	reply.has_daemon_pid = 1;
 	reply.daemon_pid = (uint32_t)getpid();
-	reply.front_pid = (uint32_t)server_front_pid();
+	reply.front_pid = (uint32_t)host.front_pid();
 	reply.has_front_pid = reply.front_pid > 0;
 	reply.spawner_pid = (uint32_t)spawn_spawner_pid();
 	reply.has_spawner_pid = reply.spawner_pid > 0;
@@ -1310,7 +1317,7 @@ static void handle_reload(struct conn *c, uint64_t id)
 		return;
 	}
 	log_info("policy reload asked for by uid %u (pid %d)", peer->uid, peer->pid);
-	if (server_reload_policy(&why) < 0) {
+	if (host.reload_policy(&why) < 0) {
 		struct why inner = why;
 
 		why_set(&why, inner.err, "the policy was not reloaded and the old one stays in force: %s", inner.text);
@@ -1611,7 +1618,7 @@ static void handle_stats(struct conn *c, uint64_t id)
 	reply.n_latencies = ELEMENTSOF(timed);
 	reply.latencies = latency_ptrs;
 	reply.has_uptime_usec = 1;
-	reply.uptime_usec = now_usec() - server_start_usec();
+	reply.uptime_usec = now_usec() - host.start_usec;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_STATS;
 	resp.stats = &reply;
 	respond(c, id, &resp, NULL, 0);

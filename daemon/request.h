@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "policy.h"
 #include "wire.h"
@@ -16,6 +17,19 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 
 /* Requests of c still waiting on a process answer nobody any more. */
 void request_conn_closed(struct conn *c);
+
+/* What the handlers need of the daemon around them (server.c). */
+struct request_host {
+	uint64_t start_usec;
+	/* Reads the policy files again; on an error the policy in force
+	 * stays and why says FILE:LINE: what is wrong. */
+	int (*reload_policy)(struct why *why);
+	/* The kernel features the daemon uses, at most cap names. */
+	size_t (*kernel_features)(const char **names, size_t cap);
+	/* front's PID, or -1 once it is gone. */
+	pid_t (*front_pid)(void);
+};
+void request_set_host(const struct request_host *host);
 
 struct request_limits {
 	unsigned int max_reservations;          /* over all connections; 0: none */

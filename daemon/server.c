@@ -37,7 +37,7 @@ static bool front_gone;
 static bool stopping;
 static pid_t front_pid_now = -1;
 
-pid_t server_front_pid(void)
+static pid_t front_pid_get(void)
 {
 	return front_gone ? -1 : front_pid_now;
 }
@@ -45,21 +45,6 @@ static struct event *front_exit_ev;
 static struct event *front_gone_ev;
 static int exit_status = EXIT_SUCCESS;
 static bool policy_path_named;
-
-uint64_t server_start_usec(void)
-{
-	return start_usec;
-}
-
-const char *server_socket_path(void)
-{
-	return listener_path();
-}
-
-bool server_socket_activated(void)
-{
-	return listener_activated();
-}
 
 static void on_released(void *data)
 {
@@ -134,7 +119,8 @@ int server_load_policy(const char *path, bool named, struct policy *policy, stru
 
 /* A reload never leaves the daemon without a policy: a file that does not
  * parse is refused and the old policy stays in force. */
-int server_reload_policy(struct why *why)
+/* A reload never leaves the daemon without a policy. */
+static int reload_policy(struct why *why)
 {
 	struct policy policy;
 	int r;
@@ -163,7 +149,7 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct why why = { 0 };
 
-	server_reload_policy(&why);
+	reload_policy(&why);
 }
 
 /* Probed once at start: SO_PEERPIDFD (6.5+) on a socket pair of our own. */
@@ -183,7 +169,9 @@ static void probe_kernel_features(void)
 	close(sv[1]);
 }
 
-size_t server_kernel_features(const char **names, size_t cap)
+/* The kernel features the daemon uses here ("clone3-set-tid",
+ * "SO_PEERPIDFD", ...): at most cap names, returns how many. */
+static size_t kernel_features(const char **names, size_t cap)
 {
 	const char *all[8];
 	size_t n = 0;
@@ -355,6 +343,8 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 	policy_install(&policy);
 	log_info("policy from %s: %zu grants", policy_path, current_policy.n_grants);
 	request_set_limits(&limits);
+	request_set_host(&(struct request_host){ .start_usec = start_usec, .reload_policy = reload_policy,
+						  .kernel_features = kernel_features, .front_pid = front_pid_get });
 
 	base = event_base_new();
 	if (!base) {

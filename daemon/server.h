@@ -32,22 +32,9 @@ struct server_options {
  * end of chan_fd, which this takes) is gone. Returns the exit status. */
 int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid);
 
-uint64_t server_start_usec(void);
-/* The front process's PID, or -1 once it is gone. */
-pid_t server_front_pid(void);
-const char *server_socket_path(void);
-bool server_socket_activated(void);
-
 struct policy;
 
 /* Reads the policy files at path, as a start or a reload does: a path the
  * admin named (--config) must exist, the default one may be missing. */
 int server_load_policy(const char *path, bool named, struct policy *policy, struct why *why);
 
-/* Reads the policy files again (SIGHUP, `pidrestorectl reload`). On an error
- * the policy in force stays and why says FILE:LINE: what is wrong. */
-int server_reload_policy(struct why *why);
-
-/* The kernel features the daemon uses here ("clone3-set-tid",
- * "SO_PEERPIDFD", ...): at most cap names, returns how many. */
-size_t server_kernel_features(const char **names, size_t cap);
