@@ -102,6 +102,26 @@ static bool is_running(enum proc_state state)
 	return state == PROC_EXECING || state == PROC_RUNNING;
 }
 
+/* What p's state counts on its owner: +1 or -1. */
+static void count_on_owner(struct proc *p, int sign)
+{
+	if (!p->owner)
+		return;
+	if (is_running(p->state))
+		conn_add_running(p->owner, sign);
+	if (is_outstanding(p->state))
+		conn_add_reservations(p->owner, sign);
+}
+
+void proc_set_owner(struct proc *p, struct conn *owner)
+{
+	if (p->owner == owner)
+		return;
+	count_on_owner(p, -1);
+	p->owner = owner;
+	count_on_owner(p, +1);
+}
+
 static void set_state(struct proc *p, enum proc_state state)
 {
 	int delta = (int)is_outstanding(state) - (int)is_outstanding(p->state);

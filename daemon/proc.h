@@ -88,6 +88,10 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
  * the last of them: its parked reservations then close their pidfds. */
 void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
 
+/* Hands p to another connection (a claim), with what its state counts
+ * there: an outstanding reservation or a running program. */
+void proc_set_owner(struct proc *p, struct conn *owner);
+
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
 

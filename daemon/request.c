@@ -1127,7 +1127,7 @@ static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecReque
 	if (r < 0)
 		goto fail;
 	/* The claimed process belongs to this connection from now on. */
-	p->owner = c;
+	proc_set_owner(p, c);
 	pending_wait(pd, 0, p);
 	free(e);
 	return;

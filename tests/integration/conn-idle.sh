@@ -68,6 +68,29 @@ assert_match "and the client hears why on its next request" "$CL_LAST" \
 	'^error ETIMEDOUT the connection was idle for 2 s \(--idle-timeout\)'
 client_quit A
 
+# --- a reservation claimed by another connection: the program counts there
+# from the claim on, so that each connection is closed as idle once it holds
+# nothing (the reserver at once, the claimer once the program ended)
+pick_pid P
+client_open A
+client_open B
+client_cmd A "reserve $P"
+assert_eq "A reserves PID $P" "$CL_LAST" "ok 1"
+parse_procs
+client_cmd B "exec ${RES_IDS[0]} sleep $((IDLE + 1))"
+assert_match "B claims A's reservation" "$CL_LAST" '^ok'
+client_cmd B status
+assert_match "the claimer counts the running program" "$CL_LAST" ' running=1 '
+check "the program ends" wait_pid_gone "$P" $((IDLE * 2 + 5))
+for ((i = 0; i < (IDLE * 2 + 2) * 10; i++)); do
+	[ "$(idle_closes_of "${CL_PROC[A]}")" -eq 0 ] || [ "$(idle_closes_of "${CL_PROC[B]}")" -eq 0 ] || break
+	sleep 0.1
+done
+assert_eq "the reserver, holding nothing since the claim, is closed as idle" "$(idle_closes_of "${CL_PROC[A]}")" 1
+assert_eq "the claimer, once its program ended, is closed as idle" "$(idle_closes_of "${CL_PROC[B]}")" 1
+client_quit A
+client_quit B
+
 # --- --idle-timeout 0: nothing is closed as idle
 stop_daemon
 start_daemon --idle-timeout 0
