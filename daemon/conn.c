@@ -125,6 +125,8 @@ int conn_open(uint64_t number, int sock, struct conn **ret, struct why *why)
 	c->number = number;
 	r = peer_capture(sock, &c->peer, why);
 	if (r < 0) {
+		/* What was captured before the refusal goes too. */
+		peer_release(&c->peer);
 		free(c);
 		return r;
 	}
