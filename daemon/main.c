@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "conffile.h"
 #include "priv-proto.h"
 #include "front/front.h"
 #include "listener.h"

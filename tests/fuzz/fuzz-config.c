@@ -9,7 +9,7 @@
 #include <string.h>
 
 /* By its directory: a bare "config.h" is autoconf's, at the top of the build. */
-#include "daemon/config.h"
+#include "conffile.h"
 #include "fuzz.h"
 
 #define NAME "fuzz.conf"

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Fuzz targets (libFuzzer) for what a requester or an admin hands the daemon:
-# request packets (decode.c), the policy file (config.c), and the request
+# request packets (decode.c), the policy file (conffile.c), and the request
 # records priv takes from front (privmsg.c). Included by the
 # top-level Makefile.am.
 #

@@ -120,7 +120,7 @@ assert_eq "denial: priority notice" "$(field "$deny" PRIORITY)" 5
 # Where each record was logged: the file that decided, not the logging module.
 for record in grant deny; do
 	json=${!record}
-	assert_eq "$record: CODE_FILE= is the file that logged it" "$(field "$json" CODE_FILE)" daemon/request.c
+	assert_eq "$record: CODE_FILE= is the file that logged it" "$(field "$json" CODE_FILE)" daemon/priv/request.c
 	assert_match "$record: CODE_LINE= is a line number" "$(field "$json" CODE_LINE)" '^[1-9][0-9]*$'
 	assert_match "$record: CODE_FUNC= is a function name" "$(field "$json" CODE_FUNC)" '^[a-z_]+$'
 	assert_eq "$record: OBJECT_PID= is the requester" "$(field "$json" OBJECT_PID)" \
@@ -129,7 +129,7 @@ done
 assert_ne "the grant and the denial come from different lines" \
 	"$(field "$grant" CODE_LINE)" "$(field "$deny" CODE_LINE)"
 serving=$(inside journalctl --no-pager -o json -t pidrestored --grep '^serving on ' 2>/dev/null | head -n 1)
-assert_eq "a plain message: CODE_FILE= is the file that logged it" "$(field "$serving" CODE_FILE)" daemon/server.c
+assert_eq "a plain message: CODE_FILE= is the file that logged it" "$(field "$serving" CODE_FILE)" daemon/priv/server.c
 assert_eq "a plain message: CODE_FUNC=" "$(field "$serving" CODE_FUNC)" on_front_packet
 assert_eq "a plain message: no OBJECT_PID=" "$(field "$serving" OBJECT_PID)" "(none)"
 assert_eq "no record names the logging module as its source" \

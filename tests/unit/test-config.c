@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 /* By its directory: a bare "config.h" is autoconf's, at the top of the build. */
-#include "daemon/config.h"
+#include "conffile.h"
 
 static char dir[64];
 static unsigned int n_failed, n_passed;

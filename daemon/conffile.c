@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "conffile.h"
 
 enum section {
 	SECTION_NONE,

@@ -14,7 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "chan.h"
-#include "config.h"
+#include "conffile.h"
 #include "kernel.h"
 #include "conn.h"
 #include "listener.h"
