@@ -120,6 +120,7 @@ static const char *const step_names[] = {
 	[HOLDER_STEP_EXEC_FDS] = "installing the fd map",
 	[HOLDER_STEP_CWD] = "changing to the working directory",
 	[HOLDER_STEP_EXEC] = "executing the program",
+	[HOLDER_STEP_NPROC] = "counting against your RLIMIT_NPROC",
 };
 
 static const char *step_name(uint32_t step)
@@ -386,9 +387,13 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 		return;
 	case HOLDER_REPORT_SETUP_FAILED:
 		p->priv->setup_failed = true;
-		why_set(&why, rep->error > 0 ? rep->error : EIO,
-			"the new process could not take on the requester's identity: %s failed: %s",
-			step_name(rep->step), strerror(rep->error));
+		if (rep->step == HOLDER_STEP_NPROC && rep->error == EAGAIN)
+			why_set(&why, EAGAIN, "uid %u already runs as many processes as the requester's RLIMIT_NPROC allows; a fork of the requester would fail with EAGAIN as well; end some of its processes or release reservations, or raise the limit (ulimit -u)",
+				p->owner_uid);
+		else
+			why_set(&why, rep->error > 0 ? rep->error : EIO,
+				"the new process could not take on the requester's identity: %s failed: %s",
+				step_name(rep->step), strerror(rep->error));
 		log_warning("process %llu (pid %d): %s", (unsigned long long)p->id, p->pid, why.text);
 		notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
 		return;

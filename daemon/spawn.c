@@ -347,6 +347,14 @@ static int queue_setup(int sock, const struct peer *peer)
 		    s->rlimits[i].max != own->rlim_max)
 			s->rlimit_mask |= 1u << i;
 	}
+	/* The new process counts against the requester's RLIMIT_NPROC as a
+	 * fork would; fork() lets CAP_SYS_RESOURCE or CAP_SYS_ADMIN (in the
+	 * initial user namespace) exceed it. */
+	if (peer->rlimit_mask & (1u << RLIMIT_NPROC)) {
+		s->flags |= HOLDER_SETUP_NPROC;
+		if (peer->own_userns && (peer->cap_eff & (1ull << CAP_SYS_RESOURCE | 1ull << CAP_SYS_ADMIN)))
+			s->flags |= HOLDER_SETUP_NPROC_EXEMPT;
+	}
 	s->n_groups = (uint32_t)peer->n_groups;
 	groups = (uint32_t *)(s + 1);
 	for (size_t i = 0; i < peer->n_groups; i++)

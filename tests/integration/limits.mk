@@ -6,7 +6,8 @@ LIMITS_TESTS = \
 	tests/integration/conn-limits.sh \
 	tests/integration/conn-idle.sh \
 	tests/integration/conn-rate.sh \
-	tests/integration/flood.sh
+	tests/integration/flood.sh \
+	tests/integration/limits-nproc.sh
 TESTS += $(LIMITS_TESTS)
 EXTRA_DIST += $(LIMITS_TESTS) tests/integration/limits-lib.sh
 
