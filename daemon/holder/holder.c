@@ -267,7 +267,8 @@ static int scheduling_apply(const struct holder_setup *s, uint32_t *step)
  * task itself joined, one fewer than fork() counts. So the limit is one
  * lower while the uid changes, and an execve() that can only fail (no
  * file) then asks the kernel whether the mark is set. A requester that may
- * exceed the limit gets none while the uid changes, so that no mark is set. */
+ * exceed the limit gets its hard limit while the uid changes, so that no
+ * mark is set below that. */
 #define RLIM64_INFINITY (~0ULL)
 #define RLIMIT_NPROC_RESOURCE 6
 
@@ -276,7 +277,9 @@ static int nproc_before_uid_change(const struct holder_setup *s)
 	struct holder_rlimit during = s->rlimits[RLIMIT_NPROC_RESOURCE];
 
 	if (s->flags & HOLDER_SETUP_NPROC_EXEMPT) {
-		during.cur = during.max = RLIM64_INFINITY;
+		/* As high as it goes without CAP_SYS_RESOURCE, which a
+		 * confined daemon may lack. */
+		during.cur = during.max;
 	} else if (during.cur == RLIM64_INFINITY) {
 		return 0;
 	} else if (during.cur == 0) {

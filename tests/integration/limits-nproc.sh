@@ -5,7 +5,8 @@
 # given it, 29 beside the client itself; every request after that fails with
 # EAGAIN and a message naming RLIMIT_NPROC, and the kernel agrees: a fork
 # by a process of that user fails as well. A released reservation makes room
-# for one more; a request for two at the limit creates neither.
+# for one more; a request for two at the limit creates neither. A requester
+# with CAP_SYS_ADMIN may exceed the limit, as its fork could.
 #
 # The user is one of its own (TEST_UID + 40): the count is over all of a
 # uid's processes on the machine, which nothing else here may change.
@@ -82,6 +83,16 @@ client_cmd A "reserve 0"
 assert_eq "one more fits again" "$CL_LAST" "ok 1"
 parse_procs
 EXTRA_PIDS+=("${RES_HOST[0]}")
+
+# fork() lets a caller with CAP_SYS_ADMIN (or CAP_SYS_RESOURCE) exceed the
+# limit, and so does the daemon.
+CLIENT_BIN=$USER_CLIENT client_open B setpriv --reuid="$NPROC_UID" --regid="$NPROC_UID" --clear-groups \
+	--inh-caps=+sys_admin --ambient-caps=+sys_admin -- prlimit --nproc="$LIMIT" --
+client_cmd B "reserve 0 0"
+assert_eq "a client of uid $NPROC_UID with CAP_SYS_ADMIN, at the limit, gets two more" "$CL_LAST" "ok 2"
+parse_procs
+EXTRA_PIDS+=("${RES_HOST[@]}")
+client_quit B
 
 client_quit A
 stop_daemon
