@@ -136,15 +136,25 @@ static int map_id_into(int procfd, const char *file, uint32_t id, uint32_t *ret)
 	return -ENOENT;
 }
 
+/* A cgroup that cannot be opened is no reason to refuse the connection,
+ * but the reason every process it asks for is refused (spawn_holder()):
+ * a child must never land in the daemon's cgroup instead (DESIGN §6). */
 static int open_cgroup(int procfd, struct peer *peer)
 {
 	char buf[8192], path[2 * PATH_MAX];
 	const char *line;
+	ssize_t n;
 
 	peer->cgroup_fd = -1;
+	peer->cgroup_error = 0;
 	if (!peer_cgroup2_available())
 		return 0;
-	if (read_file_at(procfd, "cgroup", buf, sizeof(buf)) < 0)
+	n = read_file_at(procfd, "cgroup", buf, sizeof(buf));
+	if (n == -EFBIG) {
+		peer->cgroup_error = ENAMETOOLONG;
+		return 0;
+	}
+	if (n < 0)
 		return -ESRCH;
 	for (line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
 		const char *end;
@@ -154,13 +164,18 @@ static int open_cgroup(int procfd, struct peer *peer)
 		end = strchr(line, '\n');
 		if (!end)
 			end = line + strlen(line);
-		if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, (int)(end - line - 3), line + 3) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, (int)(end - line - 3), line + 3) >= (int)sizeof(path)) {
+			peer->cgroup_error = ENAMETOOLONG;
 			return 0;
+		}
 		peer->cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (peer->cgroup_fd < 0)
-			log_debug("requester pid %d: cannot open its cgroup %s: %m; its children will not be placed there", peer->pid, path);
+		if (peer->cgroup_fd < 0) {
+			peer->cgroup_error = errno;
+			log_debug("requester pid %d: cannot open its cgroup %s: %m; it will be refused every process", peer->pid, path);
+		}
 		return 0;
 	}
+	peer->cgroup_error = ENOENT;
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct peer {
 	int userns_fd;             /* = ns_fd[HOLDER_NS_USER] */
 	int root_fd;               /* its root directory (O_PATH) */
 	int cgroup_fd;             /* its cgroup v2 directory, or -1 */
+	int cgroup_error;          /* errno: why its cgroup could not be opened (0: it was,
+	                            * or there is no cgroup v2 to place children in) */
 
 	/* For the audit: its systemd units, "" when libsystemd cannot tell. */
 	char unit[128];

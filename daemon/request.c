@@ -804,18 +804,30 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 /* ------------------------------------------------------------ handlers */
 
 /* Hello.client, free text from the requester, for a log line: cut short,
- * and with no control character to start a forged line with. */
+ * and every byte that is not printable ASCII (a control character could
+ * start a forged line, a byte of 0x80 or more is no valid text for the
+ * journal or a terminal) or a backslash written as \xHH. */
 static const char *client_name_for_log(const char *name, char *buf, size_t len)
 {
-	size_t i;
+	size_t at = 0, i;
 
-	for (i = 0; name && name[i] && i + 4 < len; i++)
-		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
-	if (name && name[i]) {
-		memcpy(&buf[i], "...", 3);
-		i += 3;
+	for (i = 0; name && name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\';
+
+		/* Room for this byte, a "..." and the NUL. */
+		if (at + (plain ? 1 : 4) + 4 > len)
+			break;
+		if (plain)
+			buf[at++] = (char)ch;
+		else
+			at += (size_t)snprintf(buf + at, len - at, "\\x%02x", ch);
 	}
-	buf[i] = '\0';
+	if (name && name[i]) {
+		memcpy(&buf[at], "...", 3);
+		at += 3;
+	}
+	buf[at] = '\0';
 	return buf;
 }
 

@@ -490,6 +490,10 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
 	ret->busy_level = -1;
+	if (peer->cgroup_fd < 0 && peer->cgroup_error && can_clone_into_cgroup)
+		return why_set(why, peer->cgroup_error,
+			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
+			       strerror(peer->cgroup_error));
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return why_set(why, errno, "cannot create the holder channel: %m");
