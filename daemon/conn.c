@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <limits.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,11 @@ const struct peer *conn_peer(const struct conn *c)
 	return &c->peer;
 }
 
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return event_get_base(c->read_ev);
+}
+
 uint64_t conn_number(const struct conn *c)
 {
 	return c->number;
@@ -238,6 +244,18 @@ static void conn_close_telling(struct conn *c, const struct why *why)
 	conn_kill(c, LOG_DEBUG, why->text);
 }
 
+/* A packet cannot be larger than the socket's send buffer (the reply to a
+ * reserve of 10,000 processes may be): make room for one of len bytes. */
+static int grow_send_buffer(int fd, size_t len)
+{
+	int size = len < (size_t)INT_MAX / 2 ? (int)len * 2 : INT_MAX;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		return -errno;
+	return 0;
+}
+
 static void on_write(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn *c = arg;
@@ -245,6 +263,9 @@ static void on_write(evutil_socket_t fd, short what, void *arg)
 
 	while ((m = TAILQ_FIRST(&c->out))) {
 		int r = wire_send(c->fd, m->buf, m->len, m->fds, m->n_fds);
+
+		if (r == -EMSGSIZE && grow_send_buffer(c->fd, m->len) == 0)
+			r = wire_send(c->fd, m->buf, m->len, m->fds, m->n_fds);
 
 		if (r == -EAGAIN)
 			return;
@@ -344,6 +365,8 @@ int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *f
 
 	if (TAILQ_EMPTY(&c->out)) {
 		r = wire_send(c->fd, buf, len, fds, n_fds);
+		if (r == -EMSGSIZE && grow_send_buffer(c->fd, len) == 0)
+			r = wire_send(c->fd, buf, len, fds, n_fds);
 		if (r != -EAGAIN) {
 			free(buf);
 			if (r < 0)

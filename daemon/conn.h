@@ -31,6 +31,8 @@ int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const 
 int conn_respond_error(struct conn *c, uint64_t id, const struct why *why);
 
 const struct peer *conn_peer(const struct conn *c);
+/* The event loop that serves c. */
+struct event_base *conn_event_base(const struct conn *c);
 uint64_t conn_number(const struct conn *c);
 
 /* Protocol version agreed in Hello, 0 before it. */

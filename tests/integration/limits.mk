@@ -8,6 +8,7 @@ LIMITS_TESTS = \
 	tests/integration/conn-rate.sh \
 	tests/integration/flood.sh \
 	tests/integration/limits-nproc.sh \
+	tests/integration/limits-slices.sh \
 	tests/integration/cgroup-deep.sh \
 	tests/integration/hello-name.sh
 TESTS += $(LIMITS_TESTS)
