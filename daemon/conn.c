@@ -586,16 +586,20 @@ static void log_refusal(uid_t uid, pid_t pid, const struct why *why)
 	quiet = 0;
 }
 
-/* Whether uid may open one more connection. Its own limit is checked first:
- * that is the one the user can do something about. */
-static int check_room(uid_t uid, struct why *why)
+/* Whether uid may open one more connection, counted against responsible
+ * (peer.h). Its own limit is checked first: that is the one the user can
+ * do something about. */
+static int check_room(uid_t uid, uid_t responsible, struct why *why)
 {
-	unsigned int mine = quota_connections(uid);
+	unsigned int mine = quota_connections(responsible);
 	unsigned int most = limits.max_connections;
+	char whose[128] = "";
 
+	if (responsible != uid)
+		snprintf(whose, sizeof(whose), " (with those of the uids of the user namespaces it owns: uid %u is one)", uid);
 	if (limits.max_connections_per_user > 0 && mine >= limits.max_connections_per_user)
-		return why_set(why, ENOSPC, "uid %u already has %u connections to pidrestored, the limit per user (--max-connections-per-user %u); close connections it no longer needs, or ask the administrator to raise the limit",
-			       uid, mine, limits.max_connections_per_user);
+		return why_set(why, ENOSPC, "uid %u already has %u connections to pidrestored%s, the limit per user (--max-connections-per-user %u); close connections it no longer needs, or ask the administrator to raise the limit",
+			       responsible, mine, whose, limits.max_connections_per_user);
 	if (most > 0 && uid == 0)
 		most += CONN_ROOT_RESERVE;
 	if (most > 0 && n_conns >= most)
@@ -625,6 +629,7 @@ int conn_new(struct event_base *base, int fd, struct conn **ret)
 	struct why why = { 0 };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
+	uid_t responsible;
 	int r;
 
 	/* Limits first, from the socket alone: a refused connection costs no
@@ -634,7 +639,8 @@ int conn_new(struct event_base *base, int fd, struct conn **ret)
 		close(fd);
 		return r;
 	}
-	r = check_room(cred.uid, &why);
+	responsible = peer_responsible_uid(cred.pid, cred.uid);
+	r = check_room(cred.uid, responsible, &why);
 	if (r < 0) {
 		log_refusal(cred.uid, cred.pid, &why);
 		send_refusal(fd, &why);
@@ -651,6 +657,9 @@ int conn_new(struct event_base *base, int fd, struct conn **ret)
 	c->last_request_usec = now_usec();
 	TAILQ_INIT(&c->out);
 	r = peer_capture(fd, &c->peer, &why);
+	/* The first look went by PID; the capture, pinned, decides. */
+	if (r == 0 && c->peer.responsible_uid != responsible)
+		r = check_room(c->peer.uid, c->peer.responsible_uid, &why);
 	if (r < 0) {
 		log_info("refusing a connection: %s", why.text);
 		/* Answer the Hello the client is about to send, then go. */
@@ -663,7 +672,7 @@ int conn_new(struct event_base *base, int fd, struct conn **ret)
 	c->timer_ev = evtimer_new(base, on_timer, c);
 	c->resume_ev = evtimer_new(base, on_resume, c);
 	if (!c->read_ev || !c->write_ev || !c->timer_ev || !c->resume_ev || event_add(c->read_ev, NULL) < 0 ||
-	    quota_add_connection(c->peer.uid, 1) < 0) {
+	    quota_add_connection(c->peer.responsible_uid, 1) < 0) {
 		conn_release(c);
 		return -ENOMEM;
 	}
@@ -681,7 +690,7 @@ void conn_free(struct conn *c)
 	request_conn_closed(c);
 	proc_conn_closed(c);
 	drop_output(c);
-	quota_add_connection(c->peer.uid, -1);
+	quota_add_connection(c->peer.responsible_uid, -1);
 	TAILQ_REMOVE(&conns, c, link);
 	n_conns--;
 	conn_release(c);

@@ -297,6 +297,38 @@ static void read_units(struct peer *peer)
 	free(unit);
 }
 
+/* A user who owns a user namespace may map its subordinate uids there and
+ * connect as each of them: what they do counts against the owner of the
+ * outermost user namespace, the one the user made. A namespace root made
+ * (a container's) hands its uids to whoever runs in it: then the owner of
+ * the outermost one made by a user answers, or the uid itself. */
+static uid_t responsible_uid_of(int userns_fd, uid_t uid)
+{
+	struct nsref_owners owners;
+
+	if (fd_inode(userns_fd) == nsref_own_userns_inode() || nsref_userns_owners(userns_fd, &owners) < 0)
+		return uid;
+	for (size_t i = owners.n; i-- > 0;)
+		if (owners.uid[i] != 0)
+			return owners.uid[i];
+	return uid;
+}
+
+uid_t peer_responsible_uid(pid_t pid, uid_t uid)
+{
+	char path[64];
+	uid_t ret;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return uid;
+	ret = responsible_uid_of(fd, uid);
+	close(fd);
+	return ret;
+}
+
 int peer_capture(int sock, struct peer *peer, struct why *why)
 {
 	struct ucred cred;
@@ -355,6 +387,7 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 
 	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
+	peer->responsible_uid = responsible_uid_of(peer->userns_fd, peer->uid);
 	peer->ns_uid = peer->uid;
 	peer->ns_gid = peer->gid;
 	if (!peer->own_userns &&

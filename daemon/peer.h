@@ -20,6 +20,11 @@ struct peer {
 	int pidfd;                 /* pins the process: never confused with a later one */
 	bool pidfd_from_socket;    /* SO_PEERPIDFD (6.5+) rather than pidfd_open(pid) */
 
+	/* Whose connections and reservations it counts against (quota.h):
+	 * uid, or, in a user namespace, the host uid that owns the outermost
+	 * one not owned by root, whose subordinate uids it may be using. */
+	uid_t responsible_uid;
+
 	/* As seen in the requester's own user namespace. */
 	uid_t ns_uid;
 	gid_t ns_gid;
@@ -63,6 +68,10 @@ struct peer {
  * or see (pid 0: not visible in the daemon's pid namespace). */
 int peer_capture(int sock, struct peer *peer, struct why *why);
 void peer_release(struct peer *peer);
+
+/* peer->responsible_uid for the process pid with effective uid uid, read
+ * by pid: for limits checked before the peer is captured. */
+uid_t peer_responsible_uid(pid_t pid, uid_t uid);
 
 /* Finds the cgroup v2 mount once, for CLONE_INTO_CGROUP. */
 void peer_init_cgroup_root(void);

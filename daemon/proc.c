@@ -84,7 +84,7 @@ static void set_state(struct proc *p, enum proc_state state)
 	n_outstanding = (unsigned int)((int)n_outstanding + delta);
 	if (p->owner)
 		conn_add_reservations(p->owner, delta);
-	quota_add_outstanding(p->owner_uid, delta);
+	quota_add_outstanding(p->quota_uid, delta);
 }
 
 unsigned int proc_outstanding(void)
@@ -618,6 +618,7 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->id = next_id++;
 	p->owner = owner;
 	p->owner_uid = owner_uid;
+	p->quota_uid = owner ? conn_peer(owner)->responsible_uid : owner_uid;
 	p->state = PROC_RELEASED;
 	set_state(p, PROC_STARTING);
 	p->pid = res->pid;

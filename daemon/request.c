@@ -385,12 +385,22 @@ static int check_user_limits(struct conn *c, const char *verb, size_t n, bool re
 	int r = 0;
 
 	policy_user_limits(&current_policy, &req, &l);
+	/* Root (DESIGN §5.1) could take any PID itself: only a grant that
+	 * names it limits it, and --max-reservations. */
+	if (l.max_reservations_is_default && peer->own_userns &&
+	    (peer->cap_eff & (1ull << PR_CAP_SYS_ADMIN | 1ull << PR_CAP_CHECKPOINT_RESTORE)))
+		l.max_reservations = POLICY_UNLIMITED;
 	if (reserving && l.max_reservations != POLICY_UNLIMITED &&
-	    quota_outstanding(peer->uid) + n > l.max_reservations) {
+	    quota_outstanding(peer->responsible_uid) + n > l.max_reservations) {
+		char whose[96] = "";
+
 		rule = l.max_reservations_rule;
-		key = "MaxReservations=";
-		r = why_set(why, ENOSPC, "uid %u holds %u outstanding reservations; %zu more would exceed its limit of %u (MaxReservations= in %s); release or claim some first",
-			    peer->uid, quota_outstanding(peer->uid), n, l.max_reservations, rule);
+		key = l.max_reservations_is_default ? "DefaultMaxReservations=" : "MaxReservations=";
+		if (peer->responsible_uid != peer->uid)
+			snprintf(whose, sizeof(whose), " (those of uid %u count as uid %u's, who owns its user namespace)",
+				 peer->uid, peer->responsible_uid);
+		r = why_set(why, ENOSPC, "uid %u holds %u outstanding reservations%s; %zu more would exceed its limit of %u (%s in %s); release or claim some first",
+			    peer->responsible_uid, quota_outstanding(peer->responsible_uid), whose, n, l.max_reservations, key, rule);
 	} else if (l.spawns_per_second != POLICY_UNLIMITED) {
 		uint64_t retry_usec;
 
@@ -1175,7 +1185,7 @@ static bool handle_reserve(struct conn *c, Pidrestore__Request *envelope, struct
 {
 	const Pidrestore__ReserveRequest *req = envelope->reserve;
 	uint64_t id = envelope->id;
-	uid_t quota_uid = conn_peer(c)->uid;
+	uid_t quota_uid = conn_peer(c)->responsible_uid;
 	struct reserve_job *job = NULL;
 	struct pending *pd = NULL;
 	struct why why = { 0 };

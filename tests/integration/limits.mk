@@ -9,6 +9,8 @@ LIMITS_TESTS = \
 	tests/integration/flood.sh \
 	tests/integration/limits-nproc.sh \
 	tests/integration/limits-slices.sh \
+	tests/integration/limits-default.sh \
+	tests/integration/limits-subuids.sh \
 	tests/integration/cgroup-deep.sh \
 	tests/integration/hello-name.sh
 TESTS += $(LIMITS_TESTS)
