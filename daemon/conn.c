@@ -12,6 +12,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "fdreserve.h"
 #include "log.h"
 #include "proc.h"
 #include "quota.h"
@@ -535,8 +536,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		if (pkt.fds_truncated) {
 			struct why why;
 
-			why_set(&why, EPROTO, "the request carried more fds than one packet can hold (%zu received, at most %d)",
-				pkt.n_fds, WIRE_MAX_FDS);
+			/* The kernel drops the fds the daemon has no room for. */
+			if (!fdreserve_explain(&why))
+				why_set(&why, EPROTO, "the request carried more fds than one packet can hold (%zu received, at most %d)",
+					pkt.n_fds, WIRE_MAX_FDS);
 			reject_packet(c, &pkt, &why);
 			continue;
 		}
@@ -608,6 +611,17 @@ static int check_room(uid_t uid, uid_t responsible, struct why *why)
 	return 0;
 }
 
+void conn_refuse(int fd, const struct why *why)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	log_refusal(cred.uid, cred.pid, why);
+	send_refusal(fd, why);
+	close(fd);
+}
+
 static void conn_release(struct conn *c)
 {
 	if (c->read_ev)
@@ -660,6 +674,10 @@ int conn_new(struct event_base *base, int fd, struct conn **ret)
 	/* The first look went by PID; the capture, pinned, decides. */
 	if (r == 0 && c->peer.responsible_uid != responsible)
 		r = check_room(c->peer.uid, c->peer.responsible_uid, &why);
+	/* Looked at while what the capture opened is still open: a capture
+	 * that ran out of fds reads as "the requester has exited". */
+	if (r < 0 && fdreserve_explain(&why))
+		r = -EMFILE;
 	if (r < 0) {
 		log_info("refusing a connection: %s", why.text);
 		/* Answer the Hello the client is about to send, then go. */

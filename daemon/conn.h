@@ -17,6 +17,10 @@ struct conn;
 /* Takes ownership of fd (non-blocking, close-on-exec, already accepted). */
 int conn_new(struct event_base *base, int fd, struct conn **ret);
 
+/* Answers an accepted connection the daemon will not serve with why, as
+ * its first message, and closes it (fd is taken over). */
+void conn_refuse(int fd, const struct why *why);
+
 /* Closes the connection and releases everything it owns. */
 void conn_free(struct conn *c);
 

@@ -12,6 +12,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "conn.h"
+#include "fdreserve.h"
 #include "listener.h"
 #include "log.h"
 
@@ -144,6 +145,23 @@ static void accept_pause(void)
 	evtimer_add(resume_ev, &tv);
 }
 
+/* Out of fds, the reserve's make room to tell one waiting client why,
+ * rather than leave it waiting unanswered. errno is kept for the caller. */
+static void refuse_out_of_fds(void)
+{
+	int saved = errno, cfd;
+	struct why why;
+
+	fdreserve_lend();
+	cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0) {
+		fdreserve_why(&why);
+		conn_refuse(cfd, &why);
+	}
+	fdreserve_refill();
+	errno = saved;
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	for (int i = 0; i < 64; i++) {
@@ -151,6 +169,8 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 		int cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_out_of_fds();
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				accept_pause();
 			return;

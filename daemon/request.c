@@ -13,6 +13,7 @@
 #include "check.h"
 #include "conn.h"
 #include "decode.h"
+#include "fdreserve.h"
 #include "kernel.h"
 #include "log.h"
 #include "nsref.h"
@@ -463,6 +464,9 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 			if (t->auto_pid[i])
 				t->pids[i] = pick_pid(t->pid_limit[i] < hostmax ? t->pid_limit[i] : hostmax);
 		r = spawn_holder(peer, &t->chain, t->clone_newpid, t->pids, t->n_pids, res, why);
+		/* Out of fds, the spawner's pidfd or a channel went missing. */
+		if (r < 0 && fdreserve_explain(why))
+			return -EMFILE;
 		if (r != -EEXIST || res->busy_level < 0 || !t->auto_pid[res->busy_level])
 			return r;
 		if (attempt + 1 == ANY_PID_ATTEMPTS)
@@ -1057,10 +1061,13 @@ static void reserve_job_free(struct reserve_job *job)
 }
 
 /* A failure ends the request: what it made goes (pending_finish()). */
-static void reserve_job_fail(struct reserve_job *job, size_t i, const struct why *why)
+static void reserve_job_fail(struct reserve_job *job, size_t i, const struct why *why_in)
 {
 	struct pending *pd = job->pd;
+	struct why explained = *why_in;
+	const struct why *why = &explained;
 
+	fdreserve_explain(&explained);
 	pd->failed = true;
 	if (pd->n > 1)
 		why_set(&pd->why, why->err, "process %zu of %zu: %s", i, pd->n, why->text);

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "kernel.h"
 #include "conn.h"
+#include "fdreserve.h"
 #include "listener.h"
 #include "log.h"
 #include "nsref.h"
@@ -195,6 +196,8 @@ int server_run(const struct server_options *opts)
 	 * get SIG_DFL back before they run anything. */
 	signal(SIGPIPE, SIG_IGN);
 	raise_fd_limit();
+	if (fdreserve_init() < 0)
+		log_warning("cannot keep fds in reserve: %m; a daemon out of fds may fail to tell a new connection so");
 	conn_set_max_message_size(opts->max_message_size);
 	/* After raise_fd_limit(): the connection limit follows the fd limit. */
 	conn_set_limits(&conn_limits);
@@ -272,6 +275,7 @@ out:
 	conn_close_all();
 	proc_shutdown();
 	spawn_shutdown();
+	fdreserve_close();
 	if (ev_watchdog)
 		event_free(ev_watchdog);
 	if (ev_idle)

@@ -11,6 +11,7 @@ LIMITS_TESTS = \
 	tests/integration/limits-slices.sh \
 	tests/integration/limits-default.sh \
 	tests/integration/limits-subuids.sh \
+	tests/integration/limits-fds.sh \
 	tests/integration/cgroup-deep.sh \
 	tests/integration/hello-name.sh
 TESTS += $(LIMITS_TESTS)
