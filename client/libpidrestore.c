@@ -51,6 +51,7 @@ struct pidrestore {
 	uint32_t version;
 	size_t max_message_size;
 	uint8_t *recv_buf;
+	size_t recv_size;          /* of recv_buf: max_message_size, or more for a large reply */
 	struct queued_event *events_head;
 	struct queued_event **events_tail;
 	char last_error[1024];
@@ -228,19 +229,19 @@ static int receive_message(pidrestore *c, Pidrestore__ServerMessage **ret, struc
 	Pidrestore__ServerMessage *msg;
 	int r;
 
-	r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
+	r = wire_recv(c->fd, c->recv_buf, c->recv_size, pkt);
 	/* A daemon that closed with our request unread resets the connection,
 	 * and the kernel reports that before what is still queued for us,
 	 * such as the reply that says why: read on once. */
 	if (r == -ECONNRESET)
-		r = wire_recv(c->fd, c->recv_buf, c->max_message_size, pkt);
+		r = wire_recv(c->fd, c->recv_buf, c->recv_size, pkt);
 	if (r == 0 || r == -ECONNRESET)
 		return set_error(c, -ECONNRESET, "pidrestored closed the connection");
 	if (r < 0)
 		return set_error(c, r, "cannot receive from pidrestored: %s", strerror(-r));
 	if (pkt->truncated) {
 		r = set_error(c, -EPROTO, "pidrestored sent a %zu-byte message; its limit is %zu bytes",
-			      pkt->len, c->max_message_size);
+			      pkt->len, c->recv_size);
 		goto out;
 	}
 	if (pkt->fds_truncated) {
@@ -595,7 +596,7 @@ static int hello(pidrestore *c)
 			goto out;
 		}
 		c->recv_buf = buf;
-		c->max_message_size = size;
+		c->max_message_size = c->recv_size = size;
 	}
 out:
 	response_free(msg, &pkt);
@@ -640,7 +641,7 @@ _public_ int pidrestore_connect(const char *path, pidrestore **ret)
 	c->fd = -1;
 	c->next_request_id = 1;
 	c->events_tail = &c->events_head;
-	c->max_message_size = DEFAULT_MESSAGE_SIZE;
+	c->max_message_size = c->recv_size = DEFAULT_MESSAGE_SIZE;
 	c->recv_buf = malloc(c->max_message_size);
 	if (!c->recv_buf) {
 		r = set_connect_error(-ENOMEM, "out of memory");
@@ -735,6 +736,30 @@ out:
 	return r;
 }
 
+/* The most a reserve reply takes per process (ProcessInfo with an id, 33
+ * PIDs, the namespace and a pidfd index), and for the rest of it. */
+#define RESERVE_REPLY_PER_PROCESS 200
+#define RESERVE_REPLY_BASE 256
+
+/* Makes room to receive a reply of up to size bytes (at most
+ * MAX_MESSAGE_SIZE): the reply to a large reserve is larger than any
+ * request may be. */
+static int recv_room(pidrestore *c, size_t size)
+{
+	uint8_t *buf;
+
+	if (size > MAX_MESSAGE_SIZE)
+		size = MAX_MESSAGE_SIZE;
+	if (size <= c->recv_size)
+		return 0;
+	buf = realloc(c->recv_buf, size);
+	if (!buf)
+		return set_error(c, -ENOMEM, "out of memory for a %zu-byte receive buffer", size);
+	c->recv_buf = buf;
+	c->recv_size = size;
+	return 0;
+}
+
 _public_ int pidrestore_reserve(pidrestore *c, const pidrestore_target *targets, size_t n,
 				unsigned int ttl_sec, pidrestore_process *ret)
 {
@@ -773,6 +798,9 @@ _public_ int pidrestore_reserve(pidrestore *c, const pidrestore_target *targets,
 	req.body_case = PIDRESTORE__REQUEST__BODY_RESERVE;
 	req.reserve = &reserve;
 
+	r = recv_room(c, RESERVE_REPLY_BASE + n * RESERVE_REPLY_PER_PROCESS);
+	if (r < 0)
+		goto out;
 	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_RESERVE, &msg, &pkt);
 	if (r < 0)
 		goto out;

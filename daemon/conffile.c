@@ -32,7 +32,7 @@ struct parser {
 	struct why *why;
 	enum section section;
 	unsigned int section_line;
-	unsigned int key_line[8]; /* where each key was set in this section; 0: not yet */
+	unsigned int key_line[16]; /* where each key was set in this section; 0: not yet */
 };
 
 struct key {
@@ -167,7 +167,7 @@ static int parse_bool(struct parser *p, const char *key, const char *value, bool
 	return parse_error(p, "%s=%s: not a boolean; use yes or no (true/false, on/off and 1/0 work too)", key, value);
 }
 
-/* A count for a per-grant limit: a number, or "infinity" for none. */
+/* A count for a limit: a number, or "infinity" for none. */
 static int parse_limit(struct parser *p, const char *key, const char *value, uint32_t *ret)
 {
 	unsigned long long v = 0;
@@ -318,6 +318,11 @@ static int parse_namespaces(struct parser *p, char *value)
 	return 0;
 }
 
+static int parse_default_max_reservations(struct parser *p, char *value)
+{
+	return parse_limit(p, "DefaultMaxReservations", value, &p->policy->default_max_reservations);
+}
+
 static int parse_max_reservations(struct parser *p, char *value)
 {
 	return parse_limit(p, "MaxReservations", value, &current_grant(p)->max_reservations);
@@ -331,6 +336,7 @@ static int parse_spawns_per_second(struct parser *p, char *value)
 static const struct key keys[] = {
 	{ "OwnNamespaces", SECTION_POLICY, parse_own_namespaces },
 	{ "RootOnlyBelow", SECTION_POLICY, parse_root_only_below },
+	{ "DefaultMaxReservations", SECTION_POLICY, parse_default_max_reservations },
 	{ "User", SECTION_GRANT, parse_users },
 	{ "Group", SECTION_GRANT, parse_groups },
 	{ "PIDs", SECTION_GRANT, parse_pids },

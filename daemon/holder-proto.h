@@ -22,7 +22,8 @@
  *   4. chroot to HOLDER_FD_ROOT when HOLDER_SETUP_CHROOT
  *   5. setns() into the user namespace when its bit is set in ns_mask
  *   6. setresgid(gid) and setresuid(uid) with SECBIT_KEEP_CAPS, the ids as
- *      seen in the namespace the holder is now in
+ *      seen in the namespace the holder is now in; then, when rlimits carries
+ *      RLIMIT_NPROC, the check fork() would have made (HOLDER_STEP_NPROC)
  *   7. capset(prm, eff, inh), raise ambient caps, clear keep-caps
  *   8. umask; PR_SET_NO_NEW_PRIVS when HOLDER_SETUP_NO_NEW_PRIVS;
  *      PR_SET_DUMPABLE 0; close 4 and above
@@ -115,6 +116,12 @@ enum holder_setup_flags {
 	HOLDER_SETUP_AFFINITY = 1u << 4,     /* cpu_affinity */
 	HOLDER_SETUP_IOPRIO = 1u << 5,       /* ioprio */
 	HOLDER_SETUP_PERSONALITY = 1u << 6,  /* personality */
+	/* rlimits[RLIMIT_NPROC] is the requester's: the holder counts against
+	 * it as a fork of the requester would (step 6)... */
+	HOLDER_SETUP_NPROC = 1u << 7,
+	/* ...which the requester may exceed, as fork() lets a caller with
+	 * CAP_SYS_RESOURCE or CAP_SYS_ADMIN. */
+	HOLDER_SETUP_NPROC_EXEMPT = 1u << 8,
 };
 
 #define HOLDER_CPU_WORDS 16 /* affinity masks of up to 1024 CPUs */
@@ -223,6 +230,9 @@ enum holder_step {
 	HOLDER_STEP_CWD,
 	HOLDER_STEP_EXEC,
 	HOLDER_STEP_NEW_PIDNS,    /* the namespace helper's unshare(CLONE_NEWPID) */
+	/* The requester's user has as many processes as its RLIMIT_NPROC
+	 * allows: a fork of the requester would have failed (EAGAIN). */
+	HOLDER_STEP_NPROC,
 };
 
 /* holder -> daemon. */

@@ -12,6 +12,7 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "fdreserve.h"
 #include "listener.h"
 #include "log.h"
 
@@ -23,6 +24,7 @@ static struct event *accept_ev;
 static struct event *resume_ev;
 static struct event_base *listener_base;
 static listener_accept_fn accept_fn;
+static listener_refuse_fn refuse_fn;
 
 const char *listener_path(void)
 {
@@ -145,12 +147,31 @@ static void accept_pause(void)
 	evtimer_add(resume_ev, &tv);
 }
 
+/* Out of fds, the reserve's make room to tell one waiting client why,
+ * rather than leave it waiting unanswered. errno is kept for the caller. */
+static void refuse_out_of_fds(void)
+{
+	int saved = errno, cfd;
+	struct why why;
+
+	fdreserve_lend();
+	cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd >= 0) {
+		fdreserve_why(&why);
+		refuse_fn(cfd, &why);
+	}
+	fdreserve_refill();
+	errno = saved;
+}
+
 static void on_accept(evutil_socket_t fd, short what, void *arg)
 {
 	for (int i = 0; i < 64; i++) {
 		int cfd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (cfd < 0) {
+			if (errno == EMFILE || errno == ENFILE)
+				refuse_out_of_fds();
 			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
 				accept_pause();
 			return;
@@ -164,10 +185,11 @@ static void on_accept(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-int listener_start(struct event_base *base, listener_accept_fn fn)
+int listener_start(struct event_base *base, listener_accept_fn fn, listener_refuse_fn refuse)
 {
 	listener_base = base;
 	accept_fn = fn;
+	refuse_fn = refuse;
 	accept_ev = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, NULL);
 	resume_ev = evtimer_new(base, on_resume, NULL);
 	if (!accept_ev || !resume_ev || event_add(accept_ev, NULL) < 0)

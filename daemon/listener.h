@@ -17,8 +17,11 @@ int listener_open(const char *path, struct why *why);
 /* Every accepted connection (non-blocking, close-on-exec) goes to fn. */
 typedef void (*listener_accept_fn)(struct event_base *base, int fd);
 
+/* A connection accepted out of fds to be told so and closed (fd taken). */
+typedef void (*listener_refuse_fn)(int fd, const struct why *why);
+
 /* Starts accepting on base. */
-int listener_start(struct event_base *base, listener_accept_fn fn);
+int listener_start(struct event_base *base, listener_accept_fn fn, listener_refuse_fn refuse);
 
 /* Stops accepting and closes this process's copy of the socket. */
 void listener_close(void);

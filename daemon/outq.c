@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <sys/socket.h>
 #include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,28 @@ struct outq_packet {
 };
 
 static size_t total;
+
+/* A packet cannot be larger than the socket's send buffer (the reply to a
+ * reserve of 10,000 processes may be): make room for one of len bytes.
+ * Without CAP_NET_ADMIN the kernel's wmem_max caps it. */
+static int grow_send_buffer(int fd, size_t len)
+{
+	int size = len < (size_t)INT_MAX / 2 ? (int)len * 2 : INT_MAX;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0 &&
+	    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) < 0)
+		return -errno;
+	return 0;
+}
+
+int outq_send_packet(int sock, const void *buf, size_t len, const int *fds, size_t n_fds)
+{
+	int r = wire_send(sock, buf, len, fds, n_fds);
+
+	if (r == -EMSGSIZE && grow_send_buffer(sock, len) == 0)
+		r = wire_send(sock, buf, len, fds, n_fds);
+	return r;
+}
 static size_t freed_since_trim;
 
 void outq_init(struct outq *q)
@@ -105,7 +129,7 @@ int outq_send(struct outq *q, int sock)
 	struct outq_packet *p;
 
 	while ((p = TAILQ_FIRST(&q->packets))) {
-		int r = wire_send(sock, p->buf, p->len, p->fds, p->n_fds);
+		int r = outq_send_packet(sock, p->buf, p->len, p->fds, p->n_fds);
 
 		if (r < 0)
 			return r;

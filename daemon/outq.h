@@ -31,6 +31,10 @@ int outq_push(struct outq *q, const void *buf, size_t len, const int *fds, size_
  * queue is empty, -EAGAIN when packets are left, or the send's -errno. */
 int outq_send(struct outq *q, int sock);
 
+/* Sends one packet now, growing the socket's send buffer for a packet
+ * larger than it. Returns 0, -EAGAIN, or -errno. */
+int outq_send_packet(int sock, const void *buf, size_t len, const int *fds, size_t n_fds);
+
 /* Drops every packet (the peer will never read them). */
 void outq_clear(struct outq *q);
 

@@ -12,7 +12,8 @@
 
 void policy_default(struct policy *policy)
 {
-	*policy = (struct policy){ .own_namespaces = true, .root_only_below = 0 };
+	*policy = (struct policy){ .own_namespaces = true, .root_only_below = 0,
+				   .default_max_reservations = POLICY_DEFAULT_MAX_RESERVATIONS };
 }
 
 void policy_free(struct policy *policy)
@@ -315,5 +316,11 @@ void policy_user_limits(const struct policy *policy, const struct policy_request
 			continue;
 		take_smaller(g->max_reservations, g->rule, &ret->max_reservations, &ret->max_reservations_rule);
 		take_smaller(g->spawns_per_second, g->rule, &ret->spawns_per_second, &ret->spawns_per_second_rule);
+	}
+	/* A grant may raise the default as well as lower it. */
+	if (ret->max_reservations == POLICY_UNLIMITED && policy->default_max_reservations != POLICY_UNLIMITED) {
+		ret->max_reservations = policy->default_max_reservations;
+		ret->max_reservations_rule = "[Policy]";
+		ret->max_reservations_is_default = true;
 	}
 }

@@ -17,6 +17,12 @@
 /* A per-grant limit that was not set. */
 #define POLICY_UNLIMITED UINT32_MAX
 
+/* Outstanding reservations of a user that no grant gives a MaxReservations=
+ * of its own ([Policy] DefaultMaxReservations=): a sixteenth of the daemon's
+ * default --max-reservations, so that one user cannot take them all, and
+ * more than a restorer of any usual process tree needs. */
+#define POLICY_DEFAULT_MAX_RESERVATIONS 4096
+
 struct policy_pid_range {
 	pid_t first, last;        /* inclusive */
 };
@@ -54,6 +60,7 @@ struct policy_grant {
 struct policy {
 	bool own_namespaces;      /* §5.2: what the kernel would let the requester do itself */
 	pid_t root_only_below;    /* §5.4: PIDs below this only root may take */
+	uint32_t default_max_reservations; /* for users no grant limits; POLICY_UNLIMITED: none */
 	struct policy_grant *grants;
 	size_t n_grants;
 	char **files;             /* the files it was read from, in order */
@@ -146,10 +153,13 @@ int policy_check(const struct policy *policy, const struct policy_request *req,
 bool policy_grant_names(const struct policy_grant *g, const struct policy_request *req);
 
 /* A user's limits: the smallest of each limit among the grants that name
- * the user, with the rule it comes from (NULL when unlimited). */
+ * the user, with the rule it comes from (NULL when unlimited). A user whose
+ * grants set no finite MaxReservations= gets the policy's default (its
+ * rule "[Policy]"), and max_reservations_is_default says so. */
 struct policy_limits {
 	uint32_t max_reservations;
 	const char *max_reservations_rule;
+	bool max_reservations_is_default;
 	uint32_t spawns_per_second;
 	const char *spawns_per_second_rule;
 };

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Per-user accounting (DESIGN §5.3, §10): outstanding reservations, process
- * creations per second and open connections, by requester uid, over all of
- * the user's connections; and the token bucket behind every rate limit of
- * the daemon. The limits themselves come from the policy
+/* Per-user accounting (DESIGN §5.3, §10): outstanding reservations and open
+ * connections by responsible uid (peer.h), process creations per second by
+ * requester uid, over all of the user's connections; and the token bucket
+ * behind every rate limit of the daemon. The limits themselves come from the policy
  * (policy_user_limits()) and the command line; this module only counts. */
 #pragma once
 

@@ -13,6 +13,7 @@
 #include "client.h"
 #include "holder-proto.h"
 #include "decode.h"
+#include "fdreserve.h"
 #include "log.h"
 #include "outq.h"
 #include "privmsg.h"
@@ -229,7 +230,7 @@ static int client_send_packet(struct client *c, const uint8_t *buf, size_t len, 
 	if (!c || c->dead)
 		return -EPIPE;
 	if (outq_empty(&c->out)) {
-		r = wire_send(c->fd, buf, len, fds, n_fds);
+		r = outq_send_packet(c->fd, buf, len, fds, n_fds);
 		if (r != -EAGAIN) {
 			if (r < 0)
 				client_kill(c, LOG_DEBUG, "send failed");
@@ -441,8 +442,10 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		if (pkt.fds_truncated) {
 			struct why why;
 
-			why_set(&why, EPROTO, "the request carried more fds than one packet can hold (%zu received, at most %d)",
-				pkt.n_fds, WIRE_MAX_FDS);
+			/* The kernel drops the fds the daemon has no room for. */
+			if (!fdreserve_explain(&why))
+				why_set(&why, EPROTO, "the request carried more fds than one packet can hold (%zu received, at most %d)",
+					pkt.n_fds, WIRE_MAX_FDS);
 			reject_packet(c, &pkt, 0, &why);
 			continue;
 		}
@@ -510,14 +513,25 @@ static int check_user_room(const struct client *c, struct why *why)
 {
 	unsigned int mine = quota_connections(c->responsible_uid);
 
-	if (limits.max_connections_per_user > 0 && mine >= limits.max_connections_per_user) {
-		if (c->responsible_uid != c->uid)
-			return why_set(why, ENOSPC, "uid %u, responsible for this uid %u, already has %u connections to pidrestored, the limit per user (--max-connections-per-user %u); close connections it no longer needs, or ask the administrator to raise the limit",
-				       c->responsible_uid, c->uid, mine, limits.max_connections_per_user);
-		return why_set(why, ENOSPC, "uid %u already has %u connections to pidrestored, the limit per user (--max-connections-per-user %u); close connections it no longer needs, or ask the administrator to raise the limit",
-			       c->uid, mine, limits.max_connections_per_user);
-	}
+	char whose[128] = "";
+
+	if (c->responsible_uid != c->uid)
+		snprintf(whose, sizeof(whose), " (with those of the uids of the user namespaces it owns: uid %u is one)", c->uid);
+	if (limits.max_connections_per_user > 0 && mine >= limits.max_connections_per_user)
+		return why_set(why, ENOSPC, "uid %u already has %u connections to pidrestored%s, the limit per user (--max-connections-per-user %u); close connections it no longer needs, or ask the administrator to raise the limit",
+			       c->responsible_uid, mine, whose, limits.max_connections_per_user);
 	return 0;
+}
+
+void client_refuse(int fd, const struct why *why)
+{
+	struct ucred cred = { .pid = 0, .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+
+	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len);
+	log_refusal(cred.uid, cred.pid, why);
+	send_refusal(fd, why);
+	close(fd);
 }
 
 static void client_release(struct client *c)

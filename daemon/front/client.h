@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "priv-proto.h"
+#include "util.h"
 
 struct event_base;
 struct client;
@@ -28,6 +29,10 @@ void client_accepted(uint64_t number, const struct priv_conn_accepted *a);
 void client_refused(uint64_t number, const struct priv_refusal *r);
 void client_state(uint64_t number, const struct priv_conn_state *s);
 void client_deliver(uint64_t number, const uint8_t *buf, size_t len, const int *fds, size_t n_fds);
+
+/* Answers an accepted connection front will not serve with why, as its
+ * first message, and closes it (fd is taken over). */
+void client_refuse(int fd, const struct why *why);
 
 unsigned int client_count(void);
 

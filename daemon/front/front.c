@@ -10,6 +10,7 @@
 #include "chan.h"
 #include "client.h"
 #include "confine.h"
+#include "fdreserve.h"
 #include "front.h"
 #include "listener.h"
 #include "log.h"
@@ -129,7 +130,9 @@ int front_run(const struct front_options *opts, int chan_fd)
 	client_init(&ops);
 	client_set_max_message_size(opts->max_message_size);
 	client_set_limits(&opts->limits);
-	if (listener_start(base, on_accept) < 0) {
+	if (fdreserve_init() < 0)
+		log_warning("front cannot keep fds in reserve: %m; out of fds, it may fail to tell a new connection so");
+	if (listener_start(base, on_accept, client_refuse) < 0) {
 		log_error("front: cannot watch the listening socket");
 		goto out;
 	}
@@ -145,6 +148,7 @@ out:
 	listener_close();
 	client_close_all();
 	chan_free(priv_chan);
+	fdreserve_close();
 	if (priv_gone_ev)
 		event_free(priv_gone_ev);
 	if (base)

@@ -144,7 +144,8 @@ static const int ns_clone_flag[HOLDER_NS_COUNT] = {
 
 #define SETUP_KNOWN_FLAGS \
 	(HOLDER_SETUP_CHROOT | HOLDER_SETUP_NO_NEW_PRIVS | HOLDER_SETUP_SET_OOM_SCORE_ADJ | HOLDER_SETUP_SCHED | \
-	 HOLDER_SETUP_AFFINITY | HOLDER_SETUP_IOPRIO | HOLDER_SETUP_PERSONALITY)
+	 HOLDER_SETUP_AFFINITY | HOLDER_SETUP_IOPRIO | HOLDER_SETUP_PERSONALITY | HOLDER_SETUP_NPROC | \
+	 HOLDER_SETUP_NPROC_EXEMPT)
 
 static int setup_validate(const struct holder_setup *s, size_t len)
 {
@@ -259,6 +260,50 @@ static int scheduling_apply(const struct holder_setup *s, uint32_t *step)
 	return 0;
 }
 
+/* RLIMIT_NPROC as fork() applies it: a fork fails when the user's process
+ * count, the new process included, would exceed the limit. The holder is
+ * that new process, counted under the requester's user from setresuid()
+ * on. setresuid() does not fail over the limit: it marks the task so that
+ * its next execve() fails with EAGAIN, judging by the count before the
+ * task itself joined, one fewer than fork() counts. So the limit is one
+ * lower while the uid changes, and an execve() that can only fail (no
+ * file) then asks the kernel whether the mark is set. A requester that may
+ * exceed the limit gets its hard limit while the uid changes, so that no
+ * mark is set below that. */
+#define RLIM64_INFINITY (~0ULL)
+#define RLIMIT_NPROC_RESOURCE 6
+
+static int nproc_before_uid_change(const struct holder_setup *s)
+{
+	struct holder_rlimit during = s->rlimits[RLIMIT_NPROC_RESOURCE];
+
+	if (s->flags & HOLDER_SETUP_NPROC_EXEMPT) {
+		/* As high as it goes without CAP_SYS_RESOURCE, which a
+		 * confined daemon may lack. */
+		during.cur = during.max;
+	} else if (during.cur == RLIM64_INFINITY) {
+		return 0;
+	} else if (during.cur == 0) {
+		/* No fork of a user other than root passes a limit of 0. */
+		return s->uid == 0 && !(s->ns_mask & (1u << HOLDER_NS_USER)) ? 0 : -EAGAIN;
+	} else {
+		during.cur--;
+	}
+	return sys_prlimit64(RLIMIT_NPROC_RESOURCE, &during);
+}
+
+static int nproc_after_uid_change(const struct holder_setup *s)
+{
+	char *const none[] = { 0 };
+	int r = sys_prlimit64(RLIMIT_NPROC_RESOURCE, &s->rlimits[RLIMIT_NPROC_RESOURCE]);
+
+	if (r < 0 || (s->flags & HOLDER_SETUP_NPROC_EXEMPT))
+		return r;
+	/* No file: EBADF once past the limit check, which comes first. */
+	r = sys_execveat(-1, "", none, none, AT_EMPTY_PATH);
+	return r == -EAGAIN ? r : 0;
+}
+
 /* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
  * a negative errno with *step naming what failed. */
 static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
@@ -285,6 +330,12 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 			if (r < 0)
 				return r;
 		}
+	if (s->flags & HOLDER_SETUP_NPROC) {
+		*step = HOLDER_STEP_NPROC;
+		r = nproc_before_uid_change(s);
+		if (r < 0)
+			return r;
+	}
 
 	/* While still root: a real-time policy, a nice value below 0 or a
 	 * real-time I/O class may need privilege the requester has by its own
@@ -350,6 +401,13 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 	r = sys_setresuid(s->uid);
 	if (r < 0)
 		return r;
+
+	if (s->flags & HOLDER_SETUP_NPROC) {
+		*step = HOLDER_STEP_NPROC;
+		r = nproc_after_uid_change(s);
+		if (r < 0)
+			return r;
+	}
 
 	*step = HOLDER_STEP_CAPS;
 	r = caps_set(s);

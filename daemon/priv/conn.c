@@ -85,6 +85,11 @@ const struct peer *conn_peer(const struct conn *c)
 	return &c->peer;
 }
 
+struct event_base *conn_event_base(const struct conn *c)
+{
+	return ops.base;
+}
+
 uint64_t conn_number(const struct conn *c)
 {
 	return c->number;

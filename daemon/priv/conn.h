@@ -14,6 +14,7 @@
 #include "pidrestore.pb-c.h"
 
 struct conn;
+struct event_base;
 
 /* Where what priv says to connections goes (the channel to front). */
 struct conn_ops {
@@ -21,6 +22,7 @@ struct conn_ops {
 	/* c is about to be forgotten: what waits on it or belongs to it must
 	 * let go (requests, processes). */
 	void (*closing)(struct conn *c);
+	struct event_base *base;     /* priv's loop */
 };
 void conn_init(const struct conn_ops *ops);
 
@@ -46,7 +48,11 @@ int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const 
 int conn_respond_error(struct conn *c, uint64_t id, const struct why *why);
 
 const struct peer *conn_peer(const struct conn *c);
+/* The event loop that serves c. */
+struct event_base *conn_event_base(const struct conn *c);
 uint64_t conn_number(const struct conn *c);
+/* The loop c is served from, for work a request leaves for later. */
+struct event_base *conn_event_base(const struct conn *c);
 
 /* Protocol version agreed in Hello, 0 before it. */
 uint32_t conn_version(const struct conn *c);

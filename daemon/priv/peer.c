@@ -30,6 +30,10 @@ static const char *const ns_names[HOLDER_NS_COUNT] = {
 
 static char cgroup2_root[PATH_MAX];
 
+/* /proc/PID/cgroup: a line per hierarchy (a dozen in a hybrid layout), each
+ * a path of up to PATH_MAX. */
+#define CGROUPS_TEXT_MAX (64u * 1024)
+
 void peer_init_cgroup_root(void)
 {
 	char *line = NULL;
@@ -234,13 +238,17 @@ static int map_id_into(int procfd, const char *file, uint32_t id, uint32_t *ret)
 	return -ENOENT;
 }
 
-/* Opens the v2 cgroup that the /proc/PID/cgroup text names, if any. */
+/* Opens the v2 cgroup that the /proc/PID/cgroup text names, if any. A
+ * cgroup that cannot be opened is no reason to refuse the connection, but
+ * the reason every process it asks for is refused (spawn_holder()): a child
+ * must never land in the daemon's cgroup instead (DESIGN §6). */
 static void open_cgroup(const char *cgroups, struct peer *peer)
 {
 	char path[2 * PATH_MAX];
 	const char *line;
 
 	peer->cgroup_fd = -1;
+	peer->cgroup_error = 0;
 	if (!peer_cgroup2_available())
 		return;
 	for (line = cgroups; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -251,13 +259,35 @@ static void open_cgroup(const char *cgroups, struct peer *peer)
 		end = strchr(line, '\n');
 		if (!end)
 			end = line + strlen(line);
-		if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, (int)(end - line - 3), line + 3) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "%s%.*s", cgroup2_root, (int)(end - line - 3), line + 3) >= (int)sizeof(path)) {
+			peer->cgroup_error = ENAMETOOLONG;
 			return;
+		}
 		peer->cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (peer->cgroup_fd < 0)
-			log_debug("requester pid %d: cannot open its cgroup %s: %m; its children will not be placed there", peer->pid, path);
+		if (peer->cgroup_fd < 0) {
+			peer->cgroup_error = errno;
+			log_debug("requester pid %d: cannot open its cgroup %s: %m; it will be refused every process", peer->pid, path);
+		}
 		return;
 	}
+	peer->cgroup_error = ENOENT;
+}
+
+/* A user who owns a user namespace may map its subordinate uids there and
+ * connect as each of them: what they do counts against the owner of the
+ * outermost user namespace, the one the user made. A namespace root made
+ * (a container's) hands its uids to whoever runs in it: then the owner of
+ * the outermost one made by a user answers, or the uid itself. */
+static uid_t responsible_uid_of(int userns_fd, uid_t uid)
+{
+	struct nsref_userns_chain chain;
+
+	if (fd_inode(userns_fd) == nsref_own_userns_inode() || nsref_userns_chain(userns_fd, &chain) < 0)
+		return uid;
+	for (size_t i = chain.n; i-- > 0;)
+		if (chain.userns[i].owner != 0)
+			return chain.userns[i].owner;
+	return uid;
 }
 
 static int open_namespaces(int procfd, struct peer *peer, struct why *why)
@@ -596,8 +626,9 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	char path[32], cgroups[8192];
+	char path[32], *cgroups = NULL;
 	int procfd = -1, r;
+	ssize_t n;
 
 	memset(peer, 0, sizeof(*peer));
 	peer->pidfd = peer->root_fd = peer->cgroup_fd = peer->pidns_fd = peer->userns_fd = -1;
@@ -642,14 +673,27 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		goto out;
 	read_limits(procfd, peer);
 	read_scheduling(procfd, peer);
-	if (read_file_at(procfd, "cgroup", cgroups, sizeof(cgroups)) < 0) {
-		r = why_set(why, ESRCH, "cannot read the requester's /proc/%d/cgroup", peer->pid);
+	cgroups = malloc(CGROUPS_TEXT_MAX);
+	if (!cgroups) {
+		r = why_set(why, ENOMEM, "the daemon is out of memory");
 		goto out;
 	}
-	open_cgroup(cgroups, peer);
+	n = read_file_at(procfd, "cgroup", cgroups, CGROUPS_TEXT_MAX);
+	if (n == -EFBIG) {
+		/* Paths this long cannot be joined either: every process the
+		 * requester asks for is refused, and it is its own context. */
+		peer->cgroup_error = ENAMETOOLONG;
+		cgroups[0] = '\0';
+	} else if (n < 0) {
+		r = why_set(why, ESRCH, "cannot read the requester's /proc/%d/cgroup", peer->pid);
+		goto out;
+	} else {
+		open_cgroup(cgroups, peer);
+	}
 
 	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
+	peer->responsible_uid = responsible_uid_of(peer->userns_fd, peer->uid);
 	peer->ns_uid = peer->uid;
 	peer->ns_gid = peer->gid;
 	if (!peer->own_userns &&
@@ -667,6 +711,7 @@ out:
 		r = why_set(why, ESRCH, "the requester (pid %d) exited while connecting", peer->pid);
 	if (procfd >= 0)
 		close(procfd);
+	free(cgroups);
 	return r;
 }
 

@@ -27,6 +27,11 @@ struct peer {
 	int pidfd;                 /* pins the process: never confused with a later one */
 	bool pidfd_from_socket;    /* SO_PEERPIDFD (6.5+) rather than pidfd_open(pid) */
 
+	/* Whose connections and reservations it counts against (quota.h):
+	 * uid, or, in a user namespace, the host uid that owns the outermost
+	 * one not owned by root, whose subordinate uids it may be using. */
+	uid_t responsible_uid;
+
 	/* As seen in the requester's own user namespace. */
 	uid_t ns_uid;
 	gid_t ns_gid;
@@ -58,6 +63,8 @@ struct peer {
 	int userns_fd;             /* = ns_fd[HOLDER_NS_USER] */
 	int root_fd;               /* its root directory (O_PATH) */
 	int cgroup_fd;             /* its cgroup v2 directory, or -1 */
+	int cgroup_error;          /* errno: why its cgroup could not be opened (0: it was,
+	                            * or there is no cgroup v2 to place children in) */
 
 	/* For the audit: its systemd units, "" when libsystemd cannot tell. */
 	char unit[128];

@@ -136,7 +136,7 @@ static void set_state(struct proc *p, enum proc_state state)
 	n_outstanding = (unsigned int)((int)n_outstanding + delta);
 	if (p->owner)
 		conn_add_reservations(p->owner, delta);
-	quota_add_outstanding(p->owner_uid, delta);
+	quota_add_outstanding(p->quota_uid, delta);
 }
 
 unsigned int proc_outstanding(void)
@@ -173,6 +173,7 @@ static const char *const step_names[] = {
 	[HOLDER_STEP_CWD] = "changing to the working directory",
 	[HOLDER_STEP_EXEC] = "executing the program",
 	[HOLDER_STEP_NEW_PIDNS] = "creating the new pid namespace",
+	[HOLDER_STEP_NPROC] = "counting against your RLIMIT_NPROC",
 };
 
 static const char *step_name(uint32_t step)
@@ -557,9 +558,13 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 		return;
 	case HOLDER_REPORT_SETUP_FAILED:
 		p->priv->setup_failed = true;
-		why_set(&why, rep->error > 0 ? rep->error : EIO,
-			"the new process could not take on the requester's identity: %s failed: %s",
-			step_name(rep->step), strerror(rep->error));
+		if (rep->step == HOLDER_STEP_NPROC && rep->error == EAGAIN)
+			why_set(&why, EAGAIN, "uid %u already runs as many processes as the requester's RLIMIT_NPROC allows; a fork of the requester would fail with EAGAIN as well; end some of its processes or release reservations, or raise the limit (ulimit -u)",
+				p->owner_uid);
+		else
+			why_set(&why, rep->error > 0 ? rep->error : EIO,
+				"the new process could not take on the requester's identity: %s failed: %s",
+				step_name(rep->step), strerror(rep->error));
 		log_warning("process %llu (pid %d): %s", (unsigned long long)p->id, p->pid, why.text);
 		notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
 		return;
@@ -899,6 +904,7 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->owner_uid = owner_uid;
 	p->reserver = peer_context_ref(conn_peer(owner));
 	/* A new record counts as released until it starts (set_state). */
+	p->quota_uid = owner ? conn_peer(owner)->responsible_uid : owner_uid;
 	p->state = PROC_RELEASED;
 	n_killed++;
 	set_state(p, PROC_STARTING);

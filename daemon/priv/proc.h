@@ -45,6 +45,7 @@ typedef void (*proc_waiter_fn)(struct proc *p, enum proc_report report, const st
 struct proc {
 	uint64_t id;
 	uid_t owner_uid;
+	uid_t quota_uid;             /* whose limits it counts against (peer.h responsible_uid) */
 	struct conn *owner;          /* NULL once the connection is gone */
 	enum proc_state state;
 	pid_t pid;                   /* in the daemon's namespace */

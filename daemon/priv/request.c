@@ -9,9 +9,12 @@
 #include <sys/queue.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "check.h"
 #include "conn.h"
 #include "decode.h"
+#include "fdreserve.h"
 #include "kernel.h"
 #include "log.h"
 #include "nsref.h"
@@ -27,6 +30,10 @@
 
 /* Attempts at finding a free PID for a level given as 0. */
 #define ANY_PID_ATTEMPTS 32
+/* The most time one reserve request spends at a time, in its checks or in
+ * making its processes, before the daemon serves the others (DESIGN §2):
+ * a large request goes on in slices. */
+#define RESERVE_SLICE_USEC 5000
 
 static struct policy current_policy = { .own_namespaces = true };
 static struct request_limits limits;
@@ -408,12 +415,22 @@ static int check_user_limits(struct conn *c, const char *verb, size_t n, bool re
 	int r = 0;
 
 	policy_user_limits(&current_policy, &req, &l);
+	/* Root (DESIGN §5.1) could take any PID itself: only a grant that
+	 * names it limits it, and --max-reservations. */
+	if (l.max_reservations_is_default && peer->own_userns &&
+	    (peer->cap_eff & (1ull << PR_CAP_SYS_ADMIN | 1ull << PR_CAP_CHECKPOINT_RESTORE)))
+		l.max_reservations = POLICY_UNLIMITED;
 	if (reserving && l.max_reservations != POLICY_UNLIMITED &&
-	    quota_outstanding(peer->uid) + n > l.max_reservations) {
+	    quota_outstanding(peer->responsible_uid) + n > l.max_reservations) {
+		char whose[96] = "";
+
 		rule = l.max_reservations_rule;
-		key = "MaxReservations=";
-		r = why_set(why, ENOSPC, "uid %u holds %u outstanding reservations; %zu more would exceed its limit of %u (MaxReservations= in %s); release or claim some first",
-			    peer->uid, quota_outstanding(peer->uid), n, l.max_reservations, rule);
+		key = l.max_reservations_is_default ? "DefaultMaxReservations=" : "MaxReservations=";
+		if (peer->responsible_uid != peer->uid)
+			snprintf(whose, sizeof(whose), " (those of uid %u count as uid %u's, who owns its user namespace)",
+				 peer->uid, peer->responsible_uid);
+		r = why_set(why, ENOSPC, "uid %u holds %u outstanding reservations%s; %zu more would exceed its limit of %u (%s in %s); release or claim some first",
+			    peer->responsible_uid, quota_outstanding(peer->responsible_uid), whose, n, l.max_reservations, key, rule);
 	} else if (l.spawns_per_second != POLICY_UNLIMITED) {
 		uint64_t retry_usec;
 
@@ -469,6 +486,9 @@ static int target_create(struct conn *c, struct target *t, struct spawn_result *
 			if (t->auto_pid[i])
 				t->pids[i] = pick_pid(t->pid_limit[i] < hostmax ? t->pid_limit[i] : hostmax);
 		r = spawn_holder(peer, &t->chain, t->clone_newpid, t->pids, t->n_pids, res, why);
+		/* Out of fds, the spawner's pidfd or a channel went missing. */
+		if (r < 0 && fdreserve_explain(why))
+			return -EMFILE;
 		if (r != -EEXIST || res->busy_level < 0 || !t->auto_pid[res->busy_level])
 			return r;
 		if (attempt + 1 == ANY_PID_ATTEMPTS)
@@ -563,9 +583,12 @@ struct pending {
 	struct proc_reap_wait reaped;
 	enum stats_type type;         /* for the statistics */
 	uint64_t start_usec;
+	struct reserve_job *job;      /* a reserve still checking or making its processes */
 };
 
 static LIST_HEAD(, pending) pendings = LIST_HEAD_INITIALIZER(pendings);
+
+static void reserve_job_free(struct reserve_job *job);
 
 /* A release request, answered once the PIDs it freed are free: the
  * reaping is awaited from the exit events, not in the event loop. A kill
@@ -612,6 +635,8 @@ static struct pending *pending_new(struct conn *c, uint64_t id, enum pending_kin
 
 static void pending_free(struct pending *pd)
 {
+	if (pd->job)
+		reserve_job_free(pd->job);
 	LIST_REMOVE(pd, link);
 	free(pd->procs);
 	free(pd->waiting);
@@ -720,6 +745,7 @@ static void reply_reserve(struct pending *pd)
 	Pidrestore__ProcessInfo **ptrs = calloc(pd->n, sizeof(*ptrs));
 	int32_t (*pids)[PR_MAX_LEVELS] = calloc(pd->n, sizeof(*pids));
 	int *fds = calloc(pd->n, sizeof(*fds));
+	bool opened[WIRE_MAX_FDS] = { false };
 	/* One packet carries at most WIRE_MAX_FDS fds: larger batches come
 	 * without pidfds (the ids and PIDs are enough to claim them). */
 	bool with_fds = pd->n <= WIRE_MAX_FDS;
@@ -736,6 +762,18 @@ static void reply_reserve(struct pending *pd)
 		fill_info(pd->procs[i], &infos[i], pids[i], with_fds ? (int)i : -1);
 		ptrs[i] = &infos[i];
 		fds[i] = pd->procs[i]->pidfd;
+		/* Made in slices, the first may have parked without their
+		 * pidfds before the last were made (proc_set_waiter()). */
+		if (with_fds && fds[i] < 0 && (fds[i] = spawn_child_pidfd(pd->procs[i]->pid)) >= 0)
+			opened[i] = true;
+		if (with_fds && fds[i] < 0) {
+			struct why why;
+
+			why_set(&why, -fds[i], "cannot open a pidfd of reservation %llu for the answer: %s",
+				(unsigned long long)pd->procs[i]->id, strerror(-fds[i]));
+			respond_error(pd->conn, pd->request_id, &why);
+			goto out;
+		}
 	}
 	reply.n_processes = pd->n;
 	reply.processes = ptrs;
@@ -743,6 +781,9 @@ static void reply_reserve(struct pending *pd)
 	resp.reserve = &reply;
 	respond(pd->conn, pd->request_id, &resp, fds, with_fds ? pd->n : 0);
 out:
+	for (size_t i = 0; fds && with_fds && i < pd->n; i++)
+		if (opened[i])
+			close(fds[i]);
 	free(infos);
 	free(ptrs);
 	free(pids);
@@ -814,7 +855,8 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 		proc_release(p, &pd->reaped);
 		pd->procs[i] = NULL;
 	}
-	if (pd->n_waiting == 0)
+	/* A reserve still making its processes answers when it is done. */
+	if (pd->n_waiting == 0 && !pd->job)
 		pending_finish(pd);
 }
 
@@ -849,18 +891,30 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 /* ------------------------------------------------------------ handlers */
 
 /* Hello.client, free text from the requester, for a log line: cut short,
- * and with no control character to start a forged line with. */
+ * and every byte that is not printable ASCII (a control character could
+ * start a forged line, a byte of 0x80 or more is no valid text for the
+ * journal or a terminal) or a backslash written as \xHH. */
 static const char *client_name_for_log(const char *name, char *buf, size_t len)
 {
-	size_t i;
+	size_t at = 0, i;
 
-	for (i = 0; name && name[i] && i + 4 < len; i++)
-		buf[i] = (unsigned char)name[i] < 0x20 || name[i] == 0x7f ? '?' : name[i];
-	if (name && name[i]) {
-		memcpy(&buf[i], "...", 3);
-		i += 3;
+	for (i = 0; name && name[i]; i++) {
+		unsigned char ch = (unsigned char)name[i];
+		bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\';
+
+		/* Room for this byte, a "..." and the NUL. */
+		if (at + (plain ? 1 : 4) + 4 > len)
+			break;
+		if (plain)
+			buf[at++] = (char)ch;
+		else
+			at += (size_t)snprintf(buf + at, len - at, "\\x%02x", ch);
 	}
-	buf[i] = '\0';
+	if (name && name[i]) {
+		memcpy(&buf[at], "...", 3);
+		at += 3;
+	}
+	buf[at] = '\0';
 	return buf;
 }
 
@@ -912,12 +966,28 @@ static void handle_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *h
 	respond(c, id, &resp, NULL, 0);
 }
 
+/* Authorizes t and refuses what its process could not carry; audited. */
+static int target_check(struct conn *c, const char *verb, const struct target *t, struct why *why)
+{
+	const char *rules[PR_MAX_LEVELS];
+	int r;
+
+	r = target_authorize(c, t, rules, why);
+	/* A child must carry every restriction its requester has (DESIGN §6).
+	 * A seccomp filter cannot be copied from another process, so a
+	 * filtered requester would get an unfiltered child: refuse instead. */
+	if (r == 0 && conn_peer(c)->seccomp_mode != 0)
+		r = why_set(why, EPERM, "the requester runs under a seccomp filter (mode %d), which pidrestored cannot give the new process; it refuses rather than create a process with fewer restrictions than its requester",
+			    conn_peer(c)->seccomp_mode);
+	audit(c, verb, t, rules, r < 0 ? why : NULL);
+	return r;
+}
+
 /* Creates one process for spec; validation, authorization and the clone
  * are all done when it returns 0. */
 static int create_one(struct conn *c, const char *verb, const Pidrestore__ProcessSpec *spec,
 		      struct fd_table *fdt, bool check_fds, struct spawn_result *res, struct why *why)
 {
-	const char *rules[PR_MAX_LEVELS];
 	struct target t;
 	int r;
 
@@ -926,14 +996,7 @@ static int create_one(struct conn *c, const char *verb, const Pidrestore__Proces
 		return r;
 	if (check_fds && (r = fd_check_all_used(fdt, why)) < 0)
 		goto out;
-	r = target_authorize(c, &t, rules, why);
-	/* A child must carry every restriction its requester has (DESIGN §6).
-	 * A seccomp filter cannot be copied from another process, so a
-	 * filtered requester would get an unfiltered child: refuse instead. */
-	if (r == 0 && conn_peer(c)->seccomp_mode != 0)
-		r = why_set(why, EPERM, "the requester runs under a seccomp filter (mode %d), which pidrestored cannot give the new process; it refuses rather than create a process with fewer restrictions than its requester",
-			    conn_peer(c)->seccomp_mode);
-	audit(c, verb, &t, rules, r < 0 ? why : NULL);
+	r = target_check(c, verb, &t, why);
 	if (r < 0)
 		goto out;
 	r = target_create(c, &t, res, why);
@@ -1004,77 +1067,242 @@ fail:
 	respond_error(c, id, &why);
 }
 
-static void handle_reserve(struct conn *c, uint64_t id, const Pidrestore__ReserveRequest *req, struct fd_table *fdt)
+/* A reserve request, checked and made a slice at a time (DESIGN §2): every
+ * process is validated and authorized before the first is made, all or
+ * nothing; in between the daemon serves the others. It owns the request
+ * and the fds it carried until it is done. Its processes count against the
+ * limits from the start, made or not, so that requests made side by side
+ * cannot together pass a limit that each passes alone. */
+struct reserve_job {
+	struct pending *pd;
+	struct privmsg_request record; /* the request, kept while it is made */
+	struct wire_packet pkt;
+	struct fd_table fdt;
+	struct event *next_slice;
+	uid_t quota_uid;
+	bool making;                  /* every process was allowed: making them */
+	size_t next;                  /* the next process to check or to make */
+	size_t planned;               /* counted as outstanding, not made yet */
+	unsigned int ttl;
+	uint64_t *target_inode;       /* per process: the namespace authorized */
+};
+
+/* Reservations counted before they exist, over all connections. */
+static unsigned int planned_total;
+
+static void reserve_job_unplan(struct reserve_job *job, size_t n)
 {
-	const struct peer *peer = conn_peer(c);
+	job->planned -= n;
+	planned_total -= (unsigned int)n;
+	conn_add_reservations(job->pd->conn, -(int)n);
+	quota_add_outstanding(job->quota_uid, -(int)n);
+}
+
+static void reserve_job_free(struct reserve_job *job)
+{
+	reserve_job_unplan(job, job->planned);
+	job->pd->job = NULL;
+	if (job->next_slice)
+		event_free(job->next_slice);
+	privmsg_request_free(&job->record);
+	wire_close_fds(&job->pkt, 0);
+	free(job->target_inode);
+	free(job);
+}
+
+/* A failure ends the request: what it made goes (pending_finish()). */
+static void reserve_job_fail(struct reserve_job *job, size_t i, const struct why *why_in)
+{
+	struct pending *pd = job->pd;
+	struct why explained = *why_in;
+	const struct why *why = &explained;
+
+	fdreserve_explain(&explained);
+	pd->failed = true;
+	if (pd->n > 1)
+		why_set(&pd->why, why->err, "process %zu of %zu: %s", i, pd->n, why->text);
+	else
+		pd->why = *why;
+}
+
+/* validate -> authorize one process. Its namespace chain is let go again:
+ * 10,000 processes must not hold 10,000 fds while the others are checked. */
+static int reserve_check_one(struct reserve_job *job, size_t i, struct why *why)
+{
+	struct conn *c = job->pd->conn;
+	Pidrestore__ReserveRequest *req = job->record.req->reserve;
+	struct target t;
+	int r;
+
+	r = target_resolve(c, req->processes[i], &job->fdt, &t, why);
+	if (r < 0)
+		return r;
+	if (i + 1 == req->n_processes && (r = fd_check_all_used(&job->fdt, why)) < 0)
+		goto out;
+	r = target_check(c, "reserve", &t, why);
+	job->target_inode[i] = t.chain.level[target_index(&t)].inode;
+out:
+	target_release(&t);
+	return r;
+}
+
+/* act: makes one process that was allowed. Its namespace is resolved
+ * again, from the same fds, and must be the one authorized. */
+static int reserve_make_one(struct reserve_job *job, size_t i, struct why *why)
+{
+	struct pending *pd = job->pd;
+	struct conn *c = pd->conn;
+	struct spawn_result res;
+	struct target t;
+	struct proc *p;
+	int r;
+
+	r = target_resolve(c, job->record.req->reserve->processes[i], &job->fdt, &t, why);
+	if (r < 0)
+		return r;
+	if (t.chain.level[target_index(&t)].inode != job->target_inode[i]) {
+		r = why_set(why, ESRCH, "its target pid namespace went away while the request was checked");
+		goto out;
+	}
+	r = target_create(c, &t, &res, why);
+	if (r < 0)
+		goto out;
+	/* From now on it counts as a process, no longer as planned. */
+	reserve_job_unplan(job, 1);
+	r = proc_start(c, conn_peer(c)->uid, &res, &p);
+	if (r < 0) {
+		why_set(why, -r, "cannot watch the new process: %s", strerror(-r));
+		goto out;
+	}
+	if (job->ttl > 0)
+		proc_set_ttl(p, job->ttl);
+	pending_wait(pd, i, p);
+out:
+	target_release(&t);
+	return r;
+}
+
+static void reserve_job_slice(evutil_socket_t fd, short what, void *arg);
+
+/* Checks, then makes, processes for at most RESERVE_SLICE_USEC; then lets
+ * the event loop serve the others and goes on after them, until the
+ * request is done or has failed. */
+static void reserve_job_run(struct reserve_job *job)
+{
+	struct pending *pd = job->pd;
+	size_t n = pd->n;
+	uint64_t until = now_usec() + RESERVE_SLICE_USEC;
+	/* A zero timeout runs after the loop's next look at every socket,
+	 * not before it as an activated event would. */
+	const struct timeval next = { 0, 0 };
+	struct why why = { 0 };
+
+	while (!pd->failed && job->next < n) {
+		size_t i = job->next++;
+
+		if (!job->making && reserve_check_one(job, i, &why) < 0) {
+			reserve_job_fail(job, i, &why);
+			break;
+		}
+		if (job->making && reserve_make_one(job, i, &why) < 0) {
+			reserve_job_fail(job, i, &why);
+			break;
+		}
+		if (!job->making && job->next == n) {
+			/* All allowed: the same fds are taken again to make them. */
+			job->making = true;
+			job->next = 0;
+			memset(job->fdt.used, 0, sizeof(job->fdt.used));
+			job->fdt.n_used = 0;
+		}
+		if (job->next < n && now_usec() >= until) {
+			if (evtimer_add(job->next_slice, &next) == 0)
+				return;
+			why_set(&why, ENOMEM, "cannot schedule the rest of the request: out of memory");
+			reserve_job_fail(job, job->next, &why);
+		}
+	}
+	if (!pd->failed)
+		stats.reservations_total += n;
+	reserve_job_free(job);
+	/* Answered now if it failed or every process reported already;
+	 * otherwise by the last report (on_proc_report()). */
+	if (pd->failed || pd->n_waiting == 0)
+		pending_finish(pd);
+}
+
+static void reserve_job_slice(evutil_socket_t fd, short what, void *arg)
+{
+	reserve_job_run(arg);
+}
+
+/* Returns true when it took over req and the packet's fds (then it answers
+ * later, or has answered). */
+static bool handle_reserve(struct conn *c, struct privmsg_request *record, struct fd_table *fdt)
+{
+	const Pidrestore__ReserveRequest *req = record->req->reserve;
+	uint64_t id = record->req->id;
+	uid_t quota_uid = conn_peer(c)->responsible_uid;
+	struct reserve_job *job = NULL;
 	struct pending *pd = NULL;
 	struct why why = { 0 };
 	unsigned int ttl = 0;
-	size_t made = 0;
-	int r;
 
 	if (req->n_processes == 0) {
 		why_set(&why, EINVAL, "a reserve request names no process");
-		respond_error(c, id, &why);
-		return;
+		goto refuse;
 	}
 	if (limits.max_reservations_per_conn &&
 	    conn_reservations(c) + req->n_processes > limits.max_reservations_per_conn) {
 		why_set(&why, ENOSPC, "reserving %zu more would exceed the limit of %u outstanding reservations per connection (this one holds %u); release or claim some first",
 			req->n_processes, limits.max_reservations_per_conn, conn_reservations(c));
-		respond_error(c, id, &why);
-		return;
+		goto refuse;
 	}
-	if (limits.max_reservations && proc_outstanding() + req->n_processes > limits.max_reservations) {
+	if (limits.max_reservations && proc_outstanding() + planned_total + req->n_processes > limits.max_reservations) {
 		why_set(&why, ENOSPC, "reserving %zu more would exceed the daemon's limit of %u outstanding reservations (%u held now); try again later",
-			req->n_processes, limits.max_reservations, proc_outstanding());
-		respond_error(c, id, &why);
-		return;
+			req->n_processes, limits.max_reservations, proc_outstanding() + planned_total);
+		goto refuse;
 	}
-	if (check_user_limits(c, "reserve", req->n_processes, true, &why) < 0) {
-		respond_error(c, id, &why);
-		return;
-	}
+	if (check_user_limits(c, "reserve", req->n_processes, true, &why) < 0)
+		goto refuse;
 	if (req->has_ttl_sec && req->ttl_sec > 0)
 		ttl = req->ttl_sec;
 	if (limits.max_ttl_sec && (ttl == 0 || ttl > limits.max_ttl_sec))
 		ttl = limits.max_ttl_sec;
-	pd = pending_new(c, id, PENDING_RESERVE, req->n_processes);
+	job = calloc(1, sizeof(*job));
+	if (job)
+		job->target_inode = calloc(req->n_processes, sizeof(*job->target_inode));
+	if (job && job->target_inode)
+		job->next_slice = evtimer_new(conn_event_base(c), reserve_job_slice, job);
+	pd = job && job->next_slice ? pending_new(c, id, PENDING_RESERVE, req->n_processes) : NULL;
 	if (!pd) {
+		if (job && job->next_slice)
+			event_free(job->next_slice);
+		if (job)
+			free(job->target_inode);
+		free(job);
 		why_set(&why, ENOMEM, "out of memory");
-		respond_error(c, id, &why);
-		return;
+		goto refuse;
 	}
-	for (size_t i = 0; i < req->n_processes; i++) {
-		struct spawn_result res;
-		struct proc *p;
-
-		r = create_one(c, "reserve", req->processes[i], fdt, i + 1 == req->n_processes, &res, &why);
-		if (r == 0) {
-			r = proc_start(c, peer->uid, &res, &p);
-			if (r < 0)
-				why_set(&why, -r, "cannot watch the new process: %s", strerror(-r));
-		}
-		if (r < 0) {
-			if (req->n_processes > 1) {
-				struct why inner = why;
-
-				why_set(&why, inner.err, "process %zu of %zu: %s", i, req->n_processes, inner.text);
-			}
-			goto fail;
-		}
-		if (ttl > 0)
-			proc_set_ttl(p, ttl);
-		pending_wait(pd, i, p);
-		made++;
-	}
-	stats.reservations_total += made;
-	return;
-fail:
-	/* What it made goes, and it is answered once that is reaped. */
-	pd->failed = true;
-	pd->why = why;
-	pending_finish(pd);
+	job->pd = pd;
+	pd->job = job;
+	/* The request lives in its record's own memory (nothing of a
+	 * reserve points into the packet): the job takes it. */
+	job->record = *record;
+	job->pkt = *fdt->pkt;
+	fdt->pkt->n_fds = 0;
+	job->fdt.pkt = &job->pkt;
+	job->quota_uid = quota_uid;
+	job->ttl = ttl;
+	job->planned = req->n_processes;
+	planned_total += (unsigned int)req->n_processes;
+	conn_add_reservations(c, (int)req->n_processes);
+	quota_add_outstanding(quota_uid, (int)req->n_processes);
+	reserve_job_run(job);
+	return true;
+refuse:
+	respond_error(c, id, &why);
+	return false;
 }
 
 static void handle_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt)
@@ -1762,12 +1990,13 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 	struct privmsg_request record;
 	Pidrestore__Request *req;
 	struct why why = { 0 };
+	int r;
 
 	answering.type = STATS_INVALID;
 	answering.start_usec = now_usec();
-	int r_unpack = privmsg_unpack_request(buf, len, pkt->n_fds, &record, &why);
+	r = privmsg_unpack_request(buf, len, pkt->n_fds, &record, &why);
 	req = record.req;
-	if (r_unpack < 0) {
+	if (r < 0) {
 		if (!req)
 			log_info("connection %llu (uid %u): %s", (unsigned long long)conn_number(c), conn_peer(c)->uid, why.text);
 		else
@@ -1790,7 +2019,9 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		handle_spawn(c, req->id, req->spawn, &fdt);
 		break;
 	case PIDRESTORE__REQUEST__BODY_RESERVE:
-		handle_reserve(c, req->id, req->reserve, &fdt);
+		/* It may go on after this returns, with the request and its fds. */
+		if (handle_reserve(c, &record, &fdt))
+			record = (struct privmsg_request){ 0 };
 		break;
 	case PIDRESTORE__REQUEST__BODY_EXEC:
 		handle_exec(c, req->id, req->exec, &fdt);

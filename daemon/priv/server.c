@@ -17,6 +17,7 @@
 #include "conffile.h"
 #include "kernel.h"
 #include "conn.h"
+#include "fdreserve.h"
 #include "listener.h"
 #include "log.h"
 #include "nsref.h"
@@ -214,11 +215,15 @@ static void open_conn(uint64_t number, struct wire_packet *pkt)
 		why_set(&why, EPROTO, "pidrestored could not take the connection; try again");
 	} else if (conn_open(number, pkt->fds[0], &c, &why) == 0) {
 		const struct peer *peer = conn_peer(c);
-		struct priv_conn_accepted a = { .uid = peer->uid, .responsible_uid = peer->uid, .pid = peer->pid };
+		struct priv_conn_accepted a = { .uid = peer->uid, .responsible_uid = peer->responsible_uid, .pid = peer->pid };
 
 		to_front(PRIV_MSG_CONN_ACCEPTED, number, &a, sizeof(a), NULL, 0);
 		return;
 	} else {
+		/* Looked at while what the capture opened is still open: a
+		 * capture that ran out of fds reads as "the requester has
+		 * exited". */
+		fdreserve_explain(&why);
 		log_info("refusing a connection: %s", why.text);
 	}
 	refusal.error = why.err;
@@ -304,7 +309,7 @@ static void on_watchdog(evutil_socket_t fd, short what, void *arg)
 
 int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 {
-	static const struct conn_ops conn_ops = { .send = to_front, .closing = conn_closing };
+	struct conn_ops conn_ops = { .send = to_front, .closing = conn_closing };
 	struct event *ev_term = NULL, *ev_int = NULL, *ev_hup = NULL, *ev_watchdog = NULL, *ev_idle = NULL;
 	struct request_limits limits = {
 		.max_reservations = opts->max_reservations,
@@ -323,7 +328,9 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 	/* Writes to a vanished client must be an error, not a signal. Children
 	 * get SIG_DFL back before they run anything. */
 	signal(SIGPIPE, SIG_IGN);
-	conn_init(&conn_ops);
+	if (fdreserve_init() < 0)
+		log_warning("cannot keep fds in reserve: %m; a daemon out of fds may fail to say so");
+
 	conn_set_max_message_size(opts->max_message_size);
 
 	if (geteuid() != 0)
@@ -355,6 +362,8 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		log_error("cannot create the timers that watch processes: out of memory");
 		goto out;
 	}
+	conn_ops.base = base;
+	conn_init(&conn_ops);
 	front_gone_ev = event_new(base, -1, 0, on_front_gone, NULL);
 	r = front_gone_ev ? chan_new(base, chan_fd, on_front_packet, on_front_closed, NULL, &front_chan) : -ENOMEM;
 	if (r < 0) {
@@ -413,6 +422,7 @@ out:
 	conn_close_all();
 	proc_shutdown();
 	spawn_shutdown();
+	fdreserve_close();
 	chan_free(front_chan);
 	front_chan = NULL;
 	if (front_exit_ev)

@@ -362,6 +362,14 @@ static int queue_setup(int sock, const struct peer *peer)
 		    s->rlimits[i].max != own->rlim_max)
 			s->rlimit_mask |= 1u << i;
 	}
+	/* The new process counts against the requester's RLIMIT_NPROC as a
+	 * fork would; fork() lets CAP_SYS_RESOURCE or CAP_SYS_ADMIN (in the
+	 * initial user namespace) exceed it. */
+	if (peer->rlimit_mask & (1u << RLIMIT_NPROC)) {
+		s->flags |= HOLDER_SETUP_NPROC;
+		if (peer->own_userns && (peer->cap_eff & (1ull << CAP_SYS_RESOURCE | 1ull << CAP_SYS_ADMIN)))
+			s->flags |= HOLDER_SETUP_NPROC_EXEMPT;
+	}
 	s->n_groups = (uint32_t)peer->n_groups;
 	groups = (uint32_t *)(s + 1);
 	for (size_t i = 0; i < peer->n_groups; i++)
@@ -764,6 +772,10 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
 	ret->busy_level = -1;
+	if (peer->cgroup_fd < 0 && peer->cgroup_error && can_clone_into_cgroup)
+		return why_set(why, peer->cgroup_error,
+			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
+			       strerror(peer->cgroup_error));
 
 	r = holder_channel(sv, why);
 	if (r < 0)

@@ -6,6 +6,7 @@
  *   flood-client SOCKET flood N REQUESTS [WINDOW [SECONDS]]
  *   flood-client SOCKET idle SECONDS [no-hello]
  *   flood-client SOCKET deaf REQUESTS [N]
+ *   flood-client SOCKET latency SECONDS [STOPFILE]
  *
  * connect: opens N connections one after the other and says Hello on each;
  * prints "accepted A refused R", then one line per distinct refusal,
@@ -30,6 +31,11 @@
  * Status requests after its Hello, and reading none of the answers; a second
  * after the last, prints "sent S closed K": the requests sent in all, and
  * how many of the connections the daemon has closed.
+ *
+ * latency: one connection, Status requests one after the other, each sent
+ * once the last was answered, for up to SECONDS or until the file STOPFILE
+ * exists; prints "measuring" once connected, then "samples N p50_us A
+ * p99_us B max_us C": the round trips' times in microseconds.
  *
  * Exit status: 0 when it ran as printed, 1 on a local error or an unanswered
  * request, 2 on a usage error. */
@@ -486,6 +492,75 @@ static int mode_deaf(const char *path, unsigned long total, size_t n)
 	return r;
 }
 
+static int compare_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Waits for the answer to the request just sent, past any event. */
+static int await_answer(int fd)
+{
+	for (;;) {
+		Pidrestore__ServerMessage *m = NULL;
+		bool answer;
+		int r = read_message(fd, ANSWER_TIMEOUT_MS, &m);
+
+		if (r <= 0)
+			return r ? r : -ECONNRESET;
+		answer = m->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE;
+		r = answer && m->response->error ? -(int)m->response->error : 0;
+		pidrestore__server_message__free_unpacked(m, NULL);
+		if (answer)
+			return r;
+	}
+}
+
+static int mode_latency(const char *path, unsigned int seconds, const char *stop_file)
+{
+	struct timespec t0, t1, start;
+	uint64_t *samples = NULL;
+	size_t n = 0, cap = 0;
+	struct link l;
+	int r;
+
+	r = link_open(path, &l);
+	if (r <= 0)
+		return r ? r : -ECONNREFUSED;
+	printf("measuring\n");
+	fflush(stdout);
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (seconds_since(&start) < seconds && !(stop_file && access(stop_file, F_OK) == 0)) {
+		if (n == cap) {
+			uint64_t *grown = realloc(samples, (cap = cap ? cap * 2 : 1024) * sizeof(*samples));
+
+			if (!grown) {
+				r = -ENOMEM;
+				goto out;
+			}
+			samples = grown;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		r = send_status(&l);
+		if (r == 0)
+			r = await_answer(l.fd);
+		if (r < 0)
+			goto out;
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		samples[n++] = (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)) / 1000;
+	}
+	qsort(samples, n, sizeof(*samples), compare_u64);
+	printf("samples %zu p50_us %llu p99_us %llu max_us %llu\n", n,
+	       (unsigned long long)(n ? samples[n / 2] : 0), (unsigned long long)(n ? samples[n * 99 / 100] : 0),
+	       (unsigned long long)(n ? samples[n - 1] : 0));
+	r = 0;
+out:
+	free(samples);
+	close(l.fd);
+	return r;
+}
+
 static int parse_number(const char *s, unsigned long max, unsigned long *ret)
 {
 	char *end;
@@ -505,7 +580,8 @@ static void usage(void)
 		"usage: flood-client SOCKET connect N [HOLD_SECONDS]\n"
 		"       flood-client SOCKET flood N REQUESTS [WINDOW [SECONDS]]\n"
 		"       flood-client SOCKET idle SECONDS [no-hello]\n"
-		"       flood-client SOCKET deaf REQUESTS [N]\n");
+		"       flood-client SOCKET deaf REQUESTS [N]\n"
+		"       flood-client SOCKET latency SECONDS [STOPFILE]\n");
 }
 
 int main(int argc, char **argv)
@@ -515,7 +591,8 @@ int main(int argc, char **argv)
 	int r;
 
 	if (argc < 4 || parse_number(argv[3], 1000000, &a) < 0 ||
-	    (argc > 4 && strcmp(argv[2], "idle") != 0 && parse_number(argv[4], ULONG_MAX, &b) < 0) ||
+	    (argc > 4 && strcmp(argv[2], "idle") != 0 && strcmp(argv[2], "latency") != 0 &&
+	     parse_number(argv[4], ULONG_MAX, &b) < 0) ||
 	    (argc > 5 && parse_number(argv[5], 1000, &c) < 0) || c == 0 ||
 	    (argc > 6 && parse_number(argv[6], 3600, &d) < 0)) {
 		usage();
@@ -532,6 +609,8 @@ int main(int argc, char **argv)
 		r = mode_flood(argv[1], a, b, (unsigned int)c, (unsigned int)d);
 	else if (strcmp(argv[2], "idle") == 0 && (argc == 4 || (argc == 5 && strcmp(argv[4], "no-hello") == 0)))
 		r = mode_idle(argv[1], (unsigned int)a, argc == 4);
+	else if (strcmp(argv[2], "latency") == 0 && (argc == 4 || argc == 5))
+		r = mode_latency(argv[1], (unsigned int)a, argc == 5 ? argv[4] : NULL);
 	else if (strcmp(argv[2], "deaf") == 0 && (argc == 4 || argc == 5))
 		r = mode_deaf(argv[1], a, argc == 5 ? b : 1);
 	else {

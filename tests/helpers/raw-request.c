@@ -32,6 +32,8 @@
  *   --fd SPEC                   adds fds to the packet (see raw-fds.h), in
  *                               order: e.g. --fd socket --fd 3*file:/etc/passwd
  *   --fd-count N                the Request's fd_count (default: the fds sent)
+ *   --client-name TEXT          the Hello's client string (at most 128 bytes;
+ *                               default "raw-request")
  *   --unknown-fields            adds fields of every wire type that no version
  *                               of the protocol defines, to every message
  *   --daemon-pid PID            counts, while the connection is still open,
@@ -82,6 +84,7 @@ static struct {
 	bool has_fd_count;
 	uint32_t fd_count;
 	bool unknown_fields;
+	const char *client_name;     /* the Hello's client string */
 } opt;
 
 /* Fields with numbers no version of the protocol uses, one of each wire
@@ -303,7 +306,7 @@ static int hello(int sock, uint32_t *version)
 
 	h.min_version = PIDRESTORE_PROTOCOL_MIN_VERSION;
 	h.max_version = PIDRESTORE_PROTOCOL_VERSION;
-	h.client = (char *)"raw-request";
+	h.client = (char *)(opt.client_name ? opt.client_name : "raw-request");
 	add_future_fields(&h.base);
 	req.id = 1;
 	req.body_case = PIDRESTORE__REQUEST__BODY_HELLO;
@@ -672,6 +675,10 @@ int main(int argc, char **argv)
 			no_hello = true;
 			argv++;
 			argc--;
+		} else if (argc > 2 && strcmp(argv[1], "--client-name") == 0 && strlen(argv[2]) <= 128) {
+			opt.client_name = argv[2];
+			argv += 2;
+			argc -= 2;
 		} else if (argc > 1 && strcmp(argv[1], "--unknown-fields") == 0) {
 			opt.unknown_fields = true;
 			argv++;

@@ -7,7 +7,14 @@ LIMITS_TESTS = \
 	tests/integration/conn-limits.sh \
 	tests/integration/conn-idle.sh \
 	tests/integration/conn-rate.sh \
-	tests/integration/flood.sh
+	tests/integration/flood.sh \
+	tests/integration/limits-nproc.sh \
+	tests/integration/limits-slices.sh \
+	tests/integration/limits-default.sh \
+	tests/integration/limits-subuids.sh \
+	tests/integration/limits-fds.sh \
+	tests/integration/cgroup-deep.sh \
+	tests/integration/hello-name.sh
 TESTS += $(LIMITS_TESTS)
 EXTRA_DIST += $(LIMITS_TESTS) tests/integration/limits-lib.sh
 

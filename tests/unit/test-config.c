@@ -85,6 +85,8 @@ static void test_missing_file(void)
 	CHECK("missing main file: own namespaces on", pol.own_namespaces);
 	CHECK("missing main file: no floor", pol.root_only_below == 0);
 	CHECK("missing main file: no grants", pol.n_grants == 0);
+	CHECK("missing main file: 4096 reservations per user by default",
+	      pol.default_max_reservations == POLICY_DEFAULT_MAX_RESERVATIONS && POLICY_DEFAULT_MAX_RESERVATIONS == 4096);
 	policy_free(&pol);
 }
 
@@ -113,7 +115,9 @@ static void test_full_example(void)
 		   "Group=root 5000\n"
 		   "PIDs=1-10\n"
 		   "Namespace=owned-by:1000 owned-by:root any\n"
-		   "MaxReservations=infinity\n");
+		   "MaxReservations=infinity\n"
+		   "[Policy]\n"
+		   "DefaultMaxReservations=64\n");
 	r = load(&pol, &why);
 	CHECK("the example loads", r == 0);
 	if (r < 0) {
@@ -122,6 +126,7 @@ static void test_full_example(void)
 	}
 	CHECK("OwnNamespaces=no", !pol.own_namespaces);
 	CHECK("RootOnlyBelow=1000 with spaces around =", pol.root_only_below == 1000);
+	CHECK("DefaultMaxReservations=64", pol.default_max_reservations == 64);
 	CHECK("two grants", pol.n_grants == 2);
 	if (pol.n_grants != 2)
 		goto out;
@@ -162,7 +167,7 @@ static void test_drop_ins(void)
 	reset_dir();
 	make_drop_in_dir();
 	write_file("pidrestored.conf", "[Policy]\nRootOnlyBelow=1000\n[Grant]\nUser=1000\nPIDs=5000-5999\n");
-	write_file("pidrestored.conf.d/20-late.conf", "[Policy]\nRootOnlyBelow=2000\nOwnNamespaces=off\n");
+	write_file("pidrestored.conf.d/20-late.conf", "[Policy]\nRootOnlyBelow=2000\nOwnNamespaces=off\nDefaultMaxReservations=infinity\n");
 	write_file("pidrestored.conf.d/10-early.conf", "[Policy]\nRootOnlyBelow=500\n\n[Grant]\nUser=1001\nPIDs=7000\n");
 	write_file("pidrestored.conf.d/README", "this is not a drop-in [and is not parsed\n");
 	write_file("pidrestored.conf.d/30-off.conf.disabled", "[Nonsense]\n");
@@ -173,6 +178,7 @@ static void test_drop_ins(void)
 		return;
 	}
 	CHECK("the last drop-in's RootOnlyBelow wins", pol.root_only_below == 2000);
+	CHECK("DefaultMaxReservations=infinity in a drop-in", pol.default_max_reservations == POLICY_UNLIMITED);
 	CHECK("a drop-in turns OwnNamespaces off", !pol.own_namespaces);
 	CHECK("grants from main and drop-in", pol.n_grants == 2);
 	if (pol.n_grants == 2) {
@@ -251,6 +257,8 @@ static const struct broken_case broken[] = {
 	{ "negative number", "[Policy]\nRootOnlyBelow=-1\n", NULL, NULL, false, 2, "not a valid number" },
 	{ "floor above the limit", "[Policy]\nRootOnlyBelow=4194305\n", NULL, NULL, false, 2, "above the kernel's PID limit" },
 	{ "invalid limit", "[Grant]\nUser=1000\nPIDs=5\nSpawnsPerSecond=fast\n", NULL, NULL, false, 4, "SpawnsPerSecond=fast: not a valid number" },
+	{ "invalid default limit", "[Policy]\nDefaultMaxReservations=-1\n", NULL, NULL, false, 2, "DefaultMaxReservations=-1: not a valid number" },
+	{ "default limit in a grant", "[Grant]\nUser=1000\nPIDs=5\nDefaultMaxReservations=5\n", NULL, NULL, false, 4, "DefaultMaxReservations= belongs in [Policy]" },
 	{ "empty value", "[Grant]\nUser=\n", NULL, NULL, false, 2, "User= has no value" },
 	{ "section header without ]", "[Policy\n", NULL, NULL, false, 1, "must end with ']'" },
 	{ "a line that is no assignment", "[Policy]\nOwnNamespaces yes\n", NULL, NULL, false, 2, "expected Key=Value" },

@@ -431,7 +431,11 @@ struct limits_case {
 	const char *max_reservations_rule;
 	uint32_t spawns_per_second;
 	const char *spawns_per_second_rule;
+	bool with_default;         /* the policy has DefaultMaxReservations=default_max */
+	uint32_t default_max;
 };
+
+#define DEFAULT_RULE "[Policy]"
 
 static uid_t uid_1000_1001[] = { 1000, 1001 };
 static struct policy_grant limit_grants[] = {
@@ -449,16 +453,25 @@ static const struct limits_case limits_cases[] = {
 	{ "limits: user and group grants, the smaller wins", 1001, 2000, 50, G2, 500, G2 },
 	{ "limits: each limit from its own grant", 1002, 2000, 50, G2, 20, G3 },
 	{ "limits: primary group", 2000, 0, 50, G2, 500, G2 },
+	{ "limits: a user named by no grant gets the default", 1003, 0, 4096, DEFAULT_RULE, POLICY_UNLIMITED, NULL,
+	  true, 4096 },
+	{ "limits: a grant's MaxReservations= replaces the default, above it too", 1000, 0, 1000, G1, POLICY_UNLIMITED,
+	  NULL, true, 100 },
+	{ "limits: a grant without MaxReservations= leaves the default", 1002, 0, 100, DEFAULT_RULE, 20, G3, true, 100 },
+	{ "limits: a default of infinity is none", 1003, 0, POLICY_UNLIMITED, NULL, POLICY_UNLIMITED, NULL, true,
+	  POLICY_UNLIMITED },
 };
 
 static int run_limits_case(const struct limits_case *c)
 {
-	struct policy pol = { .grants = limit_grants, .n_grants = ELEMENTSOF(limit_grants) };
+	struct policy pol = { .grants = limit_grants, .n_grants = ELEMENTSOF(limit_grants),
+			      .default_max_reservations = c->with_default ? c->default_max : POLICY_UNLIMITED };
 	struct policy_request req = { .uid = c->uid, .gid = c->uid, .groups = &c->group, .n_groups = c->group ? 1 : 0 };
 	struct policy_limits l;
 
 	policy_user_limits(&pol, &req, &l);
 	if (l.max_reservations != c->max_reservations || l.spawns_per_second != c->spawns_per_second ||
+	    l.max_reservations_is_default != (c->max_reservations_rule && strcmp(c->max_reservations_rule, DEFAULT_RULE) == 0) ||
 	    (l.max_reservations_rule == NULL) != (c->max_reservations_rule == NULL) ||
 	    (l.spawns_per_second_rule == NULL) != (c->spawns_per_second_rule == NULL) ||
 	    (c->max_reservations_rule && strcmp(l.max_reservations_rule, c->max_reservations_rule) != 0) ||
