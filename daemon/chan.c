@@ -62,7 +62,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			chan_close(ch, r == 0 ? "the other process closed the channel" : "reading the channel failed");
 			return;
 		}
-		if (pkt.truncated || pkt.fds_truncated || pkt.len < sizeof(h)) {
+		/* Fds the kernel had no room for (this process is out of
+		 * them) fail the one packet: its handler sees fds_truncated. */
+		if (pkt.truncated || pkt.len < sizeof(h)) {
 			wire_close_fds(&pkt, 0);
 			chan_close(ch, "a packet on the channel was cut short");
 			return;

@@ -16,7 +16,9 @@ struct event_base;
 struct chan;
 
 /* Called for every packet, with the header checked and the body after it.
- * The callee owns pkt's fds (closes or keeps each one). */
+ * The callee owns pkt's fds (closes or keeps each one); with
+ * pkt->fds_truncated some fds were dropped for want of room in this
+ * process, and the packet must fail as such. */
 typedef void (*chan_packet_fn)(const struct priv_header *h, const uint8_t *body, size_t len, struct wire_packet *pkt,
 			       void *data);
 /* Called once when the other side is gone (end of stream, an error, a

@@ -128,8 +128,8 @@ struct priv_request {
 struct priv_hello {
 	uint32_t min_version;
 	uint32_t max_version;
-	/* Hello.client as front logged it: cut short, control characters
-	 * and bytes >= 0x80 replaced, NUL-terminated. */
+	/* Hello.client escaped for a log line (privmsg_client_name()),
+	 * NUL-terminated. */
 	char client[PRIV_CLIENT_NAME_MAX];
 };
 

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -124,18 +126,25 @@ static uint8_t *put_exec(uint8_t *at, const Pidrestore__ExecSpec *e)
 
 void privmsg_client_name(const char *name, char *buf, size_t len)
 {
-	size_t i;
+	size_t at = 0, i;
 
-	for (i = 0; name && name[i] && i + 4 < len; i++) {
+	for (i = 0; name && name[i]; i++) {
 		unsigned char ch = (unsigned char)name[i];
+		bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\';
 
-		buf[i] = ch < 0x20 || ch >= 0x7f ? '?' : (char)ch;
+		/* Room for this byte, a "..." and the NUL. */
+		if (at + (plain ? 1 : 4) + 4 > len)
+			break;
+		if (plain)
+			buf[at++] = (char)ch;
+		else
+			at += (size_t)snprintf(buf + at, len - at, "\\x%02x", ch);
 	}
 	if (name && name[i]) {
-		memcpy(&buf[i], "...", 3);
-		i += 3;
+		memcpy(&buf[at], "...", 3);
+		at += 3;
 	}
-	buf[i] = '\0';
+	buf[at] = '\0';
 }
 
 long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t *buf, size_t cap)

@@ -35,7 +35,7 @@ struct privmsg_request {
 int privmsg_unpack_request(const uint8_t *buf, size_t len, size_t n_fds, struct privmsg_request *ret, struct why *why);
 void privmsg_request_free(struct privmsg_request *r);
 
-/* Hello.client for a log line: cut short, and every byte that is a control
- * character or not ASCII replaced by '?', so that no line can be forged
- * and no terminal escape reaches whoever reads the log. */
+/* Hello.client for a log line: cut short, and every byte that is not
+ * printable ASCII, and the backslash, written as \xHH, so that no line can
+ * be forged and no terminal escape reaches whoever reads the log. */
 void privmsg_client_name(const char *name, char *buf, size_t len);

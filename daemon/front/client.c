@@ -672,6 +672,14 @@ void client_state(uint64_t number, const struct priv_conn_state *s)
 	c->busy = s->reservations > 0 || s->running > 0;
 }
 
+void client_fail(uint64_t number, const struct why *why)
+{
+	struct client *c = client_find(number);
+
+	if (c)
+		client_close_telling(c, why);
+}
+
 void client_deliver(uint64_t number, const uint8_t *buf, size_t len, const int *fds, size_t n_fds)
 {
 	struct client *c = client_find(number);

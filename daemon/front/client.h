@@ -34,6 +34,9 @@ void client_deliver(uint64_t number, const uint8_t *buf, size_t len, const int *
  * first message, and closes it (fd is taken over). */
 void client_refuse(int fd, const struct why *why);
 
+/* Closes connection number telling why (a reply front could not pass on). */
+void client_fail(uint64_t number, const struct why *why);
+
 unsigned int client_count(void);
 
 /* Closes every connection (daemon stop). */

@@ -71,7 +71,15 @@ static void on_priv_packet(const struct priv_header *h, const uint8_t *body, siz
 		}
 		break;
 	case PRIV_MSG_SEND:
-		client_deliver(h->conn, body, len, pkt->fds, pkt->n_fds);
+		if (pkt->fds_truncated) {
+			struct why why;
+
+			/* A reply without the pidfds it names is no reply. */
+			fdreserve_why(&why);
+			client_fail(h->conn, &why);
+		} else {
+			client_deliver(h->conn, body, len, pkt->fds, pkt->n_fds);
+		}
 		break;
 	case PRIV_MSG_STOP:
 		log_debug("priv says stop");

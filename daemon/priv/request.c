@@ -890,31 +890,16 @@ static int check_owner(const struct peer *peer, const struct proc *p, const char
 
 /* ------------------------------------------------------------ handlers */
 
-/* Hello.client, free text from the requester, for a log line: cut short,
- * and every byte that is not printable ASCII (a control character could
- * start a forged line, a byte of 0x80 or more is no valid text for the
- * journal or a terminal) or a backslash written as \xHH. */
+/* Hello.client, which front escaped (privmsg_client_name()) and which priv
+ * does not take on trust: anything but printable ASCII, which front's
+ * escaping never leaves, becomes '?'. */
 static const char *client_name_for_log(const char *name, char *buf, size_t len)
 {
-	size_t at = 0, i;
+	size_t i;
 
-	for (i = 0; name && name[i]; i++) {
-		unsigned char ch = (unsigned char)name[i];
-		bool plain = ch >= 0x20 && ch < 0x7f && ch != '\\';
-
-		/* Room for this byte, a "..." and the NUL. */
-		if (at + (plain ? 1 : 4) + 4 > len)
-			break;
-		if (plain)
-			buf[at++] = (char)ch;
-		else
-			at += (size_t)snprintf(buf + at, len - at, "\\x%02x", ch);
-	}
-	if (name && name[i]) {
-		memcpy(&buf[at], "...", 3);
-		at += 3;
-	}
-	buf[at] = '\0';
+	for (i = 0; name && name[i] && i + 1 < len; i++)
+		buf[i] = (unsigned char)name[i] >= 0x20 && (unsigned char)name[i] < 0x7f ? name[i] : '?';
+	buf[i] = '\0';
 	return buf;
 }
 

@@ -231,11 +231,37 @@ static void open_conn(uint64_t number, struct wire_packet *pkt)
 	to_front(PRIV_MSG_CONN_REFUSED, number, &refusal, sizeof(refusal), NULL, 0);
 }
 
+/* priv had no room for the fds a packet carried: the connection or the
+ * request fails, saying why; nothing else does. */
+static void fds_dropped(const struct priv_header *h, const uint8_t *body, size_t len)
+{
+	struct priv_refusal refusal = { 0 };
+	struct priv_request r;
+	struct why why;
+	struct conn *c;
+
+	fdreserve_why(&why);
+	log_warning("%s", why.text);
+	if (h->type == PRIV_MSG_CONN_OPEN) {
+		refusal.error = why.err;
+		snprintf(refusal.text, sizeof(refusal.text), "%s", why.text);
+		to_front(PRIV_MSG_CONN_REFUSED, h->conn, &refusal, sizeof(refusal), NULL, 0);
+	} else if (h->type == PRIV_MSG_REQUEST && len >= sizeof(r) && (c = conn_find(h->conn))) {
+		memcpy(&r, body, sizeof(r));
+		conn_respond_error(c, r.id, &why);
+	}
+}
+
 static void on_front_packet(const struct priv_header *h, const uint8_t *body, size_t len, struct wire_packet *pkt,
 			    void *data)
 {
 	struct conn *c;
 
+	if (pkt->fds_truncated) {
+		fds_dropped(h, body, len);
+		wire_close_fds(pkt, 0);
+		return;
+	}
 	switch (h->type) {
 	case PRIV_MSG_FRONT_READY:
 		log_info("serving on %s%s (pid %d)", listener_path(), listener_activated() ? " (socket activation)" : "",

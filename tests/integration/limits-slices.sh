@@ -43,8 +43,9 @@ flood_programs
 AS_OTHER=(setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups --)
 
 # holders: the daemon's children but its spawner.
+# The daemon's children but its spawner and front.
 holders() {
-	echo $(($(pgrep -c -P "$DAEMON_PID" || true) - 1))
+	echo $(($(pgrep -c -P "$DAEMON_PID" || true) - 2))
 }
 
 # --- another user's status while 10,000 are made

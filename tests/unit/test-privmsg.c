@@ -333,7 +333,7 @@ static void test_client_name(void)
 	char longname[200];
 
 	privmsg_client_name("tool\x1b[31m \xc3\xa9\n", buf, sizeof(buf));
-	CHECK(strcmp(buf, "tool?[31m ???") == 0, "control characters and bytes >= 0x80 become '?': \"%s\"", buf);
+	CHECK(strcmp(buf, "tool\\x1b[31m \\xc3\\xa9\\x0a") == 0, "control characters and bytes >= 0x80 become \\xHH: \"%s\"", buf);
 	memset(longname, 'x', sizeof(longname) - 1);
 	longname[sizeof(longname) - 1] = '\0';
 	privmsg_client_name(longname, buf, sizeof(buf));
