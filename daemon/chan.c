@@ -27,7 +27,8 @@ struct chan {
 	chan_closed_fn on_closed;
 	void *data;
 	bool closed;
-	uint8_t *rx;                 /* PRIV_MAX_PACKET bytes */
+	uint8_t *rx;                 /* rx_cap bytes, grown to the packets that come */
+	size_t rx_cap;
 	uint8_t *tx;                 /* scratch for a packet sent at once */
 	size_t tx_cap;
 	struct outq out;
@@ -53,7 +54,24 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < 16 && !ch->closed; i++) {
 		struct priv_header h;
 		struct wire_packet pkt;
-		int r = wire_recv(ch->fd, ch->rx, PRIV_MAX_PACKET, &pkt);
+		ssize_t next;
+		int r;
+
+		/* Room for the next packet, whose length a peek tells: a small
+		 * buffer in the common case, and no packet cut short. */
+		next = recv(ch->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
+		if (next < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (next > 0 && (size_t)next > ch->rx_cap) {
+			size_t cap = (size_t)next < PRIV_MAX_PACKET ? (size_t)next : PRIV_MAX_PACKET;
+			uint8_t *rx = realloc(ch->rx, cap);
+
+			if (rx) {
+				ch->rx = rx;
+				ch->rx_cap = cap;
+			}
+		}
+		r = wire_recv(ch->fd, ch->rx, ch->rx_cap, &pkt);
 
 		if (r == -EAGAIN)
 			return;
@@ -107,7 +125,8 @@ int chan_new(struct event_base *base, int fd, chan_packet_fn on_packet, chan_clo
 	ch->data = data;
 	outq_init(&ch->out);
 	flags = fcntl(fd, F_GETFL);
-	ch->rx = malloc(PRIV_MAX_PACKET);
+	ch->rx_cap = 64 * 1024;
+	ch->rx = malloc(ch->rx_cap);
 	ch->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, ch);
 	ch->write_ev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, ch);
 	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || !ch->rx || !ch->read_ev || !ch->write_ev ||

@@ -100,7 +100,7 @@ next_pids_high
 "${AS_USER[@]}" "$USER_CTL" --socket "$SOCK" reserve $(yes 0 | head -n "$N") >/dev/null 2>&1 &
 RES_PID=$!
 EXTRA_PIDS+=("$RES_PID")
-for ((i = 0; i < 200 && $(holders) < 100; i++)); do
+for ((i = 0; i < 1000 && $(holders) < 100; i++)); do
 	sleep 0.01
 done
 kill -KILL "$RES_PID"
