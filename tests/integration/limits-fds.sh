@@ -16,7 +16,8 @@ res_setup
 LIMIT=256
 start_daemon
 prlimit --pid "$DAEMON_PID" --nofile="$LIMIT:$LIMIT"
-OUT_OF_FDS="the daemon is out of file descriptors \\(its limit is $LIMIT"
+# Under valgrind the daemon sees a limit of valgrind's making.
+OUT_OF_FDS="the daemon is out of file descriptors \\(its limit is [0-9]+"
 
 client_open A
 made=0 last=

@@ -3,7 +3,7 @@
 # One request does not starve everyone (DESIGN §2, §10): while uid
 # $TEST_UID reserves 10,000 PIDs in one request, another user's status is
 # answered, round trip after round trip, with a 99th percentile under
-# 200 ms; the reserve itself succeeds, all or nothing. A request of 10,000
+# 200 ms and none over a second; the reserve itself succeeds, all or nothing. A request of 10,000
 # whose last process is invalid creates none. A client that goes away in the
 # middle of a large reserve cancels the rest: nothing is left behind.
 #
@@ -18,6 +18,7 @@ require_tools setpriv timeout
 setup
 N=10000
 P99_MAX_US=200000
+MAX_US=1000000
 OTHER_UID=$((TEST_UID + 1))
 OLD_PID_MAX=$(cat /proc/sys/kernel/pid_max)
 test_cleanup() {
@@ -59,7 +60,8 @@ t0=$EPOCHREALTIME
 "${AS_USER[@]}" "$USER_CTL" --socket "$SOCK" reserve $(yes 0 | head -n "$N") >"$T/reserve.out" 2>"$T/reserve.err" &
 RES_PID=$!
 EXTRA_PIDS+=("$RES_PID")
-check "uid $TEST_UID's reserve of $N is answered" wait_line "$T/reserve.err" '^Holding ' 600
+wait_line "$T/reserve.err" '^Holding |failed' 600 || true
+check "uid $TEST_UID's reserve of $N is answered" grep -q '^Holding ' "$T/reserve.err"
 reserve_ms=$(ms_since "$t0")
 touch "$T/done"
 wait_gone "$LAT_PID" 30
@@ -69,8 +71,11 @@ assert_eq "it reserved $N processes" "$(($(wc -l <"$T/reserve.out") - 1))" "$N"
 assert_eq "the daemon holds them" "$(holders)" "$N"
 read -r _ samples _ p50 _ p99 _ max <<<"$(tail -n 1 "$T/latency.out")"
 check "uid $OTHER_UID's status was measured all along ($samples round trips)" test "${samples:-0}" -ge 20
-check "its 99th percentile stayed under $((P99_MAX_US / 1000)) ms (${p99:-?} us; median ${p50:-?} us, longest ${max:-?} us)" \
+check "its 99th percentile stayed under $((P99_MAX_US / 1000)) ms (${p99:-?} us; median ${p50:-?} us)" \
 	test "${p99:-999999999}" -lt "$P99_MAX_US"
+# One round trip at a time: a stall holds up one sample however long it
+# lasts, which a percentile hides; the longest shows it.
+check "and no round trip took a second (the longest: ${max:-?} us)" test "${max:-999999999}" -lt "$MAX_US"
 kill -TERM "$RES_PID"
 wait_gone "$RES_PID" 60
 wait "$RES_PID" || true

@@ -14,7 +14,9 @@ require_tools setpriv unshare nsenter timeout
 setup
 SUB=100000
 OTHER_UID=$((TEST_UID + 1))
-printf '[Policy]\nDefaultMaxReservations=3\n' >"$T/pidrestored.conf"
+# At most 3 reservations for the user and each of its subordinate uids.
+printf '[Grant]\nUser=%s %s\nPIDs=300000\nMaxReservations=3\n' "$TEST_UID" "$(seq -s ' ' "$SUB" $((SUB + 9)))" \
+	>"$T/pidrestored.conf"
 start_daemon --config "$T/pidrestored.conf" --max-connections-per-user 4
 flood_programs
 
@@ -88,7 +90,7 @@ conns_gone() {
 }
 check "their connections are closed" conns_gone
 
-# --- reservations (DefaultMaxReservations=3 per responsible user)
+# --- reservations (MaxReservations=3, counted per responsible user)
 user_programs
 inner 1
 "${INNER[@]}" "$USER_CTL" --socket "$SOCK" reserve 0 0 >"$T/res.out" 2>"$T/res.err" &
