@@ -1,300 +1,20 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <linux/capability.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "holder-proto.h"
 #include "kernel.h"
 #include "log.h"
 #include "spawn.h"
-#include "wire.h"
-
-#ifndef AT_EMPTY_PATH
-#define AT_EMPTY_PATH 0x1000
-#endif
-#ifndef CLOSE_RANGE_UNSHARE
-#define CLOSE_RANGE_UNSHARE (1U << 1)
-#endif
-
-static int holder_fd = -1;
-static int spawner_fd = -1;       /* the daemon's end of the spawner's channel */
-static pid_t spawner_pid = -1;
-static bool can_clone_into_cgroup;
-static unsigned int cap_last;
-static bool can_raise_limits;   /* CAP_SYS_RESOURCE: raise hard limits, lower oom_score_adj */
-static int own_oom_score_adj;
-static struct rlimit own_rlimits[HOLDER_RLIMIT_COUNT]; /* the daemon changes none after start */
-static uint32_t own_rlimits_known;
-/* Signals at their default disposition in the daemon, bit sig-1: the
- * spawner inherits the others' SIG_IGN across exec, its children from it,
- * and a holder puts only those back. The daemon ignores no further signal
- * after start (server_run ignores SIGPIPE before spawn_init). */
-static uint64_t own_sig_default;
-static uint64_t own_ns_inode[HOLDER_NS_COUNT];
-
-static const char *const own_ns_paths[HOLDER_NS_COUNT] = {
-	[HOLDER_NS_USER] = "/proc/self/ns/user", [HOLDER_NS_MNT] = "/proc/self/ns/mnt",
-	[HOLDER_NS_NET] = "/proc/self/ns/net", [HOLDER_NS_IPC] = "/proc/self/ns/ipc",
-	[HOLDER_NS_UTS] = "/proc/self/ns/uts", [HOLDER_NS_CGROUP] = "/proc/self/ns/cgroup",
-	[HOLDER_NS_TIME] = "/proc/self/ns/time",
-};
-
-/* ------------------------------------------------------------ the spawner */
-
-/* In the forked child: the spawner's fds are its channel and the daemon's
- * pid namespace at fixed numbers, and /dev/null as stdio; every other fd of
- * the daemon is close-on-exec. execve of /proc/self/fd/N rather than
- * execveat, which tools that trace the daemon may not know. */
-static void spawner_exec(int channel_fd)
-{
-	char path[64];
-	char *const argv[] = { (char *)"pidrestore-holder", NULL };
-	char *const envp[] = { NULL };
-	int channel = fcntl(channel_fd, F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
-	int pidns = fcntl(nsref_own_pidns_fd(), F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
-	int program = fcntl(holder_fd, F_DUPFD_CLOEXEC, SPAWNER_FD_OWN_PIDNS + 1);
-	int null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-
-	/* Each source moved above the fixed numbers first: any of them may sit
-	 * at one. */
-	if (channel < 0 || pidns < 0 || program < 0 || null_fd < 0 ||
-	    dup2(channel, SPAWNER_FD_CONTROL) < 0 || dup2(pidns, SPAWNER_FD_OWN_PIDNS) < 0)
-		_exit(127);
-	for (int fd = 0; fd <= 2; fd++)
-		if (dup2(null_fd, fd) < 0)
-			_exit(127);
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", program);
-	execve(path, argv, envp);
-	_exit(127);
-}
-
-/* The holder program in its spawner role. A plain fork of the daemon: it
- * runs once at start, and again only if a spawner died. */
-static int spawner_start(struct why *why)
-{
-	const struct spawner_hello hello = { .magic = SPAWNER_PROTO_MAGIC };
-	int sv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
-		return why_set(why, errno, "cannot create the spawner's channel: %m");
-	if (send(sv[0], &hello, sizeof(hello), MSG_NOSIGNAL) < 0) {
-		why_set(why, errno, "cannot queue the spawner's hello: %m");
-		goto fail;
-	}
-	pid = fork();
-	if (pid == 0)
-		spawner_exec(sv[1]);
-	if (pid < 0) {
-		why_set(why, errno, "cannot start the spawner: %m");
-		goto fail;
-	}
-	close(sv[1]);
-	spawner_fd = sv[0];
-	spawner_pid = pid;
-	return 0;
-fail:
-	close(sv[0]);
-	close(sv[1]);
-	return -why->err;
-}
-
-/* A spawner that ended but had not exited yet when it was let go: reaped
- * when the daemon next looks, or by init once the daemon is gone. The
- * daemon never waits for a process. */
-static pid_t stale_spawner_pid = -1;
-
-static void reap_stale_spawner(void)
-{
-	if (stale_spawner_pid > 0 && waitpid(stale_spawner_pid, NULL, WNOHANG | __WALL) != 0)
-		stale_spawner_pid = -1;
-}
-
-static void spawner_let_go(void)
-{
-	reap_stale_spawner();
-	if (spawner_pid > 0 && waitpid(spawner_pid, NULL, WNOHANG | __WALL) == 0)
-		stale_spawner_pid = spawner_pid;
-	spawner_pid = -1;
-}
-
-static void spawner_stop(void)
-{
-	if (spawner_pid > 0)
-		kill(spawner_pid, SIGKILL);
-	close_fdp(&spawner_fd);
-	spawner_let_go();
-}
-
-/* One request to the spawner. fds: the pid namespace, the cgroup and the
- * slots, as req announces them. Returns the new process's PID in the
- * daemon's pid namespace (or 0), or -errno; the pidfd it sent in *ret_pidfd
- * when ret_pidfd is set, else closed. */
-static long spawner_call(const struct spawner_request *req, const int *fds, size_t n_fds, int *ret_pidfd)
-{
-	struct spawner_reply reply;
-	struct wire_packet pkt;
-	int r;
-
-	reap_stale_spawner();
-	r = wire_send(spawner_fd, req, sizeof(*req), fds, n_fds);
-	if (r == -EPIPE || r == -ECONNRESET || r == -EBADF) {
-		/* It died before this request: nothing was done, ask a new one. */
-		struct why why = { 0 };
-
-		log_warning("the spawner (pid %d) is gone; starting another", spawner_pid);
-		spawner_stop();
-		if (spawner_start(&why) < 0) {
-			log_error("%s", why.text);
-			return -EIO;
-		}
-		r = wire_send(spawner_fd, req, sizeof(*req), fds, n_fds);
-	}
-	if (r < 0)
-		return r;
-	do
-		r = wire_recv(spawner_fd, &reply, sizeof(reply), &pkt);
-	while (r == -EINTR);
-	if (r <= 0 || pkt.len != sizeof(reply) || pkt.truncated || pkt.n_fds > 1) {
-		if (r > 0)
-			wire_close_fds(&pkt, 0);
-		/* It died during the request: whatever it made is the daemon's
-		 * child with a channel nobody reads, and ends at once. */
-		log_error("the spawner (pid %d) ended during a request; starting another", spawner_pid);
-		spawner_stop();
-		return -EIO;
-	}
-	if (ret_pidfd)
-		*ret_pidfd = pkt.n_fds ? pkt.fds[0] : -1;
-	else
-		wire_close_fds(&pkt, 0);
-	return (long)reply.result;
-}
-
-int spawn_child_pidfd(pid_t pid)
-{
-	struct spawner_request req = { .flags = SPAWNER_OPEN_PIDFD, .n_pids = 1, .pids = { pid } };
-	int pidfd = pr_pidfd_open(pid, 0);
-	long r;
-
-	if (pidfd >= 0 || errno != ENOSYS)
-		return pidfd >= 0 ? pidfd : -errno;
-	/* Hidden from the daemon (valgrind 3.19 knows no pidfd_open), not
-	 * from the spawner. */
-	r = spawner_call(&req, NULL, 0, &pidfd);
-	if (r < 0)
-		return (int)r;
-	return pidfd >= 0 ? pidfd : -EIO;
-}
-
-/* Whether clone3() takes CLONE_INTO_CGROUP (5.7): given a directory that is
- * no cgroup, a kernel that knows the flag answers EBADF. */
-static void spawner_probe_cgroup(void)
-{
-	struct spawner_request req = { .flags = SPAWNER_PROBE | SPAWNER_INTO_CGROUP };
-	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	long r;
-
-	if (root < 0)
-		return;
-	r = spawner_call(&req, &root, 1, NULL);
-	close(root);
-	can_clone_into_cgroup = r == -EBADF;
-	if (!can_clone_into_cgroup)
-		log_notice("clone3() does not take CLONE_INTO_CGROUP here (%s; Linux 5.7): children start in the daemon's cgroup",
-			   strerror((int)(r < 0 ? -r : EINVAL)));
-}
-
-/* Raw rt_sigaction, to see also the signals libc keeps to itself. */
-struct kernel_sigaction {
-	void *handler;
-	unsigned long flags;
-	void *restorer;
-	uint64_t mask;
-};
-
-static uint64_t signals_at_default(void)
-{
-	uint64_t mask = 0;
-
-	for (int sig = 1; sig <= 64; sig++) {
-		struct kernel_sigaction old;
-
-		/* A handler counts as default: exec resets it. */
-		if (syscall(SYS_rt_sigaction, sig, NULL, &old, sizeof(uint64_t)) == 0 && old.handler != SIG_IGN)
-			mask |= (uint64_t)1 << (sig - 1);
-	}
-	return mask;
-}
-
-int spawn_init(const char *holder_path, struct why *why)
-{
-	char buf[32];
-	struct stat st;
-	int r;
-
-	holder_fd = open(holder_path, O_PATH | O_CLOEXEC);
-	if (holder_fd < 0)
-		return why_set(why, errno, "cannot open the holder program %s: %m; pass --holder PATH", holder_path);
-	if (fstat(holder_fd, &st) < 0 || !S_ISREG(st.st_mode) || !(st.st_mode & S_IXUSR))
-		return why_set(why, EACCES, "the holder program %s is not an executable file", holder_path);
-	cap_last = 40;
-	if (read_file_at(AT_FDCWD, "/proc/sys/kernel/cap_last_cap", buf, sizeof(buf)) > 0)
-		cap_last = (unsigned int)atoi(buf);
-	{
-		char status[8192];
-		const char *v;
-
-		if (read_file_at(AT_FDCWD, "/proc/self/status", status, sizeof(status)) > 0 &&
-		    (v = proc_status_field(status, "CapEff")))
-			can_raise_limits = strtoull(v, NULL, 16) & (1ULL << CAP_SYS_RESOURCE);
-		if (!can_raise_limits)
-			log_notice("the daemon lacks CAP_SYS_RESOURCE: children get a requester's resource limits and oom_score_adj only as far as the daemon's own allow");
-	}
-	if (read_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, sizeof(buf)) > 0)
-		own_oom_score_adj = atoi(buf);
-	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++)
-		if (getrlimit(i, &own_rlimits[i]) == 0)
-			own_rlimits_known |= 1u << i;
-	own_sig_default = signals_at_default();
-	for (int i = 0; i < HOLDER_NS_COUNT; i++) {
-		int fd = open(own_ns_paths[i], O_RDONLY | O_CLOEXEC);
-
-		own_ns_inode[i] = fd >= 0 ? fd_inode(fd) : 0;
-		if (fd >= 0)
-			close(fd);
-	}
-	r = spawner_start(why);
-	if (r < 0)
-		return r;
-	spawner_probe_cgroup();
-	return 0;
-}
-
-pid_t spawn_spawner_pid(void)
-{
-	return spawner_pid;
-}
-
-void spawn_shutdown(void)
-{
-	/* At end of stream the spawner exits; its children are on their own
-	 * channels. */
-	close_fdp(&spawner_fd);
-	spawner_let_go();
-}
+#include "spawn-internal.h"
 
 /* ------------------------------------------------------------ setup */
 
@@ -303,7 +23,7 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 	uint32_t mask = 0;
 
 	for (int i = 0; i < HOLDER_NS_COUNT; i++)
-		if (peer->ns_fd[i] >= 0 && peer->ns_inode[i] != own_ns_inode[i])
+		if (peer->ns_fd[i] >= 0 && peer->ns_inode[i] != spawn_self.ns_inode[i])
 			mask |= 1u << i;
 	return mask;
 }
@@ -321,7 +41,7 @@ static int queue_setup(int sock, const struct peer *peer)
 	s->flags = HOLDER_SETUP_CHROOT;
 	/* Without CAP_SYS_RESOURCE the holder can raise oom_score_adj but not
 	 * lower it below the daemon's. */
-	if (peer->oom_score_adj != own_oom_score_adj && (can_raise_limits || peer->oom_score_adj > own_oom_score_adj))
+	if (peer->oom_score_adj != spawn_self.oom_score_adj && (spawn_self.can_raise_limits || peer->oom_score_adj > spawn_self.oom_score_adj))
 		s->flags |= HOLDER_SETUP_SET_OOM_SCORE_ADJ;
 	if (peer->no_new_privs)
 		s->flags |= HOLDER_SETUP_NO_NEW_PRIVS;
@@ -337,28 +57,28 @@ static int queue_setup(int sock, const struct peer *peer)
 	s->gid = peer->ns_gid;
 	s->umask = peer->umask;
 	s->oom_score_adj = peer->oom_score_adj;
-	s->cap_last = cap_last;
+	s->cap_last = spawn_self.cap_last;
 	s->cap_bnd = peer->cap_bnd;
 	s->cap_prm = peer->cap_prm;
 	s->cap_eff = peer->cap_eff;
 	s->cap_inh = peer->cap_inh;
 	s->cap_amb = peer->cap_amb;
-	s->sig_default = own_sig_default;
+	s->sig_default = spawn_self.sig_default;
 	for (int i = 0; i < HOLDER_RLIMIT_COUNT; i++) {
-		const struct rlimit *own = &own_rlimits[i];
+		const struct rlimit *own = &spawn_self.rlimits[i];
 
 		if (!(peer->rlimit_mask & (1u << i)))
 			continue;
 		s->rlimits[i].cur = peer->rlimits[i].rlim_cur;
 		s->rlimits[i].max = peer->rlimits[i].rlim_max;
 		/* A hard limit above the daemon's own needs CAP_SYS_RESOURCE. */
-		if (!can_raise_limits && (own_rlimits_known & (1u << i)) && s->rlimits[i].max > own->rlim_max) {
+		if (!spawn_self.can_raise_limits && (spawn_self.rlimits_known & (1u << i)) && s->rlimits[i].max > own->rlim_max) {
 			s->rlimits[i].max = own->rlim_max;
 			if (s->rlimits[i].cur > own->rlim_max)
 				s->rlimits[i].cur = own->rlim_max;
 		}
 		/* The holder starts with the daemon's limits: set only what differs. */
-		if (!(own_rlimits_known & (1u << i)) || s->rlimits[i].cur != own->rlim_cur ||
+		if (!(spawn_self.rlimits_known & (1u << i)) || s->rlimits[i].cur != own->rlim_cur ||
 		    s->rlimits[i].max != own->rlim_max)
 			s->rlimit_mask |= 1u << i;
 	}
@@ -416,7 +136,7 @@ static int find_busy_level(const struct nsref_chain *chain, const pid_t *pids, s
 
 		req.pids[0] = pids[i];
 		n_fds = request_in(&req, lv->fd, lv->inode, fds);
-		r = spawner_call(&req, fds, n_fds, NULL);
+		r = spawn_spawner_call(&req, fds, n_fds, NULL);
 		if (r == -EEXIST)
 			return (int)i;
 	}
@@ -496,7 +216,7 @@ static size_t request_slots(struct spawner_request *req, const struct peer *peer
 	size_t n = 0;
 	uint32_t mask = setup_ns_mask(peer);
 
-	if (peer->cgroup_fd >= 0 && can_clone_into_cgroup) {
+	if (peer->cgroup_fd >= 0 && spawn_self.can_clone_into_cgroup) {
 		req->flags |= SPAWNER_INTO_CGROUP;
 		fds[n++] = peer->cgroup_fd;
 	}
@@ -627,7 +347,7 @@ static int deferred_start(const struct peer *peer, const struct nsref_chain *cha
 	n_fds = request_in(&helper, chain->level[1].fd, chain->level[1].inode, fds);
 	fds[n_fds++] = hv[1];
 	fds[n_fds++] = peer->userns_fd;
-	pid = spawner_call(&helper, fds, n_fds, &d->helper_pidfd);
+	pid = spawn_spawner_call(&helper, fds, n_fds, &d->helper_pidfd);
 	if (pid < 0) {
 		r = why_set(why, (int)-pid, "cannot start the helper that makes a pid namespace owned by your user namespace: %s",
 			    strerror((int)-pid));
@@ -723,7 +443,7 @@ int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, st
 	if (r < 0)
 		goto out;
 	d->req.flags |= SPAWNER_IN_PIDNS;
-	pid = spawner_call(&d->req, d->fds, d->n_fds, &pidfd);
+	pid = spawn_spawner_call(&d->req, d->fds, d->n_fds, &pidfd);
 	if (pid < 0) {
 		pid_t pids[SPAWNER_MAX_PIDS];
 		int busy;
@@ -772,7 +492,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
 	ret->busy_level = -1;
-	if (peer->cgroup_fd < 0 && peer->cgroup_error && can_clone_into_cgroup)
+	if (peer->cgroup_fd < 0 && peer->cgroup_error && spawn_self.can_clone_into_cgroup)
 		return why_set(why, peer->cgroup_error,
 			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
 			       strerror(peer->cgroup_error));
@@ -805,7 +525,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	for (size_t i = 0; i < n_pids; i++)
 		req.pids[i] = pids[i];
 
-	pid = spawner_call(&req, fds, n_fds, &pidfd);
+	pid = spawn_spawner_call(&req, fds, n_fds, &pidfd);
 	if (pid < 0) {
 		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
 		goto fail;
