@@ -59,7 +59,7 @@ struct proc {
 	struct peer_context *reserver; /* whom it was made for: a claim must come from the same */
 	proc_waiter_fn waiter;
 	void *waiter_data;
-	struct proc_private *priv;   /* events and links, proc.c's own */
+	struct proc_private *priv;   /* events and links, the registry's own (proc-internal.h) */
 };
 
 /* What a process is told to execute. fds stay owned by the caller. */
