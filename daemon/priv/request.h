@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "create.h"
 #include "policy.h"
 #include "wire.h"
 
@@ -31,18 +32,10 @@ struct request_host {
 };
 void request_set_host(const struct request_host *host);
 
-struct request_limits {
-	unsigned int max_reservations;          /* over all connections; 0: none */
-	unsigned int max_reservations_per_conn; /* 0: none */
-	unsigned int max_ttl_sec;               /* cap on a reservation's TTL; 0: none */
-};
+/* struct request_limits and struct request_stats: create.h. */
 void request_set_limits(const struct request_limits *limits);
 
 /* The policy requests are decided by. */
 void request_set_policy(const struct policy *policy);
 
-struct request_stats {
-	uint64_t spawns_total;
-	uint64_t reservations_total;
-};
 void request_get_stats(struct request_stats *ret);

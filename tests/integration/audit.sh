@@ -120,7 +120,7 @@ assert_eq "denial: priority notice" "$(field "$deny" PRIORITY)" 5
 # Where each record was logged: the file that decided, not the logging module.
 for record in grant deny; do
 	json=${!record}
-	assert_eq "$record: CODE_FILE= is the file that logged it" "$(field "$json" CODE_FILE)" daemon/priv/request.c
+	assert_eq "$record: CODE_FILE= is the file that logged it" "$(field "$json" CODE_FILE)" daemon/priv/audit.c
 	assert_match "$record: CODE_LINE= is a line number" "$(field "$json" CODE_LINE)" '^[1-9][0-9]*$'
 	assert_match "$record: CODE_FUNC= is a function name" "$(field "$json" CODE_FUNC)" '^[a-z_]+$'
 	assert_eq "$record: OBJECT_PID= is the requester" "$(field "$json" OBJECT_PID)" \

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "conn.h"
+#include "log.h"
+
+/* Catalog ids of the audit records: `journalctl MESSAGE_ID=...` finds them. */
+#define AUDIT_GRANTED_ID "767ec22c8e214c1095c20986e2cb6c02"
+#define AUDIT_DENIED_ID "d62f7f7c08a044fc8eb6d7283e0fa19f"
+
+/* Journal fields, "KEY=value", built in one buffer. */
+struct audit_record {
+	const char *fields[20];
+	size_t n;
+	size_t used;
+	char buf[8192];
+};
+
+__attribute__((format(printf, 2, 3)))
+static void audit_field(struct audit_record *a, const char *fmt, ...)
+{
+	size_t room = sizeof(a->buf) - a->used;
+	va_list ap;
+	int len;
+
+	if (a->n == ELEMENTSOF(a->fields) || room == 0)
+		return;
+	va_start(ap, fmt);
+	len = vsnprintf(a->buf + a->used, room, fmt, ap);
+	va_end(ap);
+	if (len < 0 || (size_t)len >= room)
+		return;
+	a->fields[a->n++] = a->buf + a->used;
+	a->used += (size_t)len + 1;
+}
+
+/* Who asked, and what came of it: the fields every audit record has. */
+static void audit_begin(struct audit_record *a, const struct conn *c, const char *verb, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+
+	a->n = a->used = 0;
+	audit_field(a, "MESSAGE_ID=%s", why ? AUDIT_DENIED_ID : AUDIT_GRANTED_ID);
+	audit_field(a, "PIDRESTORE_OUTCOME=%s", why ? "denied" : "granted");
+	audit_field(a, "PIDRESTORE_REQUEST=%s", verb);
+	audit_field(a, "PIDRESTORE_REQUESTER_UID=%u", peer->uid);
+	audit_field(a, "PIDRESTORE_REQUESTER_GID=%u", peer->gid);
+	audit_field(a, "PIDRESTORE_REQUESTER_PID=%d", peer->pid);
+	if (peer->unit[0])
+		audit_field(a, "PIDRESTORE_REQUESTER_UNIT=%s", peer->unit);
+	if (peer->user_unit[0])
+		audit_field(a, "PIDRESTORE_REQUESTER_USER_UNIT=%s", peer->user_unit);
+	if (why) {
+		const char *name = strerrorname_np(why->err);
+
+		audit_field(a, "PIDRESTORE_ERRNO=%s", name ? name : "?");
+		audit_field(a, "PIDRESTORE_REASON=%s", why->text);
+	}
+}
+
+/* One record per process asked for, granted or denied (DESIGN §5). */
+void audit_target(struct conn *c, const char *verb, const struct target *t, const char *const *rules, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	char pids[PR_MAX_LEVELS * 12 + 1] = "", depths[PR_MAX_LEVELS * 4 + 1] = "", inodes[PR_MAX_LEVELS * 21 + 1] = "";
+	char rule_list[PR_MAX_LEVELS * 84 + 1] = "";
+	size_t at_pids = 0, at_depths = 0, at_inodes = 0, at_rules = 0;
+	/* The namespace the request names: for a new one, the one it goes in. */
+	uint64_t target_ns = t->chain.level[t->new_pidns && t->chain.n > 1 ? 1 : 0].inode;
+	struct audit_record *a = malloc(sizeof(*a));
+
+	/* Every level the process gets a PID in, also those the request left
+	 * to the kernel (trailing zeros, which carry no rule). */
+	for (size_t i = 0; i < t->chain.n; i++) {
+		const char *sep = i ? "," : "";
+		const char *rule = i >= target_policy_levels(t) ? "any-free-pid" : rules[i] ? rules[i] : "refused";
+
+		at_pids += (size_t)snprintf(pids + at_pids, sizeof(pids) - at_pids, "%s%d", sep,
+					    i < t->n_pids ? t->pids[i] : 0);
+		at_depths += (size_t)snprintf(depths + at_depths, sizeof(depths) - at_depths, "%s%zu", sep, t->chain.n - 1 - i);
+		at_inodes += (size_t)snprintf(inodes + at_inodes, sizeof(inodes) - at_inodes, "%s%llu", sep,
+					      (unsigned long long)t->chain.level[i].inode);
+		at_rules += (size_t)snprintf(rule_list + at_rules, sizeof(rule_list) - at_rules, "%s%s", i ? "; " : "", rule);
+	}
+	if (a) {
+		audit_begin(a, c, verb, why);
+		audit_field(a, "PIDRESTORE_PIDS=%s", pids);
+		audit_field(a, "PIDRESTORE_LEVELS=%s", depths);
+		audit_field(a, "PIDRESTORE_PIDNS=%llu", (unsigned long long)target_ns);
+		audit_field(a, "PIDRESTORE_PIDNS_LEVELS=%s", inodes);
+		audit_field(a, "PIDRESTORE_RULE=%s", rule_list);
+	}
+	if (why)
+		log_fields(LOG_NOTICE, a ? a->fields : NULL, a ? a->n : 0,
+			   "denied %s for uid %u (pid %d): pids [%s] in pid:[%llu]: %s", verb, peer->uid, peer->pid, pids,
+			   (unsigned long long)target_ns, why->text);
+	else
+		log_fields(LOG_INFO, a ? a->fields : NULL, a ? a->n : 0,
+			   "granted %s for uid %u (pid %d): pids [%s] in pid:[%llu] by rule %s", verb, peer->uid, peer->pid,
+			   pids, (unsigned long long)target_ns, rule_list);
+	free(a);
+}
+
+void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, const char *rule, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	struct audit_record *a = malloc(sizeof(*a));
+
+	if (a) {
+		audit_begin(a, c, verb, why);
+		audit_field(a, "PIDRESTORE_PROCESSES=%zu", n);
+		audit_field(a, "PIDRESTORE_RULE=%s in %s", key, rule);
+	}
+	log_fields(LOG_NOTICE, a ? a->fields : NULL, a ? a->n : 0, "denied %s for uid %u (pid %d): %s", verb,
+		   peer->uid, peer->pid, why->text);
+	free(a);
+}

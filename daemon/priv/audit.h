@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The audit records: what was granted or denied to whom, to the journal. */
+#pragma once
+
+#include <stddef.h>
+
+#include "target.h"
+#include "util.h"
+
+struct conn;
+
+/* One record per process asked for by c's verb: granted when why is NULL,
+ * else denied for why. rules: the rule of each level the policy decided. */
+void audit_target(struct conn *c, const char *verb, const struct target *t, const char *const *rules, const struct why *why);
+
+/* A request of n processes denied for why by a per-user limit, the key in
+ * rule. */
+void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, const char *rule, const struct why *why);

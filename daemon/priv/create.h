@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The verbs that create processes: spawn, reserve, exec (claim). */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "fd-table.h"
+#include "pidrestore.pb-c.h"
+#include "privmsg.h"
+
+struct conn;
+
+struct request_limits {
+	unsigned int max_reservations;          /* over all connections; 0: none */
+	unsigned int max_reservations_per_conn; /* 0: none */
+	unsigned int max_ttl_sec;               /* cap on a reservation's TTL; 0: none */
+};
+void create_set_limits(const struct request_limits *limits);
+
+struct request_stats {
+	uint64_t spawns_total;
+	uint64_t reservations_total;
+};
+void create_get_stats(struct request_stats *ret);
+
+/* Each answers c's request id, now or once its processes report. */
+void create_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnRequest *req, struct fd_table *fdt);
+void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt);
+
+/* Returns true when it took over record and the packet's fds (then it
+ * answers later, or has answered). */
+bool create_reserve(struct conn *c, struct privmsg_request *record, struct fd_table *fdt);
