@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The manuals render cleanly and keep up with the programs, the example of
 # libpidrestore(3) is the program that is built and runs against a real
-# daemon, and the shipped example policy is valid and grants nothing.
+# daemon, the shipped example policy is valid and grants nothing, and the
+# daemon's modules keep their layout (no include cycle, no overlong file).
 # Included by the top-level Makefile.am.
 DOCS_TESTS = \
 	tests/docs/man-pages.sh \
 	tests/docs/man-links.sh \
 	tests/docs/spdx.sh \
+	tests/docs/layout.sh \
 	tests/docs/man-sync.sh \
 	tests/docs/man-example.sh \
 	tests/docs/example-program.sh \
