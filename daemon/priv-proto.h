@@ -35,9 +35,11 @@
  *   PRIV_MSG_CONN_ACCEPTED  struct priv_conn_accepted
  *   PRIV_MSG_CONN_REFUSED   struct priv_refusal: front sends the text as the
  *                           answer to the client's Hello and closes
- *   PRIV_MSG_CONN_STATE     struct priv_conn_state, whenever it changes
- *   PRIV_MSG_SEND           a packed pidrestore.ServerMessage for the
- *                           connection, with its fds; front queues it
+ *   PRIV_MSG_CONN_STATE     struct priv_conn_state, when it changed and no
+ *                           PRIV_MSG_SEND to the connection said so
+ *   PRIV_MSG_SEND           struct priv_conn_state, then a packed
+ *                           pidrestore.ServerMessage for the connection,
+ *                           with its fds; front queues it
  *   PRIV_MSG_STOP           no body: stop accepting, close everything, exit
  *
  * Request bodies (priv_request.body, the field numbers of Request.body):
@@ -181,6 +183,7 @@ struct priv_refusal {
 	char text[512];        /* NUL-terminated */
 };
 
+/* What front needs of a connection to close it when idle. */
 struct priv_conn_state {
 	uint32_t version;      /* protocol version agreed in Hello, 0 before */
 	uint32_t reservations; /* outstanding reservations of the connection */

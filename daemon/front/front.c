@@ -77,8 +77,12 @@ static void on_priv_packet(const struct priv_header *h, const uint8_t *body, siz
 			/* A reply without the pidfds it names is no reply. */
 			fdreserve_why(&why);
 			client_fail(h->conn, &why);
+		} else if (len >= sizeof(u.state)) {
+			memcpy(&u.state, body, sizeof(u.state));
+			client_state(h->conn, &u.state);
+			client_deliver(h->conn, body + sizeof(u.state), len - sizeof(u.state), pkt->fds, pkt->n_fds);
 		} else {
-			client_deliver(h->conn, body, len, pkt->fds, pkt->n_fds);
+			log_error("priv sent a message of %zu bytes, too short to hold a connection's state; ignoring it", len);
 		}
 		break;
 	case PRIV_MSG_STOP:

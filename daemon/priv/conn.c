@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include <event2/event.h>
+
 #include "conn.h"
 #include "log.h"
 #include "priv-proto.h"
@@ -15,6 +17,9 @@ struct conn {
 	unsigned int reservations;
 	unsigned int running;
 	bool told_busy;              /* what front was last told */
+	uint32_t told_version;
+	bool state_dirty;            /* in the dirty list */
+	TAILQ_ENTRY(conn) dirty_link;
 	TAILQ_ENTRY(conn) link;
 	TAILQ_ENTRY(conn) bucket_link;
 };
@@ -26,14 +31,20 @@ static TAILQ_HEAD(conn_bucket, conn) buckets[CONN_BUCKETS];
 static unsigned int n_conns;
 static size_t max_message_size = 64 * 1024;
 static struct conn_ops ops;
+static TAILQ_HEAD(, conn) dirty = TAILQ_HEAD_INITIALIZER(dirty);
+static struct event *flush_ev;
 static uint8_t *tx_buf;
 static size_t tx_cap;
+
+static void on_flush_states(evutil_socket_t fd, short what, void *arg);
 
 void conn_init(const struct conn_ops *o)
 {
 	ops = *o;
 	for (size_t i = 0; i < CONN_BUCKETS; i++)
 		TAILQ_INIT(&buckets[i]);
+	if (!flush_ev && ops.base)
+		flush_ev = event_new(ops.base, -1, 0, on_flush_states, NULL);
 }
 
 void conn_set_max_message_size(size_t size)
@@ -51,16 +62,50 @@ unsigned int conn_count(void)
 	return n_conns;
 }
 
-/* front closes idle connections, and must know which hold something. */
-static void tell_state(struct conn *c, bool always)
+/* front closes idle connections, and must know which hold something. What
+ * it was last told goes with every message to the connection; a change no
+ * message carries is sent on its own once the loop is done with the work
+ * at hand (a reserve's answer, say, carries it for free). */
+static struct priv_conn_state state_of(const struct conn *c)
 {
-	struct priv_conn_state s = { .version = c->version, .reservations = c->reservations, .running = c->running };
-	bool busy = c->reservations > 0 || c->running > 0;
+	return (struct priv_conn_state){ .version = c->version, .reservations = c->reservations, .running = c->running };
+}
 
-	if (!always && busy == c->told_busy)
+static bool state_busy(const struct priv_conn_state *s)
+{
+	return s->reservations > 0 || s->running > 0;
+}
+
+static void state_told(struct conn *c, const struct priv_conn_state *s)
+{
+	c->told_busy = state_busy(s);
+	c->told_version = s->version;
+}
+
+static void state_changed(struct conn *c)
+{
+	if (c->state_dirty)
 		return;
-	c->told_busy = busy;
-	ops.send(PRIV_MSG_CONN_STATE, c->number, &s, sizeof(s), NULL, 0);
+	c->state_dirty = true;
+	TAILQ_INSERT_TAIL(&dirty, c, dirty_link);
+	if (flush_ev)
+		event_active(flush_ev, 0, 0);
+}
+
+static void on_flush_states(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&dirty))) {
+		struct priv_conn_state s = state_of(c);
+
+		TAILQ_REMOVE(&dirty, c, dirty_link);
+		c->state_dirty = false;
+		if (state_busy(&s) == c->told_busy && s.version == c->told_version)
+			continue;
+		state_told(c, &s);
+		ops.send(PRIV_MSG_CONN_STATE, c->number, &s, sizeof(s), NULL, 0);
+	}
 }
 
 unsigned int conn_reservations(const struct conn *c)
@@ -71,13 +116,13 @@ unsigned int conn_reservations(const struct conn *c)
 void conn_add_reservations(struct conn *c, int delta)
 {
 	c->reservations = (unsigned int)((int)c->reservations + delta);
-	tell_state(c, false);
+	state_changed(c);
 }
 
 void conn_add_running(struct conn *c, int delta)
 {
 	c->running = (unsigned int)((int)c->running + delta);
-	tell_state(c, false);
+	state_changed(c);
 }
 
 const struct peer *conn_peer(const struct conn *c)
@@ -103,7 +148,7 @@ uint32_t conn_version(const struct conn *c)
 void conn_set_version(struct conn *c, uint32_t version)
 {
 	c->version = version;
-	tell_state(c, true);
+	state_changed(c);
 }
 
 struct conn *conn_find(uint64_t number)
@@ -147,6 +192,8 @@ int conn_open(uint64_t number, int sock, struct conn **ret, struct why *why)
 void conn_free(struct conn *c)
 {
 	ops.closing(c);
+	if (c->state_dirty)
+		TAILQ_REMOVE(&dirty, c, dirty_link);
 	TAILQ_REMOVE(&conns, c, link);
 	TAILQ_REMOVE(&buckets[c->number % CONN_BUCKETS], c, bucket_link);
 	n_conns--;
@@ -160,7 +207,9 @@ int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *f
 
 	if (!c)
 		return -EPIPE;
-	len = pidrestore__server_message__get_packed_size(msg);
+	struct priv_conn_state s = state_of(c);
+
+	len = sizeof(s) + pidrestore__server_message__get_packed_size(msg);
 	if (len > tx_cap) {
 		uint8_t *b = realloc(tx_buf, len);
 
@@ -169,7 +218,9 @@ int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *f
 		tx_buf = b;
 		tx_cap = len;
 	}
-	pidrestore__server_message__pack(msg, tx_buf);
+	memcpy(tx_buf, &s, sizeof(s));
+	pidrestore__server_message__pack(msg, tx_buf + sizeof(s));
+	state_told(c, &s);
 	return ops.send(PRIV_MSG_SEND, c->number, tx_buf, len, fds, n_fds);
 }
 
@@ -206,4 +257,8 @@ void conn_close_all(void)
 	free(tx_buf);
 	tx_buf = NULL;
 	tx_cap = 0;
+	if (flush_ev) {
+		event_free(flush_ev);
+		flush_ev = NULL;
+	}
 }
