@@ -138,31 +138,26 @@ static int scheduling_apply(const struct holder_setup *s, uint32_t *step)
  * count, the new process included, would exceed the limit. The holder is
  * that new process, counted under the requester's user from setresuid()
  * on. setresuid() does not fail over the limit: it marks the task so that
- * its next execve() fails with EAGAIN, judging by the count before the
- * task itself joined, one fewer than fork() counts. So the limit is one
- * lower while the uid changes, and an execve() that can only fail (no
- * file) then asks the kernel whether the mark is set. A requester that may
- * exceed the limit gets its hard limit while the uid changes, so that no
- * mark is set below that. */
-#define RLIM64_INFINITY (~0ULL)
+ * its next execve() fails with EAGAIN if the count, the task included, is
+ * over the limit then. With a limit of 0 while the uid changes, the mark
+ * is always set; an execve() that can only fail (no file) then asks the
+ * kernel, under the requester's limit, with the holder counted, as fork()
+ * counts. Two holders that change uid side by side near the limit both
+ * count in the other's answer, so the limit is never passed. A requester
+ * that may exceed the limit gets its hard limit while the uid changes, so
+ * that no mark is set below that. */
 #define RLIMIT_NPROC_RESOURCE 6
 
 static int nproc_before_uid_change(const struct holder_setup *s)
 {
 	struct holder_rlimit during = s->rlimits[RLIMIT_NPROC_RESOURCE];
 
-	if (s->flags & HOLDER_SETUP_NPROC_EXEMPT) {
-		/* As high as it goes without CAP_SYS_RESOURCE, which a
-		 * confined daemon may lack. */
+	/* As high as it goes without CAP_SYS_RESOURCE, which a confined
+	 * daemon may lack. */
+	if (s->flags & HOLDER_SETUP_NPROC_EXEMPT)
 		during.cur = during.max;
-	} else if (during.cur == RLIM64_INFINITY) {
-		return 0;
-	} else if (during.cur == 0) {
-		/* No fork of a user other than root passes a limit of 0. */
-		return s->uid == 0 && !(s->ns_mask & (1u << HOLDER_NS_USER)) ? 0 : -EAGAIN;
-	} else {
-		during.cur--;
-	}
+	else
+		during.cur = 0;
 	return sys_prlimit64(RLIMIT_NPROC_RESOURCE, &during);
 }
 

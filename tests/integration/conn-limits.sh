@@ -3,8 +3,9 @@
 # --max-connections and --max-connections-per-user: a connection over a limit
 # gets one error naming the limit, and goes; the others are served; root has
 # a reserve beyond the global limit but its own per-user limit. And a daemon
-# out of fds pauses accepting, without spinning, says so once, and accepts
-# again once it has fds.
+# out of fds tells a waiting client so, from the fds it keeps in reserve,
+# pauses accepting, without spinning, says so once, and accepts again once
+# it has fds.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/limits-lib.sh"

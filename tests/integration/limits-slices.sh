@@ -105,7 +105,9 @@ next_pids_high
 "${AS_USER[@]}" "$USER_CTL" --socket "$SOCK" reserve $(yes 0 | head -n "$N") >/dev/null 2>&1 &
 RES_PID=$!
 EXTRA_PIDS+=("$RES_PID")
-for ((i = 0; i < 1000 && $(holders) < 100; i++)); do
+# Its processes are all checked before the first is made: that may take a
+# while on a busy machine.
+for ((i = 0; i < 3000 && $(holders) < 100; i++)); do
 	sleep 0.01
 done
 kill -KILL "$RES_PID"
