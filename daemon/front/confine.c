@@ -114,6 +114,10 @@ int confine_front(uid_t uid, gid_t gid, struct why *why)
 	 * it dumpable. */
 	if (!CONFINE_FOR_SANITIZERS && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		return why_set(why, errno, "front cannot make itself non-dumpable: %m");
+	/* A change of uid made the process non-dumpable; LeakSanitizer
+	 * must trace it at exit. */
+	if (CONFINE_FOR_SANITIZERS && prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		return why_set(why, errno, "front cannot make itself dumpable for the sanitizers: %m");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return why_set(why, errno, "front cannot set no_new_privs: %m");
 	if (RUNNING_ON_VALGRIND) {

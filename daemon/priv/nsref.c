@@ -268,6 +268,8 @@ int nsref_userns_chain(int userns_fd, struct nsref_userns_chain *ret)
 			ret->reaches_own = true;
 			break;
 		}
+		/* Set first: valgrind does not know this ioctl writes it. */
+		u->owner = (uid_t)-1;
 		if (ioctl(fd, NS_GET_OWNER_UID, &u->owner) < 0) {
 			r = -errno;
 			break;
