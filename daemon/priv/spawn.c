@@ -429,6 +429,20 @@ static int deferred_take_pidns(struct spawn_deferred *d, int *ret_fd, struct why
 	*ret_fd = nsfd;
 	return 0;
 }
+/* The pidfd of a child just cloned: the spawner's, or one opened now. A
+ * child that cannot be watched is killed; its PID stays taken until the
+ * daemon exits, and the log says so. Returns the pidfd or -errno. */
+static int watch_new_child(long pid, int pidfd, struct why *why)
+{
+	if (pidfd < 0)
+		pidfd = spawn_child_pidfd((pid_t)pid);
+	if (pidfd >= 0)
+		return pidfd;
+	kill((pid_t)pid, SIGKILL);
+	log_error("process %ld stays a zombie until the daemon exits: it could not be watched", pid);
+	return why_set(why, EIO, "no pidfd for the new process %ld", pid);
+}
+
 
 int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, struct why *why)
 {
@@ -454,12 +468,9 @@ int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, st
 		r = explain_clone_error(pid, &d->chain, pids, d->req.n_pids, &busy, why);
 		goto out;
 	}
-	if (pidfd < 0)
-		pidfd = spawn_child_pidfd((pid_t)pid);
+	pidfd = watch_new_child(pid, pidfd, why);
 	if (pidfd < 0) {
-		r = why_set(why, EIO, "no pidfd for the new process %ld", pid);
-		kill((pid_t)pid, SIGKILL);
-		log_error("process %ld stays a zombie until the daemon exits: it could not be watched", pid);
+		r = pidfd;
 		goto out;
 	}
 	ret->pid = (pid_t)pid;
@@ -531,12 +542,9 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		goto fail;
 	}
 	close_fdp(&sv[1]);
-	if (pidfd < 0)
-		pidfd = spawn_child_pidfd((pid_t)pid);
+	pidfd = watch_new_child(pid, pidfd, why);
 	if (pidfd < 0) {
-		r = why_set(why, EIO, "no pidfd for the new process %ld", pid);
-		kill((pid_t)pid, SIGKILL);
-		log_error("process %ld stays a zombie until the daemon exits: it could not be watched", pid);
+		r = pidfd;
 		goto fail;
 	}
 
