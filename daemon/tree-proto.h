@@ -7,7 +7,8 @@
  * ZOMBIE or GHOST) or a helper the planner added (a free-PID process that
  * creates a node and exits, so that the node reparents). front sends the
  * plan to priv as the body of a tree request (priv-proto.h); priv checks it
- * again with tree_plan_check() (front may have been taken over), checks the
+ * again with tree_plan_check() of tree-check.h (front may have been
+ * taken over; front runs it on what it built, too), checks the
  * policy for every explicit PID itself, and starts the builder.
  *
  * The plan, in one buffer, records packed one after the other, each a
@@ -61,6 +62,8 @@
  *      (or the daemon's, for CLONE_PARENT) or it exits: the cascade that
  *      ends a tree whose pidfds have not all reached priv;
  *   2. getpid() equals pids[0] when that is explicit (TREE_STEP_PID);
+ *      PR_SET_CHILD_SUBREAPER with TREE_PROC_SUBREAPER, before any clone:
+ *      a helper's child reparents to it when the helper exits;
  *   3. clones its first n_before_setsid children, each with CLONE_PIDFD,
  *      set_tid, exit signal SIGCHLD (0 with TREE_PROC_CLONE_PARENT on the
  *      child); for a TREE_PROC_NEW_PIDNS child, in a new pid namespace
@@ -83,17 +86,22 @@
  *   7. decrements barrier.forked; waits until it is 0;
  *   8. its group (pgid_action): TREE_PGID_OWN: setpgid(0, 0);
  *      TREE_PGID_JOIN: waits for barrier.group[pgid_barrier], then
- *      setpgid(0, pgid); TREE_PGID_KEEP: nothing (it inherited its group,
- *      or is a session leader). With TREE_PROC_GROUP_LEADER it then sets
- *      barrier.group[pgid_barrier] to 1 and wakes its waiters (a group
+ *      setpgid(0, pgid), or with pgid 0 setpgid(0, the word's value);
+ *      TREE_PGID_KEEP: nothing (it inherited its group, or is a session
+ *      leader). With TREE_PROC_GROUP_LEADER it then stores its getpgid(0)
+ *      (never 0) in barrier.group[pgid_barrier] and wakes its waiters (a group
  *      leader, a session leader whose group others join, or a ghost of
  *      either). Decrements barrier.pgids; waits until it is 0;
  *   9. GHOST and HELPER: exit(0). Every proc reaps, by PID (wait4 of each,
- *      never -1), its children that are ghosts or helpers, before going on;
+ *      never -1: a zombie child must stay), its children that are ghosts
+ *      or helpers, before going on. A proc's parent is its creator, or its
+ *      creator's parent with TREE_PROC_CLONE_PARENT; ghosts and helpers
+ *      always have an explicit pids[0] (n_set_tid >= 1), which is what the
+ *      parent waits for;
  *  10. ZOMBIE: signals to default, RLIMIT_CORE 0, not dumpable, drops to
  *      the requester's credentials, then exit(exit_code), or, with
  *      TREE_PROC_EXIT_SIGNAL, kill(getpid(), exit_code) with it unblocked;
- *  11. LIVE: PR_SET_CHILD_SUBREAPER with TREE_PROC_SUBREAPER; comm; closes
+ *  11. LIVE: comm; closes
  *      every fd but the tree socket, unmaps the barrier, resets signal
  *      dispositions, blocks every signal; the requester's user namespace
  *      unless it joined in step 6; then every thread drops itself with raw
@@ -158,6 +166,7 @@ struct tree_plan {
 	                            below a new pid namespace) */
 	int32_t builder_pids[TREE_MAX_LEVELS]; /* innermost first, in the target pid namespace */
 	uint32_t reserved;
+	uint64_t builder_pick_mask; /* bit i: builder_pids[i] was picked by the planner */
 };
 
 enum tree_proc_kind {
@@ -198,9 +207,12 @@ struct tree_proc {
 	uint32_t n_set_tid;      /* leading explicit entries (0..n_levels) */
 	uint32_t pgid_action;    /* enum tree_pgid_action */
 	uint32_t pgid_barrier;   /* < tree_plan.n_groups: JOIN waits for it, GROUP_LEADER raises it */
-	int32_t pgid;            /* JOIN: the group's id in this proc's own pid namespace */
+	int32_t pgid;            /* JOIN: the group's id in this proc's own pid
+	                            namespace; 0: the value its leader stored in
+	                            the group's word (same innermost namespace) */
 	uint32_t exit_code;      /* ZOMBIE: 0..255, or a signal with TREE_PROC_EXIT_SIGNAL */
 	uint32_t reserved0;
+	uint64_t pick_mask;      /* bit i: pids[i] was picked by the planner, not asked for */
 	char comm[TREE_COMM_LEN]; /* NUL-terminated; empty: keep the holder's */
 	int32_t pids[TREE_MAX_LEVELS]; /* innermost first */
 	uint32_t reserved;
@@ -209,6 +221,7 @@ struct tree_proc {
 struct tree_thread {
 	uint32_t n_set_tid;      /* 1..n_levels of its node; innermost first */
 	uint32_t reserved;
+	uint64_t pick_mask;      /* bit i: tids[i] was picked by the planner */
 	int32_t tids[TREE_MAX_LEVELS];
 	uint32_t reserved2;
 };
@@ -228,7 +241,7 @@ struct tree_barrier {
 	uint32_t pgids;          /* procs still to take their group */
 	uint32_t abort;          /* non-zero: the build failed; every waiter exits */
 	uint32_t reserved;
-	uint32_t group[];        /* 1 once the group's leader (or ghost) made it */
+	uint32_t group[];        /* the group's id once its leader (or ghost) made it, else 0 */
 };
 
 /* -------------------------------------------------------- holders -> priv */
