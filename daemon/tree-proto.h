@@ -154,7 +154,8 @@ struct tree_plan {
 	uint32_t flags;          /* enum tree_plan_flags */
 	uint32_t n_procs;        /* 1..TREE_MAX_PROCS */
 	uint32_t n_nodes;        /* procs that are request nodes, <= n_procs */
-	uint32_t n_clones;       /* == n_procs: every proc is cloned exactly once */
+	uint32_t n_clones;       /* procs whose creator is not the builder: each
+	                            is in clones[] exactly once */
 	uint32_t n_threads;
 	uint32_t n_groups;       /* group flags in the barrier */
 	uint32_t builder_n_set_tid; /* leading explicit entries of builder_pids */
