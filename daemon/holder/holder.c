@@ -12,6 +12,7 @@
 #include "holder.h"
 #include "placeholder.h"
 #include "sys.h"
+#include "tree.h"
 
 /* ------------------------------------------------------------------ entry */
 
@@ -127,6 +128,31 @@ void packet_discard(int control_fd)
 		;
 }
 
+long packet_send_with_fd(int sock, struct iovec *iov, size_t n_iov, int fd)
+{
+	union {
+		unsigned char buf[SYS_CMSG_SPACE(sizeof(int))];
+		size_t align;
+	} control = { 0 };
+	struct sys_msghdr msg = { .iov = iov, .iovlen = n_iov };
+	long r;
+
+	if (fd >= 0) {
+		struct sys_cmsghdr *c = (struct sys_cmsghdr *)control.buf;
+
+		c->len = SYS_CMSG_LEN(sizeof(int));
+		c->level = SYS_SOL_SOCKET;
+		c->type = SYS_SCM_RIGHTS;
+		memcpy(SYS_CMSG_DATA(c), &fd, sizeof(int));
+		msg.control = control.buf;
+		msg.controllen = sizeof(control.buf);
+	}
+	do
+		r = sys_sendmsg(sock, &msg, SYS_MSG_NOSIGNAL);
+	while (r == -EINTR);
+	return r;
+}
+
 size_t page_round(size_t n)
 {
 	return (n + SYS_PAGE_SIZE - 1) & ~(SYS_PAGE_SIZE - 1);
@@ -159,5 +185,6 @@ void holder_main(void)
 {
 	signals_block_all();
 	spawner_run_if_asked();
+	tree_run_if_asked();
 	holder_run();
 }

@@ -21,7 +21,7 @@ static const int ns_clone_flag[HOLDER_NS_COUNT] = {
 	 HOLDER_SETUP_AFFINITY | HOLDER_SETUP_IOPRIO | HOLDER_SETUP_PERSONALITY | HOLDER_SETUP_NPROC | \
 	 HOLDER_SETUP_NPROC_EXEMPT)
 
-static int setup_validate(const struct holder_setup *s, size_t len)
+int setup_validate(const struct holder_setup *s, size_t len)
 {
 	if (len < sizeof(*s) || s->magic != HOLDER_PROTO_MAGIC)
 		return -EPROTO;
@@ -56,7 +56,7 @@ static int oom_score_adj_write(int32_t value)
 	return r < 0 ? r : 0;
 }
 
-static int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
+int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
 {
 	for (uint32_t cap = 0; cap <= cap_last; cap++) {
 		if (keep & ((uint64_t)1 << cap))
@@ -68,7 +68,7 @@ static int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
 	return 0;
 }
 
-static int caps_set(const struct holder_setup *s)
+int caps_set(const struct holder_setup *s)
 {
 	struct __user_cap_header_struct header = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -84,7 +84,7 @@ static int caps_set(const struct holder_setup *s)
 	return sys_capset(&header, data);
 }
 
-static int ambient_set(uint64_t ambient)
+int ambient_set(uint64_t ambient)
 {
 	int r = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0);
 
@@ -173,11 +173,11 @@ static int nproc_after_uid_change(const struct holder_setup *s)
 	return r == -EAGAIN ? r : 0;
 }
 
-/* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
- * a negative errno with *step naming what failed. */
-static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
+/* The part of the setup that holds for the whole process and is made as
+ * root: session, limits, scheduling, namespaces but the user one, root
+ * directory. */
+int setup_process(const struct holder_setup *s, uint32_t *step)
 {
-	int keep_caps;
 	int r;
 
 	*step = HOLDER_STEP_SETSID;
@@ -213,16 +213,6 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 	if (r < 0)
 		return r;
 
-	*step = HOLDER_STEP_BOUNDING_SET;
-	r = bounding_set_restrict(s->cap_last, s->cap_bnd);
-	if (r < 0)
-		return r;
-
-	*step = HOLDER_STEP_GROUPS;
-	r = sys_setgroups(s->n_groups, groups);
-	if (r < 0)
-		return r;
-
 	for (int slot = HOLDER_NS_MNT; slot < HOLDER_NS_COUNT; slot++)
 		if (s->ns_mask & (1u << slot)) {
 			*step = HOLDER_STEP_SETNS_MNT + (slot - HOLDER_NS_MNT);
@@ -241,6 +231,29 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 		if (r < 0)
 			return r;
 	}
+
+	return 0;
+}
+
+/* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
+ * a negative errno with *step naming what failed. */
+static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
+{
+	int keep_caps;
+	int r = setup_process(s, step);
+
+	if (r < 0)
+		return r;
+
+	*step = HOLDER_STEP_BOUNDING_SET;
+	r = bounding_set_restrict(s->cap_last, s->cap_bnd);
+	if (r < 0)
+		return r;
+
+	*step = HOLDER_STEP_GROUPS;
+	r = sys_setgroups(s->n_groups, groups);
+	if (r < 0)
+		return r;
 
 	if (s->ns_mask & (1u << HOLDER_NS_USER)) {
 		*step = HOLDER_STEP_SETNS_USER;
