@@ -7,11 +7,11 @@
  * In a namespace where the request names none, the kernel chooses. */
 #pragma once
 
-#include "tree.h"
+#include "tree-request.h"
 
 struct tree_picker;
 
-/* The PIDs and TIDs t names, per namespace (facts from tree_check()), and
+/* The PIDs and TIDs t names, per namespace (facts from tree_rules_check()), and
  * the floor picks start at (at least 2: 1 is an init's). NULL when out of
  * memory. */
 struct tree_picker *tree_picker_new(const struct tree *t, const struct tree_facts *facts, int32_t floor);

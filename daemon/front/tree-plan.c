@@ -9,7 +9,7 @@
 #include "tree-plan.h"
 
 /* The planner works on entities: node i is entity i, the helper under
- * node L is entity n + L, the builder is TREE_BUILDER. Procs get their
+ * node L is entity n + L, the builder is PLAN_BUILDER. Procs get their
  * indexes at the end, in creation order. */
 #define UNSET (-3)
 #define NONE (-4)
@@ -24,7 +24,7 @@ enum via {
 struct planner {
 	const struct tree *t;
 	const struct tree_facts *facts;
-	struct tree_plan *plan;
+	struct plan *plan;
 	struct tree_fault *f;
 	size_t n;                 /* nodes */
 	size_t n_ent;             /* 2 n: nodes, then the helper slot of each */
@@ -52,7 +52,7 @@ static bool is_ghost(const struct planner *p, int32_t i)
 
 static int32_t parent_of(const struct planner *p, int32_t i)
 {
-	return node(p, i)->parent == TREE_ROOT ? TREE_BUILDER : node(p, i)->parent;
+	return node(p, i)->parent == TREE_ROOT ? PLAN_BUILDER : node(p, i)->parent;
 }
 
 /* "session 20" (the leader's innermost PID) or "session of node 6". */
@@ -84,7 +84,7 @@ static int session_fault(struct planner *p, int32_t s, int32_t i, const char *fm
  * namespace of their own) are ns[0..n). */
 static bool children_ns_are(const struct planner *p, int32_t a, const tree_ns *ns, uint32_t n)
 {
-	if (a == TREE_BUILDER) {
+	if (a == PLAN_BUILDER) {
 		if (n != p->facts->base_levels)
 			return false;
 		for (uint32_t l = 0; l < n; l++)
@@ -97,18 +97,18 @@ static bool children_ns_are(const struct planner *p, int32_t a, const tree_ns *n
 
 /* Where a helper's child goes when the helper, a child of leader, exits:
  * the nearest subreaper from the leader up, or the init of the leader's
- * namespace (TREE_BUILDER: one outside the tree). */
+ * namespace (PLAN_BUILDER: one outside the tree). */
 static int32_t reaper_under(const struct planner *p, int32_t leader)
 {
 	tree_ns home = p->facts->ns[leader][0];
 
-	for (int32_t a = leader; a != TREE_BUILDER; a = parent_of(p, a)) {
+	for (int32_t a = leader; a != PLAN_BUILDER; a = parent_of(p, a)) {
 		if (node(p, a)->subreaper)
 			return a;
 		if (node(p, a)->new_pidns && p->facts->ns[a][0] == home)
 			return a;
 	}
-	return TREE_BUILDER;
+	return PLAN_BUILDER;
 }
 
 /* Node i must be born in session r, and its parent is not in it when it
@@ -118,7 +118,7 @@ static int session_elsewhere(struct planner *p, int32_t i, int32_t r)
 	int32_t parent = parent_of(p, i), reaper;
 	char pname[48], other[48];
 
-	if (parent == TREE_BUILDER)
+	if (parent == PLAN_BUILDER)
 		snprintf(pname, sizeof(pname), "the daemon (it is a root)");
 	else
 		tree_node_name(p->t, parent, pname, sizeof(pname));
@@ -128,7 +128,7 @@ static int session_elsewhere(struct planner *p, int32_t i, int32_t r)
 	if (is_ghost(p, r)) {
 		if (p->place[r] != UNSET && p->place[r] != parent)
 			return session_fault(p, r, i, "its leader is dead, and the ghost that stands for it makes members as children of one parent only, but they have %s and %s",
-					     p->place[r] == TREE_BUILDER ? "the daemon" : tree_node_name(p->t, p->place[r], other, sizeof(other)),
+					     p->place[r] == PLAN_BUILDER ? "the daemon" : tree_node_name(p->t, p->place[r], other, sizeof(other)),
 					     pname);
 		if (!children_ns_are(p, parent, p->facts->ns[r], node(p, r)->n_pids))
 			return session_fault(p, r, i, "its leader is dead, and the ghost that stands for it would be a child of %s, whose children are not in the pid namespace of the ghost's PIDs",
@@ -143,7 +143,7 @@ static int session_elsewhere(struct planner *p, int32_t i, int32_t r)
 	reaper = reaper_under(p, r);
 	if (reaper != parent)
 		return session_fault(p, r, i, "its parent %s is in another session; a helper under the session's leader could create it, but when the helper exits its child goes to %s, not to %s (only the namespace's init or a child subreaper above the leader can be the parent)",
-				     pname, reaper == TREE_BUILDER ? "the init of the leader's pid namespace, outside the tree"
+				     pname, reaper == PLAN_BUILDER ? "the init of the leader's pid namespace, outside the tree"
 								   : tree_node_name(p->t, reaper, other, sizeof(other)),
 				     pname);
 	p->has_helper[r] = true;
@@ -155,7 +155,7 @@ static int session_elsewhere(struct planner *p, int32_t i, int32_t r)
  * leaders (each born before its setsid in turn) up to a node of r. */
 static bool can_inherit(const struct planner *p, int32_t leader, int32_t r)
 {
-	for (int32_t a = parent_of(p, leader); a != TREE_BUILDER; a = parent_of(p, a)) {
+	for (int32_t a = parent_of(p, leader); a != PLAN_BUILDER; a = parent_of(p, a)) {
 		if (p->facts->sid[a] == r)
 			return true;
 		if (p->facts->sid[a] != a)
@@ -179,10 +179,10 @@ static int plan_sessions(struct planner *p)
 		if (r == NONE)
 			continue;
 		parent = parent_of(p, i);
-		parent_sid = parent == TREE_BUILDER ? TREE_OUTER : p->facts->sid[parent];
+		parent_sid = parent == PLAN_BUILDER ? TREE_OUTER : p->facts->sid[parent];
 		if (r == parent_sid)
 			continue;
-		if (parent != TREE_BUILDER && parent_sid == parent && (p->req_bb[parent] == NONE || p->req_bb[parent] == r) &&
+		if (parent != PLAN_BUILDER && parent_sid == parent && (p->req_bb[parent] == NONE || p->req_bb[parent] == r) &&
 		    can_inherit(p, parent, r)) {
 			p->born_before[i] = true;
 			p->req_bb[parent] = r;
@@ -213,8 +213,8 @@ static int plan_group_ghosts(struct planner *p)
 			if (node(p, c)->kind == TREE_KIND_ZOMBIE && p->facts->sid[c] == s &&
 			    children_ns_are(p, c, p->facts->ns[g], node(p, g)->n_pids))
 				best = c;
-		if (best == UNSET && s == TREE_OUTER && children_ns_are(p, TREE_BUILDER, p->facts->ns[g], node(p, g)->n_pids))
-			best = TREE_BUILDER;
+		if (best == UNSET && s == TREE_OUTER && children_ns_are(p, PLAN_BUILDER, p->facts->ns[g], node(p, g)->n_pids))
+			best = PLAN_BUILDER;
 		if (best == UNSET)
 			return tree_fault_set(p->f, g, -1, ENOTSUP, "the group of %s cannot be reproduced: its leader is dead, and no LIVE or ZOMBIE node of its session has children in the pid namespace of its PIDs to hold them",
 					      tree_node_name(p->t, g, name, sizeof(name)));
@@ -239,7 +239,7 @@ static void plan_creators(struct planner *p)
 			p->creator[i] = p->place[i];
 			/* A session ghost under the builder makes roots: it
 			 * must be the daemon's child, as they are. */
-			p->clone_parent[i] = p->place[i] == TREE_BUILDER && p->facts->sid[i] == i;
+			p->clone_parent[i] = p->place[i] == PLAN_BUILDER && p->facts->sid[i] == i;
 			p->phase[i] = 2;
 			continue;
 		}
@@ -257,7 +257,7 @@ static void plan_creators(struct planner *p)
 			break;
 		default:
 			p->creator[i] = parent;
-			p->clone_parent[i] = parent == TREE_BUILDER;
+			p->clone_parent[i] = parent == PLAN_BUILDER;
 			break;
 		}
 		p->phase[i] = p->born_before[i] ? 0 : 1;
@@ -268,7 +268,7 @@ static void plan_creators(struct planner *p)
  * procs in creation order (depth first from the builder). */
 static int plan_order(struct planner *p)
 {
-	struct tree_plan *plan = p->plan;
+	struct plan *plan = p->plan;
 	uint32_t *first = NULL, *count = NULL, *fill = NULL;
 	int32_t *lists = NULL, *stack = NULL;
 	size_t n_lists = p->n_ent + 1, total = 0, depth = 0;
@@ -332,12 +332,12 @@ static int plan_order(struct planner *p)
 		}
 	}
 	for (size_t e = 0; e < p->n_ent; e++) {
-		struct tree_proc *pr;
+		struct plan_proc *pr;
 
 		if (p->creator[e] == UNSET)
 			continue;
 		pr = &plan->procs[p->proc_of[e]];
-		pr->creator = p->creator[e] == TREE_BUILDER ? TREE_BUILDER : p->proc_of[p->creator[e]];
+		pr->creator = p->creator[e] == PLAN_BUILDER ? PLAN_BUILDER : p->proc_of[p->creator[e]];
 		pr->clone_parent = p->clone_parent[e];
 		pr->born_before = p->phase[e] == 0;
 	}
@@ -355,7 +355,7 @@ out:
 static void fill_procs(struct planner *p)
 {
 	for (size_t e = 0; e < p->n_ent; e++) {
-		struct tree_proc *pr;
+		struct plan_proc *pr;
 		int32_t i = (int32_t)(e < p->n ? e : e - p->n);
 		const struct tree_node *nd = node(p, i);
 
@@ -365,7 +365,7 @@ static void fill_procs(struct planner *p)
 		pr->n_levels = nd->n_pids;
 		memcpy(pr->ns, p->facts->ns[i], sizeof(pr->ns));
 		if (e >= p->n) {
-			pr->kind = TREE_PROC_HELPER;
+			pr->kind = PLAN_PROC_HELPER;
 			pr->node = -1;
 			pr->transient = true;
 			continue;
@@ -382,15 +382,15 @@ static void fill_procs(struct planner *p)
 		memcpy(pr->comm, nd->comm, sizeof(pr->comm));
 		switch (nd->kind) {
 		case TREE_KIND_LIVE:
-			pr->kind = TREE_PROC_LIVE;
+			pr->kind = PLAN_PROC_LIVE;
 			break;
 		case TREE_KIND_ZOMBIE:
-			pr->kind = TREE_PROC_ZOMBIE;
+			pr->kind = PLAN_PROC_ZOMBIE;
 			pr->exit_code = nd->has_exit_code ? nd->exit_code : 0;
 			pr->exit_signal = nd->has_exit_signal ? nd->exit_signal : 0;
 			break;
 		default:
-			pr->kind = pr->setsid ? TREE_PROC_SESSION_GHOST : TREE_PROC_GROUP_GHOST;
+			pr->kind = pr->setsid ? PLAN_PROC_SESSION_GHOST : PLAN_PROC_GROUP_GHOST;
 			pr->transient = true;
 			break;
 		}
@@ -400,7 +400,7 @@ static void fill_procs(struct planner *p)
 /* §5.3, in creation order: the builder, then each process and its threads. */
 static int pick_pids(struct planner *p, int32_t floor)
 {
-	struct tree_plan *plan = p->plan;
+	struct plan *plan = p->plan;
 	struct tree_picker *picker = tree_picker_new(p->t, p->facts, floor);
 	bool picked;
 
@@ -411,7 +411,7 @@ static int pick_pids(struct planner *p, int32_t floor)
 		plan->builder_pick_mask |= picked ? 1u << l : 0;
 	}
 	for (size_t k = 0; k < plan->n_procs; k++) {
-		struct tree_proc *pr = &plan->procs[k];
+		struct plan_proc *pr = &plan->procs[k];
 
 		for (uint32_t l = pr->new_pidns ? 1 : 0; l < pr->n_levels; l++) {
 			if (pr->pids[l] > 0)
@@ -420,7 +420,7 @@ static int pick_pids(struct planner *p, int32_t floor)
 			pr->pick_mask |= picked ? 1u << l : 0;
 		}
 		for (uint32_t th = pr->first_thread; th < pr->first_thread + pr->n_threads; th++) {
-			struct tree_plan_thread *pt = &plan->threads[th];
+			struct plan_thread *pt = &plan->threads[th];
 
 			pt->n_tids = p->t->threads[th].n_tids;
 			memcpy(pt->tids, p->t->threads[th].tids, sizeof(pt->tids));
@@ -441,7 +441,7 @@ static bool does_setsid(const struct planner *p, size_t e)
 	return e < p->n && p->facts->sid[e] == (int32_t)e;
 }
 
-/* The group each entity ends in, as an entity (TREE_BUILDER: outer). */
+/* The group each entity ends in, as an entity (PLAN_BUILDER: outer). */
 static int32_t final_pg(const struct planner *p, size_t e)
 {
 	return e < p->n ? p->facts->pgid[e] : p->birth_pg[e];
@@ -450,10 +450,10 @@ static int32_t final_pg(const struct planner *p, size_t e)
 /* The id of group leader g as process k sees it: g's PID in k's innermost
  * namespace. Returns 0 and sets *pgid (0: g's getpid(), which the group's
  * slot carries), or -ENOTSUP. */
-static int join_value(struct planner *p, const struct tree_proc *k, int32_t g, int32_t *pgid)
+static int join_value(struct planner *p, const struct plan_proc *k, int32_t g, int32_t *pgid)
 {
-	const struct tree_plan *plan = p->plan;
-	const struct tree_proc *gp = g == TREE_BUILDER ? NULL : &plan->procs[p->proc_of[g]];
+	const struct plan *plan = p->plan;
+	const struct plan_proc *gp = g == PLAN_BUILDER ? NULL : &plan->procs[p->proc_of[g]];
 	tree_ns home = k->ns[0];
 	int level = -1;
 	int32_t value = 0;
@@ -472,7 +472,7 @@ static int join_value(struct planner *p, const struct tree_proc *k, int32_t g, i
 			value = gp->pids[level];
 	}
 	tree_node_name(p->t, k->node, name, sizeof(name));
-	if (g == TREE_BUILDER)
+	if (g == PLAN_BUILDER)
 		snprintf(lname, sizeof(lname), "the outer group");
 	else
 		snprintf(lname, sizeof(lname), "the group of %s", tree_node_name(p->t, g, (char[48]){ 0 }, 48));
@@ -480,7 +480,7 @@ static int join_value(struct planner *p, const struct tree_proc *k, int32_t g, i
 		return tree_fault_set(p->f, k->node, 0, ENOTSUP, "%s cannot join %s: it is not born in it, and setpgid names a group by its leader's PID, which the leader has not in %s's pid namespace (level 0)",
 				      name, lname, name);
 	if (value == 0 && level != 0)
-		return tree_fault_set(p->f, g == TREE_BUILDER ? k->node : g, level, ENOTSUP, "%s cannot join %s: its leader's PID at level %d is left to the kernel, and only a leader in the same innermost pid namespace can tell it; give that PID",
+		return tree_fault_set(p->f, g == PLAN_BUILDER ? k->node : g, level, ENOTSUP, "%s cannot join %s: its leader's PID at level %d is left to the kernel, and only a leader in the same innermost pid namespace can tell it; give that PID",
 				      name, lname, level);
 	*pgid = value;
 	return 0;
@@ -489,7 +489,7 @@ static int join_value(struct planner *p, const struct tree_proc *k, int32_t g, i
 /* §5.2: the groups, then what each process does about its own. */
 static int plan_groups(struct planner *p)
 {
-	struct tree_plan *plan = p->plan;
+	struct plan *plan = p->plan;
 	int32_t *group_of = calloc(p->n_ent, sizeof(*group_of));
 	int32_t *ent_of = calloc(plan->n_procs + 1, sizeof(*ent_of));
 	int r = 0;
@@ -500,19 +500,19 @@ static int plan_groups(struct planner *p)
 		free(ent_of);
 		return tree_fault_set(p->f, -1, -1, ENOMEM, "the daemon is out of memory");
 	}
-	plan->groups[plan->n_groups++] = (struct tree_group){ TREE_BUILDER, TREE_BUILDER };
+	plan->groups[plan->n_groups++] = (struct plan_group){ PLAN_BUILDER, PLAN_BUILDER };
 	/* Births in creation order: a creator's group is known before its
 	 * children's. */
 	for (size_t e = 0; e < p->n_ent; e++)
 		if (p->creator[e] != UNSET)
 			ent_of[p->proc_of[e]] = (int32_t)e;
 	for (size_t k = 0; k < plan->n_procs; k++) {
-		const struct tree_proc *pr = &plan->procs[k];
+		const struct plan_proc *pr = &plan->procs[k];
 		size_t e = (size_t)ent_of[k];
 		int32_t c = p->creator[e];
 
-		if (c == TREE_BUILDER)
-			p->birth_pg[e] = TREE_BUILDER;
+		if (c == PLAN_BUILDER)
+			p->birth_pg[e] = PLAN_BUILDER;
 		else if (pr->born_before || !does_setsid(p, (size_t)c))
 			p->birth_pg[e] = p->birth_pg[c];
 		else
@@ -524,25 +524,25 @@ static int plan_groups(struct planner *p)
 		if (p->creator[e] == UNSET || final_pg(p, e) != (int32_t)e)
 			continue;
 		group_of[e] = (int32_t)plan->n_groups;
-		plan->groups[plan->n_groups++] = (struct tree_group){
+		plan->groups[plan->n_groups++] = (struct plan_group){
 			.leader = p->proc_of[e],
-			.session = s == TREE_OUTER ? TREE_BUILDER : p->proc_of[s],
+			.session = s == TREE_OUTER ? PLAN_BUILDER : p->proc_of[s],
 		};
 	}
 	for (size_t e = 0; e < p->n_ent && r == 0; e++) {
-		struct tree_proc *pr;
+		struct plan_proc *pr;
 		int32_t g = final_pg(p, e);
 
 		if (p->creator[e] == UNSET)
 			continue;
 		pr = &plan->procs[p->proc_of[e]];
-		pr->group = g == TREE_BUILDER ? 0 : group_of[g];
+		pr->group = g == PLAN_BUILDER ? 0 : group_of[g];
 		if (does_setsid(p, e) || g == p->birth_pg[e])
-			pr->pgid_action = TREE_PGID_KEEP;
+			pr->pgid_action = PLAN_PGID_KEEP;
 		else if (g == (int32_t)e)
-			pr->pgid_action = TREE_PGID_CREATE;
+			pr->pgid_action = PLAN_PGID_CREATE;
 		else {
-			pr->pgid_action = TREE_PGID_JOIN;
+			pr->pgid_action = PLAN_PGID_JOIN;
 			r = join_value(p, pr, g, &pr->pgid);
 		}
 	}
@@ -553,7 +553,7 @@ static int plan_groups(struct planner *p)
 
 static int plan_tree(struct planner *p, int32_t floor)
 {
-	struct tree_plan *plan = p->plan;
+	struct plan *plan = p->plan;
 	int r;
 
 	for (size_t i = 0; i < p->n; i++) {
@@ -590,13 +590,13 @@ static int plan_tree(struct planner *p, int32_t floor)
 	return plan_groups(p);
 }
 
-int tree_plan(const struct tree *t, const struct tree_facts *facts, int32_t pick_floor, struct tree_plan *plan,
+int plan_compile(const struct tree *t, const struct tree_facts *facts, int32_t pick_floor, struct plan *plan,
 	      struct tree_fault *f)
 {
 	struct planner p = { .t = t, .facts = facts, .plan = plan, .f = f, .n = t->n_nodes, .n_ent = 2 * t->n_nodes };
 	int r;
 
-	*plan = (struct tree_plan){
+	*plan = (struct plan){
 		.base_levels = facts->base_levels,
 		.flags = t->flags,
 		.timeout_ms = t->timeout_ms,
@@ -632,12 +632,12 @@ int tree_plan(const struct tree *t, const struct tree_facts *facts, int32_t pick
 	return r;
 }
 
-void tree_plan_free(struct tree_plan *plan)
+void plan_free(struct plan *plan)
 {
 	free(plan->procs);
 	free(plan->threads);
 	free(plan->groups);
 	free(plan->children);
 	free(plan->proc_of_node);
-	*plan = (struct tree_plan){ 0 };
+	*plan = (struct plan){ 0 };
 }

@@ -26,29 +26,29 @@
  * kernel, tested by replaying plans against the kernel's rules. */
 #pragma once
 
-#include "tree.h"
+#include "tree-request.h"
 
-enum tree_proc_kind {
-	TREE_PROC_LIVE = 1,
-	TREE_PROC_ZOMBIE = 2,
-	TREE_PROC_SESSION_GHOST = 3,
-	TREE_PROC_GROUP_GHOST = 4,
-	TREE_PROC_HELPER = 5,
+enum plan_proc_kind {
+	PLAN_PROC_LIVE = 1,
+	PLAN_PROC_ZOMBIE = 2,
+	PLAN_PROC_SESSION_GHOST = 3,
+	PLAN_PROC_GROUP_GHOST = 4,
+	PLAN_PROC_HELPER = 5,
 };
 
-enum tree_pgid_action {
-	TREE_PGID_KEEP = 0,       /* the group it was born in, or the one setsid made */
-	TREE_PGID_CREATE = 1,     /* setpgid(0, 0), then raise its group's flag */
-	TREE_PGID_JOIN = 2,       /* wait for the group's flag, then setpgid(0, pgid) */
+enum plan_pgid_action {
+	PLAN_PGID_KEEP = 0,       /* the group it was born in, or the one setsid made */
+	PLAN_PGID_CREATE = 1,     /* setpgid(0, 0), then raise its group's flag */
+	PLAN_PGID_JOIN = 2,       /* wait for the group's flag, then setpgid(0, pgid) */
 };
 
 /* The builder, as a creator. */
-#define TREE_BUILDER (-1)
+#define PLAN_BUILDER (-1)
 
-struct tree_proc {
-	uint32_t kind;            /* enum tree_proc_kind */
+struct plan_proc {
+	uint32_t kind;            /* enum plan_proc_kind */
 	int32_t node;             /* the request's node (ghosts too); -1: a helper */
-	int32_t creator;          /* proc index, or TREE_BUILDER */
+	int32_t creator;          /* proc index, or PLAN_BUILDER */
 	bool clone_parent;        /* CLONE_PARENT, exit_signal 0: a sibling of its creator */
 	bool new_pidns;           /* CLONE_NEWPID: pid 1 of a new namespace */
 	bool born_before;         /* cloned before its creator's setsid */
@@ -59,18 +59,18 @@ struct tree_proc {
 	int32_t pids[PR_MAX_LEVELS];  /* innermost first; 0: the kernel's choice */
 	uint32_t pick_mask;       /* bit l: pids[l] was picked by the daemon */
 	tree_ns ns[PR_MAX_LEVELS];
-	uint32_t pgid_action;     /* enum tree_pgid_action */
-	int32_t group;            /* its group's index in tree_plan.groups */
+	uint32_t pgid_action;     /* enum plan_pgid_action */
+	int32_t group;            /* its group's index in plan.groups */
 	int32_t pgid;             /* JOIN: the group's id in its innermost namespace;
 	                           * 0: the leader's getpid(), from the group's slot */
-	uint32_t first_thread, n_threads;   /* into tree_plan.threads */
+	uint32_t first_thread, n_threads;   /* into plan.threads */
 	int32_t exit_code;        /* ZOMBIE */
 	int32_t exit_signal;      /* ZOMBIE: 0: exits with exit_code */
 	char comm[TREE_COMM_MAX + 1];
-	uint32_t first_child, n_children;   /* into tree_plan.children, in clone order */
+	uint32_t first_child, n_children;   /* into plan.children, in clone order */
 };
 
-struct tree_plan_thread {
+struct plan_thread {
 	uint32_t n_tids;
 	int32_t tids[PR_MAX_LEVELS];
 	uint32_t pick_mask;
@@ -78,18 +78,18 @@ struct tree_plan_thread {
 
 /* A process group: its leader makes it (setsid or CREATE) and raises its
  * flag; its members JOIN after. */
-struct tree_group {
-	int32_t leader;           /* proc index; TREE_BUILDER for the outer group */
-	int32_t session;          /* proc index of the session's leader; TREE_BUILDER: outer */
+struct plan_group {
+	int32_t leader;           /* proc index; PLAN_BUILDER for the outer group */
+	int32_t session;          /* proc index of the session's leader; PLAN_BUILDER: outer */
 };
 
-struct tree_plan {
+struct plan {
 	size_t n_procs;
-	struct tree_proc *procs;  /* creation order: a creator before what it creates */
+	struct plan_proc *procs;  /* creation order: a creator before what it creates */
 	size_t n_threads;
-	struct tree_plan_thread *threads;
+	struct plan_thread *threads;
 	size_t n_groups;
-	struct tree_group *groups;   /* group 0 is the outer group */
+	struct plan_group *groups;   /* group 0 is the outer group */
 	size_t n_children;
 	int32_t *children;        /* proc indexes, per creator in clone order */
 	uint32_t builder_first_child, builder_n_children;
@@ -102,11 +102,11 @@ struct tree_plan {
 	int32_t pidns_fd_index;
 };
 
-/* Compiles t (accepted by tree_check() with facts) into *plan, picking the
+/* Compiles t (accepted by tree_rules_check() with facts) into *plan, picking the
  * daemon's own PIDs at or above pick_floor. Returns 0, or -ENOTSUP when the
  * tree cannot be built (f names the node, e.g. "session 20 cannot be
  * reproduced for node 9 (pid 25): ..."), or -ENOMEM. Free with
- * tree_plan_free(), also after a failure. */
-int tree_plan(const struct tree *t, const struct tree_facts *facts, int32_t pick_floor, struct tree_plan *plan,
+ * plan_free(), also after a failure. */
+int plan_compile(const struct tree *t, const struct tree_facts *facts, int32_t pick_floor, struct plan *plan,
 	      struct tree_fault *f);
-void tree_plan_free(struct tree_plan *plan);
+void plan_free(struct plan *plan);

@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "tree-build.h"
-#include "tree-check.h"
+#include "tree-rules.h"
 #include "tree-plan.h"
 
 #define SIM_MAX 160
@@ -39,7 +39,7 @@ struct sim_tid {
 
 struct sim {
 	const struct tree *t;
-	const struct tree_plan *plan;
+	const struct plan *plan;
 	int builder, daemon;
 	struct sim_task task[SIM_MAX];
 	struct sim_tid tids[SIM_TIDS];
@@ -136,7 +136,7 @@ static int sim_fork_phase(struct sim *s, int k);
 
 static int sim_clone(struct sim *s, int creator, int k)
 {
-	const struct tree_proc *pr = &s->plan->procs[k];
+	const struct plan_proc *pr = &s->plan->procs[k];
 	struct sim_task *c = &s->task[creator], *tk = &s->task[k];
 	char who[32];
 	unsigned int off = pr->new_pidns ? 1 : 0;
@@ -164,7 +164,7 @@ static int sim_clone(struct sim *s, int creator, int k)
  * children, setsid, the rest. */
 static int sim_fork_phase(struct sim *s, int k)
 {
-	const struct tree_proc *pr = k == s->builder ? NULL : &s->plan->procs[k];
+	const struct plan_proc *pr = k == s->builder ? NULL : &s->plan->procs[k];
 	uint32_t first = pr ? pr->first_child : s->plan->builder_first_child;
 	uint32_t n = pr ? pr->n_children : s->plan->builder_n_children;
 	bool after = false;
@@ -172,7 +172,7 @@ static int sim_fork_phase(struct sim *s, int k)
 	for (uint32_t c = 0; c < n; c++) {
 		int child = s->plan->children[first + c];
 
-		if (s->plan->procs[child].creator != (pr ? k : TREE_BUILDER))
+		if (s->plan->procs[child].creator != (pr ? k : PLAN_BUILDER))
 			return sim_fail(s, "proc %d is listed under proc %d, which is not its creator", child, k);
 		if (s->plan->procs[child].born_before && after)
 			return sim_fail(s, "proc %d: a born-before child after the others", child);
@@ -188,7 +188,7 @@ static int sim_fork_phase(struct sim *s, int k)
 		return -1;
 	/* Threads come after the children, each TID still free. */
 	for (uint32_t th = 0; pr && th < pr->n_threads; th++) {
-		const struct tree_plan_thread *pt = &s->plan->threads[pr->first_thread + th];
+		const struct plan_thread *pt = &s->plan->threads[pr->first_thread + th];
 
 		for (uint32_t l = 0; l < pt->n_tids; l++) {
 			int32_t tid = pt->tids[l] > 0 ? pt->tids[l] : sim_alloc(s, s->task[k].ns[l]);
@@ -229,7 +229,7 @@ static int sim_setpgid(struct sim *s, int k, int32_t pgid)
  * flag. Rounds until nothing is left, or nothing moves (a wait cycle). */
 static int sim_group_phase(struct sim *s)
 {
-	const struct tree_plan *plan = s->plan;
+	const struct plan *plan = s->plan;
 	bool done[SIM_MAX] = { false };
 	bool progress = true;
 
@@ -240,22 +240,22 @@ static int sim_group_phase(struct sim *s)
 	while (progress) {
 		progress = false;
 		for (size_t k = 0; k < plan->n_procs; k++) {
-			const struct tree_proc *pr = &plan->procs[k];
+			const struct plan_proc *pr = &plan->procs[k];
 			int32_t pgid = pr->pgid;
 
 			if (done[k])
 				continue;
-			if (pr->pgid_action == TREE_PGID_JOIN && !s->flag[pr->group])
+			if (pr->pgid_action == PLAN_PGID_JOIN && !s->flag[pr->group])
 				continue;
-			if (pr->pgid_action == TREE_PGID_CREATE) {
+			if (pr->pgid_action == PLAN_PGID_CREATE) {
 				if (sim_setpgid(s, (int)k, 0) < 0)
 					return -1;
 				s->flag[pr->group] = true;
-			} else if (pr->pgid_action == TREE_PGID_JOIN) {
+			} else if (pr->pgid_action == PLAN_PGID_JOIN) {
 				int leader = plan->groups[pr->group].leader;
 
 				if (pgid == 0) {
-					if (leader == TREE_BUILDER || s->task[leader].ns[0] != s->task[k].ns[0])
+					if (leader == PLAN_BUILDER || s->task[leader].ns[0] != s->task[k].ns[0])
 						return sim_fail(s, "proc %zu: pgid from the slot, but its leader is in another namespace", k);
 					pgid = s->task[leader].pids[0];
 				}
@@ -296,7 +296,7 @@ static int sim_exit(struct sim *s, int k, enum sim_state state)
 
 static int sim_exit_phase(struct sim *s)
 {
-	const struct tree_plan *plan = s->plan;
+	const struct plan *plan = s->plan;
 
 	/* Ghosts and helpers, then zombies, then the builder; each parent
 	 * reaps its transient child by PID. */
@@ -308,7 +308,7 @@ static int sim_exit_phase(struct sim *s)
 		sim_exit(s, (int)k, SIM_REAPED);
 	}
 	for (size_t k = 0; k < plan->n_procs; k++)
-		if (plan->procs[k].kind == TREE_PROC_ZOMBIE)
+		if (plan->procs[k].kind == PLAN_PROC_ZOMBIE)
 			sim_exit(s, (int)k, SIM_ZOMBIE);
 	for (int o = 0; o < s->builder; o++)
 		if (s->task[o].state == SIM_ALIVE && s->task[o].parent == s->builder)
@@ -358,7 +358,7 @@ static int sim_compare(struct sim *s, const struct tree_facts *facts)
 }
 
 /* Replays plan; "" or what went wrong in s->error. */
-static int sim_run(struct sim *s, const struct tree *t, const struct tree_facts *facts, const struct tree_plan *plan)
+static int sim_run(struct sim *s, const struct tree *t, const struct tree_facts *facts, const struct plan *plan)
 {
 	memset(s, 0, sizeof(*s));
 	s->t = t;
@@ -385,21 +385,21 @@ static int sim_run(struct sim *s, const struct tree *t, const struct tree_facts 
 static struct sim sim;
 
 /* Checks and plans b; 0, or the planner's error with f set. */
-static int plan_of(struct tb *b, struct tree_facts *facts, struct tree_plan *plan, struct tree_fault *f)
+static int plan_of(struct tb *b, struct tree_facts *facts, struct plan *plan, struct tree_fault *f)
 {
-	int r = tree_check(&b->t, facts, f);
+	int r = tree_rules_check(&b->t, facts, f);
 
-	*plan = (struct tree_plan){ 0 };
+	*plan = (struct plan){ 0 };
 	if (r < 0)
 		return r;
-	return tree_plan(&b->t, facts, 1000, plan, f);
+	return plan_compile(&b->t, facts, 1000, plan, f);
 }
 
 static void test_reference(void)
 {
 	struct tb b;
 	struct tree_facts facts;
-	struct tree_plan plan;
+	struct plan plan;
 	struct tree_fault f = { 0 };
 	int ref[100], r, helpers = 0, ghosts = 0;
 
@@ -412,24 +412,24 @@ static void test_reference(void)
 	r = sim_run(&sim, &b.t, &facts, &plan);
 	CHECK(r == 0, "the reference plan replays to the reference tree: %s", sim.error);
 	for (size_t k = 0; k < plan.n_procs; k++) {
-		helpers += plan.procs[k].kind == TREE_PROC_HELPER;
-		ghosts += plan.procs[k].kind == TREE_PROC_SESSION_GHOST || plan.procs[k].kind == TREE_PROC_GROUP_GHOST;
+		helpers += plan.procs[k].kind == PLAN_PROC_HELPER;
+		ghosts += plan.procs[k].kind == PLAN_PROC_SESSION_GHOST || plan.procs[k].kind == PLAN_PROC_GROUP_GHOST;
 	}
 	CHECK(plan.n_procs == 50 && helpers == 0 && ghosts == 2, "50 processes, 2 of them ghosts, no helper: %zu %d %d",
 	      plan.n_procs, ghosts, helpers);
 	CHECK(plan.procs[plan.proc_of_node[ref[11]]].born_before, "11 is born before B's setsid");
 	CHECK(plan.procs[plan.proc_of_node[ref[10]]].setsid, "B calls setsid");
-	CHECK(plan.procs[plan.proc_of_node[ref[20]]].kind == TREE_PROC_SESSION_GHOST &&
+	CHECK(plan.procs[plan.proc_of_node[ref[20]]].kind == PLAN_PROC_SESSION_GHOST &&
 		      plan.procs[plan.proc_of_node[ref[20]]].creator == plan.proc_of_node[ref[1]],
 	      "ghost 20 is a session ghost under R");
 	CHECK(plan.procs[plan.proc_of_node[ref[21]]].clone_parent &&
 		      plan.procs[plan.proc_of_node[ref[21]]].creator == plan.proc_of_node[ref[20]],
 	      "21 is made by ghost 20 with CLONE_PARENT");
-	CHECK(plan.procs[plan.proc_of_node[ref[40]]].kind == TREE_PROC_GROUP_GHOST, "ghost 40 is a group ghost");
-	CHECK(plan.procs[plan.proc_of_node[ref[46]]].pgid_action == TREE_PGID_JOIN &&
+	CHECK(plan.procs[plan.proc_of_node[ref[40]]].kind == PLAN_PROC_GROUP_GHOST, "ghost 40 is a group ghost");
+	CHECK(plan.procs[plan.proc_of_node[ref[46]]].pgid_action == PLAN_PGID_JOIN &&
 		      plan.procs[plan.proc_of_node[ref[46]]].pgid == 40,
 	      "46 joins group 40 by its L2 number");
-	CHECK(plan.procs[plan.proc_of_node[ref[50]]].pgid_action == TREE_PGID_CREATE, "zombie 50 makes group 50");
+	CHECK(plan.procs[plan.proc_of_node[ref[50]]].pgid_action == PLAN_PGID_CREATE, "zombie 50 makes group 50");
 	CHECK(plan.procs[plan.proc_of_node[ref[60]]].exit_code == 200, "zombie 60 exits 200");
 	CHECK(plan.builder_pids[0] == 1000 && plan.builder_pick_mask == 1,
 	      "the builder's L1 PID is picked outside the request's: %d", plan.builder_pids[0]);
@@ -442,21 +442,21 @@ static void test_reference(void)
 	plan.builder_pids[0] = 7010;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) < 0, "a builder on B's L1 PID is caught: %s", sim.error);
 	plan.builder_pids[0] = 1000;
-	plan.procs[plan.proc_of_node[ref[46]]].pgid_action = TREE_PGID_KEEP;
+	plan.procs[plan.proc_of_node[ref[46]]].pgid_action = PLAN_PGID_KEEP;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) < 0, "46 left in group 30 is caught: %s", sim.error);
-	plan.procs[plan.proc_of_node[ref[46]]].pgid_action = TREE_PGID_JOIN;
-	plan.procs[plan.proc_of_node[ref[40]]].pgid_action = TREE_PGID_KEEP;
+	plan.procs[plan.proc_of_node[ref[46]]].pgid_action = PLAN_PGID_JOIN;
+	plan.procs[plan.proc_of_node[ref[40]]].pgid_action = PLAN_PGID_KEEP;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) < 0, "group 40 never made is caught: %s", sim.error);
-	plan.procs[plan.proc_of_node[ref[40]]].pgid_action = TREE_PGID_CREATE;
+	plan.procs[plan.proc_of_node[ref[40]]].pgid_action = PLAN_PGID_CREATE;
 	plan.procs[plan.proc_of_node[ref[20]]].setsid = false;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) < 0, "a session ghost that does not setsid is caught: %s", sim.error);
 	plan.procs[plan.proc_of_node[ref[20]]].setsid = true;
-	plan.procs[plan.proc_of_node[ref[10]]].pgid_action = TREE_PGID_CREATE;
+	plan.procs[plan.proc_of_node[ref[10]]].pgid_action = PLAN_PGID_CREATE;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) < 0, "setpgid by a session leader is caught: %s", sim.error);
-	plan.procs[plan.proc_of_node[ref[10]]].pgid_action = TREE_PGID_KEEP;
+	plan.procs[plan.proc_of_node[ref[10]]].pgid_action = PLAN_PGID_KEEP;
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) == 0, "and the plan mended replays again: %s", sim.error);
 out:
-	tree_plan_free(&plan);
+	plan_free(&plan);
 	tree_facts_free(&facts);
 }
 
@@ -464,13 +464,13 @@ out:
 static void expect_refusal(struct tb *b, int node, const char *message)
 {
 	struct tree_facts facts;
-	struct tree_plan plan;
+	struct plan plan;
 	struct tree_fault f = { 0 };
 	int r = plan_of(b, &facts, &plan, &f);
 
 	CHECK(r == -ENOTSUP && f.node == node && strcmp(f.why.text, message) == 0, "refused at node %d: \"%s\"%s%d %d %s", node,
 	      message, r == -ENOTSUP && f.node == node && strcmp(f.why.text, message) == 0 ? "" : " but got: ", r, f.node, f.why.text);
-	tree_plan_free(&plan);
+	plan_free(&plan);
 	tree_facts_free(&facts);
 }
 
@@ -478,14 +478,14 @@ static void expect_refusal(struct tb *b, int node, const char *message)
 static void expect_plan(struct tb *b, const char *what)
 {
 	struct tree_facts facts;
-	struct tree_plan plan;
+	struct plan plan;
 	struct tree_fault f = { 0 };
 	int r = plan_of(b, &facts, &plan, &f);
 
 	if (r == 0)
 		r = sim_run(&sim, &b->t, &facts, &plan);
 	CHECK(r == 0, "%s: %s%s", what, f.why.text, r == 0 ? "" : sim.error);
-	tree_plan_free(&plan);
+	plan_free(&plan);
 	tree_facts_free(&facts);
 }
 
@@ -583,7 +583,7 @@ static void test_picks(void)
 {
 	struct tb b;
 	struct tree_facts facts;
-	struct tree_plan plan;
+	struct plan plan;
 	struct tree_fault f = { 0 };
 	int a, g;
 
@@ -600,7 +600,7 @@ static void test_picks(void)
 	      "a 0 next to named PIDs is picked: %d", plan.procs[plan.proc_of_node[1]].pids[0]);
 	CHECK(plan.threads[0].tids[0] == 1005 && plan.threads[0].pick_mask == 1, "a thread's 0 too: %d", plan.threads[0].tids[0]);
 	CHECK(sim_run(&sim, &b.t, &facts, &plan) == 0, "and it replays: %s", sim.error);
-	tree_plan_free(&plan);
+	plan_free(&plan);
 	tree_facts_free(&facts);
 
 	tb_init(&b);
@@ -609,7 +609,7 @@ static void test_picks(void)
 	CHECK(plan_of(&b, &facts, &plan, &f) == 0 && plan.builder_pids[0] == 0 && plan.builder_pick_mask == 0 &&
 		      plan.procs[1].pids[0] == 0,
 	      "where no PID is named, the kernel chooses");
-	tree_plan_free(&plan);
+	plan_free(&plan);
 	tree_facts_free(&facts);
 }
 

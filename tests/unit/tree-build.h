@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "tree.h"
+#include "tree-request.h"
 
 #define TB_MAX_NODES 96
 #define TB_MAX_THREADS 32
@@ -13,7 +13,7 @@
 struct tb {
 	struct tree t;
 	struct tree_node nodes[TB_MAX_NODES];
-	struct tree_thread threads[TB_MAX_THREADS];
+	struct tree_tids threads[TB_MAX_THREADS];
 };
 
 static inline void tb_init(struct tb *b)
@@ -42,7 +42,7 @@ static inline int tb_add(struct tb *b, int kind, int parent, unsigned int n, con
 /* Adds a thread to the last node added. */
 static inline void tb_thread(struct tb *b, unsigned int n, const int32_t *tids)
 {
-	struct tree_thread *th = &b->threads[b->t.n_threads++];
+	struct tree_tids *th = &b->threads[b->t.n_threads++];
 
 	th->n_tids = n;
 	for (unsigned int l = 0; l < n; l++)

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree-check.h"
+#include "tree-rules.h"
 
 int tree_fault_set(struct tree_fault *f, int32_t node, int32_t level, int err, const char *fmt, ...)
 {
@@ -175,7 +175,7 @@ static int check_levels(const struct tree *t, uint32_t base, int32_t i, struct t
 					      n->new_pidns ? " and the one it makes" : "");
 	}
 	for (uint32_t k = 0; k < n->n_threads; k++) {
-		const struct tree_thread *th = &t->threads[n->first_thread + k];
+		const struct tree_tids *th = &t->threads[n->first_thread + k];
 
 		if (th->n_tids != n->n_pids)
 			return tree_fault_set(f, i, -1, EINVAL, "%s: thread %u has %u TIDs but the node has %u levels; give one TID per level, innermost first, 0 for any",
@@ -444,7 +444,7 @@ static int check_tree(const struct tree *t, struct tree_facts *facts, struct tre
 	return check_distinct(t, facts, f);
 }
 
-int tree_check(const struct tree *t, struct tree_facts *facts, struct tree_fault *f)
+int tree_rules_check(const struct tree *t, struct tree_facts *facts, struct tree_fault *f)
 {
 	int r;
 

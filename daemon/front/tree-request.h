@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A tree request (TREES.md §3) as plain data: what front decodes from a
- * pidrestore.TreeRequest, checks (tree-check.h) and compiles into a build
+ * pidrestore.TreeRequest, checks (tree-rules.h) and compiles into a build
  * plan (tree-plan.h). No protobuf and no fds here, so that the checks and
  * the planner are tested on trees written by hand. */
 #pragma once
@@ -10,19 +10,21 @@
 #include <stdint.h>
 
 #include "kernel.h"
+#include "tree-proto.h"
 #include "util.h"
 
 /* TreeNode.sid/.pgid: the builder's own fresh session and group. */
 #define TREE_OUTER (-1)
 /* A sid or pgid the request left out: the parent's (a root: TREE_OUTER;
- * a ghost: itself). Resolved by tree_check(). */
+ * a ghost: itself). Resolved by tree_rules_check(). */
 #define TREE_INHERIT (-2)
 /* A root's parent. */
 #define TREE_ROOT (-1)
 
-/* Bounds of one request: nodes, and threads over all nodes. */
-#define TREE_MAX_NODES 65536u
-#define TREE_MAX_THREADS 262144u
+/* Bounds of one request: nodes (with the helpers the planner adds, at
+ * most twice as many procs: within TREE_MAX_PROCS), and threads over all
+ * nodes (TREE_MAX_THREADS). */
+#define TREE_MAX_NODES 32768u
 /* A TreeRequest packet may be this large (HelloReply.max_tree_message_size). */
 #define TREE_MAX_MESSAGE (1024u * 1024)
 /* The kernel's TASK_COMM_LEN, without the NUL. */
@@ -34,7 +36,7 @@ enum tree_kind {
 	TREE_KIND_GHOST = 3,
 };
 
-struct tree_thread {
+struct tree_tids {
 	uint32_t n_tids;
 	int32_t tids[PR_MAX_LEVELS];  /* innermost first; 0: any */
 };
@@ -65,7 +67,7 @@ struct tree {
 	size_t n_nodes;
 	struct tree_node *nodes;
 	size_t n_threads;
-	struct tree_thread *threads;
+	struct tree_tids *threads;
 	uint32_t flags;               /* enum tree_flags, as received */
 	uint32_t timeout_ms;
 	uint32_t ttl_sec;
@@ -90,7 +92,7 @@ int tree_fault_set(struct tree_fault *f, int32_t node, int32_t level, int err, c
  * the tree's outer levels, shared by all, are -1 - level. */
 typedef int32_t tree_ns;
 
-/* What tree_check() derives from an accepted tree, for the planner. */
+/* What tree_rules_check() derives from an accepted tree, for the planner. */
 struct tree_facts {
 	size_t n_nodes;
 	uint32_t base_levels;         /* PIDs a root without new_pidns has */

@@ -6,9 +6,9 @@
  * planner's (tree-plan.h), which refuses in the same form. */
 #pragma once
 
-#include "tree.h"
+#include "tree-request.h"
 
 /* Checks t. Returns 0 with *facts filled (free with tree_facts_free()), or
  * -EINVAL / -ENOTSUP / -ENOMEM with f naming the node, the level and why;
  * facts is then empty. */
-int tree_check(const struct tree *t, struct tree_facts *facts, struct tree_fault *f);
+int tree_rules_check(const struct tree *t, struct tree_facts *facts, struct tree_fault *f);
