@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <stdlib.h>
+#include <string.h>
 
 #include "tree-pick.h"
 
@@ -19,8 +20,9 @@ struct ns_run {
 struct tree_picker {
 	size_t n_named;
 	struct named_pid *named;     /* sorted by namespace, then PID */
-	size_t n_runs;
+	size_t n_runs, cap_runs;
 	struct ns_run *runs;         /* sorted by namespace */
+	int32_t floor;
 };
 
 static int compare_named(const void *a, const void *b)
@@ -47,8 +49,11 @@ struct tree_picker *tree_picker_new(const struct tree *t, const struct tree_fact
 		return NULL;
 	for (size_t i = 0; i < t->n_nodes; i++)
 		cap += t->nodes[i].n_pids * (1 + t->nodes[i].n_threads);
+	p->floor = floor < 2 ? 2 : floor;
+	/* Namespaces: one per new_pidns node, and the outer levels. */
+	p->cap_runs = t->n_nodes + PR_MAX_LEVELS;
 	p->named = calloc(cap ? cap : 1, sizeof(*p->named));
-	p->runs = calloc(cap ? cap : 1, sizeof(*p->runs));
+	p->runs = calloc(p->cap_runs, sizeof(*p->runs));
 	if (!p->named || !p->runs) {
 		tree_picker_free(p);
 		return NULL;
@@ -67,7 +72,7 @@ struct tree_picker *tree_picker_new(const struct tree *t, const struct tree_fact
 	qsort(p->named, p->n_named, sizeof(*p->named), compare_named);
 	for (size_t i = 0; i < p->n_named; i++) {
 		if (p->n_runs == 0 || p->runs[p->n_runs - 1].ns != p->named[i].ns)
-			p->runs[p->n_runs++] = (struct ns_run){ .ns = p->named[i].ns, .first = i, .cursor = floor < 2 ? 2 : floor };
+			p->runs[p->n_runs++] = (struct ns_run){ .ns = p->named[i].ns, .first = i, .cursor = p->floor };
 		p->runs[p->n_runs - 1].n++;
 	}
 	return p;
@@ -97,9 +102,32 @@ static bool named_in(const struct tree_picker *p, const struct ns_run *run, int3
 	return bsearch(&key, p->named + run->first, run->n, sizeof(key), compare_named) != NULL;
 }
 
+static struct ns_run *find_run(const struct tree_picker *p, tree_ns ns)
+{
+	return bsearch(&ns, p->runs, p->n_runs, sizeof(*p->runs), compare_run);
+}
+
+bool tree_picker_picks(const struct tree_picker *p, tree_ns ns)
+{
+	return find_run(p, ns) != NULL;
+}
+
+void tree_picker_require(struct tree_picker *p, tree_ns ns)
+{
+	size_t at = 0;
+
+	if (find_run(p, ns) || p->n_runs >= p->cap_runs)
+		return;
+	while (at < p->n_runs && p->runs[at].ns < ns)
+		at++;
+	memmove(p->runs + at + 1, p->runs + at, (p->n_runs - at) * sizeof(*p->runs));
+	p->runs[at] = (struct ns_run){ .ns = ns, .cursor = p->floor };
+	p->n_runs++;
+}
+
 int32_t tree_pick(struct tree_picker *p, tree_ns ns, bool *picked)
 {
-	struct ns_run *run = bsearch(&ns, p->runs, p->n_runs, sizeof(*p->runs), compare_run);
+	struct ns_run *run = find_run(p, ns);
 
 	*picked = false;
 	if (!run)

@@ -17,6 +17,15 @@ struct tree_picker;
 struct tree_picker *tree_picker_new(const struct tree *t, const struct tree_facts *facts, int32_t floor);
 void tree_picker_free(struct tree_picker *p);
 
+/* Whether the daemon picks the PIDs left to it in ns. */
+bool tree_picker_picks(const struct tree_picker *p, tree_ns ns);
+
+/* The daemon picks in ns too: set_tid names only a run of levels from the
+ * innermost out, so a 0 inside an explicit PID must be picked, and so must
+ * then every other 0 of that namespace, lest the kernel hand one out that
+ * a pick takes later. */
+void tree_picker_require(struct tree_picker *p, tree_ns ns);
+
 /* A PID for a process in namespace ns: 0 when the request names no PID
  * there (the kernel's choice), else the next free one above the floor.
  * *picked says which. */

@@ -397,6 +397,51 @@ static void fill_procs(struct planner *p)
 	}
 }
 
+/* Requires picks below the outermost explicit (or picked) level of ids
+ * (levels [from, n)), and at level 0 with need0. Returns whether it
+ * required a namespace that was not. */
+static bool require_prefix(struct tree_picker *picker, const tree_ns *ns, const int32_t *ids, uint32_t from, uint32_t n,
+			   bool need0)
+{
+	int top = need0 && n > from ? (int)from : -1;
+	bool changed = false;
+
+	for (uint32_t l = from; l < n; l++)
+		if (ids[l] > 0 || tree_picker_picks(picker, ns[l]))
+			top = (int)l;
+	for (int l = (int)from; l <= top; l++)
+		if (ids[l] == 0 && !tree_picker_picks(picker, ns[l])) {
+			tree_picker_require(picker, ns[l]);
+			changed = true;
+		}
+	return changed;
+}
+
+/* Where the daemon must pick (§5.3): namespaces with requested PIDs, and,
+ * until nothing changes, those of a 0 inside an explicit entry (set_tid
+ * names a prefix only); threads, ghosts and helpers have an explicit
+ * innermost PID (a ghost's or helper's parent reaps it by PID). */
+static void require_picks(struct planner *p, struct tree_picker *picker)
+{
+	const struct plan *plan = p->plan;
+	tree_ns base[PR_MAX_LEVELS];
+	bool changed = true;
+
+	for (uint32_t l = 0; l < plan->base_levels; l++)
+		base[l] = -1 - (tree_ns)l;
+	while (changed) {
+		changed = require_prefix(picker, base, plan->builder_pids, 0, plan->base_levels, false);
+		for (size_t k = 0; k < plan->n_procs; k++) {
+			const struct plan_proc *pr = &plan->procs[k];
+
+			changed |= require_prefix(picker, pr->ns, pr->pids, pr->new_pidns ? 1 : 0, pr->n_levels,
+						  pr->transient && !pr->new_pidns);
+			for (uint32_t th = pr->first_thread; th < pr->first_thread + pr->n_threads; th++)
+				changed |= require_prefix(picker, pr->ns, p->t->threads[th].tids, 0, pr->n_levels, true);
+		}
+	}
+}
+
 /* §5.3, in creation order: the builder, then each process and its threads. */
 static int pick_pids(struct planner *p, int32_t floor)
 {
@@ -406,9 +451,10 @@ static int pick_pids(struct planner *p, int32_t floor)
 
 	if (!picker)
 		return tree_fault_set(p->f, -1, -1, ENOMEM, "the daemon is out of memory");
+	require_picks(p, picker);
 	for (uint32_t l = 0; l < plan->base_levels; l++) {
 		plan->builder_pids[l] = tree_pick(picker, -1 - (tree_ns)l, &picked);
-		plan->builder_pick_mask |= picked ? 1u << l : 0;
+		plan->builder_pick_mask |= picked ? 1ull << l : 0;
 	}
 	for (size_t k = 0; k < plan->n_procs; k++) {
 		struct plan_proc *pr = &plan->procs[k];
@@ -417,7 +463,7 @@ static int pick_pids(struct planner *p, int32_t floor)
 			if (pr->pids[l] > 0)
 				continue;
 			pr->pids[l] = tree_pick(picker, pr->ns[l], &picked);
-			pr->pick_mask |= picked ? 1u << l : 0;
+			pr->pick_mask |= picked ? 1ull << l : 0;
 		}
 		for (uint32_t th = pr->first_thread; th < pr->first_thread + pr->n_threads; th++) {
 			struct plan_thread *pt = &plan->threads[th];
@@ -428,7 +474,7 @@ static int pick_pids(struct planner *p, int32_t floor)
 				if (pt->tids[l] > 0)
 					continue;
 				pt->tids[l] = tree_pick(picker, pr->ns[l], &picked);
-				pt->pick_mask |= picked ? 1u << l : 0;
+				pt->pick_mask |= picked ? 1ull << l : 0;
 			}
 		}
 	}

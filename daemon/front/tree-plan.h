@@ -57,7 +57,7 @@ struct plan_proc {
 	bool transient;           /* ghost or helper: exits after the groups are set */
 	uint32_t n_levels;
 	int32_t pids[PR_MAX_LEVELS];  /* innermost first; 0: the kernel's choice */
-	uint32_t pick_mask;       /* bit l: pids[l] was picked by the daemon */
+	uint64_t pick_mask;       /* bit l: pids[l] was picked by the daemon */
 	tree_ns ns[PR_MAX_LEVELS];
 	uint32_t pgid_action;     /* enum plan_pgid_action */
 	int32_t group;            /* its group's index in plan.groups */
@@ -73,7 +73,7 @@ struct plan_proc {
 struct plan_thread {
 	uint32_t n_tids;
 	int32_t tids[PR_MAX_LEVELS];
-	uint32_t pick_mask;
+	uint64_t pick_mask;
 };
 
 /* A process group: its leader makes it (setsid or CREATE) and raises its
@@ -96,7 +96,7 @@ struct plan {
 	int32_t *proc_of_node;    /* per request node */
 	uint32_t base_levels;
 	int32_t builder_pids[PR_MAX_LEVELS]; /* in the tree's outer namespaces */
-	uint32_t builder_pick_mask;
+	uint64_t builder_pick_mask;
 	uint32_t flags, timeout_ms, ttl_sec;
 	bool has_pidns_fd;
 	int32_t pidns_fd_index;

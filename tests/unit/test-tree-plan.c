@@ -15,6 +15,7 @@
 #include "check.h"
 #include "tree-build.h"
 #include "tree-rules.h"
+#include "tree-encode.h"
 #include "tree-plan.h"
 
 #define SIM_MAX 160
@@ -110,8 +111,19 @@ static int32_t sim_alloc(const struct sim *s, tree_ns ns)
 	return pid;
 }
 
+/* set_tid names a run of levels from the innermost out. */
+static int sim_set_tid_ok(struct sim *s, const int32_t *want, unsigned int n, const char *who)
+{
+	for (unsigned int l = 1; l < n; l++)
+		if (want[l] > 0 && want[l - 1] == 0)
+			return sim_fail(s, "%s: set_tid with a 0 at level %u inside an explicit level %u: EINVAL", who, l - 1, l);
+	return 0;
+}
+
 static int sim_take_pids(struct sim *s, struct sim_task *tk, const int32_t *want, const char *who)
 {
+	if (sim_set_tid_ok(s, want, tk->n_levels, who) < 0)
+		return -1;
 	for (unsigned int l = 0; l < tk->n_levels; l++) {
 		if (want[l] > 0 && sim_taken(s, tk->ns[l], want[l]))
 			return sim_fail(s, "%s: clone3 set_tid %d at level %u: EEXIST", who, want[l], l);
@@ -155,6 +167,8 @@ static int sim_clone(struct sim *s, int creator, int k)
 	memcpy(tk->ns + off, c->ns, c->n_levels * sizeof(tree_ns));
 	if (tk->n_levels != pr->n_levels)
 		return sim_fail(s, "%s: it has %u levels, the plan %u", who, tk->n_levels, pr->n_levels);
+	if (pr->transient && pr->pids[0] == 0)
+		return sim_fail(s, "%s: a ghost or helper whose PID is the kernel's: its parent cannot reap it by PID", who);
 	if (sim_take_pids(s, tk, pr->pids, who) < 0)
 		return -1;
 	return sim_fork_phase(s, k);
@@ -190,6 +204,8 @@ static int sim_fork_phase(struct sim *s, int k)
 	for (uint32_t th = 0; pr && th < pr->n_threads; th++) {
 		const struct plan_thread *pt = &s->plan->threads[pr->first_thread + th];
 
+		if (pt->tids[0] == 0 || sim_set_tid_ok(s, pt->tids, pt->n_tids, "a thread") < 0)
+			return sim_fail(s, "proc %d: thread %u without an explicit innermost TID", k, th);
 		for (uint32_t l = 0; l < pt->n_tids; l++) {
 			int32_t tid = pt->tids[l] > 0 ? pt->tids[l] : sim_alloc(s, s->task[k].ns[l]);
 
@@ -395,6 +411,25 @@ static int plan_of(struct tb *b, struct tree_facts *facts, struct plan *plan, st
 	return plan_compile(&b->t, facts, 1000, plan, f);
 }
 
+/* The plan's records pass the builder's own check, nodes first. */
+static void expect_encodes(const struct tb *b, const struct plan *plan)
+{
+	struct tree_fault f = { 0 };
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = tree_encode_plan(plan, b->t.n_nodes, &buf, &len, &f);
+	const struct tree_plan *hdr = (const struct tree_plan *)buf;
+	bool ordered = r == 0;
+
+	for (size_t i = 0; r == 0 && i < hdr->n_procs; i++) {
+		const struct tree_proc *w = (const struct tree_proc *)(hdr + 1) + i;
+
+		ordered &= i < b->t.n_nodes ? w->node == (int32_t)i : w->node == -1 && w->kind == TREE_PROC_HELPER;
+	}
+	CHECK(r == 0 && ordered, "its records pass tree_plan_check(), nodes in request order then helpers: %s", f.why.text);
+	free(buf);
+}
+
 static void test_reference(void)
 {
 	struct tb b;
@@ -411,6 +446,7 @@ static void test_reference(void)
 		goto out;
 	r = sim_run(&sim, &b.t, &facts, &plan);
 	CHECK(r == 0, "the reference plan replays to the reference tree: %s", sim.error);
+	expect_encodes(&b, &plan);
 	for (size_t k = 0; k < plan.n_procs; k++) {
 		helpers += plan.procs[k].kind == PLAN_PROC_HELPER;
 		ghosts += plan.procs[k].kind == PLAN_PROC_SESSION_GHOST || plan.procs[k].kind == PLAN_PROC_GROUP_GHOST;
@@ -485,6 +521,8 @@ static void expect_plan(struct tb *b, const char *what)
 	if (r == 0)
 		r = sim_run(&sim, &b->t, &facts, &plan);
 	CHECK(r == 0, "%s: %s%s", what, f.why.text, r == 0 ? "" : sim.error);
+	if (r == 0)
+		expect_encodes(b, &plan);
 	plan_free(&plan);
 	tree_facts_free(&facts);
 }
