@@ -7,7 +7,7 @@
  * ZOMBIE or GHOST) or a helper the planner added (a free-PID process that
  * creates a node and exits, so that the node reparents). front sends the
  * plan to priv as the body of a tree request (priv-proto.h); priv checks it
- * again with tree_plan_check() of tree-check.h (front may have been
+ * again with tree_plan_check() of plan-check.h (front may have been
  * taken over; front runs it on what it built, too), checks the
  * policy for every explicit PID itself, and starts the builder.
  *

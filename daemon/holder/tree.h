@@ -7,7 +7,7 @@
 
 #include <stdint.h>
 
-#include "tree-check.h"
+#include "plan-check.h"
 
 /* The build, as every process of the tree inherits it by clone. */
 struct tree_state {

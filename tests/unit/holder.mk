@@ -12,7 +12,7 @@ EXTRA_tests_unit_test_holder_DEPENDENCIES = daemon/holder/pidrestore-holder
 check_PROGRAMS += tests/unit/test-tree-holder
 TESTS += tests/unit/test-tree-holder
 tests_unit_test_tree_holder_SOURCES = tests/unit/test-tree-holder.c tests/unit/tree-ref.h \
-	daemon/tree-proto.h daemon/tree-check.h
+	daemon/tree-proto.h daemon/plan-check.h
 tests_unit_test_tree_holder_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/common \
 	-I$(top_srcdir)/tests/unit \
 	-DHOLDER_BUILD_PATH=\"$(abs_top_builddir)/daemon/holder/pidrestore-holder\"

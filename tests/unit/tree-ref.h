@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree-check.h"
+#include "plan-check.h"
 #include "tree-proto.h"
 
 #define REF_L1_BASE 7000

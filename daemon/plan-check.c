@@ -2,7 +2,7 @@
 /* The structural check of a tree plan. Freestanding: the holder links it. */
 #include <linux/errno.h>
 
-#include "tree-check.h"
+#include "plan-check.h"
 
 #define TREE_PROC_KNOWN_FLAGS                                                                  \
 	(TREE_PROC_SETSID | TREE_PROC_CLONE_PARENT | TREE_PROC_NEW_PIDNS | TREE_PROC_SUBREAPER | \
