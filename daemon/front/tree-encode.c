@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tree-check.h"
+#include "plan-check.h"
 #include "tree-encode.h"
 
 /* Leading explicit entries: what set_tid names. */
