@@ -10,6 +10,7 @@
 #include "privmsg.h"
 #include "query.h"
 #include "request.h"
+#include "tree.h"
 
 void request_set_host(const struct request_host *h)
 {
@@ -37,6 +38,7 @@ void request_conn_closed(struct conn *c)
 {
 	manage_conn_closed(c);
 	pending_conn_closed(c);
+	tree_conn_closed(c);
 }
 
 static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)

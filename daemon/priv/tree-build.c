@@ -4,6 +4,8 @@
  * builder's and the zombies' pidfds and a deadline. Nothing here waits for
  * a process: a requester may stop any that dropped to its credentials. */
 #include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,8 @@
 
 static struct event_base *base;
 static uint64_t next_tree_id = 1;
+/* Builds in progress or rolling back, linked by next. */
+static struct tree *builds;
 
 struct event_base *tree_base(void)
 {
@@ -92,12 +96,55 @@ void tree_build_fail(struct tree *t, int node, int level, const struct why *why)
 	tree_rollback(t);
 }
 
-static void fail_text(struct tree *t, int proc, int level, int err, const char *fmt, const char *detail)
+__attribute__((format(printf, 5, 6)))
+static void fail_text(struct tree *t, int proc, int level, int err, const char *fmt, ...)
 {
-	struct why why = { 0 };
+	struct why why = { .err = err };
+	va_list ap;
 
-	why_set(&why, err, fmt, detail);
+	va_start(ap, fmt);
+	vsnprintf(why.text, sizeof(why.text), fmt, ap);
+	va_end(ap);
 	tree_build_fail(t, node_of(t, proc), level, &why);
+}
+
+void tree_builds_forget(struct tree *t)
+{
+	for (struct tree **pp = &builds; *pp; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			t->next = NULL;
+			return;
+		}
+}
+
+void tree_builds_conn_closed(struct conn *c)
+{
+	struct why why = { .err = ECONNRESET };
+
+	snprintf(why.text, sizeof(why.text), "the requester's connection closed during the build");
+	for (struct tree *t = builds, *next; t; t = next) {
+		next = t->next;
+		if (t->owner != c)
+			continue;
+		t->owner = NULL;
+		tree_build_fail(t, -1, -1, &why);
+	}
+}
+
+void tree_builds_shutdown(void)
+{
+	while (builds) {
+		struct tree *t = builds;
+
+		builds = t->next;
+		for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
+			if (t->procs[i].pidfd >= 0)
+				pr_pidfd_send_signal(t->procs[i].pidfd, SIGKILL, NULL, 0);
+		if (t->builder_pidfd >= 0)
+			pr_pidfd_send_signal(t->builder_pidfd, SIGKILL, NULL, 0);
+		tree_free(t);
+	}
 }
 
 /* ------------------------------------------------------------ success */
@@ -107,6 +154,7 @@ static void build_check_done(struct tree *t)
 	if (t->phase != TREE_BUILDING || !t->built || !t->builder_done || t->n_ready != t->n_live ||
 	    t->n_exited != t->n_zombies)
 		return;
+	tree_builds_forget(t);
 	event_drop(&t->sock_ev);
 	event_drop(&t->deadline_ev);
 	event_drop(&t->builder_ev);
@@ -119,6 +167,7 @@ static void build_check_done(struct tree *t)
 		 t->v.plan->n_procs, (unsigned long long)(now_usec() - t->started_usec) / 1000);
 	tree_hold(t);
 	tree_reply_built(t);
+	tree_settle(t);
 }
 
 static void on_zombie_exit(evutil_socket_t fd, short what, void *arg)
@@ -131,6 +180,20 @@ static void on_zombie_exit(evutil_socket_t fd, short what, void *arg)
 	event_drop(&p->exit_ev);
 	t->n_exited++;
 	build_check_done(t);
+}
+
+/* A ghost that is a root is the daemon's child: reaped here once it is
+ * done (its PID stays taken while its session or group has members). */
+static void on_root_ghost_exit(evutil_socket_t fd, short what, void *arg)
+{
+	struct tree_proc_rt *p = arg;
+	siginfo_t si = { 0 };
+
+	(void)fd, (void)what;
+	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 && si.si_pid)
+		event_drop(&p->exit_ev);
+	if (si.si_pid && !(si.si_code == CLD_EXITED && si.si_status == 0))
+		fail_text(p->tree, (int)(p - p->tree->procs), -1, EIO, "a ghost of the tree ended badly");
 }
 
 /* ------------------------------------------------------------ reports */
@@ -192,11 +255,11 @@ static void report_pidfd(struct tree *t, const struct tree_report *rep, int *fd)
 	const struct tree_proc *p = &t->v.procs[rep->proc];
 
 	if (rt->pidfd >= 0 || *fd < 0)
-		return fail_text(t, rep->proc, -1, EPROTO, "%s", "a process of the tree was reported twice or without its pidfd");
+		return fail_text(t, rep->proc, -1, EPROTO, "a process of the tree was reported twice or without its pidfd");
 	rt->pidfd = *fd;
 	*fd = -1;
-	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels)
-		return fail_text(t, rep->proc, -1, EIO, "%s", "cannot read the levels of a new process of the tree");
+	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels + t->extra_levels)
+		return fail_text(t, rep->proc, -1, EIO, "cannot read the levels of a new process of the tree");
 	for (uint32_t l = 0; l < p->n_set_tid; l++)
 		if (rt->pids[l] != p->pids[l]) {
 			char what[128];
@@ -207,7 +270,11 @@ static void report_pidfd(struct tree *t, const struct tree_report *rep, int *fd)
 	if (p->kind == TREE_PROC_ZOMBIE) {
 		rt->exit_ev = event_new(base, rt->pidfd, EV_READ, on_zombie_exit, rt);
 		if (!rt->exit_ev || event_add(rt->exit_ev, NULL) < 0)
-			fail_text(t, rep->proc, -1, ENOMEM, "%s", "cannot watch a zombie of the tree");
+			fail_text(t, rep->proc, -1, ENOMEM, "cannot watch a zombie of the tree");
+	} else if (p->kind == TREE_PROC_GHOST && p->creator < 0) {
+		rt->exit_ev = event_new(base, rt->pidfd, EV_READ | EV_PERSIST, on_root_ghost_exit, rt);
+		if (!rt->exit_ev || event_add(rt->exit_ev, NULL) < 0)
+			fail_text(t, rep->proc, -1, ENOMEM, "cannot watch a ghost of the tree");
 	}
 }
 
@@ -218,10 +285,10 @@ static void report_ready(struct tree *t, const struct tree_report *rep, size_t l
 
 	if (p->kind != TREE_PROC_LIVE || rt->ready || *fd < 0 || rep->n_pids != p->n_threads + 1 ||
 	    len != sizeof(*rep) + rep->n_pids * sizeof(int32_t) || (p->n_set_tid && rep->pids[0] != p->pids[0]))
-		return fail_text(t, rep->proc, -1, EPROTO, "%s", "a process of the tree reported READY out of turn");
+		return fail_text(t, rep->proc, -1, EPROTO, "a process of the tree reported READY out of turn");
 	rt->ids = malloc(rep->n_pids * sizeof(int32_t));
 	if (!rt->ids)
-		return fail_text(t, rep->proc, -1, ENOMEM, "%s", "out of memory");
+		return fail_text(t, rep->proc, -1, ENOMEM, "out of memory");
 	memcpy(rt->ids, rep->pids, rep->n_pids * sizeof(int32_t));
 	rt->n_ids = rep->n_pids;
 	rt->control_fd = *fd;
@@ -235,7 +302,7 @@ static void report_handle(struct tree *t, const struct tree_report *rep, size_t 
 	bool proc_ok = rep->proc >= 0 && (uint32_t)rep->proc < t->v.plan->n_procs;
 
 	if (len < sizeof(*rep) || rep->n_pids > (len - sizeof(*rep)) / sizeof(int32_t)) {
-		fail_text(t, -1, -1, EPROTO, "%s", "a short report from the tree's processes");
+		fail_text(t, -1, -1, EPROTO, "a short report from the tree's processes");
 	} else if (rep->type == TREE_REPORT_ERROR) {
 		report_error(t, rep);
 	} else if (rep->type == TREE_REPORT_BUILT && rep->proc == -1) {
@@ -245,7 +312,7 @@ static void report_handle(struct tree *t, const struct tree_report *rep, size_t 
 	} else if (rep->type == TREE_REPORT_READY && proc_ok) {
 		report_ready(t, rep, len, &fd);
 	} else {
-		fail_text(t, -1, -1, EPROTO, "%s", "an unknown report from the tree's processes");
+		fail_text(t, -1, -1, EPROTO, "an unknown report from the tree's processes");
 	}
 	if (fd >= 0)
 		close(fd);
@@ -306,7 +373,7 @@ static void on_sock(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd, (void)what;
 	if (!buf)
-		return fail_text(t, -1, -1, ENOMEM, "%s", "out of memory");
+		return fail_text(t, -1, -1, ENOMEM, "out of memory");
 	for (int k = 0; k < TREE_REPORTS_PER_TURN && t->phase == TREE_BUILDING; k++) {
 		int r = tree_report_take(t, buf, size, false);
 
@@ -316,7 +383,7 @@ static void on_sock(evutil_socket_t fd, short what, void *arg)
 			/* Every process of the tree closed its end. */
 			event_drop(&t->sock_ev);
 			if (!(t->built && t->n_ready == t->n_live))
-				fail_text(t, -1, -1, EIO, "%s", "the tree's processes ended before it was built");
+				fail_text(t, -1, -1, EIO, "the tree's processes ended before it was built");
 			break;
 		}
 	}
@@ -340,7 +407,7 @@ static void on_builder_exit(evutil_socket_t fd, short what, void *arg)
 	if (si.si_code == CLD_EXITED && si.si_status == 0)
 		t->builder_done = true;
 	else
-		fail_text(t, -1, -1, EIO, "%s", "the tree's builder ended without building it");
+		fail_text(t, -1, -1, EIO, "the tree's builder ended without building it");
 	build_check_done(t);
 }
 
@@ -389,7 +456,7 @@ static int plan_take(struct tree *t, const uint8_t *plan, size_t len, struct why
 	return 0;
 }
 
-static int chain_resolve(struct conn *c, const struct tree *t, struct fd_table *fdt, struct nsref_chain *chain,
+static int chain_resolve(struct conn *c, struct tree *t, struct fd_table *fdt, struct nsref_chain *chain,
 			 struct why *why)
 {
 	int pidns_fd = conn_peer(c)->pidns_fd, passed = -1, r;
@@ -404,10 +471,10 @@ static int chain_resolve(struct conn *c, const struct tree *t, struct fd_table *
 	r = nsref_chain_build(pidns_fd, chain, why);
 	if (t->v.plan->flags & TREE_PLAN_TARGET_PIDNS)
 		close(pidns_fd);
-	if (r == 0 && chain->n != t->v.plan->n_levels) {
-		nsref_chain_release(chain);
-		r = why_set(why, EINVAL, "the tree's plan has %u levels but its pid namespace pid:[%llu] has %zu",
+	if (r == 0 && chain->n < t->v.plan->n_levels) {
+		r = why_set(why, EINVAL, "the tree names %u levels of PIDs but its pid namespace pid:[%llu] has only %zu up to the daemon's",
 			    t->v.plan->n_levels, (unsigned long long)chain->level[0].inode, chain->n);
+		nsref_chain_release(chain);
 	}
 	return r;
 }
@@ -468,11 +535,17 @@ void tree_request(struct conn *c, uint64_t id, const uint8_t *plan, size_t len, 
 	if (r == 0)
 		r = chain_resolve(c, t, fdt, &chain, &why);
 	if (r == 0) {
+		t->extra_levels = (uint32_t)(chain.n - t->v.plan->n_levels);
 		r = fd_table_check_all_used(fdt, &why);
 		if (r == 0)
 			r = tree_authorize(c, t, &chain, &why, &node, &level);
-		if (r == 0)
+		if (r == 0) {
+			t->next = builds;
+			builds = t;
 			r = build_start(c, t, &chain, &why);
+			if (r < 0)
+				tree_builds_forget(t);
+		}
 		nsref_chain_release(&chain);
 	}
 	if (r < 0) {

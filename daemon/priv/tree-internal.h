@@ -24,7 +24,7 @@ struct tree;
 enum tree_phase {
 	TREE_BUILDING,    /* the builder and its processes report */
 	TREE_ROLLING_BACK, /* failed: waiting for every process to be reaped */
-	TREE_HELD,        /* built and answered: nodes parked until claimed */
+	TREE_HELD,        /* built: its live nodes are reservations */
 };
 
 /* What priv knows of one process of the plan. */
@@ -36,7 +36,8 @@ struct tree_proc_rt {
 	bool ready;
 	bool exited;
 	bool claimed;
-	bool freed;                  /* rollback or release: its PID is free again */
+	bool freed;                  /* rollback: its PID is free again */
+	uint64_t reservation_id;     /* LIVE, once held: the reservation it is */
 	uint32_t n_ids;              /* READY: getpid() and its threads' TIDs */
 	int32_t *ids;
 	size_t n_pids;               /* every level, innermost first (fdinfo) */
@@ -54,6 +55,7 @@ struct tree {
 	struct tree_plan_view v;
 	struct tree_proc_rt *procs;
 	unsigned int n_live, n_ready, n_zombies, n_exited;
+	uint32_t extra_levels;       /* levels above the plan's, the kernel's picks */
 	uint64_t started_usec;
 
 	/* The build. */
@@ -72,8 +74,6 @@ struct tree {
 	int error_level;
 	struct event *rollback_ev;
 	uint64_t rollback_deadline_usec;
-	uint64_t release_id;         /* taking down a held tree for this request */
-	unsigned int n_released;
 
 	struct event *ttl_ev;
 	struct tree *next;
@@ -89,21 +89,29 @@ void tree_build_fail(struct tree *t, int node, int level, const struct why *why)
  * Returns 1 when one was taken, 0 when none waits, -1 at end of stream. */
 int tree_report_take(struct tree *t, void *buf, size_t size, bool pidfds_only);
 
-/* tree-rollback.c: kills every process t holds a pidfd for (only the
- * unclaimed nodes of a held tree), roots first, and once every one is
- * reaped, or after a deadline, answers: the build's error, or the release
- * of release_id (0: no answer, the connection is gone), then frees t. */
+/* tree-rollback.c: kills every process t holds a pidfd for, roots first,
+ * and once every one is reaped, or after a deadline, answers with the
+ * build's error (unless its connection is gone) and frees t. */
 void tree_rollback(struct tree *t);
-void tree_take_down(struct tree *t, uint64_t release_id);
 
 /* tree-reply.c */
 void tree_reply_error(struct tree *t);
 void tree_reply_built(struct tree *t);
-void tree_reply_released(struct tree *t);
+void tree_reply_released(struct conn *c, uint64_t id, const int32_t *nodes, size_t n);
 
-/* tree-hold.c */
+/* tree-hold.c: registers t's live nodes as reservations and keeps t;
+ * after its answer, tree_settle() closes what only the answer needed. */
 void tree_hold(struct tree *t);
+void tree_settle(struct tree *t);
 void tree_unhold(struct tree *t);
+
+/* tree-build.c: builds of c in progress lose their connection: they roll
+ * back without an answer. */
+void tree_builds_conn_closed(struct conn *c);
+/* t (built or rolled back) is no build in progress any more. */
+void tree_builds_forget(struct tree *t);
+/* After the loop: forgets every build, killing what it made. */
+void tree_builds_shutdown(void);
 
 /* tree-authorize.c: the policy for every explicit PID of the plan (nodes,
  * threads, ghosts, helpers, the builder), the limits (every node, thread

@@ -3,8 +3,7 @@
  * priv holds a pidfd for is killed, roots first; a process whose pidfd
  * never arrived dies with its creator (PR_SET_PDEATHSIG). The answer waits,
  * from the event loop, until each is reaped: PIDFD_INFO_EXIT (6.15), or
- * the task gone from its pidfd before, proves its PIDs free again. A held
- * tree that is released goes the same way, its claimed nodes excepted. */
+ * the task gone from its pidfd before, proves its PIDs free again. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -42,10 +41,6 @@ static bool taken_down(const struct tree *t, uint32_t i)
 {
 	const struct tree_proc_rt *p = &t->procs[i];
 
-	/* A held tree loses its unclaimed live nodes only: what they made
-	 * of their zombies is their parents' business once claimed. */
-	if (t->phase == TREE_HELD && (p->claimed || t->v.procs[i].kind != TREE_PROC_LIVE))
-		return false;
 	return p->pidfd >= 0 && !p->freed;
 }
 
@@ -54,20 +49,15 @@ static void down_finish(struct tree *t, unsigned int left)
 	if (left)
 		log_warning("tree %llu: %u of its processes were not reaped within %llu s; their PIDs may stay taken until their namespace's init reaps them",
 			    (unsigned long long)t->id, left, TREE_DOWN_DEADLINE_USEC / 1000000);
-	if (t->phase == TREE_ROLLING_BACK) {
-		if (left) {
-			size_t at = strlen(t->why.text);
+	if (left) {
+		size_t at = strlen(t->why.text);
 
-			snprintf(t->why.text + at, sizeof(t->why.text) - at,
-				 " (%u of its processes were not reaped yet; their PIDs are free once their pid namespace's init reaps them)",
-				 left);
-		}
-		if (t->owner)
-			tree_reply_error(t);
-	} else if (t->release_id && t->owner) {
-		tree_reply_released(t);
+		snprintf(t->why.text + at, sizeof(t->why.text) - at,
+			 " (%u of its processes were not reaped yet; their PIDs are free once their pid namespace's init reaps them)",
+			 left);
 	}
-	tree_unhold(t);
+	tree_reply_error(t);
+	tree_builds_forget(t);
 	tree_free(t);
 }
 
@@ -109,10 +99,8 @@ static void kill_all(struct tree *t)
 	/* Roots first: nothing below them can be made any more. */
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
-			if (taken_down(t, i) && daemon_child(t, i) == (pass == 0)) {
+			if (taken_down(t, i) && daemon_child(t, i) == (pass == 0))
 				pr_pidfd_send_signal(t->procs[i].pidfd, SIGKILL, NULL, 0);
-				t->n_released++;
-			}
 	if (t->builder_pidfd >= 0)
 		pr_pidfd_send_signal(t->builder_pidfd, SIGKILL, NULL, 0);
 }
@@ -125,11 +113,12 @@ static void down_start(struct tree *t)
 	t->rollback_deadline_usec = now_usec() + TREE_DOWN_DEADLINE_USEC;
 	t->rollback_ev = event_new(tree_base(), -1, EV_PERSIST, on_down_tick, t);
 	if (!t->rollback_ev || event_add(t->rollback_ev, &tick) < 0) {
+		/* Out of memory: answered now, kept until the daemon stops. */
 		log_error("tree %llu: cannot watch its processes end; answering now", (unsigned long long)t->id);
-		down_finish(t, 0);
-		return;
+		tree_reply_error(t);
+		t->owner = NULL;
 	}
-	on_down_tick(-1, 0, t);
+	/* Never finished from here: whoever failed the build still holds t. */
 }
 
 void tree_rollback(struct tree *t)
@@ -158,14 +147,5 @@ void tree_rollback(struct tree *t)
 		}
 	/* Whoever still waits at a barrier sees the end of the stream. */
 	close_fdp(&t->sock);
-	down_start(t);
-}
-
-void tree_take_down(struct tree *t, uint64_t release_id)
-{
-	t->release_id = release_id;
-	t->n_released = 0;
-	for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
-		close_fdp(&t->procs[i].control_fd);
 	down_start(t);
 }
