@@ -217,7 +217,11 @@ struct tree_proc {
 	                            the group's word (same innermost namespace) */
 	uint32_t exit_code;      /* ZOMBIE: 0..255, or a signal with TREE_PROC_EXIT_SIGNAL */
 	uint32_t reserved0;
-	uint64_t pick_mask;      /* bit i: pids[i] was picked by the planner, not asked for */
+	/* Bit i: pids[i] was picked by the planner, not asked for. priv
+	 * decides the picks of a helper (and of the builder) as it decides a
+	 * fork of the requester's: any free PID; a node's PIDs always as
+	 * explicit ones. */
+	uint64_t pick_mask;
 	char comm[TREE_COMM_LEN]; /* NUL-terminated; empty: keep the holder's */
 	int32_t pids[TREE_MAX_LEVELS]; /* innermost first */
 	uint32_t reserved;

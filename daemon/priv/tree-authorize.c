@@ -61,14 +61,29 @@ static size_t levels_fill(const struct tree_levels *tl, const int32_t *ids, uint
 	return n;
 }
 
-static int ids_check(struct tree_levels *tl, const int32_t *ids, uint32_t n_set_tid, uint32_t n_new, struct why *why)
+/* picked: levels whose id the planner chose for a process that is gone
+ * once the tree is built (the builder, a helper), decided as a fork of the
+ * requester's would be: any free PID. On a refusal *level is the first
+ * level refused. */
+static int ids_check(struct tree_levels *tl, const int32_t *ids, uint32_t n_set_tid, uint32_t n_new, uint64_t picked,
+		     struct why *why, int *level)
 {
 	struct policy_level levels[PR_MAX_LEVELS];
 	const char *rules[PR_MAX_LEVELS];
+	int r;
 
 	tl->req.n_levels = levels_fill(tl, ids, n_set_tid, n_new, levels);
+	for (size_t l = 0; l < tl->req.n_levels; l++)
+		if (picked & (1ull << l))
+			levels[l].pid = 0;
 	tl->req.levels = levels;
-	return policy_check(authorize_policy(), &tl->req, rules, why);
+	r = policy_check(authorize_policy(), &tl->req, rules, why);
+	for (size_t l = 0; r < 0 && l < tl->req.n_levels; l++)
+		if (!rules[l]) {
+			*level = (int)l;
+			break;
+		}
+	return r;
 }
 
 /* A thread is made after its process joined the requester's user
@@ -105,18 +120,18 @@ static int suid_dumpable_check(struct why *why)
 static int plan_check_policy(struct tree_levels *tl, const struct tree *t, struct why *why, int *node, int *level)
 {
 	const struct tree_plan *plan = t->v.plan;
-	int r = ids_check(tl, plan->builder_pids, plan->builder_n_set_tid, 0, why);
+	int r = ids_check(tl, plan->builder_pids, plan->builder_n_set_tid, 0, plan->builder_pick_mask, why, level);
 
 	for (uint32_t i = 0; r == 0 && i < plan->n_procs; i++) {
 		const struct tree_proc *p = &t->v.procs[i];
 		uint32_t n_new = p->n_levels - plan->n_levels;
 
 		*node = p->node;
-		r = ids_check(tl, p->pids, p->n_set_tid, n_new, why);
+		r = ids_check(tl, p->pids, p->n_set_tid, n_new, p->kind == TREE_PROC_HELPER ? p->pick_mask : 0, why, level);
 		for (uint32_t k = 0; r == 0 && k < p->n_threads; k++) {
 			const struct tree_thread *th = &t->v.threads[p->first_thread + k];
 
-			r = ids_check(tl, th->tids, th->n_set_tid, n_new, why);
+			r = ids_check(tl, th->tids, th->n_set_tid, n_new, 0, why, level);
 			for (uint32_t l = 0; r == 0 && l < th->n_set_tid; l++)
 				if (!requester_owns_level(tl, l, n_new)) {
 					*level = (int)l;
