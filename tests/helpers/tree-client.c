@@ -393,6 +393,9 @@ static void check_node(int i, const char *self_path)
 	expect(path, "NSsid", want, d->l2);
 	snprintf(want, sizeof(want), "%d\t%d", opt.base + d->pgid_l2, d->pgid_l2);
 	expect(path, "NSpgid", want, d->l2);
+	/* READY comes just before a node parks: a moment to get there. */
+	for (int k = 0; k < 100 && !strcmp(status_field(path, "State", mine, sizeof(mine)), "R (running)"); k++)
+		usleep(1000);
 	expect(path, "State", d->kind == PIDRESTORE__TREE_NODE_KIND__TREE_ZOMBIE ? "Z (zombie)" : "S (sleeping)", d->l2);
 	for (const char *const *f = (const char *const[]){ "Uid", "Gid", "Groups", NULL }; *f; f++)
 		expect(path, *f, status_field(self_path, *f, mine, sizeof(mine)), d->l2);
