@@ -14,6 +14,11 @@
  *   --timeout-ms N  the build's deadline (default: the daemon's)
  *   --squat L2PID   holds L1 PID BASE+L2PID with a process of its own first
  *   --check         checks every node from /proc (prints "ok"/"FAIL" lines)
+ *   --claim REAPER  claims every live node, in random order, by exec of a
+ *                   shell that reports its ids from inside; 30 and B (10)
+ *                   then exec REAPER (tree-reap) on their zombies 60 and 50,
+ *                   the others sleep; checks every report and the zombies'
+ *                   status on the requester's pidfds; then kills the tree
  *   --release       releases the tree afterwards; then checks every PID free
  *
  * Output: "reply error=N name=ENAME node=N level=L message=TEXT" for a
@@ -30,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -85,11 +91,13 @@ static struct {
 	unsigned int timeout_ms;
 	int squat;
 	bool check, release;
+	const char *reaper;
 } opt = { .base = 7000 };
 
 static int failures;
 static uint64_t tree_id;
 static int pidfd_of[MAX_NODES];
+static uint64_t reservation_of[MAX_NODES];
 
 static int index_of(int l2)
 {
@@ -275,6 +283,8 @@ static int tree_build(int sock)
 					fds[ni->pidfd_index] = -1;
 					n_pidfds++;
 				}
+				if (ni->has_reservation_id && ni->node >= 0 && ni->node < MAX_NODES)
+					reservation_of[ni->node] = ni->reservation_id;
 			}
 			parts++;
 			r = 0;
@@ -468,6 +478,156 @@ static void check_free(void)
 	failures += busy != 0;
 }
 
+/* ------------------------------------------------------------ claims */
+
+/* One line from inside: its ids as its own /proc/self says. */
+static const char report_script[] =
+	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
+	"l=\"$l $k$(printf %s \"$v\" | tr '\\t' ,)\";; esac; done < /proc/self/status; echo \"$l\"; ";
+
+static int claim(int sock, int i, int out_fd, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
+	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
+	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map };
+	Pidrestore__ServerMessage *m;
+	char script[1024], *argv_s[] = { "sh", "-c", script };
+	ProtobufCBinaryData argv[3];
+	int fds[256];
+	size_t n_fds, len;
+	uint8_t *buf;
+	int r;
+
+	if (ref[i].l2 == 30 || ref[i].l2 == 10)
+		snprintf(script, sizeof(script), "%sexec %s %d", report_script, opt.reaper, ref[i].l2 == 30 ? 60 : 50);
+	else
+		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
+	for (int k = 0; k < 3; k++)
+		argv[k] = (ProtobufCBinaryData){ .len = strlen(argv_s[k]), .data = (uint8_t *)argv_s[k] };
+	spec.has_path = 1;
+	spec.path = (ProtobufCBinaryData){ .len = 7, .data = (uint8_t *)"/bin/sh" };
+	spec.argv = argv;
+	spec.n_argv = 3;
+	map.fd_index = 0;
+	map.target = 1;
+	spec.fds = maps;
+	spec.n_fds = 1;
+	er.reservation_id = reservation_of[i];
+	er.exec = &spec;
+	req.id = id;
+	req.has_fd_count = 1;
+	req.fd_count = 1;
+	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
+	req.exec = &er;
+	len = pidrestore__request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	pidrestore__request__pack(&req, buf);
+	r = wire_send(sock, buf, len, &out_fd, 1);
+	free(buf);
+	if (r >= 0)
+		r = recv_response(sock, id, &m, fds, &n_fds);
+	if (r <= 0)
+		return r ? r : -ECONNRESET;
+	r = m->response->error ? -m->response->error : 0;
+	if (r)
+		printf("claim of L2 %d: error=%d %s\n", ref[i].l2, m->response->error, m->response->message ? m->response->message : "");
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* The status the kernel kept for a reaped zombie, through the requester's
+ * pidfd (PIDFD_INFO_EXIT, 6.15). */
+static int pidfd_exit_status(int pidfd)
+{
+	struct { uint64_t mask, cgroupid; uint32_t ids[11]; int32_t exit_code; } info = { .mask = 1ull << 3 };
+
+	for (int k = 0; k < 500; k++) {
+		if (ioctl(pidfd, _IOWR(0xFF, 11, info), &info) == 0 && (info.mask & (1ull << 3)))
+			return info.exit_code;
+		info.mask = 1ull << 3;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void claim_all(int sock)
+{
+	char path[] = "/tmp/tree-client-XXXXXX", line[512], want[256];
+	int order[N_REF], n = 0, out_fd = mkstemp(path), lines = 0;
+	FILE *f;
+
+	if (out_fd < 0) {
+		check(false, "a file for the claims' reports: %m");
+		return;
+	}
+	unlink(path);
+	for (int i = 0; i < N_REF; i++)
+		if (ref[i].kind == PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
+			order[n++] = i;
+	srand((unsigned int)time(NULL) ^ (unsigned int)getpid());
+	for (int i = n - 1; i > 0; i--) {
+		int j = rand() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int k = 0; k < n; k++)
+		check(claim(sock, order[k], out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[order[k]].l2);
+	/* Every node reports once, the two reapers once more. */
+	for (int tries = 0; tries < 1000 && lines < n + 2; tries++) {
+		lines = 0;
+		lseek(out_fd, 0, SEEK_SET);
+		f = fdopen(dup(out_fd), "r");
+		while (f && fgets(line, sizeof(line), f))
+			lines++;
+		if (f)
+			fclose(f);
+		if (lines < n + 2)
+			usleep(10000);
+	}
+	check(lines == n + 2, "%d reports from inside the claimed nodes (want %d)", lines, n + 2);
+	lseek(out_fd, 0, SEEK_SET);
+	f = fdopen(dup(out_fd), "r");
+	for (int i = 0; f && i < N_REF; i++) {
+		const struct node_def *d = &ref[i];
+		bool found = false;
+
+		if (d->kind != PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
+			continue;
+		/* Its getpid(), and its ids as the requester's /proc shows them. */
+		snprintf(want, sizeof(want),
+			 "claimed pid=%d PPid:%d Uid:0,0,0,0 NSpid:%d,%d NSpgid:%d,%d NSsid:%d,%d Threads:1", d->l2,
+			 d->parent_l2 > 0 ? opt.base + d->parent_l2 : 0, opt.base + d->l2, d->l2, opt.base + d->pgid_l2,
+			 d->pgid_l2, opt.base + d->sid_l2, d->sid_l2);
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			found |= !strcmp(line, want);
+		}
+		check(found, "L2 %d reports from inside: %s", d->l2, want);
+	}
+	if (f) {
+		bool r60 = false, r50 = false;
+
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			r60 |= !strncmp(line, "reaped 60 code=200", 18);
+			r50 |= !strncmp(line, "reaped 50 signal=15", 19);
+		}
+		fclose(f);
+		check(r60, "claimed 30 reaps 60: exit code 200");
+		check(r50, "claimed B reaps 50: SIGTERM");
+	}
+	check(pidfd_exit_status(pidfd_of[index_of(60)]) == 200 << 8, "the requester's pidfd of 60: exit code 200");
+	check(pidfd_exit_status(pidfd_of[index_of(50)]) == SIGTERM, "the requester's pidfd of 50: SIGTERM");
+	close(out_fd);
+	/* R is the init of L2: its end ends the tree. */
+	syscall(SYS_pidfd_send_signal, pidfd_of[0], SIGKILL, NULL, 0);
+}
+
 int main(int argc, char **argv)
 {
 	pid_t squatter = -1;
@@ -484,11 +644,13 @@ int main(int argc, char **argv)
 			opt.check = true;
 		else if (!strcmp(argv[i], "--release"))
 			opt.release = true;
+		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
+			opt.reaper = argv[++i];
 		else
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--release] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--claim REAPER] [--release] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -517,13 +679,15 @@ int main(int argc, char **argv)
 	r = tree_build(sock);
 	if (r == 0 && opt.check)
 		check_tree();
+	if (r == 0 && opt.reaper)
+		claim_all(sock);
 	if (r == 0 && opt.release && tree_release(sock) < 0)
 		failures++;
 	if (squatter > 0) {
 		kill(squatter, SIGKILL);
 		waitpid(squatter, NULL, 0);
 	}
-	if (r != 0 || opt.release)
+	if (r != 0 || opt.release || opt.reaper)
 		check_free();
 	close(sock);
 	if (r == -ETIMEDOUT || (r < 0 && r > -4096 && r != -EEXIST && r != -ETIMEDOUT && r != -EPERM && r != -EINVAL &&

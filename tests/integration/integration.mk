@@ -53,3 +53,5 @@ tests_helpers_tree_client_SOURCES = tests/helpers/tree-client.c
 nodist_tests_helpers_tree_client_SOURCES = proto/pidrestore.pb-c.h
 tests_helpers_tree_client_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_helpers_tree_client_LDADD = proto/libwire.la
+check_PROGRAMS += tests/helpers/tree-reap
+tests_helpers_tree_reap_SOURCES = tests/helpers/tree-reap.c

@@ -32,6 +32,16 @@ assert_match "reference tree: the thread TIDs are right" "$RUN_OUT" '^ok   L2 74
 assert_match "release: every live node released" "$RUN_OUT" '^released nodes=46$'
 assert_match "release: every PID free again" "$RUN_OUT" '^free busy=0$'
 
+# --- claims: every live node by exec, in random order
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim "$USER_HELPERS/tree-reap" "$SOCK"
+assert_eq "claims: the client is content" "$RUN_RC" 0
+assert_no_match "claims: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "claims: every node reported from inside" "$RUN_OUT" '^ok   L2 97 reports from inside'
+assert_match "claims: 30 reaped 60's exit code 200" "$RUN_OUT" '^ok   claimed 30 reaps 60'
+assert_match "claims: B reaped 50's SIGTERM" "$RUN_OUT" '^ok   claimed B reaps 50'
+assert_match "claims: the requester's pidfds show the same" "$RUN_OUT" '^ok   the requester.s pidfd of 50: SIGTERM'
+assert_match "claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+
 # --- one L1 PID already taken
 run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --squat 31 "$SOCK"
 assert_match "PID taken: EEXIST naming node 23 at level 1" "$RUN_OUT" \
