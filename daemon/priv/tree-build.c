@@ -152,7 +152,7 @@ void tree_builds_shutdown(void)
 static void build_check_done(struct tree *t)
 {
 	if (t->phase != TREE_BUILDING || !t->built || !t->builder_done || t->n_ready != t->n_live ||
-	    t->n_exited != t->n_zombies)
+	    t->n_exited != t->n_zombies || t->n_root_ghosts_reaped != t->n_root_ghosts)
 		return;
 	tree_builds_forget(t);
 	event_drop(&t->sock_ev);
@@ -190,10 +190,14 @@ static void on_root_ghost_exit(evutil_socket_t fd, short what, void *arg)
 	siginfo_t si = { 0 };
 
 	(void)fd, (void)what;
-	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG | __WALL) == 0 && si.si_pid)
-		event_drop(&p->exit_ev);
-	if (si.si_pid && !(si.si_code == CLD_EXITED && si.si_status == 0))
+	if (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | WNOHANG | __WALL) < 0 || !si.si_pid)
+		return;
+	event_drop(&p->exit_ev);
+	p->exited = true;
+	p->tree->n_root_ghosts_reaped++;
+	if (!(si.si_code == CLD_EXITED && si.si_status == 0))
 		fail_text(p->tree, (int)(p - p->tree->procs), -1, EIO, "a ghost of the tree ended badly");
+	build_check_done(p->tree);
 }
 
 /* ------------------------------------------------------------ reports */
@@ -452,6 +456,7 @@ static int plan_take(struct tree *t, const uint8_t *plan, size_t len, struct why
 		t->procs[i].tree = t;
 		t->n_live += t->v.procs[i].kind == TREE_PROC_LIVE;
 		t->n_zombies += t->v.procs[i].kind == TREE_PROC_ZOMBIE;
+		t->n_root_ghosts += t->v.procs[i].kind == TREE_PROC_GHOST && t->v.procs[i].creator < 0;
 	}
 	return 0;
 }

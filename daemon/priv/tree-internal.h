@@ -55,6 +55,7 @@ struct tree {
 	struct tree_plan_view v;
 	struct tree_proc_rt *procs;
 	unsigned int n_live, n_ready, n_zombies, n_exited;
+	unsigned int n_root_ghosts, n_root_ghosts_reaped; /* the daemon's children */
 	uint32_t extra_levels;       /* levels above the plan's, the kernel's picks */
 	uint64_t started_usec;
 
