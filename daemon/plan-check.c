@@ -40,8 +40,8 @@ static const char *header_check(const struct tree_plan *plan, size_t len)
 		return "unknown plan flags";
 	if (plan->n_nodes == 0 || plan->n_nodes > plan->n_procs)
 		return "node count out of range";
-	if (plan->n_groups > plan->n_procs)
-		return "more groups than processes";
+	if (plan->n_groups > plan->n_procs + 1)
+		return "more groups than processes and OUTER";
 	if (!ids_valid(plan->builder_pids, plan->n_levels, plan->builder_n_set_tid))
 		return "builder PIDs or level count invalid";
 	if (!(plan->flags & TREE_PLAN_TARGET_PIDNS) && plan->target_pidns_fd_index != -1)

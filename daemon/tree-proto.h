@@ -92,7 +92,8 @@
  *      (never 0) in barrier.group[pgid_barrier] and wakes its waiters (a group
  *      leader, a session leader whose group others join, or a ghost of
  *      either). Decrements barrier.pgids; waits until it is 0;
- *   9. GHOST and HELPER: exit(0). Every proc reaps, by PID (wait4 of each,
+ *   9. GHOST and HELPER: exit(0) (a root ghost is the daemon's child:
+ *      priv reaps it). Every proc reaps, by PID (wait4 of each,
  *      never -1: a zombie child must stay), its children that are ghosts
  *      or helpers, before going on. A proc's parent is its creator, or its
  *      creator's parent with TREE_PROC_CLONE_PARENT; ghosts and helpers
@@ -110,7 +111,9 @@
  *      no_new_privs as the requester has it); the main thread waits for
  *      all, then sets dumpable only with TREE_PROC_DUMPABLE (a
  *      placeholder is not ptraceable by default, DESIGN §6), makes a
- *      socketpair, sends TREE_REPORT_READY with one end
+ *      socketpair, queues HOLDER_REPORT_READY on its own end (so that
+ *      priv takes the other end as it takes a placeholder's channel),
+ *      sends TREE_REPORT_READY with the other end
  *      (its private control socket, which claims use exactly as a
  *      placeholder's HOLDER_FD_CONTROL), clears PR_SET_PDEATHSIG (a
  *      claimed node must outlive its parent, as any process does; the
@@ -157,14 +160,15 @@ struct tree_plan {
 	uint32_t n_clones;       /* procs whose creator is not the builder: each
 	                            is in clones[] exactly once */
 	uint32_t n_threads;
-	uint32_t n_groups;       /* group flags in the barrier */
+	uint32_t n_groups;       /* group words in the barrier, OUTER's (0) included */
 	uint32_t builder_n_set_tid; /* leading explicit entries of builder_pids */
 	uint32_t timeout_ms;     /* build deadline; 0: the daemon's default */
 	uint32_t ttl_s;          /* unclaimed nodes are killed after; 0: never */
 	int32_t target_pidns_fd_index; /* with TREE_PLAN_TARGET_PIDNS */
-	uint32_t n_levels;       /* levels of the target pid namespace, + 1: a
-	                            root's pids[] has this many entries (one more
-	                            below a new pid namespace) */
+	uint32_t n_levels;       /* levels a root's pids[] has (one more below a
+	                            new pid namespace): at most the target pid
+	                            namespace's level + 1; further out the
+	                            kernel picks */
 	int32_t builder_pids[TREE_MAX_LEVELS]; /* innermost first, in the target pid namespace */
 	uint32_t reserved;
 	uint64_t builder_pick_mask; /* bit i: builder_pids[i] was picked by the planner */
@@ -213,7 +217,11 @@ struct tree_proc {
 	                            the group's word (same innermost namespace) */
 	uint32_t exit_code;      /* ZOMBIE: 0..255, or a signal with TREE_PROC_EXIT_SIGNAL */
 	uint32_t reserved0;
-	uint64_t pick_mask;      /* bit i: pids[i] was picked by the planner, not asked for */
+	/* Bit i: pids[i] was picked by the planner, not asked for. priv
+	 * decides the picks of a helper (and of the builder) as it decides a
+	 * fork of the requester's: any free PID; a node's PIDs always as
+	 * explicit ones. */
+	uint64_t pick_mask;
 	char comm[TREE_COMM_LEN]; /* NUL-terminated; empty: keep the holder's */
 	int32_t pids[TREE_MAX_LEVELS]; /* innermost first */
 	uint32_t reserved;
@@ -242,7 +250,11 @@ struct tree_barrier {
 	uint32_t pgids;          /* procs still to take their group */
 	uint32_t abort;          /* non-zero: the build failed; every waiter exits */
 	uint32_t reserved;
-	uint32_t group[];        /* the group's id once its leader (or ghost) made it, else 0 */
+	/* The group's id once its leader (or ghost) made it, else 0. Group 0
+	 * is OUTER: the builder stores its own group there before it clones
+	 * anything; a JOIN of it names the builder's PID at the joiner's
+	 * level in pgid (0 only in the builder's own namespace). */
+	uint32_t group[];
 };
 
 /* -------------------------------------------------------- holders -> priv */

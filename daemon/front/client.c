@@ -367,19 +367,14 @@ static bool take_request_token(struct client *c, uint64_t now)
 }
 
 /* A tree goes on as its plan (tree-front.h); a refusal names the node and
- * the level. A tree's claims, release and list have no record for priv:
- * they are refused here. */
+ * the level. */
 static void forward_tree(struct client *c, const Pidrestore__Request *req, struct wire_packet *pkt)
 {
-	struct tree_fault f = { .node = -1, .level = -1 };
+	struct tree_fault f;
 	uint8_t *rec = NULL, out[1024];
-	long n = -EOPNOTSUPP;
+	long n = tree_front_record(req, pkt->n_fds, &rec, &f);
 	size_t len;
 
-	if (req->body_case == PIDRESTORE__REQUEST__BODY_TREE)
-		n = tree_front_record(req, pkt->n_fds, &rec, &f);
-	else
-		why_set(&f.why, EOPNOTSUPP, "this daemon builds trees but does not serve this request on them (it is not in HelloReply.features): claim a tree's node with an Exec request naming its reservation_id, release it with Release");
 	if (n >= 0 && ops.to_priv(PRIV_MSG_REQUEST, c->number, rec, (size_t)n, pkt->fds, pkt->n_fds) < 0)
 		n = why_set(&f.why, EAGAIN, "the daemon could not pass the tree request on; try again");
 	free(rec);

@@ -89,7 +89,21 @@ static long make_record(const Pidrestore__Request *req, size_t n_fds, const uint
 	return (long)len;
 }
 
-long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **ret, struct tree_fault *f)
+/* A tree's release: its id. */
+static long release_record(const Pidrestore__Request *req, uint8_t **ret, struct tree_fault *f)
+{
+	struct priv_request pr = { .id = req->id, .body = PRIV_BODY_TREE_RELEASE, .n_items = 1, .len = sizeof(uint64_t) };
+	uint8_t *buf = malloc(sizeof(pr) + sizeof(uint64_t));
+
+	if (!buf)
+		return tree_fault_set(f, -1, -1, ENOMEM, "the daemon is out of memory");
+	memcpy(buf, &pr, sizeof(pr));
+	memcpy(buf + sizeof(pr), &req->tree_release->tree_id, sizeof(uint64_t));
+	*ret = buf;
+	return (long)(sizeof(pr) + sizeof(uint64_t));
+}
+
+static long plan_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **ret, struct tree_fault *f)
 {
 	struct tree t = { 0 };
 	struct tree_facts facts = { 0 };
@@ -98,8 +112,6 @@ long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **r
 	size_t len = 0;
 	long r;
 
-	*ret = NULL;
-	*f = (struct tree_fault){ .node = -1, .level = -1 };
 	r = take_tree(req->tree, &t, f);
 	if (r == 0)
 		r = tree_rules_check(&t, &facts, f);
@@ -115,6 +127,20 @@ long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **r
 	free(t.nodes);
 	free(t.threads);
 	return r;
+}
+
+long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **ret, struct tree_fault *f)
+{
+	*ret = NULL;
+	*f = (struct tree_fault){ .node = -1, .level = -1 };
+	switch (req->body_case) {
+	case PIDRESTORE__REQUEST__BODY_TREE:
+		return plan_record(req, n_fds, ret, f);
+	case PIDRESTORE__REQUEST__BODY_TREE_RELEASE:
+		return release_record(req, ret, f);
+	default:
+		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "this daemon builds and releases trees but does not serve this request on them (it is not in HelloReply.features): claim a node with an Exec request naming its reservation_id");
+	}
 }
 
 size_t tree_front_error(uint64_t id, const struct tree_fault *f, uint8_t *buf, size_t cap)

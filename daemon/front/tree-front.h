@@ -19,10 +19,12 @@
  * requested ones. */
 #define TREE_PICK_FLOOR 1000
 
-/* Builds the PRIV_MSG_REQUEST body for req, a TreeRequest that
- * decode_request() accepted with n_fds fds: a priv_request and the plan.
- * Returns its length with *ret a new buffer (free() it), or -errno with f
- * saying which node and level and why. */
+/* Builds the PRIV_MSG_REQUEST body for req, a tree's request that
+ * decode_request() accepted with n_fds fds: for a TreeRequest a
+ * priv_request and the plan, for a TreeReleaseRequest one and the tree's
+ * id. Returns its length with *ret a new buffer (free() it), or -errno with
+ * f saying which node and level and why (-EOPNOTSUPP: a request on trees
+ * priv has no record for). */
 long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **ret, struct tree_fault *f);
 
 /* Packs the error response to tree request id into buf (cap bytes):

@@ -169,6 +169,9 @@ void holder_run(void)
 	/* Inherited to reach the holder; the program must not inherit it. */
 	if (sys_fcntl(control_fd, F_SETFD, FD_CLOEXEC) < 0)
 		sys_exit(127);
+	/* A tree's builder is started as a placeholder is, with its build
+	 * queued first. */
+	tree_run_if_asked();
 
 	r = setup_run(&step);
 	if (r < 0) {
@@ -185,6 +188,5 @@ void holder_main(void)
 {
 	signals_block_all();
 	spawner_run_if_asked();
-	tree_run_if_asked();
 	holder_run();
 }

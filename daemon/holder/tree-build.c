@@ -360,6 +360,9 @@ __attribute__((noreturn)) static void builder_run(void)
 	tree.barrier = map;
 	tree.barrier->forked = plan->n_procs;
 	tree.barrier->pgids = plan->n_procs;
+	/* Group 0 is OUTER, the builder's own, made by its setsid(). */
+	if (plan->n_groups)
+		tree.barrier->group[0] = (uint32_t)sys_getpgid(0);
 
 	for (uint32_t i = 0; i < plan->n_procs; i++)
 		if (tree.v.procs[i].creator < 0)

@@ -267,6 +267,9 @@ __attribute__((noreturn)) static void live_park(const struct tree_proc *p)
 	r = sys_socketpair_seqpacket(sv);
 	if (r < 0)
 		tree_fail(self, TREE_STEP_CONTROL, 0, -1, -1, r);
+	/* What a placeholder says once set up: priv registers the node as
+	 * one. */
+	report_send(sv[0], HOLDER_REPORT_READY, HOLDER_STEP_NONE, 0);
 	if (threads) {
 		tree_report_send(TREE_REPORT_READY, self, threads->ids, p->n_threads + 1, sv[1]);
 	} else {

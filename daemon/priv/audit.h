@@ -16,3 +16,10 @@ void audit_target(struct conn *c, const char *verb, const struct target *t, cons
 /* A request of n processes denied for why by a per-user limit, the key in
  * rule. */
 void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, const char *rule, const struct why *why);
+
+struct tree_plan_view;
+
+/* One record per tree asked for by c: its size (nodes, threads, ghosts and
+ * helpers) and, per level of its pid namespace, every PID range it takes.
+ * Granted when why is NULL, else denied for why. */
+void audit_tree(struct conn *c, const char *verb, const struct tree_plan_view *v, const struct why *why);

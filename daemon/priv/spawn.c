@@ -15,6 +15,7 @@
 #include "log.h"
 #include "spawn.h"
 #include "spawn-internal.h"
+#include "tree-proto.h"
 
 /* ------------------------------------------------------------ setup */
 
@@ -28,7 +29,7 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 	return mask;
 }
 
-static int queue_setup(int sock, const struct peer *peer)
+static int queue_setup(int sock, const struct peer *peer, bool count_nproc)
 {
 	size_t len = sizeof(struct holder_setup) + peer->n_groups * sizeof(uint32_t);
 	struct holder_setup *s = calloc(1, len);
@@ -85,7 +86,7 @@ static int queue_setup(int sock, const struct peer *peer)
 	/* The new process counts against the requester's RLIMIT_NPROC as a
 	 * fork would; fork() lets CAP_SYS_RESOURCE or CAP_SYS_ADMIN (in the
 	 * initial user namespace) exceed it. */
-	if (peer->rlimit_mask & (1u << RLIMIT_NPROC)) {
+	if (count_nproc && (peer->rlimit_mask & (1u << RLIMIT_NPROC))) {
 		s->flags |= HOLDER_SETUP_NPROC;
 		if (peer->own_userns && (peer->cap_eff & (1ull << CAP_SYS_RESOURCE | 1ull << CAP_SYS_ADMIN)))
 			s->flags |= HOLDER_SETUP_NPROC_EXEMPT;
@@ -178,7 +179,7 @@ static int explain_clone_error(long r, const struct nsref_chain *chain,
 
 /* PIDs of a process at every level from the daemon's namespace inward, from
  * the NSpid line of its pidfd's fdinfo. */
-static int read_nspids(int pidfd, pid_t *pids, size_t *n)
+int spawn_read_nspids(int pidfd, pid_t *pids, size_t *n)
 {
 	char path[64], buf[2048];
 	const char *v;
@@ -476,7 +477,7 @@ int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, st
 	ret->pid = (pid_t)pid;
 	ret->pidfd = pidfd;
 	ret->pidns_inode = fd_inode(d->fds[0]);
-	if (d->req.n_pids == d->chain.n || read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	if (d->req.n_pids == d->chain.n || spawn_read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		ret->n_pids = d->req.n_pids;
 		for (size_t i = 0; i < ret->n_pids; i++)
 			ret->pids[i] = d->req.pids[i];
@@ -511,7 +512,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	r = holder_channel(sv, why);
 	if (r < 0)
 		return r;
-	r = queue_setup(sv[0], peer);
+	r = queue_setup(sv[0], peer, true);
 	if (r < 0) {
 		why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
 		goto fail;
@@ -555,7 +556,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		/* Every level's PID was chosen: there is nothing to look up. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
-	} else if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	} else if (spawn_read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		/* fdinfo can only be missing if procfs is: report what is known. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
@@ -570,6 +571,77 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	} else {
 		ret->pidns_inode = chain->level[0].inode;
 	}
+	return 0;
+
+fail:
+	close_fdp(&sv[0]);
+	close_fdp(&sv[1]);
+	return r;
+}
+
+/* ------------------------------------------------------------ a tree's builder */
+
+/* The build, the credentials and the plan, queued before the clone
+ * (tree-proto.h). The plan may exceed the default socket buffer. */
+static int queue_build(int sock, const struct peer *peer, const void *plan, size_t plan_len)
+{
+	struct tree_build build = { .magic = TREE_BUILD_MAGIC, .plan_len = (uint32_t)plan_len };
+	int size = (int)(plan_len + 64 * 1024) * 2;
+	int r;
+
+	if (plan_len > UINT32_MAX / 4)
+		return -EMSGSIZE;
+	if (setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		return -errno;
+	if (send(sock, &build, sizeof(build), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	/* A tree's processes count against the requester's RLIMIT_NPROC as
+	 * the kernel clones them; the builder, root, is exempt. */
+	r = queue_setup(sock, peer, false);
+	if (r == 0 && send(sock, plan, plan_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		r = -errno;
+	return r;
+}
+
+int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, const pid_t *pids, size_t n_pids,
+		  const void *plan, size_t plan_len, struct spawn_result *ret, struct why *why)
+{
+	const struct nsref_level *where = &chain->level[0];
+	struct spawner_request req = { 0 };
+	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
+	size_t n_fds;
+	long pid;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->pidfd = ret->control_fd = -1;
+	ret->busy_level = -1;
+	r = holder_channel(sv, why);
+	if (r < 0)
+		return r;
+	r = queue_build(sv[0], peer, plan, plan_len);
+	if (r < 0) {
+		why_set(why, -r, "cannot queue the tree's plan for its builder: %s", strerror(-r));
+		goto fail;
+	}
+	n_fds = request_in(&req, where->fd, where->inode, fds);
+	n_fds += request_slots(&req, peer, sv[1], fds + n_fds);
+	req.n_pids = (uint32_t)n_pids;
+	for (size_t i = 0; i < n_pids; i++)
+		req.pids[i] = pids[i];
+	pid = spawn_spawner_call(&req, fds, n_fds, &pidfd);
+	if (pid < 0) {
+		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
+		goto fail;
+	}
+	close_fdp(&sv[1]);
+	pidfd = watch_new_child(pid, pidfd, why);
+	if (pidfd < 0) {
+		r = pidfd;
+		goto fail;
+	}
+	ret->pid = (pid_t)pid;
+	ret->pidfd = pidfd;
+	ret->control_fd = sv[0];
 	return 0;
 
 fail:

@@ -55,3 +55,10 @@ tests_unit_test_tree_rules_SOURCES = tests/unit/test-tree-rules.c tests/unit/che
 tests_unit_test_tree_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_tree_rules_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_tree_rules_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-plan-check
+TESTS += tests/unit/test-plan-check
+tests_unit_test_plan_check_SOURCES = tests/unit/test-plan-check.c tests/unit/tree-ref.h tests/unit/check.h
+tests_unit_test_plan_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/tests/unit
+tests_unit_test_plan_check_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_plan_check_LDADD = daemon/libdaemon.la

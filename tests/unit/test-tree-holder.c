@@ -11,12 +11,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,6 +36,19 @@
 #endif
 
 #define NOBODY 65534
+/* The requester's user namespace maps its 0.. to these host ids. */
+#define USERNS_BASE 200000
+
+/* Whom the tree's processes become: with a user namespace, root in it
+ * with every capability there; without, nobody with none. */
+struct identity {
+	int userns_fd;            /* -1: the daemon's user namespace */
+	unsigned int host_uid;    /* as /proc shows it here */
+	const char *cap_eff;
+	uint32_t thread_levels;   /* explicit TID levels; 0: all */
+};
+
+static struct identity who = { .userns_fd = -1, .host_uid = NOBODY, .cap_eff = "0000000000000000" };
 
 struct build {
 	const struct ref_plan *ref;
@@ -70,11 +85,15 @@ static void builder_exec(int sock)
 	char *argv[] = { "pidrestore-holder", NULL };
 	char *envp[] = { NULL };
 	int fd = fcntl(sock, F_DUPFD, 100);
+	int userns = who.userns_fd >= 0 ? fcntl(who.userns_fd, F_DUPFD, 100) : -1;
 
 	if (fd < 0 || dup2(fd, HOLDER_FD_CONTROL) != HOLDER_FD_CONTROL)
 		_exit(125);
+	if (userns >= 0 && dup2(userns, HOLDER_FD_NS(HOLDER_NS_USER)) < 0)
+		_exit(125);
 	close_range(0, HOLDER_FD_CONTROL - 1, 0);
-	close_range(HOLDER_FD_CONTROL + 1, ~0U, 0);
+	close_range(HOLDER_FD_CONTROL + 1, HOLDER_FD_NS(HOLDER_NS_USER) - 1, 0);
+	close_range(userns >= 0 ? HOLDER_FD_NS(HOLDER_NS_USER) + 1 : HOLDER_FD_CONTROL + 1, ~0U, 0);
 	execve(HOLDER_BUILD_PATH, argv, envp);
 	_exit(126);
 }
@@ -93,6 +112,12 @@ static void build_start(struct build *b, const struct ref_plan *ref, size_t drop
 	int sv[2], size = 4 << 20;
 	size_t len;
 	void *plan = ref_serialize(ref, &len);
+
+	if (who.userns_fd >= 0) {
+		setup.uid = setup.gid = 0;
+		setup.ns_mask = 1u << HOLDER_NS_USER;
+		setup.cap_bnd = setup.cap_prm = setup.cap_eff = ~(uint64_t)0 >> (63 - CAP_LAST_CAP);
+	}
 
 	memset(b, 0, sizeof(*b));
 	b->ref = ref;
@@ -308,18 +333,29 @@ static const char *status_line(pid_t pid, const char *name, char *out, size_t si
 	return out;
 }
 
-static int count_entries(const char *dir_path)
+/* The TID here of process pid's thread whose innermost TID is inner. */
+static pid_t tid_here(pid_t pid, pid_t inner)
 {
-	DIR *d = opendir(dir_path);
+	char path[64], nspid[128];
 	struct dirent *e;
-	int n = 0;
+	pid_t found = -1;
+	DIR *d;
 
-	if (!d)
-		return -1;
-	while ((e = readdir(d)))
-		n += e->d_name[0] >= '0' && e->d_name[0] <= '9';
-	closedir(d);
-	return n;
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	while (d && (e = readdir(d))) {
+		char *last;
+
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		status_line(atoi(e->d_name), "NSpid", nspid, sizeof(nspid));
+		last = strrchr(nspid, '\t');
+		if (last && atoi(last + 1) == inner)
+			found = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return found;
 }
 
 static void expect_field(pid_t pid, const char *name, const char *want, int l2)
@@ -375,31 +411,34 @@ static void check_reference(const struct build *b, const int *idx_of)
 		expect_field(pid, "NSsid", want, l2);
 		snprintf(want, sizeof(want), "%d\t%d", REF_L1_BASE + pgid, pgid);
 		expect_field(pid, "NSpgid", want, l2);
+		/* READY comes just before it parks: a moment to get there. */
+		for (int k = 0; k < 100 && strcmp(status_line(pid, "State", want, sizeof(want)), "R (running)") == 0; k++)
+			usleep(1000);
 		expect_field(pid, "State", p->kind == TREE_PROC_ZOMBIE ? "Z (zombie)" : "S (sleeping)", l2);
-		snprintf(want, sizeof(want), "%d\t%d\t%d\t%d", NOBODY, NOBODY, NOBODY, NOBODY);
+		snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", who.host_uid, who.host_uid, who.host_uid, who.host_uid);
 		expect_field(pid, "Uid", want, l2);
 		expect_field(pid, "Gid", want, l2);
 		CHECK(b->pidfd[i] >= 0 && poll(&pf, 1, 0) == (p->kind == TREE_PROC_ZOMBIE),
 		      "L2 %d: a pidfd, readable only for a zombie", l2);
 		if (p->kind != TREE_PROC_LIVE)
 			continue;
-		expect_field(pid, "CapEff", "0000000000000000", l2);
-		expect_field(pid, "CapBnd", "0000000000000000", l2);
+		expect_field(pid, "CapEff", who.cap_eff, l2);
+		expect_field(pid, "CapBnd", who.cap_eff, l2);
 		snprintf(want, sizeof(want), "%u", p->n_threads + 1);
 		expect_field(pid, "Threads", want, l2);
 		CHECK(b->ready_ids[i][0] == l2, "L2 %d: READY names it %d", l2, b->ready_ids[i][0]);
 		for (uint32_t t = 0; t < p->n_threads; t++) {
 			const struct tree_thread *th = &ref->threads[p->first_thread + t];
 			char task[96];
-			pid_t tid = th->tids[1];
+			pid_t tid = th->n_set_tid > 1 ? th->tids[1] : tid_here(pid, th->tids[0]);
 
 			snprintf(task, sizeof(task), "/proc/%d/task/%d", pid, tid);
 			CHECK(access(task, F_OK) == 0, "L2 %d: thread %d exists", l2, tid);
 			snprintf(want, sizeof(want), "%d\t%d", tid, th->tids[0]);
 			expect_field(tid, "NSpid", want, th->tids[0]);
-			snprintf(want, sizeof(want), "%d\t%d\t%d\t%d", NOBODY, NOBODY, NOBODY, NOBODY);
+			snprintf(want, sizeof(want), "%u\t%u\t%u\t%u", who.host_uid, who.host_uid, who.host_uid, who.host_uid);
 			expect_field(tid, "Uid", want, th->tids[0]);
-			expect_field(tid, "CapEff", "0000000000000000", th->tids[0]);
+			expect_field(tid, "CapEff", who.cap_eff, th->tids[0]);
 			CHECK(b->ready_ids[i][t + 1] == th->tids[0], "L2 %d: READY names thread %d", l2, th->tids[0]);
 		}
 	}
@@ -421,9 +460,21 @@ static void check_group_signal(void)
 	CHECK(!(strtoull(got, NULL, 16) & (1u << (SIGUSR1 - 1))), "L2 30 (another group): no SIGUSR1 (%s)", got);
 }
 
-static int visible_processes(void)
+/* Processes with an L1 PID in the tree's range. */
+static int tree_processes(void)
 {
-	return count_entries("/proc");
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		int pid = atoi(e->d_name);
+
+		n += pid >= REF_L1_BASE && pid < REF_L1_BASE + 100;
+	}
+	if (d)
+		closedir(d);
+	return n;
 }
 
 /* ------------------------------------------------------------ tests */
@@ -431,10 +482,14 @@ static int visible_processes(void)
 static void test_reference(void)
 {
 	struct ref_plan ref;
-	int idx_of[100], before = visible_processes(), r;
+	int idx_of[100], r;
 	struct build b;
 
 	ref_build(&ref, idx_of);
+	for (uint32_t t = 0; who.thread_levels && t < ref.head.n_threads; t++) {
+		ref.threads[t].n_set_tid = who.thread_levels;
+		ref.threads[t].tids[1] = 0;
+	}
 	build_start(&b, &ref, 0);
 	r = build_wait(&b, 10000);
 	CHECK(r == 0, "reference tree built (%s; failed proc %d step %u level %d)", strerror(r),
@@ -442,7 +497,7 @@ static void test_reference(void)
 	reap_some();
 	if (r == 0) {
 		/* 48 nodes; the builder and ghosts are gone. */
-		CHECK(visible_processes() == before + 48, "48 more processes (%d)", visible_processes() - before);
+		CHECK(tree_processes() == 48, "48 processes, no ghost, helper or builder (%d)", tree_processes());
 		check_reference(&b, idx_of);
 		check_group_signal();
 	}
@@ -514,12 +569,85 @@ static void test_bad_plan(void)
 	reap_some();
 }
 
+static bool fd_differs_from_self(int fd)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat("/proc/self/ns/user", &b) == 0 && a.st_ino != b.st_ino;
+}
+
+/* A user namespace that maps 0..65535 to USERNS_BASE..: a child makes it
+ * and waits; its fd stays open here. Returns the child. */
+static pid_t userns_make(int *fd)
+{
+	int pipe_fds[2];
+	char path[64], map[64], c;
+	pid_t pid;
+
+	if (pipe(pipe_fds) < 0)
+		die("pipe");
+	pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		close(pipe_fds[1]);
+		if (unshare(CLONE_NEWUSER) < 0)
+			_exit(1);
+		read(pipe_fds[0], &c, 1);
+		_exit(0);
+	}
+	close(pipe_fds[0]);
+	for (int i = 0; i < 100; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/ns/user", pid);
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (*fd >= 0 && fd_differs_from_self(*fd))
+			break;
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		usleep(10000);
+	}
+	snprintf(map, sizeof(map), "0 %d 65536", USERNS_BASE);
+	for (const char *const *f = (const char *const[]){ "uid_map", "gid_map", NULL }; *f; f++) {
+		FILE *m;
+
+		snprintf(path, sizeof(path), "/proc/%d/%s", pid, *f);
+		m = fopen(path, "we");
+		if (!m || fputs(map, m) < 0 || fclose(m) != 0)
+			die(path);
+	}
+	if (*fd < 0)
+		die("user namespace");
+	/* The child keeps the namespace alive until the write end closes. */
+	return pid;
+}
+
+static void test_reference_userns(void)
+{
+	pid_t holder;
+	int fd;
+
+	holder = userns_make(&fd);
+	/* Its threads are made once their process entered the user
+	 * namespace, which owns L2 (made for it) but not L1: TIDs are chosen
+	 * in L2 only. */
+	who = (struct identity){ .userns_fd = fd, .host_uid = USERNS_BASE, .cap_eff = "000001ffffffffff",
+				 .thread_levels = 1 };
+	printf("# as root of a user namespace of its own\n");
+	test_reference();
+	who = (struct identity){ .userns_fd = -1, .host_uid = NOBODY, .cap_eff = "0000000000000000" };
+	close(fd);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+}
+
 static int run_in_namespace(void)
 {
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 || mount("proc", "/proc", "proc", 0, NULL) < 0)
 		die("mount /proc");
 	test_bad_plan();
 	test_reference();
+	test_reference_userns();
 	test_pid_taken();
 	test_stopped();
 	return check_summary();

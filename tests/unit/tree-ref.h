@@ -117,7 +117,8 @@ static inline void *ref_serialize(const struct ref_plan *r, size_t *len)
 	return buf;
 }
 
-enum { REF_G5, REF_G2, REF_G3, REF_GROUPS };
+/* Group 0 is OUTER, the builder's. */
+enum { REF_OUTER, REF_G5, REF_G2, REF_G3, REF_GROUPS };
 
 /* The §9 tree. Returns the proc index of each L2 PID in idx_of[100]. */
 static inline void ref_build(struct ref_plan *r, int idx_of[100])
