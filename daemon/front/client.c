@@ -397,14 +397,15 @@ static void forward_request(struct client *c, const uint8_t *buf, size_t len, st
 	long n;
 	int r;
 
-	if (decode_request(buf, len, pkt->n_fds, &req, &why) < 0) {
+	r = decode_request(buf, len, pkt->n_fds, &req, &why);
+	if (len > max_message_size && (!req || req->body_case != PIDRESTORE__REQUEST__BODY_TREE)) {
+		why_set(&why, EMSGSIZE, "the request has %zu bytes, more than the daemon's limit of %zu (a tree request may have %u); send smaller requests",
+			len, max_message_size, TREE_MAX_MESSAGE);
 		reject_packet(c, pkt, req ? req->id : 0, &why);
 		goto out;
 	}
-	if (len > max_message_size && req->body_case != PIDRESTORE__REQUEST__BODY_TREE) {
-		why_set(&why, EMSGSIZE, "the request has %zu bytes, more than the daemon's limit of %zu (a tree request may have %u); send smaller requests",
-			len, max_message_size, TREE_MAX_MESSAGE);
-		reject_packet(c, pkt, req->id, &why);
+	if (r < 0) {
+		reject_packet(c, pkt, req ? req->id : 0, &why);
 		goto out;
 	}
 	if (req->body_case >= PIDRESTORE__REQUEST__BODY_TREE) {
