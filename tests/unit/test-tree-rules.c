@@ -338,6 +338,58 @@ static void test_front(void)
 	}
 }
 
+/* The scale the daemon is measured at: 1000 nodes with 4 threads each, in
+ * a pid namespace of their own under named PIDs, fits one packet an
+ * unprivileged client can send with the kernel's default socket buffer
+ * (net.core.wmem_default, 212992 bytes), and is checked and planned. */
+static void test_large(void)
+{
+	enum { N = 1000, THREADS = 4 };
+	static Pidrestore__TreeNode nodes[N], *np[N];
+	static Pidrestore__TreeThread threads[N * THREADS], *tp[N * THREADS];
+	static int32_t pids[N][2], tids[N * THREADS][2];
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tree = PIDRESTORE__TREE_REQUEST__INIT;
+	struct tree_fault f;
+	uint8_t *rec = NULL;
+	size_t size;
+	long n;
+
+	for (int i = 0; i < N; i++) {
+		pidrestore__tree_node__init(&nodes[i]);
+		np[i] = &nodes[i];
+		nodes[i].kind = PIDRESTORE__TREE_NODE_KIND__TREE_LIVE;
+		nodes[i].parent = i == 0 ? -1 : (i - 1) / 8;
+		pids[i][0] = i + 1;
+		pids[i][1] = 10000 + i;
+		nodes[i].n_pids = 2;
+		nodes[i].pids = pids[i];
+		nodes[i].n_threads = i == 0 ? 0 : THREADS;
+		nodes[i].threads = tp + i * THREADS;
+		for (int k = 0; k < THREADS; k++) {
+			int t = i * THREADS + k;
+
+			pidrestore__tree_thread__init(&threads[t]);
+			tp[t] = &threads[t];
+			tids[t][0] = 2000 + t;
+			tids[t][1] = 20000 + t;
+			threads[t].n_tids = 2;
+			threads[t].tids = tids[t];
+		}
+	}
+	nodes[0].has_new_pidns = nodes[0].new_pidns = 1;
+	tree.n_nodes = N;
+	tree.nodes = np;
+	req.id = 1;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tree;
+	size = pidrestore__request__get_packed_size(&req);
+	CHECK(size < 212992 - 32 && size <= TREE_MAX_MESSAGE, "1000 nodes x 4 threads take %zu bytes: one packet", size);
+	n = tree_front_record(&req, 0, &rec, &f);
+	CHECK(n > 0, "and are checked and planned: %s", n < 0 ? f.why.text : "");
+	free(rec);
+}
+
 int main(void)
 {
 	test_shape();
@@ -348,5 +400,6 @@ int main(void)
 	test_distinct();
 	test_facts();
 	test_front();
+	test_large();
 	return check_summary();
 }
