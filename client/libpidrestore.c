@@ -1200,6 +1200,8 @@ static int tree_build_nodes(pidrestore *c, const pidrestore_tree_spec *spec, str
 		pidrestore__tree_node__init(n);
 		b->node_ptrs[i] = n;
 		n->kind = (Pidrestore__TreeNodeKind)in->kind;
+		/* Absent means -1 (a root): every other parent is sent. */
+		n->has_parent = in->parent != PIDRESTORE_TREE_ROOT;
 		n->parent = in->parent;
 		n->n_pids = in->n_pids;
 		n->pids = (int32_t *)in->pids;

@@ -67,6 +67,22 @@ kill -TERM "$CTL"
 check "SIGTERM ends the holding pidrestorectl, with status 0" wait_exit "$CTL"
 check "every PID of the tree is free" wait_all_gone 5 "${F[@]}"
 
+# --- the table, and tree release from another pidrestorectl
+"$PR_CTL" --socket "$SOCK" tree --file "$T/tree.json" >"$T/ctl2.out" 2>"$T/ctl2.err" &
+CTL=$!
+EXTRA_PIDS+=("$CTL")
+check "tree prints a table while it holds the tree" wait_file "$T/ctl2.out"
+sleep 0.2
+cat "$T/ctl2.out"
+assert_match "the table starts with the tree's id" "$(head -n1 "$T/ctl2.out")" '^TREE [0-9]+$'
+assert_match "then the column headers" "$(sed -n 2p "$T/ctl2.out")" '^NODE +STATE +RESERVATION +PIDS$'
+assert_match "and a row per node" "$(sed -n 3p "$T/ctl2.out")" "^0 +parked +[0-9]+ +1,${F[0]}\$"
+run "$PR_CTL" --socket "$SOCK" tree release "$(head -n1 "$T/ctl2.out" | cut -d' ' -f2)"
+assert_eq "tree release from another connection is refused" "$RUN_RC" 1
+kill -INT "$CTL"
+check "SIGINT ends it" wait_exit "$CTL"
+check "and frees the tree's PIDs" wait_all_gone 5 "${F[@]}"
+
 # --- refused before anything is created
 cat >"$T/bad.json" <<JSON
 { "nodes": [

@@ -21,7 +21,7 @@ static int listen_fd;
 static char sock_path[108];
 /* What the played daemon saw of the tree request. */
 static size_t seen_nodes, seen_threads;
-static int seen_sid2, seen_pgid1, seen_pgid2_has, seen_signal, seen_comm_ok;
+static int seen_sid2, seen_pgid1, seen_pgid2_has, seen_signal, seen_comm_ok, seen_parents;
 
 static void send_response(int fd, Pidrestore__Response *resp, const int *fds, size_t n_fds)
 {
@@ -109,6 +109,8 @@ static void answer(int fd, const Pidrestore__Request *req, int *round)
 		seen_pgid1 = req->tree->n_nodes > 1 && req->tree->nodes[1]->has_pgid ? req->tree->nodes[1]->pgid : -9;
 		seen_pgid2_has = req->tree->n_nodes > 2 && req->tree->nodes[2]->has_pgid;
 		seen_signal = req->tree->n_nodes > 3 && req->tree->nodes[3]->has_exit_signal ? req->tree->nodes[3]->exit_signal : 0;
+		seen_parents = req->tree->n_nodes > 3 && req->tree->nodes[0]->parent == -1 && req->tree->nodes[1]->parent == 0 &&
+			       req->tree->nodes[3]->parent == 0;
 		seen_comm_ok = req->tree->nodes[0]->has_comm && req->tree->nodes[0]->comm.len == 2 &&
 			       memcmp(req->tree->nodes[0]->comm.data, "sh", 2) == 0;
 		if ((*round)++ == 0) {
@@ -199,6 +201,7 @@ int main(void)
 	CHECK(seen_nodes == 4 && seen_threads == 1 && seen_sid2 && seen_pgid1 == 1 && !seen_pgid2_has && seen_signal == 15 &&
 		      seen_comm_ok,
 	      "the request carries the nodes as given: inherit left out, group 1, a thread, SIGTERM, comm");
+	CHECK(seen_parents, "and their parents, node 0 among them");
 	if (r == 0) {
 		CHECK(tree.id == 9 && tree.n_nodes == 4, "its id and four nodes from two parts");
 		CHECK(tree.nodes[3].pids[1] == 7503 && tree.nodes[3].n_pids == 2 && tree.nodes[1].reservation_id == 101,
