@@ -78,10 +78,14 @@ assert_match "the table starts with the tree's id" "$(head -n1 "$T/ctl2.out")" '
 assert_match "then the column headers" "$(sed -n 2p "$T/ctl2.out")" '^NODE +STATE +RESERVATION +PIDS$'
 assert_match "and a row per node" "$(sed -n 3p "$T/ctl2.out")" "^0 +parked +[0-9]+ +1,${F[0]}\$"
 run "$PR_CTL" --socket "$SOCK" tree release "$(head -n1 "$T/ctl2.out" | cut -d' ' -f2)"
-assert_eq "tree release from another connection is refused" "$RUN_RC" 1
+assert_eq "tree release ID from another pidrestorectl of the same user exits 0" "$RUN_RC" 0
+assert_eq "and says how many live nodes went" "$RUN_OUT" 4
+check "the tree's PIDs are free" wait_all_gone 5 "${F[@]}"
+run "$PR_CTL" --socket "$SOCK" tree release 999999
+assert_eq "an unknown tree: exit 1" "$RUN_RC" 1
+assert_match "with ESRCH" "$RUN_ERR" '\(ESRCH\)'
 kill -INT "$CTL"
-check "SIGINT ends it" wait_exit "$CTL"
-check "and frees the tree's PIDs" wait_all_gone 5 "${F[@]}"
+check "SIGINT ends the holding pidrestorectl" wait_exit "$CTL"
 
 # --- refused before anything is created
 cat >"$T/bad.json" <<JSON
