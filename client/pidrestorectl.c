@@ -111,7 +111,7 @@ static void print_help(void)
 	       "                        %s)\n"
 	       "  -p --pid P[,P...]     spawn, policy --check: the PIDs, innermost namespace\n"
 	       "                        first; 0 is any\n"
-	       "     --pidns PATH       spawn, reserve, policy --check: the target pid\n"
+	       "     --pidns PATH       spawn, reserve, tree, policy --check: the target pid\n"
 	       "                        namespace, a file like /proc/PID/ns/pid (default:\n"
 	       "                        this process's)\n"
 	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
