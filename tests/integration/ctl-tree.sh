@@ -105,4 +105,38 @@ assert_eq "a file that does not describe a tree is a failure" "$RUN_RC" 1
 assert_match "that says where" "$RUN_ERR" 'kind.json: node 0: "kind" is "live" \(the default\), "zombie" or "ghost"'
 run "$PR_CTL" --socket "$SOCK" tree
 assert_eq "tree without --file is a usage error" "$RUN_RC" 2
+
+# --- README's example: a user in a user and pid namespace of its own
+if as_user unshare -Urpf --mount-proc true >/dev/null 2>&1; then
+	user_programs
+	user_dir
+	cat >"$T/u/job.json" <<'JSON'
+{ "nodes": [
+    { "pids": [1, 0], "new_pidns": true, "sid": 0, "pgid": 0, "comm": "sh" },
+    { "parent": 0, "pids": [20, 0], "pgid": 1 },
+    { "parent": 0, "pids": [21, 0], "pgid": 1, "threads": [[22, 0]] },
+    { "kind": "zombie", "parent": 0, "pids": [30, 0], "exit_code": 1 },
+    { "kind": "ghost", "pids": [40, 0], "sid": 0 },
+    { "parent": 0, "pids": [41, 0], "pgid": 4 }
+  ] }
+JSON
+	chmod 644 "$T/u/job.json"
+	run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc sh -c '
+		"$1" --socket "$2" tree --file "$3" >"$4" 2>"$4.err" &
+		c=$!
+		i=0
+		while [ ! -s "$4" ] && [ $i -lt 200 ] && kill -0 $c 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+		sleep 0.2
+		cat "$4" "$4.err"
+		kill -INT $c
+		wait $c
+		echo "rc=$?"' sh "$USER_CTL" "$SOCK" "$T/u/job.json" "$T/u/out"
+	echo "$RUN_OUT"
+	assert_match "README's tree is built for a user: its table" "$RUN_OUT" '^NODE +STATE +RESERVATION +PIDS$'
+	assert_match "the threaded node at three levels" "$RUN_OUT" '^2 +parked +[0-9]+ +21,[0-9]+,[0-9]+$'
+	assert_match "the zombie" "$RUN_OUT" '^3 +exited +- +30,[0-9]+,[0-9]+$'
+	assert_match "the ghost" "$RUN_OUT" '^4 +ghost +- +40,'
+	assert_match "held until SIGINT, then released" "$RUN_OUT" '^Released 4 reservations\.$'
+	assert_match "and pidrestorectl exits 0" "$RUN_OUT" '^rc=0$'
+fi
 finish
