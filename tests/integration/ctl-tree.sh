@@ -127,10 +127,11 @@ JSON
 		i=0
 		while [ ! -s "$4" ] && [ $i -lt 200 ] && kill -0 $c 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
 		sleep 0.2
-		cat "$4" "$4.err"
+		cat "$4"
 		kill -INT $c
 		wait $c
-		echo "rc=$?"' sh "$USER_CTL" "$SOCK" "$T/u/job.json" "$T/u/out"
+		echo "rc=$?"
+		cat "$4.err"' sh "$USER_CTL" "$SOCK" "$T/u/job.json" "$T/u/out"
 	echo "$RUN_OUT"
 	assert_match "README's tree is built for a user: its table" "$RUN_OUT" '^NODE +STATE +RESERVATION +PIDS$'
 	assert_match "the threaded node at three levels" "$RUN_OUT" '^2 +parked +[0-9]+ +21,[0-9]+,[0-9]+$'
