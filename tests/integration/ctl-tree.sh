@@ -13,26 +13,6 @@ require_tools timeout
 res_setup
 start_daemon
 
-# wait_file FILE: until FILE is not empty (10 s).
-wait_file() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ ! -s "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# wait_exit PID: until the background job PID ends (5 s).
-wait_exit() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	! kill -0 "$1" 2>/dev/null && wait "$1"
-}
-
 free_pids F 6
 cat >"$T/tree.json" <<JSON
 { "timeout_ms": 10000,
@@ -48,7 +28,7 @@ JSON
 "$PR_CTL" --socket "$SOCK" tree --file "$T/tree.json" --json >"$T/ctl.out" 2>"$T/ctl.err" &
 CTL=$!
 EXTRA_PIDS+=("$CTL")
-check "tree --json prints the tree while it holds it" wait_file "$T/ctl.out"
+check "tree --json prints the tree while it holds it" wait_file "$T/ctl.out" 10
 json=$(cat "$T/ctl.out")
 assert_match "six nodes, the init first with its PIDs" "$json" \
 	"^\{\"tree\":[0-9]+,\"nodes\":\[\{\"node\":0,\"state\":\"parked\",\"reservation\":[0-9]+,\"pids\":\[1,${F[0]}(,[0-9]+)?\],"
@@ -64,14 +44,15 @@ assert_match "the zombie is one" "$(cat "/proc/${F[3]}/status")" "State:[[:space
 check "the ghost's PID has no process" test ! -e "/proc/${F[4]}"
 
 kill -TERM "$CTL"
-check "SIGTERM ends the holding pidrestorectl, with status 0" wait_exit "$CTL"
+check "SIGTERM ends the holding pidrestorectl" wait_exit "$CTL"
+assert_eq "with status 0" "$WAIT_RC" 0
 check "every PID of the tree is free" wait_all_gone 5 "${F[@]}"
 
 # --- the table, and tree release from another pidrestorectl
 "$PR_CTL" --socket "$SOCK" tree --file "$T/tree.json" >"$T/ctl2.out" 2>"$T/ctl2.err" &
 CTL=$!
 EXTRA_PIDS+=("$CTL")
-check "tree prints a table while it holds the tree" wait_file "$T/ctl2.out"
+check "tree prints a table while it holds the tree" wait_file "$T/ctl2.out" 10
 sleep 0.2
 cat "$T/ctl2.out"
 assert_match "the table starts with the tree's id" "$(head -n1 "$T/ctl2.out")" '^TREE [0-9]+$'
