@@ -68,6 +68,31 @@ assert_match "with ESRCH" "$RUN_ERR" '\(ESRCH\)'
 kill -INT "$CTL"
 check "SIGINT ends the holding pidrestorectl" wait_exit "$CTL"
 
+# --- a session led below the init, with a member that is the init's child:
+# a helper under the leader creates it and exits, and it goes to the init
+free_pids H 4
+cat >"$T/helper.json" <<JSON
+{ "nodes": [
+    { "parent": -1, "pids": [1, ${H[0]}], "new_pidns": true, "sid": 0, "pgid": 0 },
+    { "parent": 0, "pids": [2, ${H[1]}] },
+    { "parent": 1, "pids": [3, ${H[2]}], "sid": 2, "pgid": 2 },
+    { "parent": 0, "pids": [4, ${H[3]}], "sid": 2, "pgid": 3 }
+  ] }
+JSON
+"$PR_CTL" --socket "$SOCK" tree --file "$T/helper.json" >"$T/ctl3.out" 2>"$T/ctl3.err" &
+CTL=$!
+EXTRA_PIDS+=("$CTL")
+check "a tree that needs a helper is built" wait_file "$T/ctl3.out" 10
+sleep 0.2
+st=$(cat "/proc/${H[3]}/status" 2>/dev/null || true)
+assert_match "its member is the init's child" "$st" "PPid:[[:space:]]+${H[0]}"
+assert_match "in the session led below" "$st" "NSsid:[[:space:]]+${H[2]}[[:space:]]+3"
+assert_match "in a group of its own" "$st" "NSpgid:[[:space:]]+${H[3]}[[:space:]]+4"
+assert_eq "no helper is left: the init has two children" "$(cat "/proc/${H[0]}/task/${H[0]}/children" | wc -w)" 2
+kill -INT "$CTL"
+check "SIGINT releases it" wait_exit "$CTL"
+check "and every PID of it is free" wait_all_gone 5 "${H[@]}"
+
 # --- refused before anything is created
 cat >"$T/bad.json" <<JSON
 { "nodes": [
