@@ -105,9 +105,6 @@ struct tree_facts {
 
 void tree_facts_free(struct tree_facts *facts);
 
-/* The level of node n that is namespace ns, or -1. */
-int tree_level_in(const struct tree *t, const struct tree_facts *facts, size_t n, tree_ns ns);
-
 /* Names a node for a message: "node 7 (pid 10)" with its innermost PID
  * when it has one, into buf. Returns buf. */
 const char *tree_node_name(const struct tree *t, int32_t node, char *buf, size_t len);

@@ -45,14 +45,6 @@ void tree_facts_free(struct tree_facts *facts)
 	*facts = (struct tree_facts){ 0 };
 }
 
-int tree_level_in(const struct tree *t, const struct tree_facts *facts, size_t n, tree_ns ns)
-{
-	for (uint32_t l = 0; l < t->nodes[n].n_pids; l++)
-		if (facts->ns[n][l] == ns)
-			return (int)l;
-	return -1;
-}
-
 static const char *kind_name(int32_t kind)
 {
 	switch (kind) {
