@@ -19,6 +19,8 @@ enum via {
 	VIA_PARENT,               /* cloned by its parent (a root: by the builder) */
 	VIA_GHOST,                /* cloned by its session's ghost, CLONE_PARENT */
 	VIA_HELPER,               /* cloned by a helper under its session's leader */
+	VIA_ZOMBIE,               /* cloned by its session's leader, a zombie: it goes to
+	                           * its intended parent when the leader exits */
 };
 
 struct planner {
@@ -95,14 +97,12 @@ static bool children_ns_are(const struct planner *p, int32_t a, const tree_ns *n
 	return node(p, a)->n_pids == n && memcmp(p->facts->ns[a], ns, n * sizeof(*ns)) == 0;
 }
 
-/* Where a helper's child goes when the helper, a child of leader, exits:
- * the nearest subreaper from the leader up, or the init of the leader's
- * namespace (PLAN_BUILDER: one outside the tree). */
-static int32_t reaper_under(const struct planner *p, int32_t leader)
+/* Where the children of a process of namespace home go when it exits,
+ * from its parent from up: the nearest subreaper, or the namespace's init
+ * (PLAN_BUILDER: one outside the tree). */
+static int32_t reaper_from(const struct planner *p, int32_t from, tree_ns home)
 {
-	tree_ns home = p->facts->ns[leader][0];
-
-	for (int32_t a = leader; a != PLAN_BUILDER; a = parent_of(p, a)) {
+	for (int32_t a = from; a != PLAN_BUILDER; a = parent_of(p, a)) {
 		if (node(p, a)->subreaper)
 			return a;
 		if (node(p, a)->new_pidns && p->facts->ns[a][0] == home)
@@ -137,10 +137,19 @@ static int session_elsewhere(struct planner *p, int32_t i, int32_t r)
 		p->via[i] = VIA_GHOST;
 		return 0;
 	}
-	if (node(p, r)->kind != TREE_KIND_LIVE)
-		return session_fault(p, r, i, "its parent %s is in another session, and its leader is a ZOMBIE, which cannot make a helper to create it",
-				     pname);
-	reaper = reaper_under(p, r);
+	if (node(p, r)->kind == TREE_KIND_ZOMBIE) {
+		/* The leader itself creates it before it exits. */
+		reaper = reaper_from(p, parent_of(p, r), p->facts->ns[r][0]);
+		if (reaper != parent)
+			return session_fault(p, r, i, "its parent %s is in another session, and its leader is a ZOMBIE, whose children go to %s when it exits, not to %s (only the namespace's init or a child subreaper above the leader can be the parent)",
+					     pname, reaper == PLAN_BUILDER ? "the init of its pid namespace, outside the tree"
+									   : tree_node_name(p->t, reaper, other, sizeof(other)),
+					     pname);
+		p->via[i] = VIA_ZOMBIE;
+		return 0;
+	}
+	/* A helper, a child of the leader, creates it and exits. */
+	reaper = reaper_from(p, r, p->facts->ns[r][0]);
 	if (reaper != parent)
 		return session_fault(p, r, i, "its parent %s is in another session; a helper under the session's leader could create it, but when the helper exits its child goes to %s, not to %s (only the namespace's init or a child subreaper above the leader can be the parent)",
 				     pname, reaper == PLAN_BUILDER ? "the init of the leader's pid namespace, outside the tree"
@@ -254,6 +263,9 @@ static void plan_creators(struct planner *p)
 			break;
 		case VIA_HELPER:
 			p->creator[i] = (int32_t)p->n + p->facts->sid[i];
+			break;
+		case VIA_ZOMBIE:
+			p->creator[i] = p->facts->sid[i];
 			break;
 		default:
 			p->creator[i] = parent;

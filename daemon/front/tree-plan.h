@@ -12,7 +12,8 @@
  *     and makes them with CLONE_PARENT, so that they are P's children;
  *   - a session whose leader lives elsewhere is reached through a helper
  *     under the leader, whose child reparents to its intended parent (the
- *     namespace's init or a subreaper above the leader) when it exits;
+ *     namespace's init or a subreaper above the leader) when it exits; a
+ *     zombie leader creates such a member itself before it exits;
  *   - a group whose leader is dead is made by a group ghost, a child of a
  *     node of the group's session; a process joins a group with setpgid
  *     only after its leader raised the group's flag, and nobody waits for

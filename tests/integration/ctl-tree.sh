@@ -93,6 +93,32 @@ kill -INT "$CTL"
 check "SIGINT releases it" wait_exit "$CTL"
 check "and every PID of it is free" wait_all_gone 5 "${H[@]}"
 
+# --- a zombie session leader whose member is the init's child: the leader
+# creates it before it exits, and it goes to the init
+free_pids Z 3
+cat >"$T/zombie.json" <<JSON
+{ "nodes": [
+    { "parent": -1, "pids": [1, ${Z[0]}], "new_pidns": true, "sid": 0, "pgid": 0 },
+    { "kind": "zombie", "parent": 0, "pids": [2, ${Z[1]}], "sid": 1, "pgid": 1, "exit_code": 3 },
+    { "parent": 0, "pids": [3, ${Z[2]}], "sid": 1, "pgid": 1 }
+  ] }
+JSON
+"$PR_CTL" --socket "$SOCK" tree --file "$T/zombie.json" >"$T/ctl4.out" 2>"$T/ctl4.err" &
+CTL=$!
+EXTRA_PIDS+=("$CTL")
+check "a tree whose zombie leads a session is built" wait_file "$T/ctl4.out" 10
+sleep 0.2
+st=$(cat "/proc/${Z[2]}/status" 2>/dev/null || true)
+assert_match "its member is the init's child" "$st" "PPid:[[:space:]]+${Z[0]}"
+assert_match "in the zombie's session" "$st" "NSsid:[[:space:]]+${Z[1]}[[:space:]]+2"
+assert_match "and group" "$st" "NSpgid:[[:space:]]+${Z[1]}[[:space:]]+2"
+st=$(cat "/proc/${Z[1]}/status" 2>/dev/null || true)
+assert_match "the leader is a zombie" "$st" "State:[[:space:]]+Z"
+assert_match "the init's child" "$st" "PPid:[[:space:]]+${Z[0]}"
+kill -INT "$CTL"
+check "SIGINT releases it" wait_exit "$CTL"
+check "and every PID of it is free" wait_all_gone 5 "${Z[@]}"
+
 # --- refused before anything is created
 cat >"$T/bad.json" <<JSON
 { "nodes": [

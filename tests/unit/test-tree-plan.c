@@ -615,6 +615,38 @@ static void test_helper(void)
 	expect_plan(&b, "a child of a subreaper in a session led below it");
 }
 
+/* A zombie session leader whose member lives under the init: the leader
+ * creates it before it exits, and it goes to the init. */
+static void test_zombie_leader(void)
+{
+	struct tb b;
+	int init, z, mid;
+
+	tb_init(&b);
+	init = tb_add(&b, TREE_KIND_LIVE, TREE_ROOT, 2, (int32_t[2]){ 1, 800 }, TREE_INHERIT, TREE_INHERIT);
+	b.nodes[init].new_pidns = true;
+	b.nodes[init].sid = b.nodes[init].pgid = init;
+	z = tb_add(&b, TREE_KIND_ZOMBIE, init, 2, (int32_t[2]){ 2, 802 }, TREE_INHERIT, TREE_INHERIT);
+	b.nodes[z].sid = b.nodes[z].pgid = z;
+	tb_add(&b, TREE_KIND_LIVE, init, 2, (int32_t[2]){ 3, 803 }, z, z);
+	tb_add(&b, TREE_KIND_LIVE, init, 2, (int32_t[2]){ 4, 804 }, z, TREE_INHERIT);
+	b.nodes[3].pgid = 3;
+	expect_plan(&b, "members of a zombie leader's session under the init, made by the zombie");
+
+	/* Under a node that is neither the init nor a subreaper: refused. */
+	tb_init(&b);
+	init = tb_add(&b, TREE_KIND_LIVE, TREE_ROOT, 2, (int32_t[2]){ 1, 800 }, TREE_INHERIT, TREE_INHERIT);
+	b.nodes[init].new_pidns = true;
+	b.nodes[init].sid = b.nodes[init].pgid = init;
+	mid = tb_add(&b, TREE_KIND_LIVE, init, 2, (int32_t[2]){ 2, 802 }, TREE_INHERIT, TREE_INHERIT);
+	z = tb_add(&b, TREE_KIND_ZOMBIE, mid, 2, (int32_t[2]){ 3, 803 }, TREE_INHERIT, TREE_INHERIT);
+	b.nodes[z].sid = b.nodes[z].pgid = z;
+	tb_add(&b, TREE_KIND_LIVE, mid, 2, (int32_t[2]){ 5, 805 }, z, z);
+	expect_refusal(&b, 3, "session 3 (node 2) cannot be reproduced for node 3 (pid 5): its parent node 1 (pid 2) is in another session, and its leader is a ZOMBIE, whose children go to node 0 (pid 1) when it exits, not to node 1 (pid 2) (only the namespace's init or a child subreaper above the leader can be the parent)");
+	b.nodes[mid].subreaper = true;
+	expect_plan(&b, "the same under a subreaper");
+}
+
 /* PIDs the daemon picks avoid the request's, and zeros elsewhere stay the
  * kernel's. */
 static void test_picks(void)
@@ -692,6 +724,7 @@ int main(void)
 	test_reference();
 	test_sessions();
 	test_helper();
+	test_zombie_leader();
 	test_picks();
 	test_groups();
 	return check_summary();
