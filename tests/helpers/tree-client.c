@@ -15,11 +15,13 @@
  *   --squat L2PID   holds L1 PID BASE+L2PID with a process of its own first
  *   --check         checks every node from /proc (prints "ok"/"FAIL" lines)
  *   --claim REAPER  claims every live node, in random order, by exec of a
- *                   shell that reports its ids from inside; 30 and B (10)
- *                   then exec REAPER (tree-reap) on their zombies 60 and 50,
- *                   the others sleep; checks every report and the zombies'
+ *                   shell that reports its ids from inside (30 and B (10)
+ *                   through REAPER, tree-reap, of their zombies 60 and 50
+ *                   first), then sleeps; checks every report and the zombies'
  *                   status on the requester's pidfds; then kills the tree
  *   --release       releases the tree afterwards; then checks every PID free
+ *   --flat          the same tree in the caller's pid namespace alone: no
+ *                   new one, each node BASE + its L2 PID (for refusals)
  *
  * Output: "reply error=N name=ENAME node=N level=L message=TEXT" for a
  * refusal; "built tree=ID nodes=N pidfds=N parts=N" for a tree; then check
@@ -90,7 +92,7 @@ static struct {
 	int base;
 	unsigned int timeout_ms;
 	int squat;
-	bool check, release;
+	bool check, release, flat;
 	const char *reaper;
 } opt = { .base = 7000 };
 
@@ -198,12 +200,12 @@ static void node_init(struct request_room *rm, int i)
 	n->kind = (Pidrestore__TreeNodeKind)d->kind;
 	n->has_parent = 1;
 	n->parent = d->parent_l2 > 0 ? index_of(d->parent_l2) : -1;
-	rm->pids[i][0] = d->l2;
+	rm->pids[i][0] = opt.flat ? opt.base + d->l2 : d->l2;
 	rm->pids[i][1] = opt.base + d->l2;
 	n->pids = rm->pids[i];
-	n->n_pids = 2;
-	n->has_new_pidns = d->l2 == 1;
-	n->new_pidns = d->l2 == 1;
+	n->n_pids = opt.flat ? 1 : 2;
+	n->has_new_pidns = !opt.flat && d->l2 == 1;
+	n->new_pidns = n->has_new_pidns;
 	n->has_sid = n->has_pgid = 1;
 	n->sid = index_of(d->sid_l2);
 	n->pgid = index_of(d->pgid_l2);
@@ -217,10 +219,10 @@ static void node_init(struct request_room *rm, int i)
 		Pidrestore__TreeThread *th = &rm->threads[i][t];
 
 		pidrestore__tree_thread__init(th);
-		rm->tids[i][t][0] = d->threads[t];
+		rm->tids[i][t][0] = opt.flat ? opt.base + d->threads[t] : d->threads[t];
 		rm->tids[i][t][1] = opt.base + d->threads[t];
 		th->tids = rm->tids[i][t];
-		th->n_tids = 2;
+		th->n_tids = opt.flat ? 1 : 2;
 		rm->thread_ptrs[i][t] = th;
 		n->threads = rm->thread_ptrs[i];
 		n->n_threads = (size_t)t + 1;
@@ -480,17 +482,18 @@ static void check_free(void)
 
 /* ------------------------------------------------------------ claims */
 
-/* One line from inside: its ids as its own /proc/self says. */
+/* One line from inside: its ids as its own /proc/self says, with no
+ * child process (a shell reaps every child it has). */
 static const char report_script[] =
 	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
-	"l=\"$l $k$(printf %s \"$v\" | tr '\\t' ,)\";; esac; done < /proc/self/status; echo \"$l\"; ";
+	"set -- $v; IFS=,; l=\"$l $k$*\"; unset IFS;; esac; done < /proc/self/status; echo \"$l\"; ";
 
 static int claim(int sock, int i, int out_fd, uint64_t id)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
 	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
 	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
-	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map };
+	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, err = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map, &err };
 	Pidrestore__ServerMessage *m;
 	char script[1024], *argv_s[] = { "sh", "-c", script };
 	ProtobufCBinaryData argv[3];
@@ -499,8 +502,10 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	uint8_t *buf;
 	int r;
 
+	/* The reaper first: the report's shell would reap every child. */
 	if (ref[i].l2 == 30 || ref[i].l2 == 10)
-		snprintf(script, sizeof(script), "%sexec %s %d", report_script, opt.reaper, ref[i].l2 == 30 ? 60 : 50);
+		snprintf(script, sizeof(script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
+			 ref[i].l2 == 30 ? 60 : 50, report_script);
 	else
 		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
 	for (int k = 0; k < 3; k++)
@@ -511,13 +516,15 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	spec.n_argv = 3;
 	map.fd_index = 0;
 	map.target = 1;
+	err.fd_index = 1;
+	err.target = 2;
 	spec.fds = maps;
-	spec.n_fds = 1;
+	spec.n_fds = 2;
 	er.reservation_id = reservation_of[i];
 	er.exec = &spec;
 	req.id = id;
 	req.has_fd_count = 1;
-	req.fd_count = 1;
+	req.fd_count = 2;
 	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
 	req.exec = &er;
 	len = pidrestore__request__get_packed_size(&req);
@@ -525,7 +532,7 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	if (!buf)
 		return -ENOMEM;
 	pidrestore__request__pack(&req, buf);
-	r = wire_send(sock, buf, len, &out_fd, 1);
+	r = wire_send(sock, buf, len, (int[]){ out_fd, out_fd }, 2);
 	free(buf);
 	if (r >= 0)
 		r = recv_response(sock, id, &m, fds, &n_fds);
@@ -614,6 +621,8 @@ static void claim_all(int sock)
 
 		rewind(f);
 		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "claimed ", 8))
+				printf("# %s", line);
 			r60 |= !strncmp(line, "reaped 60 code=200", 18);
 			r50 |= !strncmp(line, "reaped 50 signal=15", 19);
 		}
@@ -644,13 +653,15 @@ int main(int argc, char **argv)
 			opt.check = true;
 		else if (!strcmp(argv[i], "--release"))
 			opt.release = true;
+		else if (!strcmp(argv[i], "--flat"))
+			opt.flat = true;
 		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
 			opt.reaper = argv[++i];
 		else
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--claim REAPER] [--release] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

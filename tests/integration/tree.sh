@@ -56,8 +56,9 @@ assert_match "deadline: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
 # --- host PIDs without a grant: refused before any clone
 pick_pid HP
 BUILDS=$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)
-run timeout 60 "${AS_USER[@]}" "$CLIENT" --base "$HP" "$SOCK"
-assert_match "host PIDs: EPERM" "$RUN_OUT" '^reply error=1 name=EPERM node=0 level=1 '
+run timeout 60 "${AS_USER[@]}" "$CLIENT" --flat --base "$HP" "$SOCK"
+assert_match "host PIDs: EPERM for node 0 at level 0, naming its PID" "$RUN_OUT" \
+	"^reply error=1 name=EPERM node=0 level=0 message=.*pid $((HP + 1)) at level 0"
 check "host PIDs: no process took the first one" wait_pid_gone "$((HP + 1))" 1
 assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
