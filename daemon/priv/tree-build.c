@@ -262,8 +262,16 @@ static void report_pidfd(struct tree *t, const struct tree_report *rep, int *fd)
 		return fail_text(t, rep->proc, -1, EPROTO, "a process of the tree was reported twice or without its pidfd");
 	rt->pidfd = *fd;
 	*fd = -1;
-	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels + t->extra_levels)
-		return fail_text(t, rep->proc, -1, EIO, "cannot read the levels of a new process of the tree");
+	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels + t->extra_levels) {
+		/* A ghost or helper may be gone already (its creator checked
+		 * the PID the clone gave, and it checked its own): what the
+		 * plan names is what it had. */
+		if (p->kind != TREE_PROC_GHOST && p->kind != TREE_PROC_HELPER)
+			return fail_text(t, rep->proc, -1, EIO, "cannot read the levels of a new process of the tree");
+		memset(rt->pids, 0, sizeof(rt->pids));
+		memcpy(rt->pids, p->pids, p->n_set_tid * sizeof(pid_t));
+		rt->n_pids = p->n_levels + t->extra_levels;
+	}
 	for (uint32_t l = 0; l < p->n_set_tid; l++)
 		if (rt->pids[l] != p->pids[l]) {
 			char what[128];
