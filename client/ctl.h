@@ -37,6 +37,7 @@ enum option_id {
 	OPT_NO_LEGEND,
 	OPT_SIGNAL,
 	OPT_LOCAL,
+	OPT_FILE,
 };
 
 /* Bits of struct options.seen, to tell a verb about options it ignores. */
@@ -53,6 +54,7 @@ enum {
 	SEEN_NO_LEGEND = 1 << 9,
 	SEEN_SIGNAL = 1 << 10,
 	SEEN_LOCAL = 1 << 11,
+	SEEN_FILE = 1 << 12,
 };
 
 struct options {
@@ -70,6 +72,7 @@ struct options {
 	bool no_wait;
 	bool all;
 	bool local;
+	const char *file;          /* tree: --file */
 	unsigned int seen;
 };
 
@@ -131,3 +134,11 @@ int verb_policy(const struct options *o, char **args, size_t n_args);
 
 /* The verb of ctl-check.c. */
 int verb_check(const struct options *o, char **args, size_t n_args);
+
+/* The verb of ctl-tree.c. */
+int verb_tree(const struct options *o, char **args, size_t n_args);
+
+/* Holds the n reservations ids of c until a signal or until all have
+ * expired, then releases what is left (reserve, tree). Returns the exit
+ * status. */
+int hold_reservations(pidrestore *c, uint64_t *ids, size_t n);

@@ -40,6 +40,7 @@ static const struct option long_options[] = {
 	{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "local", no_argument, NULL, OPT_LOCAL },
+	{ "file", required_argument, NULL, OPT_FILE },
 	{ 0 },
 };
 
@@ -59,6 +60,7 @@ static const struct {
 	{ SEEN_NO_LEGEND, "--no-legend" },
 	{ SEEN_SIGNAL, "--signal" },
 	{ SEEN_LOCAL, "--local" },
+	{ SEEN_FILE, "--file" },
 };
 
 static void print_help(void)
@@ -96,6 +98,10 @@ static void print_help(void)
 	       "                        does without each feature, as the daemon sees it (or\n"
 	       "                        this process, when no daemon answers or with --local);\n"
 	       "                        exit 0 if the daemon can work here, 1 if not\n"
+	       "  tree --file TREE.json [--pidns PATH] [--ttl SEC]\n"
+	       "                        Build the process tree TREE.json describes, all or\n"
+	       "                        nothing, and hold it until Ctrl-C, SIGTERM or the TTL\n"
+	       "  tree release ID       Release the nodes of tree ID not claimed yet\n"
 	       "  help                  Show this help\n"
 	       "\n"
 	       "Options:\n"
@@ -105,14 +111,15 @@ static void print_help(void)
 	       "                        %s)\n"
 	       "  -p --pid P[,P...]     spawn, policy --check: the PIDs, innermost namespace\n"
 	       "                        first; 0 is any\n"
-	       "     --pidns PATH       spawn, reserve, policy --check: the target pid\n"
+	       "     --pidns PATH       spawn, reserve, tree, policy --check: the target pid\n"
 	       "                        namespace, a file like /proc/PID/ns/pid (default:\n"
 	       "                        this process's)\n"
 	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
 	       "                        namespace below the target; the first PID must\n"
 	       "                        then be 1\n"
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
-	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
+	       "     --ttl SEC          reserve, tree: release the reservations after SEC\n"
+	       "                        seconds\n"
 	       "     --all              release: all reservations of this connection; those of\n"
 	       "                        a running 'reserve' go when it exits. list: also\n"
 	       "                        programs that ended lately\n"
@@ -123,8 +130,10 @@ static void print_help(void)
 	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
 	       "                        (root only, for another user than you)\n"
 	       "     --local            check: probe from this process, not the daemon\n"
-	       "     --json[=MODE]      status, reserve, list, stats, policy, check: print\n"
-	       "                        JSON; MODE is short (one line, the default) or pretty\n"
+	       "     --file TREE.json   tree: the JSON description of the tree\n"
+	       "     --json[=MODE]      status, reserve, list, stats, policy, check, tree:\n"
+	       "                        print JSON; MODE is short (one line, the default) or\n"
+	       "                        pretty\n"
 	       "\n"
 	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
 	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
@@ -194,6 +203,10 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 		case OPT_LOCAL:
 			o->local = true;
 			o->seen |= SEEN_LOCAL;
+			break;
+		case OPT_FILE:
+			o->file = optarg;
+			o->seen |= SEEN_FILE;
 			break;
 		case OPT_NO_LEGEND:
 			o->no_legend = true;
@@ -471,7 +484,7 @@ static size_t forget_reservation(const pidrestore_event *ev, uint64_t *ids, size
 
 /* Holds the reservations until a signal or until all have expired; then
  * releases what is left. */
-static int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
+int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 	int sfd = -1, status = EXIT_FAILURE, r;
@@ -752,6 +765,8 @@ static const struct verb verbs[] = {
 	  "pidrestorectl policy --check --uid 1000 --pid 4242" },
 	{ "reload", verb_reload, false, 0, "pidrestorectl reload" },
 	{ "check", verb_check, false, SEEN_LOCAL | SEEN_NO_LEGEND | SEEN_JSON, "pidrestorectl check --local" },
+	{ "tree", verb_tree, false, SEEN_FILE | SEEN_PIDNS | SEEN_TTL | SEEN_JSON | SEEN_NO_LEGEND,
+	  "pidrestorectl tree --file job.json" },
 	{ "help", verb_help, false, 0, "pidrestorectl help" },
 };
 

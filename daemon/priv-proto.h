@@ -57,6 +57,8 @@
  *            or 1 with TREE_PLAN_TARGET_PIDNS. priv takes it as it is
  *            (no protobuf is rebuilt) and checks it with tree_plan_check()
  *   TREE_RELEASE  n_items 1: one uint64_t tree id
+ *   Request types front has no record for (a tree's claims and list)
+ *   go as NONE: priv refuses them as unknown.
  * A priv_exec is followed by n_fds struct priv_fd_map, then the path
  * (path_len bytes, no NUL), then argc and envc strings, each a uint32_t
  * length and that many bytes. Records are packed one after the other with

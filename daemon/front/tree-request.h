@@ -11,6 +11,7 @@
 
 #include "kernel.h"
 #include "tree-proto.h"
+#include "wire.h"
 #include "util.h"
 
 /* TreeNode.sid/.pgid: the builder's own fresh session and group. */
@@ -26,7 +27,7 @@
  * nodes (TREE_MAX_THREADS). */
 #define TREE_MAX_NODES 32768u
 /* A TreeRequest packet may be this large (HelloReply.max_tree_message_size). */
-#define TREE_MAX_MESSAGE (1024u * 1024)
+#define TREE_MAX_MESSAGE WIRE_MAX_TREE_MESSAGE
 /* The kernel's TASK_COMM_LEN, without the NUL. */
 #define TREE_COMM_MAX 15
 

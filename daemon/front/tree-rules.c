@@ -214,6 +214,18 @@ static void resolve_ids(const struct tree *t, struct tree_facts *facts)
 	}
 }
 
+/* "the session of node 3 (pid 10)", or "the outer session". */
+static const char *session_phrase(const struct tree *t, int32_t s, char *buf, size_t len)
+{
+	char name[48];
+
+	if (s == TREE_OUTER)
+		snprintf(buf, len, "the outer session");
+	else
+		snprintf(buf, len, "the session of %s", tree_node_name(t, s, name, sizeof(name)));
+	return buf;
+}
+
 /* Sessions and groups as the kernel has them: ids are leaders' PIDs. */
 static int check_ids(const struct tree *t, const struct tree_facts *facts, int32_t i, struct tree_fault *f)
 {
@@ -225,9 +237,9 @@ static int check_ids(const struct tree *t, const struct tree_facts *facts, int32
 		return tree_fault_set(f, i, -1, EINVAL, "%s is a GHOST in the group of %s; a ghost holds the PID of a dead group leader, so its pgid is itself",
 				      name, tree_node_name(t, g, other, sizeof(other)));
 	if (s >= 0 && facts->sid[s] != s)
-		return tree_fault_set(f, i, -1, EINVAL, "%s is in the session of %s, which is not a session leader (it is in the session of %s); a session's id is its leader's PID, and a leader's sid is itself",
+		return tree_fault_set(f, i, -1, EINVAL, "%s is in the session of %s, which is not a session leader (it is in %s); a session's id is its leader's PID, and a leader's sid is itself",
 				      name, tree_node_name(t, s, other, sizeof(other)),
-				      tree_node_name(t, facts->sid[s], third, sizeof(third)));
+				      session_phrase(t, facts->sid[s], (char[80]){ 0 }, 80));
 	if (s == i && g != i)
 		return tree_fault_set(f, i, -1, EINVAL, "%s leads its session but is in the group of %s; a session leader is the leader of its own group (pgid = its pid)",
 				      name, tree_node_name(t, g, other, sizeof(other)));
@@ -236,12 +248,12 @@ static int check_ids(const struct tree *t, const struct tree_facts *facts, int32
 				      name, tree_node_name(t, g, other, sizeof(other)),
 				      tree_node_name(t, facts->pgid[g], third, sizeof(third)));
 	if (g == TREE_OUTER && s != TREE_OUTER)
-		return tree_fault_set(f, i, -1, EINVAL, "%s is in the outer group but in the session of %s; the outer group is in the outer session only",
-				      name, tree_node_name(t, s, other, sizeof(other)));
+		return tree_fault_set(f, i, -1, EINVAL, "%s is in the outer group but in %s; the outer group is in the outer session only",
+				      name, session_phrase(t, s, other, sizeof(other)));
 	if (g >= 0 && facts->sid[g] != s)
-		return tree_fault_set(f, i, -1, EINVAL, "%s is in the session of %s but in the group of %s, which is in the session of %s; all members of a group are in their leader's session",
-				      name, tree_node_name(t, s, other, sizeof(other)), tree_node_name(t, g, third, sizeof(third)),
-				      tree_node_name(t, facts->sid[g], (char[48]){ 0 }, 48));
+		return tree_fault_set(f, i, -1, EINVAL, "%s is in %s but in the group of %s, which is in %s; all members of a group are in their leader's session",
+				      name, session_phrase(t, s, (char[80]){ 0 }, 80), tree_node_name(t, g, third, sizeof(third)),
+				      session_phrase(t, facts->sid[g], (char[80]){ 0 }, 80));
 	return 0;
 }
 

@@ -76,6 +76,9 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	reply.features = (char **)features;
 	reply.has_max_message_size = 1;
 	reply.max_message_size = (uint32_t)conn_max_message_size();
+	reply.has_max_tree_message_size = 1;
+	reply.max_tree_message_size = conn_max_message_size() > WIRE_MAX_TREE_MESSAGE ? (uint32_t)conn_max_message_size()
+											 : WIRE_MAX_TREE_MESSAGE;
 	reply.has_max_levels = 1;
 	reply.max_levels = PR_MAX_LEVELS;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_HELLO;

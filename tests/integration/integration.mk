@@ -18,7 +18,8 @@ INTEGRATION_TESTS = \
 	tests/integration/socket-activation.sh \
 	tests/integration/units.sh \
 	tests/integration/systemd-units.sh \
-	tests/integration/tree.sh
+	tests/integration/tree.sh \
+	tests/integration/ctl-tree.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/systemd-lib.sh

@@ -49,6 +49,13 @@ tests_unit_test_tree_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_tree_plan_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_tree_plan_LDADD = daemon/libdaemon.la
 
+check_PROGRAMS += tests/unit/test-tree-rules
+TESTS += tests/unit/test-tree-rules
+tests_unit_test_tree_rules_SOURCES = tests/unit/test-tree-rules.c tests/unit/check.h tests/unit/tree-build.h
+tests_unit_test_tree_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_tree_rules_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_tree_rules_LDADD = daemon/libdaemon.la
+
 check_PROGRAMS += tests/unit/test-plan-check
 TESTS += tests/unit/test-plan-check
 tests_unit_test_plan_check_SOURCES = tests/unit/test-plan-check.c tests/unit/tree-ref.h tests/unit/check.h
