@@ -68,6 +68,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "stats";
 	features[n++] = "kill";
 	features[n++] = "check";
+	features[n++] = "tree";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
