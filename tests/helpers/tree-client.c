@@ -20,6 +20,11 @@
  *                   first), then sleeps; checks every report and the zombies'
  *                   status on the requester's pidfds; then kills the tree
  *   --release       releases the tree afterwards; then checks every PID free
+ *   --scale N       instead: N nodes, one root and its N-1 children, each
+ *                   with 4 threads, PIDs from BASE, TIDs after them; prints
+ *                   "scale nodes=N threads=T build_ms=X floor_ms=Y" where the
+ *                   floor is N*4 clone3(set_tid) calls of its own, then
+ *                   waits for a line on stdin and releases the tree
  *   --flat          the same tree in the caller's pid namespace alone: no
  *                   new one, each node BASE + its L2 PID (for refusals)
  *
@@ -93,6 +98,7 @@ static struct {
 	unsigned int timeout_ms;
 	int squat;
 	bool check, release, flat;
+	int scale;
 	const char *reaper;
 } opt = { .base = 7000 };
 
@@ -637,6 +643,124 @@ static void claim_all(int sock)
 	syscall(SYS_pidfd_send_signal, pidfd_of[0], SIGKILL, NULL, 0);
 }
 
+/* ------------------------------------------------------------ scale */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* What a process of its own makes in the same time: one clone3(set_tid)
+ * per process and thread of the tree, each child gone at once. */
+static double floor_ms(int n, pid_t first)
+{
+	double t0 = now_ms();
+
+	for (int k = 0; k < n; k++) {
+		pid_t want = first + k;
+		struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; }
+			args = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want, .set_tid_size = 1 };
+		long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return -1;
+		waitpid((pid_t)pid, NULL, 0);
+	}
+	return now_ms() - t0;
+}
+
+static int scale_run(int sock)
+{
+	int n = opt.scale, nt = 4 * n, parts = 0;
+	Pidrestore__TreeNode *nodes = calloc((size_t)n, sizeof(*nodes));
+	Pidrestore__TreeNode **ptrs = calloc((size_t)n, sizeof(*ptrs));
+	Pidrestore__TreeThread *threads = calloc((size_t)nt, sizeof(*threads));
+	Pidrestore__TreeThread **tptrs = calloc((size_t)nt, sizeof(*tptrs));
+	int32_t *ids = calloc((size_t)(n + nt), sizeof(*ids));
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tr = PIDRESTORE__TREE_REQUEST__INIT;
+	double t0, build, fl;
+	bool more = true;
+	char line[16];
+	int r;
+
+	if (!nodes || !ptrs || !threads || !tptrs || !ids)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		pidrestore__tree_node__init(&nodes[i]);
+		nodes[i].kind = PIDRESTORE__TREE_NODE_KIND__TREE_LIVE;
+		nodes[i].has_parent = 1;
+		nodes[i].parent = i ? 0 : -1;
+		ids[i] = opt.base + i;
+		nodes[i].pids = &ids[i];
+		nodes[i].n_pids = 1;
+		for (int t = 0; t < 4; t++) {
+			int k = 4 * i + t;
+
+			pidrestore__tree_thread__init(&threads[k]);
+			ids[n + k] = opt.base + n + k;
+			threads[k].tids = &ids[n + k];
+			threads[k].n_tids = 1;
+			tptrs[k] = &threads[k];
+		}
+		nodes[i].threads = &tptrs[4 * i];
+		nodes[i].n_threads = 4;
+		ptrs[i] = &nodes[i];
+	}
+	tr.nodes = ptrs;
+	tr.n_nodes = (size_t)n;
+	tr.has_timeout_ms = 1;
+	tr.timeout_ms = 120000;
+	req.id = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tr;
+	t0 = now_ms();
+	r = send_request(sock, &req);
+	while (r >= 0 && more) {
+		Pidrestore__ServerMessage *m;
+		int fds[256];
+		size_t n_fds;
+
+		r = recv_response(sock, 2, &m, fds, &n_fds);
+		if (r <= 0) {
+			r = r ? r : -ECONNRESET;
+			break;
+		}
+		for (size_t k = 0; k < n_fds; k++)
+			close(fds[k]);
+		if (m->response->error) {
+			printf("reply error=%d message=%s\n", m->response->error, m->response->message ? m->response->message : "");
+			r = -m->response->error;
+		} else {
+			tree_id = m->response->tree->tree_id;
+			more = m->response->tree->has_more && m->response->tree->more;
+			parts++;
+		}
+		pidrestore__server_message__free_unpacked(m, NULL);
+		if (r < 0)
+			break;
+	}
+	build = now_ms() - t0;
+	if (r >= 0) {
+		fl = floor_ms(n + nt, opt.base + n + nt + 1000);
+		printf("scale nodes=%d threads=%d parts=%d build_ms=%.1f floor_ms=%.1f\n", n, nt, parts, build, fl);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 0;
+		r = tree_release(sock);
+	}
+	free(nodes);
+	free(ptrs);
+	free(threads);
+	free(tptrs);
+	free(ids);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	pid_t squatter = -1;
@@ -655,6 +779,8 @@ int main(int argc, char **argv)
 			opt.release = true;
 		else if (!strcmp(argv[i], "--flat"))
 			opt.flat = true;
+		else if (!strcmp(argv[i], "--scale") && i + 1 < argc - 1)
+			opt.scale = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
 			opt.reaper = argv[++i];
 		else
@@ -687,6 +813,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tree-client: cannot talk to %s\n", argv[i]);
 		return 1;
 	}
+	if (opt.scale > 0)
+		return scale_run(sock) < 0 ? 1 : 0;
 	r = tree_build(sock);
 	if (r == 0 && opt.check)
 		check_tree();
