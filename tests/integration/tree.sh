@@ -63,6 +63,13 @@ check "host PIDs: no process took the first one" wait_pid_gone "$((HP + 1))" 1
 assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
 
+# --- one audit record per tree, with its size and PID ranges
+assert_eq "audit: one granted record per tree built or tried (4)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 4
+assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
+	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
+assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1
+
 check "the daemon holds no process of the trees" test "$(daemon_children)" -eq 0
 settle_fds "$FDS_BEFORE"
 assert_eq "the daemon holds no extra fd" "$(daemon_fd_count)" "$FDS_BEFORE"
