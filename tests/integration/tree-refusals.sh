@@ -45,4 +45,7 @@ assert_match "thread TIDs outside the requester's namespaces: ENOTSUP naming nod
 	"^reply error=95 name=EOPNOTSUPP node=3 level=0 message=node 3: thread TID $((GRANT_LO + 80)) at level 0 is in a pid namespace the requester's user namespace does not own"
 
 assert_eq "nothing was built for either" "$(grep -cE 'tree [0-9]+ of uid' "$T/daemon.log" || true)" "$BUILDS_BEFORE"
+stop_daemon
+assert_eq "the daemon stops with status 0" "$DAEMON_RC" 0
+assert_no_match "no sanitizer report in the daemon's log" "$(cat "$T/daemon.log")" 'Sanitizer|runtime error'
 finish

@@ -73,4 +73,7 @@ assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree f
 check "the daemon holds no process of the trees" test "$(daemon_children)" -eq 0
 settle_fds "$FDS_BEFORE"
 assert_eq "the daemon holds no extra fd" "$(daemon_fd_count)" "$FDS_BEFORE"
+stop_daemon
+assert_eq "the daemon stops with status 0" "$DAEMON_RC" 0
+assert_no_match "no sanitizer report in the daemon's log" "$(cat "$T/daemon.log")" 'Sanitizer|runtime error'
 finish
