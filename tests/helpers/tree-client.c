@@ -12,6 +12,8 @@
  * Options:
  *   --base N        L1 PIDs are N + the L2 PID (default 7000)
  *   --timeout-ms N  the build's deadline (default: the daemon's)
+ *   --ttl N         the nodes expire after N seconds; waits for that, then
+ *                   checks every PID free
  *   --squat L2PID   holds L1 PID BASE+L2PID with a process of its own first
  *   --check         checks every node from /proc (prints "ok"/"FAIL" lines)
  *   --claim REAPER  claims every live node, in random order, by exec of a
@@ -99,6 +101,7 @@ static struct {
 	int squat;
 	bool check, release, flat;
 	int scale;
+	unsigned int ttl;
 	const char *reaper;
 } opt = { .base = 7000 };
 
@@ -251,6 +254,8 @@ static int tree_build(int sock)
 	tr.n_nodes = N_REF;
 	tr.has_timeout_ms = opt.timeout_ms != 0;
 	tr.timeout_ms = opt.timeout_ms;
+	tr.has_ttl_sec = opt.ttl != 0;
+	tr.ttl_sec = opt.ttl;
 	req.id = 2;
 	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
 	req.tree = &tr;
@@ -779,6 +784,8 @@ int main(int argc, char **argv)
 			opt.release = true;
 		else if (!strcmp(argv[i], "--flat"))
 			opt.flat = true;
+		else if (!strcmp(argv[i], "--ttl") && i + 1 < argc - 1)
+			opt.ttl = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--scale") && i + 1 < argc - 1)
 			opt.scale = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
@@ -787,7 +794,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -820,13 +827,20 @@ int main(int argc, char **argv)
 		check_tree();
 	if (r == 0 && opt.reaper)
 		claim_all(sock);
+	if (r == 0 && opt.ttl) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", opt.base + 97);
+		check(access(path, F_OK) == 0, "before its TTL, the tree is there");
+		sleep(opt.ttl);
+	}
 	if (r == 0 && opt.release && tree_release(sock) < 0)
 		failures++;
 	if (squatter > 0) {
 		kill(squatter, SIGKILL);
 		waitpid(squatter, NULL, 0);
 	}
-	if (r != 0 || opt.release || opt.reaper)
+	if (r != 0 || opt.release || opt.reaper || opt.ttl)
 		check_free();
 	close(sock);
 	if (r == -ETIMEDOUT || (r < 0 && r > -4096 && r != -EEXIST && r != -ETIMEDOUT && r != -EPERM && r != -EINVAL &&
