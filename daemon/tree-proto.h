@@ -32,8 +32,10 @@
  * to every 0 that sits below an explicit entry). Threads likewise.
  *
  * The builder. priv starts one copy of pidrestore-holder through the
- * spawner, as root, a child of the daemon, in the requester's namespaces
- * and in the target pid namespace, with the holder's fds (holder-proto.h):
+ * spawner (a clone of the spawner's few pages, none of the daemon's
+ * memory), as root, a child of the daemon, in the requester's namespaces,
+ * cgroup and the target pid namespace, with the holder's fds
+ * (holder-proto.h):
  *
  *   3  HOLDER_FD_CONTROL  the tree socket to priv (SOCK_SEQPACKET), shared
  *                         by every holder of the tree
@@ -83,7 +85,9 @@
  *      futex in its own memory. So explicit TIDs are possible only at
  *      levels whose pid namespace that user namespace owns, which priv
  *      checks before any clone (ENOTSUP otherwise);
- *   7. decrements barrier.forked; waits until it is 0;
+ *   7. decrements barrier.forked; waits until it is 0; then clears
+ *      PR_SET_PDEATHSIG (every pidfd is priv's now, and a helper's child
+ *      must outlive the helper, which exits only after step 8 of all);
  *   8. its group (pgid_action): TREE_PGID_OWN: setpgid(0, 0);
  *      TREE_PGID_JOIN: waits for barrier.group[pgid_barrier], then
  *      setpgid(0, pgid), or with pgid 0 setpgid(0, the word's value);
@@ -115,16 +119,15 @@
  *      priv takes the other end as it takes a placeholder's channel),
  *      sends TREE_REPORT_READY with the other end
  *      (its private control socket, which claims use exactly as a
- *      placeholder's HOLDER_FD_CONTROL), clears PR_SET_PDEATHSIG (a
- *      claimed node must outlive its parent, as any process does; the
- *      credential change cleared it already unless the requester is root),
- *      closes the tree socket and parks as
+ *      placeholder's HOLDER_FD_CONTROL), closes the tree socket and parks as
  *      a placeholder does (end of stream = the daemon is gone: exit).
  * A proc that fails sends TREE_REPORT_ERROR {proc, level, step, errno},
  * sets barrier.abort (every waiter sees it and exits 127) and exits 127.
  *
  * priv (TREES §6.6, §7) answers the request when every LIVE node reported
- * READY and every ZOMBIE's pidfd is readable and the builder has exited;
+ * READY, every ZOMBIE's pidfd is readable, the builder has exited and every
+ * root ghost (a child of the daemon) is reaped; every LIVE node then
+ * becomes an ordinary reservation, claimed by exec as any placeholder;
  * on an error report, an early end of a proc, or the deadline it kills
  * every process it holds a pidfd for, roots first, waits (from its event
  * loop) until every one is reaped and every requested PID is free, and

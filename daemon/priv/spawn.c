@@ -490,6 +490,36 @@ out:
 
 /* ------------------------------------------------------------ holders */
 
+/* The clone of req in where with set_tid = pids, the holder's end of its
+ * channel sv[1] at its slot: fills ret's pid, pidfd and control_fd (sv[0],
+ * taken) or returns -errno with why. */
+static int clone_by_spawner(struct spawner_request *req, const struct peer *peer, const struct nsref_chain *chain,
+			    const struct nsref_level *where, const pid_t *pids, size_t n_pids, int sv[2],
+			    struct spawn_result *ret, struct why *why)
+{
+	int fds[2 + HOLDER_FD_LAST + 1], pidfd = -1;
+	size_t n_fds;
+	long pid;
+
+	n_fds = request_in(req, where->fd, where->inode, fds);
+	n_fds += request_slots(req, peer, sv[1], fds + n_fds);
+	req->n_pids = (uint32_t)n_pids;
+	for (size_t i = 0; i < n_pids; i++)
+		req->pids[i] = pids[i];
+	pid = spawn_spawner_call(req, fds, n_fds, &pidfd);
+	if (pid < 0)
+		return explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
+	close_fdp(&sv[1]);
+	pidfd = watch_new_child(pid, pidfd, why);
+	if (pidfd < 0)
+		return pidfd;
+	ret->pid = (pid_t)pid;
+	ret->pidfd = pidfd;
+	ret->control_fd = sv[0];
+	sv[0] = -1;
+	return 0;
+}
+
 int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool clone_newpid,
 		 const pid_t *pids, size_t n_pids, struct spawn_result *ret, struct why *why)
 {
@@ -497,9 +527,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	size_t first = clone_newpid ? 1 : 0;
 	const struct nsref_level *where = &chain->level[first];
 	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
-	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
-	size_t n_fds;
-	long pid;
+	int sv[2] = { -1, -1 }, pidfd, r;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
@@ -531,27 +559,10 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		return 0;
 	}
 
-	n_fds = request_in(&req, where->fd, where->inode, fds);
-	n_fds += request_slots(&req, peer, sv[1], fds + n_fds);
-	req.n_pids = (uint32_t)n_pids;
-	for (size_t i = 0; i < n_pids; i++)
-		req.pids[i] = pids[i];
-
-	pid = spawn_spawner_call(&req, fds, n_fds, &pidfd);
-	if (pid < 0) {
-		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
+	r = clone_by_spawner(&req, peer, chain, where, pids, n_pids, sv, ret, why);
+	if (r < 0)
 		goto fail;
-	}
-	close_fdp(&sv[1]);
-	pidfd = watch_new_child(pid, pidfd, why);
-	if (pidfd < 0) {
-		r = pidfd;
-		goto fail;
-	}
-
-	ret->pid = (pid_t)pid;
-	ret->pidfd = pidfd;
-	ret->control_fd = sv[0];
+	pidfd = ret->pidfd;
 	if (n_pids == chain->n) {
 		/* Every level's PID was chosen: there is nothing to look up. */
 		ret->n_pids = n_pids;
@@ -606,11 +617,8 @@ static int queue_build(int sock, const struct peer *peer, const void *plan, size
 int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, const pid_t *pids, size_t n_pids,
 		  const void *plan, size_t plan_len, struct spawn_result *ret, struct why *why)
 {
-	const struct nsref_level *where = &chain->level[0];
 	struct spawner_request req = { 0 };
-	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
-	size_t n_fds;
-	long pid;
+	int sv[2] = { -1, -1 }, r;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
@@ -623,26 +631,9 @@ int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, cons
 		why_set(why, -r, "cannot queue the tree's plan for its builder: %s", strerror(-r));
 		goto fail;
 	}
-	n_fds = request_in(&req, where->fd, where->inode, fds);
-	n_fds += request_slots(&req, peer, sv[1], fds + n_fds);
-	req.n_pids = (uint32_t)n_pids;
-	for (size_t i = 0; i < n_pids; i++)
-		req.pids[i] = pids[i];
-	pid = spawn_spawner_call(&req, fds, n_fds, &pidfd);
-	if (pid < 0) {
-		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
-		goto fail;
-	}
-	close_fdp(&sv[1]);
-	pidfd = watch_new_child(pid, pidfd, why);
-	if (pidfd < 0) {
-		r = pidfd;
-		goto fail;
-	}
-	ret->pid = (pid_t)pid;
-	ret->pidfd = pidfd;
-	ret->control_fd = sv[0];
-	return 0;
+	r = clone_by_spawner(&req, peer, chain, &chain->level[0], pids, n_pids, sv, ret, why);
+	if (r == 0)
+		return 0;
 
 fail:
 	close_fdp(&sv[0]);

@@ -154,6 +154,9 @@ static void build_check_done(struct tree *t)
 	if (t->phase != TREE_BUILDING || !t->built || !t->builder_done || t->n_ready != t->n_live ||
 	    t->n_exited != t->n_zombies || t->n_root_ghosts_reaped != t->n_root_ghosts)
 		return;
+	for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
+		if (t->procs[i].gone)
+			return fail_text(t, (int)i, -1, EIO, "a process of the tree ended during its build");
 	tree_builds_forget(t);
 	event_drop(&t->sock_ev);
 	event_drop(&t->deadline_ev);
@@ -262,8 +265,18 @@ static void report_pidfd(struct tree *t, const struct tree_report *rep, int *fd)
 		return fail_text(t, rep->proc, -1, EPROTO, "a process of the tree was reported twice or without its pidfd");
 	rt->pidfd = *fd;
 	*fd = -1;
-	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels + t->extra_levels)
-		return fail_text(t, rep->proc, -1, EIO, "cannot read the levels of a new process of the tree");
+	if (spawn_read_nspids(rt->pidfd, rt->pids, &rt->n_pids) < 0 || rt->n_pids != p->n_levels + t->extra_levels) {
+		/* Gone already: a ghost or helper that did its part (its
+		 * creator checked the PID the clone gave, and it checked its
+		 * own), or a process of a build that is failing, whose error
+		 * report is on its way; a node gone is a failure only if the
+		 * build would succeed without it. What the plan names is what
+		 * it had. */
+		rt->gone = p->kind != TREE_PROC_GHOST && p->kind != TREE_PROC_HELPER;
+		memset(rt->pids, 0, sizeof(rt->pids));
+		memcpy(rt->pids, p->pids, p->n_set_tid * sizeof(pid_t));
+		rt->n_pids = p->n_levels + t->extra_levels;
+	}
 	for (uint32_t l = 0; l < p->n_set_tid; l++)
 		if (rt->pids[l] != p->pids[l]) {
 			char what[128];
@@ -271,6 +284,11 @@ static void report_pidfd(struct tree *t, const struct tree_report *rep, int *fd)
 			snprintf(what, sizeof(what), "pid %d at level %u, not %d as planned", rt->pids[l], l, p->pids[l]);
 			return fail_text(t, rep->proc, (int)l, EIO, "a process of the tree got %s", what);
 		}
+	if (rt->gone) {
+		/* Exited, certainly: build_check_done() tells. */
+		t->n_exited += p->kind == TREE_PROC_ZOMBIE;
+		return;
+	}
 	if (p->kind == TREE_PROC_ZOMBIE) {
 		rt->exit_ev = event_new(base, rt->pidfd, EV_READ, on_zombie_exit, rt);
 		if (!rt->exit_ev || event_add(rt->exit_ev, NULL) < 0)

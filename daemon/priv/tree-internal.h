@@ -37,6 +37,7 @@ struct tree_proc_rt {
 	bool exited;
 	bool claimed;
 	bool freed;                  /* rollback: its PID is free again */
+	bool gone;                   /* reaped before its pidfd was read */
 	uint64_t reservation_id;     /* LIVE, once held: the reservation it is */
 	uint32_t n_ids;              /* READY: getpid() and its threads' TIDs */
 	int32_t *ids;

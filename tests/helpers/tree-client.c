@@ -12,14 +12,23 @@
  * Options:
  *   --base N        L1 PIDs are N + the L2 PID (default 7000)
  *   --timeout-ms N  the build's deadline (default: the daemon's)
+ *   --ttl N         the nodes expire after N seconds; waits for that, then
+ *                   checks every PID free
  *   --squat L2PID   holds L1 PID BASE+L2PID with a process of its own first
  *   --check         checks every node from /proc (prints "ok"/"FAIL" lines)
  *   --claim REAPER  claims every live node, in random order, by exec of a
- *                   shell that reports its ids from inside; 30 and B (10)
- *                   then exec REAPER (tree-reap) on their zombies 60 and 50,
- *                   the others sleep; checks every report and the zombies'
+ *                   shell that reports its ids from inside (30 and B (10)
+ *                   through REAPER, tree-reap, of their zombies 60 and 50
+ *                   first), then sleeps; checks every report and the zombies'
  *                   status on the requester's pidfds; then kills the tree
  *   --release       releases the tree afterwards; then checks every PID free
+ *   --scale N       instead: N nodes, one root and its N-1 children, each
+ *                   with 4 threads, PIDs from BASE, TIDs after them; prints
+ *                   "scale nodes=N threads=T build_ms=X floor_ms=Y" where the
+ *                   floor is N*4 clone3(set_tid) calls of its own, then
+ *                   waits for a line on stdin and releases the tree
+ *   --flat          the same tree in the caller's pid namespace alone: no
+ *                   new one, each node BASE + its L2 PID (for refusals)
  *
  * Output: "reply error=N name=ENAME node=N level=L message=TEXT" for a
  * refusal; "built tree=ID nodes=N pidfds=N parts=N" for a tree; then check
@@ -90,7 +99,9 @@ static struct {
 	int base;
 	unsigned int timeout_ms;
 	int squat;
-	bool check, release;
+	bool check, release, flat;
+	int scale;
+	unsigned int ttl;
 	const char *reaper;
 } opt = { .base = 7000 };
 
@@ -198,12 +209,12 @@ static void node_init(struct request_room *rm, int i)
 	n->kind = (Pidrestore__TreeNodeKind)d->kind;
 	n->has_parent = 1;
 	n->parent = d->parent_l2 > 0 ? index_of(d->parent_l2) : -1;
-	rm->pids[i][0] = d->l2;
+	rm->pids[i][0] = opt.flat ? opt.base + d->l2 : d->l2;
 	rm->pids[i][1] = opt.base + d->l2;
 	n->pids = rm->pids[i];
-	n->n_pids = 2;
-	n->has_new_pidns = d->l2 == 1;
-	n->new_pidns = d->l2 == 1;
+	n->n_pids = opt.flat ? 1 : 2;
+	n->has_new_pidns = !opt.flat && d->l2 == 1;
+	n->new_pidns = n->has_new_pidns;
 	n->has_sid = n->has_pgid = 1;
 	n->sid = index_of(d->sid_l2);
 	n->pgid = index_of(d->pgid_l2);
@@ -217,10 +228,10 @@ static void node_init(struct request_room *rm, int i)
 		Pidrestore__TreeThread *th = &rm->threads[i][t];
 
 		pidrestore__tree_thread__init(th);
-		rm->tids[i][t][0] = d->threads[t];
+		rm->tids[i][t][0] = opt.flat ? opt.base + d->threads[t] : d->threads[t];
 		rm->tids[i][t][1] = opt.base + d->threads[t];
 		th->tids = rm->tids[i][t];
-		th->n_tids = 2;
+		th->n_tids = opt.flat ? 1 : 2;
 		rm->thread_ptrs[i][t] = th;
 		n->threads = rm->thread_ptrs[i];
 		n->n_threads = (size_t)t + 1;
@@ -243,6 +254,8 @@ static int tree_build(int sock)
 	tr.n_nodes = N_REF;
 	tr.has_timeout_ms = opt.timeout_ms != 0;
 	tr.timeout_ms = opt.timeout_ms;
+	tr.has_ttl_sec = opt.ttl != 0;
+	tr.ttl_sec = opt.ttl;
 	req.id = 2;
 	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
 	req.tree = &tr;
@@ -480,17 +493,18 @@ static void check_free(void)
 
 /* ------------------------------------------------------------ claims */
 
-/* One line from inside: its ids as its own /proc/self says. */
+/* One line from inside: its ids as its own /proc/self says, with no
+ * child process (a shell reaps every child it has). */
 static const char report_script[] =
 	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
-	"l=\"$l $k$(printf %s \"$v\" | tr '\\t' ,)\";; esac; done < /proc/self/status; echo \"$l\"; ";
+	"set -- $v; IFS=,; l=\"$l $k$*\"; unset IFS;; esac; done < /proc/self/status; echo \"$l\"; ";
 
 static int claim(int sock, int i, int out_fd, uint64_t id)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
 	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
 	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
-	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map };
+	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, err = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map, &err };
 	Pidrestore__ServerMessage *m;
 	char script[1024], *argv_s[] = { "sh", "-c", script };
 	ProtobufCBinaryData argv[3];
@@ -499,8 +513,10 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	uint8_t *buf;
 	int r;
 
+	/* The reaper first: the report's shell would reap every child. */
 	if (ref[i].l2 == 30 || ref[i].l2 == 10)
-		snprintf(script, sizeof(script), "%sexec %s %d", report_script, opt.reaper, ref[i].l2 == 30 ? 60 : 50);
+		snprintf(script, sizeof(script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
+			 ref[i].l2 == 30 ? 60 : 50, report_script);
 	else
 		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
 	for (int k = 0; k < 3; k++)
@@ -511,13 +527,15 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	spec.n_argv = 3;
 	map.fd_index = 0;
 	map.target = 1;
+	err.fd_index = 1;
+	err.target = 2;
 	spec.fds = maps;
-	spec.n_fds = 1;
+	spec.n_fds = 2;
 	er.reservation_id = reservation_of[i];
 	er.exec = &spec;
 	req.id = id;
 	req.has_fd_count = 1;
-	req.fd_count = 1;
+	req.fd_count = 2;
 	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
 	req.exec = &er;
 	len = pidrestore__request__get_packed_size(&req);
@@ -525,7 +543,7 @@ static int claim(int sock, int i, int out_fd, uint64_t id)
 	if (!buf)
 		return -ENOMEM;
 	pidrestore__request__pack(&req, buf);
-	r = wire_send(sock, buf, len, &out_fd, 1);
+	r = wire_send(sock, buf, len, (int[]){ out_fd, out_fd }, 2);
 	free(buf);
 	if (r >= 0)
 		r = recv_response(sock, id, &m, fds, &n_fds);
@@ -614,6 +632,8 @@ static void claim_all(int sock)
 
 		rewind(f);
 		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "claimed ", 8))
+				printf("# %s", line);
 			r60 |= !strncmp(line, "reaped 60 code=200", 18);
 			r50 |= !strncmp(line, "reaped 50 signal=15", 19);
 		}
@@ -626,6 +646,124 @@ static void claim_all(int sock)
 	close(out_fd);
 	/* R is the init of L2: its end ends the tree. */
 	syscall(SYS_pidfd_send_signal, pidfd_of[0], SIGKILL, NULL, 0);
+}
+
+/* ------------------------------------------------------------ scale */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* What a process of its own makes in the same time: one clone3(set_tid)
+ * per process and thread of the tree, each child gone at once. */
+static double floor_ms(int n, pid_t first)
+{
+	double t0 = now_ms();
+
+	for (int k = 0; k < n; k++) {
+		pid_t want = first + k;
+		struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; }
+			args = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want, .set_tid_size = 1 };
+		long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return -1;
+		waitpid((pid_t)pid, NULL, 0);
+	}
+	return now_ms() - t0;
+}
+
+static int scale_run(int sock)
+{
+	int n = opt.scale, nt = 4 * n, parts = 0;
+	Pidrestore__TreeNode *nodes = calloc((size_t)n, sizeof(*nodes));
+	Pidrestore__TreeNode **ptrs = calloc((size_t)n, sizeof(*ptrs));
+	Pidrestore__TreeThread *threads = calloc((size_t)nt, sizeof(*threads));
+	Pidrestore__TreeThread **tptrs = calloc((size_t)nt, sizeof(*tptrs));
+	int32_t *ids = calloc((size_t)(n + nt), sizeof(*ids));
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tr = PIDRESTORE__TREE_REQUEST__INIT;
+	double t0, build, fl;
+	bool more = true;
+	char line[16];
+	int r;
+
+	if (!nodes || !ptrs || !threads || !tptrs || !ids)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		pidrestore__tree_node__init(&nodes[i]);
+		nodes[i].kind = PIDRESTORE__TREE_NODE_KIND__TREE_LIVE;
+		nodes[i].has_parent = 1;
+		nodes[i].parent = i ? 0 : -1;
+		ids[i] = opt.base + i;
+		nodes[i].pids = &ids[i];
+		nodes[i].n_pids = 1;
+		for (int t = 0; t < 4; t++) {
+			int k = 4 * i + t;
+
+			pidrestore__tree_thread__init(&threads[k]);
+			ids[n + k] = opt.base + n + k;
+			threads[k].tids = &ids[n + k];
+			threads[k].n_tids = 1;
+			tptrs[k] = &threads[k];
+		}
+		nodes[i].threads = &tptrs[4 * i];
+		nodes[i].n_threads = 4;
+		ptrs[i] = &nodes[i];
+	}
+	tr.nodes = ptrs;
+	tr.n_nodes = (size_t)n;
+	tr.has_timeout_ms = 1;
+	tr.timeout_ms = 120000;
+	req.id = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tr;
+	t0 = now_ms();
+	r = send_request(sock, &req);
+	while (r >= 0 && more) {
+		Pidrestore__ServerMessage *m;
+		int fds[256];
+		size_t n_fds;
+
+		r = recv_response(sock, 2, &m, fds, &n_fds);
+		if (r <= 0) {
+			r = r ? r : -ECONNRESET;
+			break;
+		}
+		for (size_t k = 0; k < n_fds; k++)
+			close(fds[k]);
+		if (m->response->error) {
+			printf("reply error=%d message=%s\n", m->response->error, m->response->message ? m->response->message : "");
+			r = -m->response->error;
+		} else {
+			tree_id = m->response->tree->tree_id;
+			more = m->response->tree->has_more && m->response->tree->more;
+			parts++;
+		}
+		pidrestore__server_message__free_unpacked(m, NULL);
+		if (r < 0)
+			break;
+	}
+	build = now_ms() - t0;
+	if (r >= 0) {
+		fl = floor_ms(n + nt, opt.base + n + nt + 1000);
+		printf("scale nodes=%d threads=%d parts=%d build_ms=%.1f floor_ms=%.1f\n", n, nt, parts, build, fl);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 0;
+		r = tree_release(sock);
+	}
+	free(nodes);
+	free(ptrs);
+	free(threads);
+	free(tptrs);
+	free(ids);
+	return r;
 }
 
 int main(int argc, char **argv)
@@ -644,13 +782,19 @@ int main(int argc, char **argv)
 			opt.check = true;
 		else if (!strcmp(argv[i], "--release"))
 			opt.release = true;
+		else if (!strcmp(argv[i], "--flat"))
+			opt.flat = true;
+		else if (!strcmp(argv[i], "--ttl") && i + 1 < argc - 1)
+			opt.ttl = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--scale") && i + 1 < argc - 1)
+			opt.scale = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
 			opt.reaper = argv[++i];
 		else
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--squat L2PID] [--check] [--claim REAPER] [--release] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -676,18 +820,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "tree-client: cannot talk to %s\n", argv[i]);
 		return 1;
 	}
+	if (opt.scale > 0)
+		return scale_run(sock) < 0 ? 1 : 0;
 	r = tree_build(sock);
 	if (r == 0 && opt.check)
 		check_tree();
 	if (r == 0 && opt.reaper)
 		claim_all(sock);
+	if (r == 0 && opt.ttl) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", opt.base + 97);
+		check(access(path, F_OK) == 0, "before its TTL, the tree is there");
+		sleep(opt.ttl);
+	}
 	if (r == 0 && opt.release && tree_release(sock) < 0)
 		failures++;
 	if (squatter > 0) {
 		kill(squatter, SIGKILL);
 		waitpid(squatter, NULL, 0);
 	}
-	if (r != 0 || opt.release || opt.reaper)
+	if (r != 0 || opt.release || opt.reaper || opt.ttl)
 		check_free();
 	close(sock);
 	if (r == -ETIMEDOUT || (r < 0 && r > -4096 && r != -EEXIST && r != -ETIMEDOUT && r != -EPERM && r != -EINVAL &&

@@ -19,7 +19,8 @@ INTEGRATION_TESTS = \
 	tests/integration/units.sh \
 	tests/integration/systemd-units.sh \
 	tests/integration/tree.sh \
-	tests/integration/ctl-tree.sh
+	tests/integration/ctl-tree.sh \
+	tests/integration/tree-refusals.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/systemd-lib.sh

@@ -42,6 +42,11 @@ assert_match "claims: B reaped 50's SIGTERM" "$RUN_OUT" '^ok   claimed B reaps 5
 assert_match "claims: the requester's pidfds show the same" "$RUN_OUT" '^ok   the requester.s pidfd of 50: SIGTERM'
 assert_match "claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
 
+# --- a TTL: the unclaimed nodes expire, their PIDs come free
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --ttl 1 "$SOCK"
+assert_match "TTL: the tree was there before" "$RUN_OUT" '^ok   before its TTL, the tree is there$'
+assert_match "TTL: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
+
 # --- one L1 PID already taken
 run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --squat 31 "$SOCK"
 assert_match "PID taken: EEXIST naming node 23 at level 1" "$RUN_OUT" \
@@ -56,13 +61,24 @@ assert_match "deadline: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
 # --- host PIDs without a grant: refused before any clone
 pick_pid HP
 BUILDS=$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)
-run timeout 60 "${AS_USER[@]}" "$CLIENT" --base "$HP" "$SOCK"
-assert_match "host PIDs: EPERM" "$RUN_OUT" '^reply error=1 name=EPERM node=0 level=1 '
+run timeout 60 "${AS_USER[@]}" "$CLIENT" --flat --base "$HP" "$SOCK"
+assert_match "host PIDs: EPERM for node 0 at level 0, naming its PID" "$RUN_OUT" \
+	"^reply error=1 name=EPERM node=0 level=0 message=.*pid $((HP + 1)) at level 0"
 check "host PIDs: no process took the first one" wait_pid_gone "$((HP + 1))" 1
 assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
 
+# --- one audit record per tree, with its size and PID ranges
+assert_eq "audit: one granted record per tree built or tried (5)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 5
+assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
+	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
+assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1
+
 check "the daemon holds no process of the trees" test "$(daemon_children)" -eq 0
 settle_fds "$FDS_BEFORE"
 assert_eq "the daemon holds no extra fd" "$(daemon_fd_count)" "$FDS_BEFORE"
+stop_daemon
+assert_eq "the daemon stops with status 0" "$DAEMON_RC" 0
+assert_no_match "no sanitizer report in the daemon's log" "$(cat "$T/daemon.log")" 'Sanitizer|runtime error'
 finish
