@@ -3,7 +3,6 @@
  * for admins (everything) and users (their own) (DESIGN §9). */
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +27,6 @@ static const char *state_name(pidrestore_state state)
 		return "releasing";
 	}
 	return "unknown";
-}
-
-static void user_name(uid_t uid, char *buf, size_t size)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned int)uid);
 }
 
 static void pids_text(const pidrestore_entry *e, char *buf, size_t size)
@@ -120,7 +109,6 @@ static void print_list_table(const struct options *o, const pidrestore_entry *en
 static void print_list_json(const struct options *o, const pidrestore_entry *entries, size_t n)
 {
 	struct json j;
-	char name[64];
 
 	json_start(&j, o);
 	json_array_begin(&j);
@@ -130,11 +118,7 @@ static void print_list_json(const struct options *o, const pidrestore_entry *ent
 		json_object_begin(&j);
 		json_key(&j, "id");
 		json_uint(&j, e->id);
-		json_key(&j, "owner_uid");
-		json_uint(&j, e->owner_uid);
-		json_key(&j, "owner");
-		user_name(e->owner_uid, name, sizeof(name));
-		json_string(&j, name);
+		json_owner(&j, e->owner_uid);
 		json_key(&j, "pids");
 		json_pids(&j, e->pids, e->n_pids);
 		json_key(&j, "pidns_inode");

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,4 +191,25 @@ int parse_ids(char **args, size_t n, const char *noun, const char *hint, uint64_
 	}
 	*ret = ids;
 	return 0;
+}
+
+void json_owner(struct json *j, uid_t uid)
+{
+	char name[64];
+
+	json_key(j, "owner_uid");
+	json_uint(j, uid);
+	json_key(j, "owner");
+	user_name(uid, name, sizeof(name));
+	json_string(j, name);
+}
+
+void user_name(uid_t uid, char *buf, size_t size)
+{
+	struct passwd *pw = getpwuid(uid);
+
+	if (pw)
+		snprintf(buf, size, "%s", pw->pw_name);
+	else
+		snprintf(buf, size, "%u", (unsigned int)uid);
 }

@@ -228,7 +228,7 @@ out:
 	return r;
 }
 
-static const char *state_name(pidrestore_tree_state s, pidrestore_tree_kind kind)
+const char *tree_state_name(pidrestore_tree_state s, pidrestore_tree_kind kind)
 {
 	if (kind == PIDRESTORE_TREE_GHOST)
 		return "ghost";
@@ -256,7 +256,7 @@ static void print_tree(const struct options *o, const struct tree_file *tf, cons
 
 			if (t->nodes[i].reservation_id)
 				snprintf(id, sizeof(id), "%llu", (unsigned long long)t->nodes[i].reservation_id);
-			printf("%-6zu %-8s %-12s ", i, state_name(t->nodes[i].state, tf->nodes[i].kind), id);
+			printf("%-6zu %-8s %-12s ", i, tree_state_name(t->nodes[i].state, tf->nodes[i].kind), id);
 			print_pids(stdout, t->nodes[i].pids, t->nodes[i].n_pids);
 			printf("\n");
 		}
@@ -273,7 +273,7 @@ static void print_tree(const struct options *o, const struct tree_file *tf, cons
 		json_key(&j, "node");
 		json_uint(&j, i);
 		json_key(&j, "state");
-		json_string(&j, state_name(t->nodes[i].state, tf->nodes[i].kind));
+		json_string(&j, tree_state_name(t->nodes[i].state, tf->nodes[i].kind));
 		if (t->nodes[i].reservation_id) {
 			json_key(&j, "reservation");
 			json_uint(&j, t->nodes[i].reservation_id);
@@ -366,8 +366,10 @@ int verb_tree(const struct options *o, char **args, size_t n_args)
 {
 	if (n_args == 2 && strcmp(args[0], "release") == 0)
 		return tree_release(o, args[1]);
+	if (n_args == 1 && strcmp(args[0], "list") == 0)
+		return o->file ? usage_error("tree list takes no --file; e.g. pidrestorectl tree list --json") : tree_list(o);
 	if (n_args > 0)
-		return usage_error("tree takes --file TREE.json, or release ID; e.g. pidrestorectl tree --file job.json");
+		return usage_error("tree takes --file TREE.json, list, or release ID; e.g. pidrestorectl tree --file job.json");
 	if (!o->file)
 		return usage_error("tree needs --file TREE.json, a JSON description of the tree");
 	return tree_build(o);

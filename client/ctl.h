@@ -107,6 +107,11 @@ int open_pidns(const struct options *o, const char *verb, int *ret);
 
 void print_pids(FILE *f, const pid_t *pids, size_t n);
 
+/* The user's name, or its number when it has none. */
+void user_name(uid_t uid, char *buf, size_t size);
+/* "owner_uid" and "owner" (its name) of a JSON object. */
+void json_owner(struct json *j, uid_t uid);
+
 /* "3min 12s", "2d 5h", "250ms". */
 void format_timespan(char *buf, size_t size, uint64_t usec);
 
@@ -137,6 +142,10 @@ int verb_check(const struct options *o, char **args, size_t n_args);
 
 /* The verb of ctl-tree.c. */
 int verb_tree(const struct options *o, char **args, size_t n_args);
+/* "parked", "claimed", "exited" or "ghost". */
+const char *tree_state_name(pidrestore_tree_state s, pidrestore_tree_kind kind);
+/* tree list: the held trees (ctl-tree-list.c). */
+int tree_list(const struct options *o);
 
 /* Holds the n reservations ids of c until a signal or until all have
  * expired, then releases what is left (reserve, tree). Returns the exit

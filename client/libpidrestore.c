@@ -1407,3 +1407,99 @@ _public_ void pidrestore_tree_free(pidrestore_tree *t)
 	free(t->nodes);
 	*t = (pidrestore_tree){ .error_node = -1, .error_level = -1 };
 }
+
+/* One row of a listed tree. */
+static int tree_take_row(pidrestore *c, const Pidrestore__TreeNodeInfo *m, pidrestore_tree_info *info)
+{
+	*info = (pidrestore_tree_info){
+		.pidfd = -1,
+		.reservation_id = m->has_reservation_id ? m->reservation_id : 0,
+		.state = m->has_state ? (pidrestore_tree_state)m->state : 0,
+		.kind = m->has_kind ? (pidrestore_tree_kind)m->kind : 0,
+	};
+	return copy_pids(c, m->pids, m->n_pids, info->pids, &info->n_pids);
+}
+
+static int tree_take_entry(pidrestore *c, const Pidrestore__TreeListEntry *m, pidrestore_tree_entry *e)
+{
+	*e = (pidrestore_tree_entry){
+		.id = m->tree_id,
+		.owner_uid = m->owner_uid,
+		.n_nodes = m->nodes,
+		.n_threads = m->threads,
+		.n_live = m->live,
+		.n_zombies = m->zombies,
+		.n_parked = m->parked,
+		.n_claimed = m->claimed,
+		.pidns_inode = m->pidns_inode,
+		.age_usec = m->age_usec,
+		.has_ttl = m->has_ttl_left_usec,
+		.ttl_left_usec = m->ttl_left_usec,
+	};
+	if (m->n_node_infos == 0)
+		return 0;
+	if (m->n_node_infos != m->nodes)
+		return set_error(c, -EPROTO, "pidrestored listed %zu nodes of tree %llu, which has %u", m->n_node_infos,
+				 (unsigned long long)m->tree_id, m->nodes);
+	e->nodes = calloc(m->n_node_infos, sizeof(*e->nodes));
+	if (!e->nodes)
+		return set_error(c, -ENOMEM, "out of memory for the nodes of tree %llu", (unsigned long long)m->tree_id);
+	for (size_t i = 0; i < m->n_node_infos; i++) {
+		int r = tree_take_row(c, m->node_infos[i], &e->nodes[i]);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+_public_ int pidrestore_tree_list(pidrestore *c, int with_nodes, pidrestore_tree_entry **ret, size_t *n)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeListRequest list = PIDRESTORE__TREE_LIST_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__TreeListReply *reply;
+	pidrestore_tree_entry *entries = NULL;
+	size_t n_taken = 0;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!ret || !n)
+		return set_error(c, -EINVAL, "no place to return the list of trees");
+	list.has_nodes = with_nodes != 0;
+	list.nodes = with_nodes != 0;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_LIST;
+	req.tree_list = &list;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_TREE_LIST, &msg);
+	if (r < 0)
+		return r;
+	reply = msg->response->tree_list;
+	entries = calloc(reply->n_trees ? reply->n_trees : 1, sizeof(*entries));
+	if (!entries) {
+		r = set_error(c, -ENOMEM, "out of memory for %zu trees", reply->n_trees);
+		goto out;
+	}
+	for (; n_taken < reply->n_trees; n_taken++) {
+		r = tree_take_entry(c, reply->trees[n_taken], &entries[n_taken]);
+		if (r < 0) {
+			n_taken++;
+			goto out;
+		}
+	}
+	*ret = entries;
+	*n = n_taken;
+	entries = NULL;
+	r = 0;
+out:
+	pidrestore_tree_list_free(entries, n_taken);
+	pidrestore_raw_free(msg);
+	return r;
+}
+
+_public_ void pidrestore_tree_list_free(pidrestore_tree_entry *list, size_t n)
+{
+	for (size_t i = 0; list && i < n; i++)
+		free(list[i].nodes);
+	free(list);
+}

@@ -221,6 +221,7 @@ typedef struct pidrestore_tree_info {
 	pid_t pids[PIDRESTORE_MAX_LEVELS];  /* every level, innermost first */
 	size_t n_threads;
 	pid_t *tids;            /* n_threads * n_pids, thread after thread */
+	pidrestore_tree_kind kind; /* in pidrestore_tree_list()'s rows; else 0 */
 } pidrestore_tree_info;
 
 typedef struct pidrestore_tree {
@@ -244,6 +245,25 @@ int pidrestore_tree_release(pidrestore *c, uint64_t id);
 
 /* Closes the pidfds t still holds and frees it. */
 void pidrestore_tree_free(pidrestore_tree *t);
+
+/* A held tree, as pidrestore_tree_list() reports it. */
+typedef struct pidrestore_tree_entry {
+	uint64_t id;
+	uid_t owner_uid;
+	size_t n_nodes, n_threads;
+	size_t n_live, n_zombies;   /* LIVE and ZOMBIE nodes */
+	size_t n_parked, n_claimed; /* LIVE nodes parked, and claimed */
+	uint64_t pidns_inode;       /* the pid namespace of its roots; 0: unknown */
+	uint64_t age_usec;
+	int has_ttl;
+	uint64_t ttl_left_usec;
+	pidrestore_tree_info *nodes;/* with_nodes: n_nodes rows (no pidfd, no TIDs); else NULL */
+} pidrestore_tree_entry;
+
+/* The caller's held trees (root: everyone's), with every node's row when
+ * with_nodes. Free *ret with pidrestore_tree_list_free(). */
+int pidrestore_tree_list(pidrestore *c, int with_nodes, pidrestore_tree_entry **ret, size_t *n);
+void pidrestore_tree_list_free(pidrestore_tree_entry *list, size_t n);
 
 #ifdef __cplusplus
 }

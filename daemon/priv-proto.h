@@ -57,7 +57,10 @@
  *            or 1 with TREE_PLAN_TARGET_PIDNS. priv takes it as it is
  *            (no protobuf is rebuilt) and checks it with tree_plan_check()
  *   TREE_RELEASE  n_items 1: one uint64_t tree id
- *   Request types front has no record for (a tree's claims and list)
+ *   TREE_CLAIM_ALL  uint64_t tree id, then n_items claims, each an int32_t
+ *            node index followed by struct priv_exec and its trailer
+ *   TREE_LIST  PRIV_REQ_ALL: with every node's row
+ *   Request types front has no record for (a tree's single claim)
  *   go as NONE: priv refuses them as unknown.
  * A priv_exec is followed by n_fds struct priv_fd_map, then the path
  * (path_len bytes, no NUL), then argc and envc strings, each a uint32_t
@@ -120,7 +123,9 @@ enum priv_body {
 	PRIV_BODY_CHECK = 20,
 	PRIV_BODY_KILL = 21,
 	PRIV_BODY_TREE = 22,          /* the body: a tree plan (tree-proto.h) */
+	PRIV_BODY_TREE_CLAIM_ALL = 24, /* tree id, then n_items exec claims */
 	PRIV_BODY_TREE_RELEASE = 25,  /* n_items 1: the body is the uint64_t tree id */
+	PRIV_BODY_TREE_LIST = 26,
 };
 
 struct priv_request {

@@ -47,9 +47,30 @@ static size_t body_size(const Pidrestore__Request *req, uint32_t *n_items)
 		return req->kill->n_ids * sizeof(uint64_t);
 	case PIDRESTORE__REQUEST__BODY_POLICY:
 		return req->policy->check ? sizeof(struct priv_process) : 0;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL: {
+		size_t size = sizeof(uint64_t);
+
+		*n_items = (uint32_t)req->tree_claim_all->n_claims;
+		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
+			size += sizeof(int32_t) + exec_size(req->tree_claim_all->claims[i]->exec);
+		return size;
+	}
 	default:
 		return 0;
 	}
+}
+
+bool privmsg_has_record(const Pidrestore__Request *req)
+{
+	if (req->body_case <= PIDRESTORE__REQUEST__BODY_KILL || req->body_case == PIDRESTORE__REQUEST__BODY_TREE_LIST)
+		return true;
+	if (req->body_case != PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL)
+		return false;
+	/* A blob claim is no exec record. */
+	for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
+		if (req->tree_claim_all->claims[i]->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC)
+			return false;
+	return true;
 }
 
 size_t privmsg_request_size(const Pidrestore__Request *req)
@@ -149,9 +170,10 @@ void privmsg_client_name(const char *name, char *buf, size_t len)
 
 long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t *buf, size_t cap)
 {
-	/* Types with no record here (a tree's claims, release, list) are
-	 * refused by priv as unknown; a tree itself goes as its plan. */
-	uint32_t body = req->body_case <= PIDRESTORE__REQUEST__BODY_KILL ? (uint32_t)req->body_case : PRIV_BODY_NONE;
+	/* Types with no record here (a tree's single claim) are refused by
+	 * priv as unknown; a tree itself and its release go as tree-front.c
+	 * makes them. */
+	uint32_t body = privmsg_has_record(req) ? (uint32_t)req->body_case : PRIV_BODY_NONE;
 	struct priv_request r = { .id = req->id, .body = body, .n_fds = (uint32_t)n_fds };
 	size_t len = body_size(req, &r.n_items);
 	uint8_t *at = buf;
@@ -172,6 +194,10 @@ long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t 
 		break;
 	case PIDRESTORE__REQUEST__BODY_LIST:
 		if (req->list->has_all && req->list->all)
+			r.flags |= PRIV_REQ_ALL;
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_LIST:
+		if (req->tree_list->has_nodes && req->tree_list->nodes)
 			r.flags |= PRIV_REQ_ALL;
 		break;
 	case PIDRESTORE__REQUEST__BODY_KILL:
@@ -222,6 +248,13 @@ long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t 
 	case PIDRESTORE__REQUEST__BODY_POLICY:
 		if (req->policy->check)
 			at = put_process(at, req->policy->check->process);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
+		at = put(at, &req->tree_claim_all->tree_id, sizeof(uint64_t));
+		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++) {
+			at = put(at, &req->tree_claim_all->claims[i]->node, sizeof(int32_t));
+			at = put_exec(at, req->tree_claim_all->claims[i]->exec);
+		}
 		break;
 	default:
 		break;
@@ -406,6 +439,32 @@ static int take_ids(struct privmsg_request *r, struct reader *rd, size_t n, uint
 	return take(rd, (*ret = ids), n * sizeof(uint64_t), "ids cut short");
 }
 
+/* A claim-all: its tree, then n exec claims, each a node and an exec. */
+static int take_claims(struct privmsg_request *r, struct reader *rd, size_t n, Pidrestore__TreeClaimAllRequest *all)
+{
+	size_t min_bytes = sizeof(int32_t) + sizeof(struct priv_exec);
+	Pidrestore__TreeClaimRequest *claims;
+	int err = take(rd, &all->tree_id, sizeof(uint64_t), "tree id cut short");
+
+	if (err < 0)
+		return err;
+	all->claims = chunk_array(r, n, sizeof(void *), min_bytes, left(rd));
+	claims = all->claims ? chunk_array(r, n, sizeof(*claims), min_bytes, left(rd)) : NULL;
+	if (!claims)
+		return n > left(rd) / min_bytes ? fault(rd, "more claims than bytes") : why_set(rd->why, ENOMEM, "out of memory");
+	for (size_t i = 0; i < n && err == 0; i++) {
+		pidrestore__tree_claim_request__init(&claims[i]);
+		claims[i].tree_id = all->tree_id;
+		claims[i].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
+		err = take(rd, &claims[i].node, sizeof(int32_t), "claim node cut short");
+		if (err == 0)
+			err = take_exec(r, rd, &claims[i].exec);
+		all->claims[i] = &claims[i];
+	}
+	all->n_claims = n;
+	return err;
+}
+
 /* Each body in a message of its own type, every one allocated zeroed and
  * initialized, so that the handlers see what protobuf-c would have built. */
 static int take_body(struct privmsg_request *r, struct reader *rd, const struct priv_request *pr, Pidrestore__Request *req)
@@ -490,6 +549,15 @@ static int take_body(struct privmsg_request *r, struct reader *rd, const struct 
 			req->policy->check->uid = pr->arg;
 			err = take_process(r, rd, &req->policy->check->process);
 		}
+		break;
+	case PRIV_BODY_TREE_CLAIM_ALL:
+		BODY(tree_claim_all, Pidrestore__TreeClaimAllRequest, pidrestore__tree_claim_all_request__init);
+		err = take_claims(r, rd, pr->n_items, req->tree_claim_all);
+		break;
+	case PRIV_BODY_TREE_LIST:
+		BODY(tree_list, Pidrestore__TreeListRequest, pidrestore__tree_list_request__init);
+		req->tree_list->has_nodes = all;
+		req->tree_list->nodes = all;
 		break;
 	case PRIV_BODY_STATUS:
 		BODY(status, Pidrestore__StatusRequest, pidrestore__status_request__init);

@@ -5,11 +5,16 @@
  * fds, no state: both halves are unit-tested and fuzzed on their own. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "pidrestore.pb-c.h"
 #include "util.h"
+
+/* Whether req goes to priv as a record packed here (a tree, its release
+ * and a claim with a blob go as tree-front.c makes them, or not at all). */
+bool privmsg_has_record(const Pidrestore__Request *req);
 
 /* Bytes the record of req takes (a priv_request and its body). */
 size_t privmsg_request_size(const Pidrestore__Request *req);

@@ -408,7 +408,7 @@ static void forward_request(struct client *c, const uint8_t *buf, size_t len, st
 		reject_packet(c, pkt, req ? req->id : 0, &why);
 		goto out;
 	}
-	if (req->body_case >= PIDRESTORE__REQUEST__BODY_TREE) {
+	if (!privmsg_has_record(req)) {
 		forward_tree(c, req, pkt);
 		goto out;
 	}

@@ -41,7 +41,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
-	const char *features[16];
+	const char *features[24];
 	char client[84];
 	size_t n = 0;
 	uint32_t version;
@@ -71,6 +71,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	/* TreeRequest and TreeReleaseRequest; a tree's nodes are claimed by
 	 * ExecRequest on their reservation ids. */
 	features[n++] = "tree";
+	features[n++] = "tree-list";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;

@@ -71,6 +71,8 @@ static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
 		return STATS_CHECK;
 	case PIDRESTORE__REQUEST__BODY_KILL:
 		return STATS_KILL;
+	case PIDRESTORE__REQUEST__BODY_TREE_LIST:
+		return STATS_TREE;
 	default:
 		return STATS_INVALID;
 	}
@@ -176,6 +178,9 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	case PIDRESTORE__REQUEST__BODY_CHECK:
 		query_check(c, req->id);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_LIST:
+		tree_list(c, req->id, req->tree_list);
 		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",

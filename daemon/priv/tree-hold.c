@@ -69,6 +69,7 @@ void tree_hold(struct tree *t)
 			log_warning("tree %llu: node %u could not be registered; it stays parked until the daemon exits",
 				    (unsigned long long)t->id, i);
 	}
+	t->pidns_inode = tree_list_pidns(t);
 	t->next = held;
 	held = t;
 }
@@ -92,7 +93,12 @@ void tree_settle(struct tree *t)
 	}
 }
 
-static struct tree *held_find(uint64_t tree_id)
+struct tree *tree_held_first(void)
+{
+	return held;
+}
+
+struct tree *tree_held_find(uint64_t tree_id)
 {
 	for (struct tree *t = held; t; t = t->next)
 		if (t->id == tree_id)
@@ -121,7 +127,7 @@ static void release_done(void *arg)
 
 void tree_release(struct conn *c, uint64_t id, uint64_t tree_id)
 {
-	struct tree *t = held_find(tree_id);
+	struct tree *t = tree_held_find(tree_id);
 	struct release_ctx *rc = NULL;
 	uint64_t *ids = NULL;
 	struct why why = { 0 };

@@ -59,6 +59,7 @@ struct tree {
 	unsigned int n_root_ghosts, n_root_ghosts_reaped; /* the daemon's children */
 	uint32_t extra_levels;       /* levels above the plan's, the kernel's picks */
 	uint64_t started_usec;
+	uint64_t pidns_inode;        /* held: the pid namespace of its roots */
 
 	/* The build. */
 	int sock;                    /* the tree socket */
@@ -106,6 +107,12 @@ void tree_reply_released(struct conn *c, uint64_t id, const int32_t *nodes, size
 void tree_hold(struct tree *t);
 void tree_settle(struct tree *t);
 void tree_unhold(struct tree *t);
+/* The held trees, linked by next; the one with this id, or NULL. */
+struct tree *tree_held_first(void);
+struct tree *tree_held_find(uint64_t tree_id);
+
+/* tree-list.c: the pid namespace of t's roots, while t holds its pidfds. */
+uint64_t tree_list_pidns(const struct tree *t);
 
 /* tree-build.c: builds of c in progress lose their connection: they roll
  * back without an answer. */

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pidrestore.pb-c.h"
+
 struct conn;
 struct event_base;
 struct fd_table;
@@ -20,6 +22,10 @@ void tree_request(struct conn *c, uint64_t id, const uint8_t *plan, size_t len, 
 
 /* Kills the unclaimed nodes of c's tree tree_id and answers id. */
 void tree_release(struct conn *c, uint64_t id, uint64_t tree_id);
+
+/* Lists the held trees of c's user (root: everyone's), with every node
+ * when req asks. */
+void tree_list(struct conn *c, uint64_t id, const Pidrestore__TreeListRequest *req);
 
 /* The connection is going: its trees' unclaimed nodes are killed, builds
  * in progress rolled back without an answer. */

@@ -135,6 +135,11 @@ static void test_every_type(void)
 	Pidrestore__PolicyRequest policy = PIDRESTORE__POLICY_REQUEST__INIT;
 	Pidrestore__PolicyCheck pcheck = PIDRESTORE__POLICY_CHECK__INIT;
 	Pidrestore__StatusRequest status = PIDRESTORE__STATUS_REQUEST__INIT;
+	Pidrestore__TreeListRequest tlist = PIDRESTORE__TREE_LIST_REQUEST__INIT;
+	Pidrestore__ExecSpec exec2 = PIDRESTORE__EXEC_SPEC__INIT;
+	Pidrestore__TreeClaimRequest claim0 = PIDRESTORE__TREE_CLAIM_REQUEST__INIT, claim1 = PIDRESTORE__TREE_CLAIM_REQUEST__INIT;
+	Pidrestore__TreeClaimRequest *claims[] = { &claim0, &claim1 };
+	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
 	int32_t pids1[] = { 1, 4242, 0 }, pids2[] = { 300 }, pids3[] = { 0, 0 };
 	ProtobufCBinaryData argv[] = { bytes("sleep"), bytes(""), bytes("10") }, envp[] = { bytes("A=b") };
 	uint64_t ids[] = { 7, 1ull << 40, 9 };
@@ -235,6 +240,33 @@ static void test_every_type(void)
 	req.body_case = PIDRESTORE__REQUEST__BODY_STATUS;
 	req.status = &status;
 	round_trip("status", &req, 0);
+
+	tlist.has_nodes = 1;
+	tlist.nodes = 1;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_LIST;
+	req.tree_list = &tlist;
+	round_trip("tree list with nodes", &req, 0);
+
+	/* Two exec claims, by path and by program fd (exec as above). */
+	exec2.has_path = 1;
+	exec2.path = bytes("/bin/true");
+	claim0.tree_id = claim1.tree_id = all.tree_id = 1ull << 33;
+	claim0.node = 4;
+	claim0.how_case = claim1.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
+	claim0.exec = &exec2;
+	claim1.node = 0;
+	claim1.exec = &exec;
+	all.n_claims = 2;
+	all.claims = claims;
+	exec.has_cwd_fd_index = 0;
+	exec.program_fd_index = 2;
+	req.has_fd_count = 1;
+	req.fd_count = 3;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
+	req.tree_claim_all = &all;
+	round_trip("tree claim-all of two", &req, 3);
+	req.has_fd_count = 0;
+	req.fd_count = 0;
 
 	req.body_case = PIDRESTORE__REQUEST__BODY__NOT_SET;
 	round_trip("a type front does not know", &req, 0);
