@@ -1503,3 +1503,63 @@ _public_ void pidrestore_tree_list_free(pidrestore_tree_entry *list, size_t n)
 		free(list[i].nodes);
 	free(list);
 }
+
+_public_ int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrestore_tree_claim *claims, size_t n)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
+	Pidrestore__TreeClaimRequest *items = NULL, **ptrs = NULL;
+	Pidrestore__ServerMessage *msg = NULL;
+	struct exec_build *builds = NULL;
+	struct wire_packet pkt = { 0 };
+	struct fd_list fds = { 0 };
+	size_t n_built = 0;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!claims || n == 0)
+		return set_error(c, -EINVAL, "a claim-all needs at least one claim");
+	items = calloc(n, sizeof(*items));
+	ptrs = calloc(n, sizeof(*ptrs));
+	builds = calloc(n, sizeof(*builds));
+	if (!items || !ptrs || !builds) {
+		r = set_error(c, -ENOMEM, "out of memory for %zu claims", n);
+		goto out;
+	}
+	for (; n_built < n; n_built++) {
+		exec_build_init(&builds[n_built]);
+		r = exec_build(c, &builds[n_built], claims[n_built].cmd, &fds);
+		if (r < 0) {
+			n_built++;
+			goto out;
+		}
+		pidrestore__tree_claim_request__init(&items[n_built]);
+		items[n_built].tree_id = id;
+		items[n_built].node = claims[n_built].node;
+		items[n_built].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
+		items[n_built].exec = &builds[n_built].spec;
+		ptrs[n_built] = &items[n_built];
+	}
+	all.tree_id = id;
+	all.n_claims = n;
+	all.claims = ptrs;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
+	req.tree_claim_all = &all;
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_TREE_CLAIM_ALL, &msg, &pkt);
+	if (r < 0)
+		goto out;
+	r = check_all_fds_taken(c, &pkt);
+	if (r == 0 && msg->response->tree_claim_all->n_nodes != n)
+		r = set_error(c, -EPROTO, "pidrestored claimed %zu nodes of %zu", msg->response->tree_claim_all->n_nodes, n);
+	if (r == 0)
+		r = n > INT_MAX ? INT_MAX : (int)n;
+out:
+	response_free(msg, &pkt);
+	for (size_t i = 0; builds && i < n_built; i++)
+		exec_build_free(&builds[i]);
+	free(builds);
+	free(items);
+	free(ptrs);
+	return r;
+}

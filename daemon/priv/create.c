@@ -33,15 +33,7 @@ void create_get_stats(struct request_stats *ret)
 	*ret = stats;
 }
 
-struct exec_parsed {
-	struct exec_cmd cmd;
-	int fds[WIRE_MAX_FDS];
-	int targets[WIRE_MAX_FDS];
-	ProtobufCBinaryData argv0;
-	char describe[128];          /* "/bin/true", for messages */
-};
-
-static int exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct fd_table *fdt,
+int create_exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct fd_table *fdt,
 		      struct exec_parsed *e, struct why *why)
 {
 	const struct peer *peer = conn_peer(c);
@@ -135,7 +127,7 @@ void create_spawn(struct conn *c, uint64_t id, const Pidrestore__SpawnRequest *r
 		why_set(&why, EINVAL, "a spawn request needs both a process and an exec part");
 		goto fail;
 	}
-	r = exec_parse(c, req->exec, fdt, e, &why);
+	r = create_exec_parse(c, req->exec, fdt, e, &why);
 	if (r < 0)
 		goto fail;
 	r = authorize_user_limits(c, "spawn", 1, false, &why);
@@ -418,6 +410,19 @@ refuse:
 	return false;
 }
 
+int create_claimable(const struct peer *peer, const struct proc *p, struct why *why)
+{
+	if (authorize_owner(peer, p, "reservation", "claim", false, why) < 0)
+		return -why->err;
+	if (peer_check_claim(peer, p->reserver, why) < 0)
+		return -why->err;
+	if (p->state != PROC_RESERVED)
+		return why_set(why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s", (unsigned long long)p->id,
+			       p->state == PROC_STARTING ? "still starting; try again once its reserve request was answered" :
+			       p->state == PROC_EXECING ? "being claimed by another request" : "already claimed");
+	return 0;
+}
+
 void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt)
 {
 	const struct peer *peer = conn_peer(c);
@@ -435,7 +440,7 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 		why_set(&why, EINVAL, "an exec request needs an exec part");
 		goto fail;
 	}
-	r = exec_parse(c, req->exec, fdt, e, &why);
+	r = create_exec_parse(c, req->exec, fdt, e, &why);
 	if (r < 0)
 		goto fail;
 	r = fd_table_check_all_used(fdt, &why);
@@ -447,17 +452,8 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 			(unsigned long long)req->reservation_id);
 		goto fail;
 	}
-	if (authorize_owner(peer, p, "reservation", "claim", false, &why) < 0)
+	if (create_claimable(peer, p, &why) < 0)
 		goto fail;
-	if (peer_check_claim(peer, p->reserver, &why) < 0)
-		goto fail;
-	if (p->state != PROC_RESERVED) {
-		why_set(&why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s",
-			(unsigned long long)p->id,
-			p->state == PROC_STARTING ? "still starting; try again once its reserve request was answered" :
-			p->state == PROC_EXECING ? "being claimed by another request" : "already claimed");
-		goto fail;
-	}
 	pd = pending_new(c, id, PENDING_EXEC, 1);
 	if (!pd) {
 		why_set(&why, ENOMEM, "out of memory");

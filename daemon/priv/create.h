@@ -8,8 +8,10 @@
 #include "fd-table.h"
 #include "pidrestore.pb-c.h"
 #include "privmsg.h"
+#include "proc.h"
 
 struct conn;
+struct peer;
 
 struct request_limits {
 	unsigned int max_reservations;          /* over all connections; 0: none */
@@ -31,3 +33,18 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 /* Returns true when it took over record and the packet's fds (then it
  * answers later, or has answered). */
 bool create_reserve(struct conn *c, struct privmsg_request *record, struct fd_table *fdt);
+
+/* An ExecSpec as the command a holder runs; its fds are fdt's. */
+struct exec_parsed {
+	struct exec_cmd cmd;
+	int fds[WIRE_MAX_FDS];
+	int targets[WIRE_MAX_FDS];
+	ProtobufCBinaryData argv0;
+	char describe[128];          /* "/bin/true", for messages */
+};
+int create_exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct fd_table *fdt, struct exec_parsed *e,
+		      struct why *why);
+
+/* Whether peer may claim p now: its owner, with the reserver's context,
+ * and p parked. Returns 0 or -errno with why. */
+int create_claimable(const struct peer *peer, const struct proc *p, struct why *why);

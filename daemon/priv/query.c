@@ -72,6 +72,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	 * ExecRequest on their reservation ids. */
 	features[n++] = "tree";
 	features[n++] = "tree-list";
+	features[n++] = "tree-claim-all";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;

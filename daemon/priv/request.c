@@ -72,6 +72,7 @@ static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
 	case PIDRESTORE__REQUEST__BODY_KILL:
 		return STATS_KILL;
 	case PIDRESTORE__REQUEST__BODY_TREE_LIST:
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
 		return STATS_TREE;
 	default:
 		return STATS_INVALID;
@@ -181,6 +182,9 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 		break;
 	case PIDRESTORE__REQUEST__BODY_TREE_LIST:
 		tree_list(c, req->id, req->tree_list);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
+		tree_claim_all(c, req->id, req->tree_claim_all, &fdt);
 		break;
 	default:
 		why_set(&why, EOPNOTSUPP, "unknown request type; this daemon (protocol %u) does not know it — check HelloReply.features",

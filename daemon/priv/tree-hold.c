@@ -195,6 +195,7 @@ void tree_conn_closed(struct conn *c)
 		}
 	}
 	tree_builds_conn_closed(c);
+	tree_claim_all_conn_closed(c);
 }
 
 void tree_shutdown(void)

@@ -111,6 +111,9 @@ void tree_unhold(struct tree *t);
 struct tree *tree_held_first(void);
 struct tree *tree_held_find(uint64_t tree_id);
 
+/* tree-claim-all.c: claim-alls of c wait no longer on their answer. */
+void tree_claim_all_conn_closed(struct conn *c);
+
 /* tree-list.c: the pid namespace of t's roots, while t holds its pidfds. */
 uint64_t tree_list_pidns(const struct tree *t);
 

@@ -27,6 +27,10 @@ void tree_release(struct conn *c, uint64_t id, uint64_t tree_id);
  * when req asks. */
 void tree_list(struct conn *c, uint64_t id, const Pidrestore__TreeListRequest *req);
 
+/* Claims every listed live node of a tree by exec, all checked before
+ * any is told (tree-claim-all.c); answers once every exec reported. */
+void tree_claim_all(struct conn *c, uint64_t id, const Pidrestore__TreeClaimAllRequest *req, struct fd_table *fdt);
+
 /* The connection is going: its trees' unclaimed nodes are killed, builds
  * in progress rolled back without an answer. */
 void tree_conn_closed(struct conn *c);

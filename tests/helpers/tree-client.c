@@ -21,6 +21,9 @@
  *                   through REAPER, tree-reap, of their zombies 60 and 50
  *                   first), then sleeps; checks every report and the zombies'
  *                   status on the requester's pidfds; then kills the tree
+ *   --claim-all REAPER  the same with one claim-all of every live node (in
+ *                   random order), after claim-alls it must refuse whole: of
+ *                   the zombie 60, naming 21 twice, of a node there is not
  *   --release       releases the tree afterwards; then checks every PID free
  *   --scale N       instead: N nodes, one root and its N-1 children, each
  *                   with 4 threads, PIDs from BASE, TIDs after them; prints
@@ -99,7 +102,7 @@ static struct {
 	int base;
 	unsigned int timeout_ms;
 	int squat;
-	bool check, release, flat;
+	bool check, release, flat, at_once;
 	int scale;
 	unsigned int ttl;
 	const char *reaper;
@@ -499,61 +502,134 @@ static const char report_script[] =
 	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
 	"set -- $v; IFS=,; l=\"$l $k$*\"; unset IFS;; esac; done < /proc/self/status; echo \"$l\"; ";
 
-static int claim(int sock, int i, int out_fd, uint64_t id)
-{
-	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
-	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
-	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
-	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, err = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map, &err };
-	Pidrestore__ServerMessage *m;
-	char script[1024], *argv_s[] = { "sh", "-c", script };
+/* What one exec claim is made of: its stdout and stderr are the fds at
+ * fd_base and fd_base + 1 of its request. */
+struct claim_room {
+	Pidrestore__ExecSpec spec;
+	Pidrestore__FdMapping map, err, *maps[2];
+	char script[1024];
+	char *argv_s[3];
 	ProtobufCBinaryData argv[3];
-	int fds[256];
-	size_t n_fds, len;
+};
+
+static void claim_spec(int i, int fd_base, struct claim_room *c)
+{
+	/* The reaper first: the report's shell would reap every child. */
+	if (ref[i].l2 == 30 || ref[i].l2 == 10)
+		snprintf(c->script, sizeof(c->script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
+			 ref[i].l2 == 30 ? 60 : 50, report_script);
+	else
+		snprintf(c->script, sizeof(c->script), "%sexec sleep 1000", report_script);
+	c->argv_s[0] = "sh";
+	c->argv_s[1] = "-c";
+	c->argv_s[2] = c->script;
+	for (int k = 0; k < 3; k++)
+		c->argv[k] = (ProtobufCBinaryData){ .len = strlen(c->argv_s[k]), .data = (uint8_t *)c->argv_s[k] };
+	pidrestore__exec_spec__init(&c->spec);
+	pidrestore__fd_mapping__init(&c->map);
+	pidrestore__fd_mapping__init(&c->err);
+	c->spec.has_path = 1;
+	c->spec.path = (ProtobufCBinaryData){ .len = 7, .data = (uint8_t *)"/bin/sh" };
+	c->spec.argv = c->argv;
+	c->spec.n_argv = 3;
+	c->map.fd_index = fd_base;
+	c->map.target = 1;
+	c->err.fd_index = fd_base + 1;
+	c->err.target = 2;
+	c->maps[0] = &c->map;
+	c->maps[1] = &c->err;
+	c->spec.fds = c->maps;
+	c->spec.n_fds = 2;
+}
+
+/* Sends req with n_fds copies of out_fd; returns the daemon's -errno, 0,
+ * or a failure of the exchange, printing a refusal with its message. */
+static int exchange(int sock, Pidrestore__Request *req, int out_fd, size_t n_fds, const char *what)
+{
+	Pidrestore__ServerMessage *m;
+	int fds[256], send_fds[WIRE_MAX_FDS];
+	size_t n_got, len;
 	uint8_t *buf;
 	int r;
 
-	/* The reaper first: the report's shell would reap every child. */
-	if (ref[i].l2 == 30 || ref[i].l2 == 10)
-		snprintf(script, sizeof(script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
-			 ref[i].l2 == 30 ? 60 : 50, report_script);
-	else
-		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
-	for (int k = 0; k < 3; k++)
-		argv[k] = (ProtobufCBinaryData){ .len = strlen(argv_s[k]), .data = (uint8_t *)argv_s[k] };
-	spec.has_path = 1;
-	spec.path = (ProtobufCBinaryData){ .len = 7, .data = (uint8_t *)"/bin/sh" };
-	spec.argv = argv;
-	spec.n_argv = 3;
-	map.fd_index = 0;
-	map.target = 1;
-	err.fd_index = 1;
-	err.target = 2;
-	spec.fds = maps;
-	spec.n_fds = 2;
-	er.reservation_id = reservation_of[i];
-	er.exec = &spec;
-	req.id = id;
-	req.has_fd_count = 1;
-	req.fd_count = 2;
-	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
-	req.exec = &er;
-	len = pidrestore__request__get_packed_size(&req);
+	req->has_fd_count = n_fds > 0;
+	req->fd_count = (uint32_t)n_fds;
+	len = pidrestore__request__get_packed_size(req);
 	buf = malloc(len);
-	if (!buf)
+
+	if (!buf || n_fds > WIRE_MAX_FDS) {
+		free(buf);
 		return -ENOMEM;
-	pidrestore__request__pack(&req, buf);
-	r = wire_send(sock, buf, len, (int[]){ out_fd, out_fd }, 2);
+	}
+	for (size_t k = 0; k < n_fds; k++)
+		send_fds[k] = out_fd;
+	pidrestore__request__pack(req, buf);
+	r = wire_send(sock, buf, len, send_fds, n_fds);
 	free(buf);
 	if (r >= 0)
-		r = recv_response(sock, id, &m, fds, &n_fds);
+		r = recv_response(sock, req->id, &m, fds, &n_got);
 	if (r <= 0)
 		return r ? r : -ECONNRESET;
 	r = m->response->error ? -m->response->error : 0;
 	if (r)
-		printf("claim of L2 %d: error=%d %s\n", ref[i].l2, m->response->error, m->response->message ? m->response->message : "");
+		printf("%s: error=%d %s\n", what, m->response->error, m->response->message ? m->response->message : "");
 	pidrestore__server_message__free_unpacked(m, NULL);
 	return r;
+}
+
+static int claim(int sock, int i, int out_fd, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
+	struct claim_room c;
+	char what[64];
+
+	claim_spec(i, 0, &c);
+	er.reservation_id = reservation_of[i];
+	er.exec = &c.spec;
+	req.id = id;
+	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
+	req.exec = &er;
+	snprintf(what, sizeof(what), "claim of L2 %d", ref[i].l2);
+	return exchange(sock, &req, out_fd, 2, what);
+}
+
+/* One claim-all of the nodes order[0..n) (request node indexes). */
+static int claim_at_once(int sock, const int *order, int n, int out_fd, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
+	static Pidrestore__TreeClaimRequest claims[MAX_NODES], *ptrs[MAX_NODES];
+	static struct claim_room rooms[MAX_NODES];
+
+	for (int k = 0; k < n; k++) {
+		/* A node the tree lacks is claimed with node 0's command. */
+		claim_spec(order[k] < N_REF ? order[k] : 0, 2 * k, &rooms[k]);
+		pidrestore__tree_claim_request__init(&claims[k]);
+		claims[k].tree_id = tree_id;
+		claims[k].node = order[k];
+		claims[k].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
+		claims[k].exec = &rooms[k].spec;
+		ptrs[k] = &claims[k];
+	}
+	all.tree_id = tree_id;
+	all.claims = ptrs;
+	all.n_claims = (size_t)n;
+	req.id = id;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
+	req.tree_claim_all = &all;
+	return exchange(sock, &req, out_fd, 2 * (size_t)n, "claim-all");
+}
+
+/* The claim-all refusals, each before any node is told: a zombie, a node
+ * named twice, a node the tree does not have. */
+static void claim_all_refusals(int sock, int out_fd)
+{
+	int zombie[] = { index_of(60) }, twice[] = { index_of(21), index_of(22), index_of(21) }, none[] = { 77 };
+
+	check(claim_at_once(sock, zombie, 1, out_fd, 90) == -EINVAL, "claim-all of the zombie 60: EINVAL");
+	check(claim_at_once(sock, twice, 3, out_fd, 91) == -EINVAL, "claim-all naming 21 twice: EINVAL");
+	check(claim_at_once(sock, none, 1, out_fd, 92) == -EINVAL, "claim-all of node 77: EINVAL");
 }
 
 /* The status the kernel kept for a reaped zombie, through the requester's
@@ -592,8 +668,13 @@ static void claim_all(int sock)
 		order[i] = order[j];
 		order[j] = t;
 	}
-	for (int k = 0; k < n; k++)
-		check(claim(sock, order[k], out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[order[k]].l2);
+	if (opt.at_once) {
+		claim_all_refusals(sock, out_fd);
+		check(claim_at_once(sock, order, n, out_fd, 100) == 0, "claim-all of the %d live nodes", n);
+	} else {
+		for (int k = 0; k < n; k++)
+			check(claim(sock, order[k], out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[order[k]].l2);
+	}
 	/* Every node reports once, the two reapers once more. */
 	for (int tries = 0; tries < 1000 && lines < n + 2; tries++) {
 		lines = 0;
@@ -790,11 +871,13 @@ int main(int argc, char **argv)
 			opt.scale = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
 			opt.reaper = argv[++i];
+		else if (!strcmp(argv[i], "--claim-all") && i + 1 < argc - 1)
+			opt.reaper = argv[++i], opt.at_once = true;
 		else
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--claim-all REAPER] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/tree.sh \
 	tests/integration/ctl-tree.sh \
 	tests/integration/ctl-tree-list.sh \
+	tests/integration/ctl-tree-claim-all.sh \
 	tests/integration/tree-refusals.sh
 
 TESTS += $(INTEGRATION_TESTS)
@@ -58,3 +59,7 @@ tests_helpers_tree_client_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_helpers_tree_client_LDADD = proto/libwire.la
 check_PROGRAMS += tests/helpers/tree-reap
 tests_helpers_tree_reap_SOURCES = tests/helpers/tree-reap.c
+# pidrestore_tree_claim_all() from a shell (ctl-tree-claim-all.sh).
+check_PROGRAMS += tests/helpers/tree-claim
+tests_helpers_tree_claim_SOURCES = tests/helpers/tree-claim.c
+tests_helpers_tree_claim_LDADD = client/libpidrestore-core.la

@@ -42,6 +42,21 @@ assert_match "claims: B reaped 50's SIGTERM" "$RUN_OUT" '^ok   claimed B reaps 5
 assert_match "claims: the requester's pidfds show the same" "$RUN_OUT" '^ok   the requester.s pidfd of 50: SIGTERM'
 assert_match "claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
 
+# --- claims: every live node at once, by one claim-all; refused whole first
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim-all "$USER_HELPERS/tree-reap" "$SOCK"
+assert_eq "claim-all: the client is content" "$RUN_RC" 0
+assert_no_match "claim-all: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "claim-all: a zombie is refused, naming it" "$RUN_OUT" \
+	'^claim-all: error=22 claim 0: node [0-9]+ is a zombie, not a live node; only live nodes can run a program$'
+assert_match "claim-all: a node named twice is refused" "$RUN_OUT" \
+	'^claim-all: error=22 claim 2: node [0-9]+ is claimed twice in this request \(also by claim 0\); name each node once$'
+assert_match "claim-all: a node the tree lacks is refused" "$RUN_OUT" \
+	'^claim-all: error=22 claim 0: tree [0-9]+ has no node 77 \(its nodes are 0 to 49\)$'
+assert_match "claim-all: the 46 live nodes are claimed at once" "$RUN_OUT" '^ok   claim-all of the 46 live nodes$'
+assert_match "claim-all: every node reported from inside" "$RUN_OUT" '^ok   L2 97 reports from inside'
+assert_match "claim-all: 30 reaped 60's exit code 200" "$RUN_OUT" '^ok   claimed 30 reaps 60'
+assert_match "claim-all: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+
 # --- a TTL: the unclaimed nodes expire, their PIDs come free
 run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --ttl 1 "$SOCK"
 assert_match "TTL: the tree was there before" "$RUN_OUT" '^ok   before its TTL, the tree is there$'
@@ -69,8 +84,8 @@ assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
 
 # --- one audit record per tree, with its size and PID ranges
-assert_eq "audit: one granted record per tree built or tried (5)" \
-	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 5
+assert_eq "audit: one granted record per tree built or tried (6)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 6
 assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
 	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
 assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1
