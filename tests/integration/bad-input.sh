@@ -36,7 +36,7 @@ RAW=$PR_HELPERS/raw-request
 OTHER_UID=$((TEST_UID + 1))
 AS_OTHER=(setpriv --reuid="$OTHER_UID" --regid="$OTHER_UID" --clear-groups --)
 PID_MAX=$(cat /proc/sys/kernel/pid_max)
-NOT_DECODED='the request \([0-9]+ bytes\) could not be decoded as a pidrestore\.Request message: '
+NOT_DECODED='the request \([0-9]+ bytes\) could not be decoded as a pidrestore\.Request message; send one whole, well-formed Request per packet \(the schema is pidrestore\.proto\)$'
 NOT_PIDNS='neither a pid namespace \(/proc/PID/ns/pid\) nor a pidfd$'
 
 # ------------------------------------------------------------------ checks
@@ -159,12 +159,12 @@ echo "# the daemon has $BASE fds open"
 
 # ------------------------------------------------ malformed and oversized
 
-row "garbage bytes" EPROTO "${NOT_DECODED}at byte 0, field number 0 does not exist \\(in Request\\)\$" \
+row "garbage bytes" EPROTO "$NOT_DECODED" \
 	"$SOCK" garbage
-row "garbage before any Hello" EPROTO "${NOT_DECODED}at byte 0, field number 0 does not exist" \
+row "garbage before any Hello" EPROTO "$NOT_DECODED" \
 	--no-hello "$SOCK" garbage
 row "a spawn cut off at two thirds" EPROTO \
-	"${NOT_DECODED}at byte 2, Request\\.spawn \\(field 11\\) says it has 29 bytes but 18 are left\$" \
+	"$NOT_DECODED" \
 	"$SOCK" truncated
 row "a 1 MiB message (limit 64 KiB)" EMSGSIZE \
 	"the request has 1048576 bytes, more than the daemon's limit of 65536; send smaller requests" \
@@ -195,7 +195,7 @@ row "an fd that only an unknown field could name" EPROTO \
 	"the request carries 1 fds but its fields use only 0; send exactly the fds the request names\$" \
 	--unknown-fields --fd "file:$T/marker" "$SOCK" spawn 0
 row "an unknown field in the group encoding" EPROTO \
-	"${NOT_DECODED}at byte 4, unknown field 1000 of Request is a group start: the deprecated group encoding is not read\$" \
+	"$NOT_DECODED" \
 	"$SOCK" unknown-group
 
 # ------------------------------------------------------- PIDs and levels
