@@ -41,6 +41,10 @@ void conn_free(struct conn *c);
 /* Queues a message with optional fds (the caller keeps its fds). */
 int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *fds, size_t n_fds);
 
+/* A request of c arrived; every one gets exactly one response. Until it
+ * has, changes of what c holds ride on the response. */
+void conn_request_received(struct conn *c);
+
 /* Sends a response to request id; fills the envelope. */
 int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const int *fds, size_t n_fds);
 

@@ -80,6 +80,7 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 	int r;
 
 	answer_set(STATS_INVALID, now_usec());
+	conn_request_received(c);
 	r = privmsg_unpack_request(buf, len, pkt->n_fds, &record, &why);
 	req = record.req;
 	if (r < 0) {
