@@ -194,6 +194,20 @@ void proc_watch_end(struct proc *p)
 		proc_poll_add(p);
 }
 
+/* Most often the process is a zombie by the time its channel closed: it
+ * is reaped at once, without a pidfd and another turn of the loop. A pid
+ * namespace's init that still waits for its namespace is watched. */
+void proc_channel_closed(struct proc *p)
+{
+	siginfo_t si;
+
+	if (p->pid > 0 && !p->priv->deferred && !p->priv->exit_ev && !p->priv->reaped && reap_nohang(p, &si) == 1) {
+		proc_ended(p, &si);
+		return;
+	}
+	proc_watch_end(p);
+}
+
 static void send_exit_event(struct proc *p, const siginfo_t *si)
 {
 	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;

@@ -224,11 +224,11 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 /* The holder's channel closed while no exec was under way: the holder is
  * gone or going. The channel closes early in an exit, and a pid namespace's
  * init finishes exiting only once every other process of its namespace is
- * reaped, which may be this daemon's own children: only its pidfd tells
- * when it can be reaped. */
+ * reaped, which may be this daemon's own children: when it cannot be
+ * reaped at once, its pidfd tells when it can. */
 static void holder_gone(struct proc *p)
 {
-	proc_watch_end(p);
+	proc_channel_closed(p);
 }
 
 /* Reads up to max_reports of what the holder said. */

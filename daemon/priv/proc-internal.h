@@ -67,6 +67,9 @@ int proc_exit_init(struct event_base *base);
 void proc_exit_shutdown(void);
 int proc_watch_exit(struct proc *p);
 void proc_watch_end(struct proc *p);
+/* The holder's channel closed: p is reaped now if it can be, which frees
+ * it, else watched as proc_watch_end() does. */
+void proc_channel_closed(struct proc *p);
 void proc_drop_deferred(struct proc *p);
 void proc_kill(struct proc *p);
 void proc_poll_add(struct proc *p);
