@@ -89,7 +89,7 @@
 #include <stdint.h>
 
 #define HOLDER_PROTO_MAGIC 0x70724804u /* "prH" + version 4 */
-#define SPAWNER_PROTO_MAGIC 0x70725303u /* "prS" + version 3 */
+#define SPAWNER_PROTO_MAGIC 0x70725304u /* "prS" + version 4 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -270,7 +270,7 @@ enum spawner_flags {
 	SPAWNER_PIDNS_HELPER = 1u << 5,
 };
 
-#define SPAWNER_MAX_PIDS 33    /* MAX_PID_NS_LEVEL + 1 */
+#define SPAWNER_MAX_PIDS 32    /* clone3()'s set_tid takes at most MAX_PID_NS_LEVEL */
 
 /* daemon -> spawner. SCM_RIGHTS carries, in order: the pid namespace (if
  * SPAWNER_IN_PIDNS), the cgroup (if SPAWNER_INTO_CGROUP), then one fd per bit

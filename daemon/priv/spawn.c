@@ -16,6 +16,8 @@
 #include "spawn.h"
 #include "spawn-internal.h"
 
+_Static_assert(SPAWNER_MAX_PIDS == PR_MAX_SET_TID, "a spawner request carries every PID a request may choose");
+
 /* ------------------------------------------------------------ setup */
 
 static uint32_t setup_ns_mask(const struct peer *peer)
