@@ -59,6 +59,7 @@ for rt in "" runc; do
 	probe+="${rt:-default runtime}: $(printf '%s\n' "$out" | grep -v 'level=warning' | tail -n 1); "
 done
 [ "$probe" = ok ] || skip "rootless podman cannot run a container here as uid $TEST_UID: $probe"
+echo "podman runs its containers with ${rt:-its default runtime}"
 
 # Podman's default seccomp profile: pidrestored refuses a requester under a
 # seccomp filter until it can copy the filter to the child. Once it can,
