@@ -24,6 +24,8 @@ PACKAGES=(
 	# crun refuses rootless containers; uidmap, slirp4netns, fuse-overlayfs
 	# for podman's ordinary rootless use) and systemd-nspawn
 	bubblewrap podman runc uidmap slirp4netns fuse-overlayfs systemd-container
+	# ... which compare how system calls fail in a container and in its child
+	python3
 	# tests/dist: a build with Debian's default flags (dpkg-buildflags), and
 	# the Debian packages built, checked and installed (debian-package.sh)
 	dpkg-dev debhelper lintian

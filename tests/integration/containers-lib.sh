@@ -23,8 +23,10 @@
 #   - a host PID (chosen at level 0) refused with a message naming it;
 #   - the spawned and the claimed child compared with a process the
 #     container starts itself: uids, gids, groups, capabilities,
-#     NoNewPrivs, Seccomp mode, every namespace, the root directory and the
-#     v2 cgroup (see CT_CGROUP_FIELD for the v1 ones).
+#     NoNewPrivs, Seccomp mode and how system calls a seccomp profile
+#     denies fail (syscalls.py, with the host's /usr/bin/python3), every
+#     namespace, the root directory and the v2 cgroup (see CT_CGROUP_FIELD
+#     for the v1 ones).
 
 CT_ROOT=
 CT_CONF=
@@ -89,8 +91,22 @@ for n in $CT_NAMESPACES; do
 done
 echo "\$t:root=\$(stat -L -c %d:%i /proc/\$\$/root)"
 echo "\$t:cgroup2=\$(sed -n 's/^0:://p' /proc/\$\$/cgroup)"
+echo "\$t:syscalls=\$(/usr/bin/python3 /opt/syscalls.py 2>&1 || echo failed)"
 echo "\$t:cgroup=\$(tr '\n' ' ' </proc/\$\$/cgroup)"
 echo "\$t:end"
+EOF
+	# syscalls.py: how system calls that seccomp profiles deny fail here,
+	# each with arguments it refuses without doing anything.
+	cat >"$CT_ROOT/opt/syscalls.py" <<'EOF'
+import ctypes, errno, platform
+calls = {"x86_64": [("clone3", 435, (0, 0)), ("keyctl", 250, (-1, 0)), ("add_key", 248, (0, 0, 0, 0, 0)),
+                    ("bpf", 321, (-1, 0, 0)), ("unshare", 272, (-1,)), ("perf_event_open", 298, (0, 0, -1, -1, 0))]}
+libc = ctypes.CDLL(None, use_errno=True)
+out = []
+for name, nr, args in calls.get(platform.machine(), []):
+    r = libc.syscall(nr, *[ctypes.c_long(a) for a in args])
+    out.append("%s:%s" % (name, errno.errorcode.get(ctypes.get_errno(), "?") if r < 0 else r))
+print(" ".join(out) or "no-table-for-" + platform.machine())
 EOF
 	# claim.sh R1 R2: reserves R1 and R2 in one request, claims R1 with
 	# profile.sh (its output to /tmp/claimed.out), releases R2.
@@ -210,7 +226,7 @@ ct_scenarios() {
 	# the children are what the container would have started itself
 	assert_match "$d: the container's own ids and capabilities were read" \
 		"$(ct_value own Uid) $(ct_value own CapEff)" '^[0-9]+ [0-9]+ [0-9]+ [0-9]+ [0-9a-f]{16}$'
-	for f in $CT_STATUS_FIELDS root cgroup2 $CT_CGROUP_FIELD; do
+	for f in $CT_STATUS_FIELDS root cgroup2 syscalls $CT_CGROUP_FIELD; do
 		own=$(ct_value own "$f")
 		assert_eq "$d: spawned child's $f is the container's" "$(ct_value spawned "$f")" "$own"
 		assert_eq "$d: claimed child's $f is the container's" "$(ct_value claimed "$f")" "$own"
