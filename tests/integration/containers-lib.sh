@@ -109,10 +109,44 @@ for name, nr, args in calls.get(platform.machine(), []):
 print(" ".join(out) or "no-table-for-" + platform.machine())
 EOF
 	# claim.sh R1 R2: reserves R1 and R2 in one request, claims R1 with
-	# profile.sh (its output to /tmp/claimed.out), releases R2.
+	# profile.sh (its output to /tmp/claimed.out), releases R2; with
+	# pidrestorectl's reserve, exec and release where it has exec, else
+	# with reserve-client (libpidrestore's pidrestore_exec).
 	cat >"$CT_ROOT/opt/claim.sh" <<'EOF'
 #!/bin/bash
 set -u
+CTL=(/opt/pidrestorectl --socket "$SOCK_IN")
+free_after() { # PID: 1 once PID is gone (5 s at most), else 0
+	for i in $(seq 50); do [ -e "/proc/$1" ] || break; sleep 0.1; done
+	[ -e "/proc/$1" ] && echo 0 || echo 1
+}
+wait_claimed() {
+	for i in $(seq 50); do grep -q '^claimed:end' /tmp/claimed.out 2>/dev/null && break; sleep 0.1; done
+	cat /tmp/claimed.out
+}
+if "${CTL[@]}" --help 2>/dev/null | grep -q '^ *exec ID'; then
+	echo "claim-with=pidrestorectl"
+	"${CTL[@]}" reserve "$1" "$2" --json >/tmp/reserve.json 2>/tmp/reserve.err &
+	holder=$!
+	for i in $(seq 100); do jq -e 'length == 2' /tmp/reserve.json >/dev/null 2>&1 && break; sleep 0.1; done
+	id1=$(jq -r ".[] | select(.pids[0] == $1) | .id" /tmp/reserve.json 2>/dev/null)
+	id2=$(jq -r ".[] | select(.pids[0] == $2) | .id" /tmp/reserve.json 2>/dev/null)
+	[ -n "$id1" ] && [ -n "$id2" ] && echo "rc-reserve:ok 2" || echo "rc-reserve:error $(cat /tmp/reserve.json /tmp/reserve.err)"
+	echo "reserved-ids=$id1 $id2"
+	echo "in-use-after-reserve=$([ -e /proc/$1 ] && echo 1 || echo 0)$([ -e /proc/$2 ] && echo 1 || echo 0)"
+	if "${CTL[@]}" exec "$id1" -- sh /opt/profile.sh claimed >/tmp/claimed.out 2>&1; then
+		echo "rc-exec:ok"
+	else
+		echo "rc-exec:error $?"
+	fi
+	wait_claimed
+	n=$("${CTL[@]}" release "$id2" 2>&1) && echo "rc-release:ok 1" || echo "rc-release:error $n"
+	echo "released-free=$(free_after "$2")"
+	kill -INT "$holder"
+	wait "$holder"
+	exit 0
+fi
+echo "claim-with=reserve-client"
 coproc RC { /opt/reserve-client --socket "$SOCK_IN" 2>&1; }
 in=${RC[0]} out=${RC[1]}
 say() { echo "$1" >&"$out"; }
@@ -135,12 +169,10 @@ echo "reserved-ids=$id1 $id2"
 echo "in-use-after-reserve=$([ -e /proc/$1 ] && echo 1 || echo 0)$([ -e /proc/$2 ] && echo 1 || echo 0)"
 say "exec $id1 exec sh /opt/profile.sh claimed >/tmp/claimed.out 2>&1"
 answer exec
-for i in $(seq 50); do grep -q '^claimed:end' /tmp/claimed.out 2>/dev/null && break; sleep 0.1; done
-cat /tmp/claimed.out
+wait_claimed
 say "release $id2"
 answer release
-for i in $(seq 50); do [ -e /proc/$2 ] || break; sleep 0.1; done
-echo "released-free=$([ -e /proc/$2 ] && echo 0 || echo 1)"
+echo "released-free=$(free_after "$2")"
 say quit
 wait
 EOF
@@ -208,6 +240,7 @@ ct_scenarios() {
 	assert_eq "$d: the spawned child is PID $CT_PID in the container" "$(ct_value spawned pid)" "$CT_PID"
 
 	# reserve two, claim one, release the other
+	echo "$d: claimed with $(printf '%s\n' "$RUN_OUT" | sed -n 's/^claim-with=//p')"
 	assert_match "$d: both PIDs reserved in one request" "$RUN_OUT" '^rc-reserve:ok 2$'
 	assert_eq "$d: both are taken in the container while reserved" \
 		"$(printf '%s\n' "$RUN_OUT" | sed -n 's/^in-use-after-reserve=//p')" 11
