@@ -399,6 +399,9 @@ static int process_spec_build(pidrestore *c, Pidrestore__ProcessSpec *spec,
 				 target->n_pids, PIDRESTORE_MAX_LEVELS);
 	if (target->n_pids > 0 && !target->pids)
 		return set_error(c, -EINVAL, "target has n_pids but no pids");
+	if (target->n_pids > PIDRESTORE_MAX_PIDS && target->pids[PIDRESTORE_MAX_PIDS] != 0)
+		return set_error(c, -EINVAL, "%zu PIDs given; at most %d can be chosen: the kernel's clone3() sets at most %d levels' PIDs, innermost first, and gives the outermost level of a process %d namespaces deep a PID of its choice; give 0 for that level or leave it out",
+				 target->n_pids, PIDRESTORE_MAX_PIDS, PIDRESTORE_MAX_PIDS, PIDRESTORE_MAX_PIDS);
 	if (target->flags & ~PIDRESTORE_NEW_PIDNS)
 		return set_error(c, -EINVAL, "unknown target flags 0x%x", target->flags);
 

@@ -20,7 +20,10 @@
 extern "C" {
 #endif
 
+/* A process has a PID at up to 33 pid namespace levels; a request may
+ * choose at most 32 of them (clone3()'s limit), innermost first. */
 #define PIDRESTORE_MAX_LEVELS 33
+#define PIDRESTORE_MAX_PIDS 32
 
 typedef struct pidrestore pidrestore;
 

@@ -63,13 +63,18 @@
  * The namespace helper (SPAWNER_PIDNS_HELPER). A pid namespace a requester
  * in another user namespace than the daemon's asks for must be owned by the
  * requester's user namespace, and the kernel gives a new pid namespace to
- * the user namespace its creator is in. So the spawner clones a helper (its
- * own child, not the daemon's) in the parent pid namespace, with these fds:
+ * the user namespace its creator is in. And the kernel creates a pid
+ * namespace (CLONE_NEWPID, unshare) only below its creator's *active* one:
+ * the spawner, which setns()es only its namespace for children, cannot make
+ * one below any namespace but the daemon's. So for both the spawner clones
+ * a helper (its own child, not the daemon's) in the parent pid namespace,
+ * with these fds:
  *
  *   3  HOLDER_FD_CONTROL   SOCK_SEQPACKET socket to the daemon
- *   5  HOLDER_FD_NS(HOLDER_NS_USER)  the requester's user namespace
+ *   5  HOLDER_FD_NS(HOLDER_NS_USER)  the requester's user namespace, when
+ *                          it is not the daemon's (else the slot is closed)
  *
- * The helper joins that user namespace, unshare(CLONE_NEWPID)s, marks itself
+ * The helper joins that user namespace if given, unshare(CLONE_NEWPID)s, marks itself
  * not dumpable, closes fd 5, answers one holder_report (HOLDER_REPORT_READY,
  * or HOLDER_REPORT_SETUP_FAILED with HOLDER_STEP_SETNS_USER or
  * HOLDER_STEP_NEW_PIDNS), and then waits for end of stream on fd 3 and
@@ -84,7 +89,7 @@
 #include <stdint.h>
 
 #define HOLDER_PROTO_MAGIC 0x70724804u /* "prH" + version 4 */
-#define SPAWNER_PROTO_MAGIC 0x70725302u /* "prS" + version 2 */
+#define SPAWNER_PROTO_MAGIC 0x70725304u /* "prS" + version 4 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -260,12 +265,12 @@ enum spawner_flags {
 	 * cannot open one itself (valgrind 3.19 hides pidfd_open). */
 	SPAWNER_OPEN_PIDFD = 1u << 4,
 	/* A namespace helper (above), in the pid namespace of SPAWNER_IN_PIDNS
-	 * or the daemon's; slot_mask names exactly HOLDER_FD_CONTROL and
-	 * HOLDER_FD_NS(HOLDER_NS_USER); no PIDs. */
+	 * or the daemon's; slot_mask names HOLDER_FD_CONTROL and, to join one,
+	 * HOLDER_FD_NS(HOLDER_NS_USER), nothing else; no PIDs. */
 	SPAWNER_PIDNS_HELPER = 1u << 5,
 };
 
-#define SPAWNER_MAX_PIDS 33    /* MAX_PID_NS_LEVEL + 1 */
+#define SPAWNER_MAX_PIDS 32    /* clone3()'s set_tid takes at most MAX_PID_NS_LEVEL */
 
 /* daemon -> spawner. SCM_RIGHTS carries, in order: the pid namespace (if
  * SPAWNER_IN_PIDNS), the cgroup (if SPAWNER_INTO_CGROUP), then one fd per bit

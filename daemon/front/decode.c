@@ -46,6 +46,8 @@ static bool takes_fds(Pidrestore__Request__BodyCase body)
 
 static int check_process(const Pidrestore__ProcessSpec *spec, struct fd_uses *u, struct why *why)
 {
+	size_t chosen = spec->n_pids;
+
 	if (spec->n_pids > PR_MAX_LEVELS)
 		return why_set(why, EINVAL, "%zu PIDs given; there are at most %d levels (%d nested pid namespaces below the root)",
 			       spec->n_pids, PR_MAX_LEVELS, PR_MAX_PID_NS_LEVEL);
@@ -53,6 +55,12 @@ static int check_process(const Pidrestore__ProcessSpec *spec, struct fd_uses *u,
 		if (spec->pids[i] < 0)
 			return why_set(why, EINVAL, "pid %d (entry %zu, innermost first) is not valid: PIDs are positive (0 means any free PID)",
 				       spec->pids[i], i);
+	/* Trailing zeros are the kernel's to fill: not chosen. */
+	while (chosen > 0 && spec->pids[chosen - 1] == 0)
+		chosen--;
+	if (chosen > PR_MAX_SET_TID)
+		return why_set(why, EINVAL, "%zu PIDs given; at most %d can be chosen: the kernel's clone3() sets at most %d levels' PIDs, innermost first, and gives the outermost level of a process %d namespaces deep a PID of its choice; give 0 for that level or leave it out",
+			       spec->n_pids, PR_MAX_SET_TID, PR_MAX_SET_TID, PR_MAX_PID_NS_LEVEL);
 	if (spec->has_new_pidns && spec->new_pidns && spec->n_pids > 0 && spec->pids[0] != 1 && spec->pids[0] != 0)
 		return why_set(why, EINVAL, "with a new pid namespace the innermost pid must be 1 (the new namespace's init), not %d",
 			       spec->pids[0]);

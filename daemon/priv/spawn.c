@@ -16,6 +16,8 @@
 #include "spawn.h"
 #include "spawn-internal.h"
 
+_Static_assert(SPAWNER_MAX_PIDS == PR_MAX_SET_TID, "a spawner request carries every PID a request may choose");
+
 /* ------------------------------------------------------------ setup */
 
 static uint32_t setup_ns_mask(const struct peer *peer)
@@ -298,7 +300,7 @@ static int deferred_start(const struct peer *peer, const struct nsref_chain *cha
 {
 	struct spawner_request helper = {
 		.flags = SPAWNER_PIDNS_HELPER,
-		.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER),
+		.slot_mask = 1u << HOLDER_FD_CONTROL,
 	};
 	struct spawn_deferred *d = calloc(1, sizeof(*d));
 	int hv[2] = { -1, -1 }, fds[3], slots[1 + HOLDER_FD_LAST + 1];
@@ -346,7 +348,10 @@ static int deferred_start(const struct peer *peer, const struct nsref_chain *cha
 	}
 	n_fds = request_in(&helper, chain->level[1].fd, chain->level[1].inode, fds);
 	fds[n_fds++] = hv[1];
-	fds[n_fds++] = peer->userns_fd;
+	if (!peer->own_userns) {
+		helper.slot_mask |= 1u << HOLDER_FD_NS(HOLDER_NS_USER);
+		fds[n_fds++] = peer->userns_fd;
+	}
 	pid = spawn_spawner_call(&helper, fds, n_fds, &d->helper_pidfd);
 	if (pid < 0) {
 		r = why_set(why, (int)-pid, "cannot start the helper that makes a pid namespace owned by your user namespace: %s",
@@ -517,10 +522,12 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		goto fail;
 	}
 
-	/* A new pid namespace for a requester in another user namespace is
-	 * made by a helper there, whose answer the caller awaits from its
-	 * event loop (spawn_deferred_finish()): the holder is cloned then. */
-	if (clone_newpid && !peer->own_userns) {
+	/* A new pid namespace for a requester in another user namespace, or
+	 * below a pid namespace that is not the daemon's (the kernel makes one
+	 * only below its creator's active namespace), is made by a helper
+	 * there, whose answer the caller awaits from its event loop
+	 * (spawn_deferred_finish()): the holder is cloned then. */
+	if (clone_newpid && (!peer->own_userns || (where->fd >= 0 && where->inode != nsref_own_pidns_inode()))) {
 		r = deferred_start(peer, chain, pids, n_pids, &sv[1], &ret->deferred, why);
 		if (r < 0)
 			goto fail;

@@ -221,6 +221,11 @@ row "33 PIDs in a namespace of 1 level" EINVAL '33 PIDs given but the target pid
 	"$SOCK" reserve "$pids33"
 row "34 PIDs" EINVAL '34 PIDs given; there are at most 33 levels \(32 nested pid namespaces below the root\)$' \
 	"$SOCK" spawn "$pids33,0"
+# clone3() sets at most 32 levels' PIDs (MAX_PID_NS_LEVEL): a 33rd must be 0.
+pids32=$(seq -s, 100 131)
+row "33 PIDs, the 33rd chosen" EINVAL \
+	'33 PIDs given; at most 32 can be chosen: the kernel.s clone3\(\) sets at most 32 levels. PIDs, innermost first, and gives the outermost level of a process 32 namespaces deep a PID of its choice; give 0 for that level or leave it out$' \
+	"$SOCK" spawn "$pids32,$A"
 row "a new pid namespace whose init is not 1" EINVAL \
 	"with a new pid namespace the innermost pid must be 1 \\(the new namespace's init\\), not 5\$" \
 	PIDS="$A" "$SOCK" spawn --new-pidns "5,$A"
@@ -243,6 +248,10 @@ row "a new pid namespace 32 levels down" EINVAL \
 	NEST=32 "$SOCK" spawn --new-pidns 0
 row "33 PIDs from 32 levels down: served" - '^spawned id=[0-9]+ pids=([0-9]+,){32}[0-9]+$' \
 	NEST=32 "$SOCK" spawn "$pids33"
+row "32 chosen PIDs and a 0 from 32 levels down: served" - '^spawned id=[0-9]+ pids='"$pids32"',[0-9]+$' \
+	NEST=32 "$SOCK" spawn "$pids32,0"
+row "33 chosen PIDs from 32 levels down" EINVAL '33 PIDs given; at most 32 can be chosen' \
+	NEST=32 "$SOCK" spawn "$pids32,$A"
 real_reserve "after bad PIDs and levels"
 
 # ------------------------------- fds of the wrong kind for a pid namespace

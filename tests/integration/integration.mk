@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/own-userns.sh \
 	tests/integration/bad-requests.sh \
 	tests/integration/new-pidns.sh \
+	tests/integration/new-pidns-nested.sh \
 	tests/integration/transparency.sh \
 	tests/integration/spawner.sh \
 	tests/integration/exec-errors.sh \

@@ -1235,6 +1235,57 @@ static void test_spawner_pidns_helper(void)
 		close(hv[0]);
 		close(hv[1]);
 	}
+	/* Without the user namespace slot the helper joins none: the
+	 * namespace is the spawner's user namespace's, below the pid namespace
+	 * the helper started in (a requester of the daemon's user namespace in
+	 * a pid namespace that is not the daemon's). */
+	{
+		struct spawner_request own = { .flags = SPAWNER_PIDNS_HELPER, .slot_mask = 1u << HOLDER_FD_CONTROL };
+		struct holder oh = { .pid = 0, .sock = -1 };
+		int own_userns = open_or_die("/proc/self/ns/user", O_RDONLY), fd = -1;
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+			die("socketpair");
+		fds[0] = hv[1];
+		result = spawner_ask(&sp, &own, fds, 1, &fd);
+		close(hv[1]);
+		check(result > 0 && result <= 4194304 && fd >= 0,
+		      "pidns helper, no user namespace: started, with a pidfd (result %lld)", (long long)result);
+		oh.pid = result > 0 && result <= 4194304 ? (pid_t)result : 0;
+		oh.sock = hv[0];
+		r = report_wait(&oh, &rep, REPORT_TIMEOUT_MS);
+		check(r == 1 && rep.type == HOLDER_REPORT_READY, "pidns helper, no user namespace: READY (got %d: type %u step %u errno %d)",
+		      r, rep.type, rep.step, rep.error);
+		nsfd = fd >= 0 ? ioctl(fd, TEST_PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) : -1;
+		check(nsfd >= 0 && inode_of(nsfd) != inode_of(own_pidns) &&
+		      ns_ioctl_inode(nsfd, TEST_NS_GET_PARENT) == inode_of(own_pidns) &&
+		      ns_ioctl_inode(nsfd, TEST_NS_GET_USERNS) == inode_of(own_userns),
+		      "pidns helper, no user namespace: a new pid namespace below its own, of its own user namespace");
+		if (nsfd >= 0)
+			close(nsfd);
+		close(hv[0]);
+		if (fd >= 0) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			check(poll(&p, 1, 1000) == 1, "pidns helper, no user namespace: exits at end of stream");
+			close(fd);
+		}
+		close(own_userns);
+
+		/* No slot but these two. */
+		own.slot_mask |= 1u << HOLDER_FD_ROOT;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+			die("socketpair");
+		fds[0] = hv[1];
+		fds[1] = own_pidns;
+		fd = -1;
+		result = spawner_ask(&sp, &own, fds, 2, &fd);
+		check(result == -EPROTO, "pidns helper with a root directory slot: refused (result %lld)", (long long)result);
+		if (fd >= 0)
+			close(fd);
+		close(hv[0]);
+		close(hv[1]);
+	}
 
 	close(sp.sock);
 	check(wait_exit(sp.pid, 1000) >= 0, "spawner: exits at end of stream");
