@@ -12,7 +12,9 @@
 
 #include "holder-proto.h"
 #include "kernel.h"
+#include "cgroup1.h"
 #include "log.h"
+#include "seccomp-copy.h"
 #include "spawn.h"
 #include "spawn-internal.h"
 
@@ -30,7 +32,9 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 
 static int queue_setup(int sock, const struct peer *peer)
 {
-	size_t len = sizeof(struct holder_setup) + peer->n_groups * sizeof(uint32_t);
+	size_t groups_len = peer->n_groups * sizeof(uint32_t);
+	size_t filters_len = peer->seccomp ? peer->seccomp->len : 0;
+	size_t len = sizeof(struct holder_setup) + groups_len + filters_len + peer->cgroup1.procs_len;
 	struct holder_setup *s = calloc(1, len);
 	uint32_t *groups;
 	int r = 0;
@@ -94,6 +98,15 @@ static int queue_setup(int sock, const struct peer *peer)
 	groups = (uint32_t *)(s + 1);
 	for (size_t i = 0; i < peer->n_groups; i++)
 		groups[i] = peer->groups[i];
+	/* Installed last, as the requester's own were (holder-proto.h step 9). */
+	if (peer->seccomp) {
+		s->n_filters = peer->seccomp->n_filters;
+		memcpy((char *)groups + groups_len, peer->seccomp->data, peer->seccomp->len);
+	}
+	/* Joined first of all (step 0). */
+	s->cgroup1_len = (uint32_t)peer->cgroup1.procs_len;
+	if (peer->cgroup1.procs_len)
+		memcpy((char *)groups + groups_len + filters_len, peer->cgroup1.procs, peer->cgroup1.procs_len);
 
 	if (len > 64 * 1024) {
 		int size = (int)len * 2;
@@ -507,6 +520,11 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		return why_set(why, peer->cgroup_error,
 			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
 			       strerror(peer->cgroup_error));
+	if (peer->cgroup1.error)
+		return why_set(why, peer->cgroup1.error, "%s", peer->cgroup1.error_text);
+	r = cgroup1_check_pids(&peer->cgroup1, why);
+	if (r < 0)
+		return r;
 
 	r = holder_channel(sv, why);
 	if (r < 0)

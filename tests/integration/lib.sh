@@ -187,6 +187,19 @@ user_programs() {
 	fi
 }
 
+# user_helper VAR NAME: sets VAR to a copy of helper NAME the test user can
+# run (the helper itself when the build tree is in its reach).
+user_helper() {
+	local -n path=$1
+	path=$PR_HELPERS/$2
+	if ! as_user test -x "$path" 2>/dev/null; then
+		mkdir -p "$T/bin"
+		cp "$PR_HELPERS/$2" "$T/bin/"
+		chmod 755 "$T/bin" "$T/bin/$2"
+		path=$T/bin/$2
+	fi
+}
+
 # A directory the test user owns, for its mounts and files.
 user_dir() {
 	mkdir -p "$T/u"

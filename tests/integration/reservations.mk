@@ -5,6 +5,7 @@
 
 RESERVE_TESTS = \
 	tests/integration/seccomp.sh \
+	tests/integration/cgroup-v1.sh \
 	tests/integration/watchdog.sh \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
