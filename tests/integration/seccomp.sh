@@ -83,6 +83,8 @@ same_as_requester "the root of a user namespace, without no_new_privs" \
 
 # --- refusals
 CTL=("$PR_CTL" --socket "$SOCK")
+# LeakSanitizer cannot run in a traced process (a sanitizer build).
+TRACED=(env "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" strace -f -o /dev/null)
 pick_pid P
 run "$DENY" unshare=NOTIF "${CTL[@]}" spawn --pid "$P" -- true
 assert_eq "a USER_NOTIF filter is refused (125)" "$RUN_RC" 125
@@ -92,11 +94,11 @@ run "${AS_USER[@]}" unshare -Urpf --mount-proc "$DENY" unshare=NOTIF "$USER_CTL"
 assert_eq "a user's USER_NOTIF filter is refused (125)" "$RUN_RC" 125
 assert_match "with the same message" "$RUN_ERR" '\(EPERM\).*SECCOMP_RET_USER_NOTIF'
 
-run strace -f -o /dev/null "$DENY" unshare=EPERM "${CTL[@]}" spawn --pid "$P" -- true
+run "${TRACED[@]}" "$DENY" unshare=EPERM "${CTL[@]}" spawn --pid "$P" -- true
 assert_eq "a traced requester under a filter is refused (125)" "$RUN_RC" 125
 assert_match "with EBUSY naming its tracer" "$RUN_ERR" '\(EBUSY\).*traced by pid [0-9]+.*without a debugger'
 check "nothing took pid $P" bash -c "! test -e /proc/$P"
-run strace -f -o /dev/null "${CTL[@]}" spawn --pid "$P" -- true
+run "${TRACED[@]}" "${CTL[@]}" spawn --pid "$P" -- true
 assert_eq "a traced requester under no filter is served" "$RUN_RC" 0
 
 run "${CTL[@]}" spawn --pid "$P" -- sh -c 'grep "^Seccomp:" /proc/self/status'
