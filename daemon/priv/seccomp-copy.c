@@ -366,8 +366,11 @@ int seccomp_copy(pid_t pid, int pidfd, struct seccomp_set **ret, struct why *why
 	int mode, r;
 
 	*ret = NULL;
-	if (status_fields(pid, &mode, &tracer, &ppid) < 0)
-		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", pid);
+	/* Read through the PID: it described the requester only if the
+	 * pidfd's process still lives after. */
+	if (status_fields(pid, &mode, &tracer, &ppid) < 0 ||
+	    (pr_pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno == ESRCH))
+		return why_set(why, ESRCH, "the requester (pid %d) exited before its seccomp filters could be copied", pid);
 	if (mode == SECCOMP_MODE_DISABLED)
 		return 0;
 	if (mode != SECCOMP_MODE_FILTER)

@@ -104,6 +104,17 @@ assert_eq "a traced requester under no filter is served" "$RUN_RC" 0
 run "${CTL[@]}" spawn --pid "$P" -- sh -c 'grep "^Seccomp:" /proc/self/status'
 assert_eq "without a filter the child has none" "$RUN_OUT" $'Seccomp:\t0'
 
+# A requester whose thread-group leader cannot stop (held in vfork() while
+# another thread asks) is refused in bounded time, and let go afterwards.
+pick_pid P
+run timeout 20 "$PR_HELPERS/seccomp-vfork" "$SOCK" "$P" 2
+assert_eq "a requester that does not stop is refused (3)" "$RUN_RC" 3
+assert_match "with EAGAIN saying it did not stop in time" "$RUN_OUT" '^error=EAGAIN message=.*did not stop within 20 ms'
+assert_match "and it was let go: its main thread resumed" "$RUN_OUT" '^resumed$'
+check "nothing took pid $P" bash -c "! test -e /proc/$P"
+run "${CTL[@]}" status
+assert_eq "the daemon serves on" "$RUN_RC" 0
+
 # --- claims: the user's reservations in its own user+pid namespace
 OUT=$T/u/claim.out
 user_dir
