@@ -15,9 +15,9 @@
  * its default disposition (an ignored signal stays ignored across exec), then
  * applies the setup in this order, each step as root unless noted:
  *   0. joins the requester's cgroup in every cgroup v1 hierarchy, writing 0
- *      to each cgroup.procs path of the setup (paths in the daemon's mount
- *      namespace, where the holder still is), before anything else; the v2
- *      cgroup it was cloned into (CLONE_INTO_CGROUP)
+ *      to each cgroup.procs file that came with the setup (SCM_RIGHTS, opened
+ *      for writing by the daemon), before anything else; the v2 cgroup is
+ *      the one it was cloned into (CLONE_INTO_CGROUP)
  *   1. setsid(); oom_score_adj; rlimits; scheduling policy and nice, CPU
  *      affinity, I/O priority and personality as flagged; drop bounding set
  *      to cap_bnd
@@ -145,6 +145,7 @@ enum holder_setup_flags {
 #define HOLDER_MAX_FILTER_INSNS 4096
 #define HOLDER_MAX_FILTER_PATH 32768
 #define HOLDER_FILTER_PATH_COST 4
+#define HOLDER_MAX_CGROUP1 32 /* cgroup v1 hierarchies: 16 controllers, and names */
 #define HOLDER_MAX_GROUPS 65536 /* NGROUPS_MAX */
 
 struct holder_rlimit {
@@ -157,7 +158,7 @@ struct holder_rlimit {
  * oldest (outermost) first, each a struct holder_filter and its n_insns
  * classic BPF instructions (struct sock_filter, 8 bytes each); their
  * instructions, plus HOLDER_FILTER_PATH_COST for each, add up to at most
- * HOLDER_MAX_FILTER_PATH; then cgroup1_len bytes of cgroup.procs paths. */
+ * HOLDER_MAX_FILTER_PATH. SCM_RIGHTS carries cgroup1_fds fds, nothing else. */
 struct holder_setup {
 	uint32_t magic;
 	uint32_t flags;        /* enum holder_setup_flags */
@@ -186,11 +187,11 @@ struct holder_setup {
 	uint32_t personality;
 	uint32_t n_filters;    /* seccomp filters to install (step 9) */
 	uint64_t cpu_affinity[HOLDER_CPU_WORDS];
-	uint32_t cgroup1_len;  /* bytes of cgroup.procs paths to join (step 0) */
+	uint32_t cgroup1_fds;  /* cgroup.procs fds in SCM_RIGHTS to join (step 0),
+	                          at most HOLDER_MAX_CGROUP1 */
 	uint32_t reserved;
 	/* uint32_t groups[n_groups]; */
 	/* n_filters x { struct holder_filter; uint64_t insns[n_insns]; } */
-	/* char cgroup1_procs[cgroup1_len]: NUL-terminated paths, back to back */
 };
 
 /* One seccomp filter of the setup. */

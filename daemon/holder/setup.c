@@ -39,10 +39,7 @@ static int filters_validate(const struct holder_setup *s, size_t len)
 			return -EPROTO;
 		at += sizeof(*f) + (size_t)f->n_insns * 8;
 	}
-	/* The cgroup.procs paths end the packet, the last one with its NUL. */
-	if (len - at != s->cgroup1_len || (s->cgroup1_len && ((const char *)s)[len - 1] != '\0'))
-		return -EPROTO;
-	return 0;
+	return at == len && s->cgroup1_fds <= HOLDER_MAX_CGROUP1 ? 0 : -EPROTO;
 }
 
 static int setup_validate(const struct holder_setup *s, size_t len)
@@ -233,16 +230,11 @@ static int nproc_after_uid_change(const struct holder_setup *s)
 }
 
 /* Step 0: writing 0 to a cgroup.procs file moves the writer. */
-static int cgroups_join(const char *paths, uint32_t len)
+static int cgroups_join(const int *fds, uint32_t n)
 {
-	for (const char *p = paths; p < paths + len; p += str_len(p) + 1) {
-		int fd = sys_openat(AT_FDCWD, p, O_WRONLY | O_CLOEXEC);
-		long r;
+	for (uint32_t i = 0; i < n; i++) {
+		long r = sys_write(fds[i], "0", 1);
 
-		if (fd < 0)
-			return fd;
-		r = sys_write(fd, "0", 1);
-		sys_close(fd);
 		if (r < 0)
 			return (int)r;
 	}
@@ -251,13 +243,13 @@ static int cgroups_join(const char *paths, uint32_t len)
 
 /* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
  * a negative errno with *step naming what failed. */
-static int setup_apply(const struct holder_setup *s, const uint32_t *groups, const char *cgroup1, uint32_t *step)
+static int setup_apply(const struct holder_setup *s, const uint32_t *groups, const int *cgroup1, uint32_t *step)
 {
 	int keep_caps;
 	int r;
 
 	*step = HOLDER_STEP_CGROUP1;
-	r = cgroups_join(cgroup1, s->cgroup1_len);
+	r = cgroups_join(cgroup1, s->cgroup1_fds);
 	if (r < 0)
 		return r;
 
@@ -424,7 +416,7 @@ int setup_run(uint32_t *step)
 	n = packet_peek(HOLDER_FD_CONTROL, SYS_MSG_DONTWAIT, &has_fds);
 	if (n < 0)
 		return (int)n;
-	if (has_fds || (size_t)n < sizeof(struct holder_setup))
+	if ((size_t)n < sizeof(struct holder_setup))
 		return -EPROTO;
 
 	if ((size_t)n > sizeof(small)) {
@@ -434,26 +426,35 @@ int setup_run(uint32_t *step)
 			return (int)(long)buf;
 	}
 
+	uint64_t control[SYS_CMSG_SPACE(HOLDER_MAX_CGROUP1 * sizeof(int)) / sizeof(uint64_t) + 1];
+	int cgroup1[HOLDER_MAX_CGROUP1];
+	unsigned int n_fds = 0;
 	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)n };
-	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1 };
+	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1, .control = control, .controllen = sizeof(control) };
 	long got;
 
 	do
-		got = sys_recvmsg(HOLDER_FD_CONTROL, &msg, SYS_MSG_DONTWAIT);
+		got = sys_recvmsg(HOLDER_FD_CONTROL, &msg, SYS_MSG_DONTWAIT | SYS_MSG_CMSG_CLOEXEC);
 	while (got == -EINTR);
 
+	if (got >= 0)
+		n_fds = sys_cmsg_fds(&msg, cgroup1, 0, HOLDER_MAX_CGROUP1);
 	if (got < 0)
 		r = (int)got;
 	else if (msg.flags & (SYS_MSG_TRUNC | SYS_MSG_CTRUNC))
 		r = -EPROTO;
 	else
 		r = setup_validate(buf, (size_t)got);
+	if (r == 0 && n_fds != ((const struct holder_setup *)buf)->cgroup1_fds)
+		r = -EPROTO;
 	if (r == 0) {
 		const struct holder_setup *s = buf;
 
 		signals_reset_dispositions(s->sig_default);
-		r = setup_apply(s, (const uint32_t *)(s + 1), (const char *)buf + got - s->cgroup1_len, step);
+		r = setup_apply(s, (const uint32_t *)(s + 1), cgroup1, step);
 	}
+	for (unsigned int i = 0; i < n_fds; i++)
+		sys_close(cgroup1[i]);
 	if (map_len)
 		sys_munmap(buf, map_len);
 	return r;

@@ -1,23 +1,38 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The cgroup v1 hierarchies, found in the daemon's mountinfo, and the
- * requester's place in each: the holder joins them itself (holder-proto.h
- * step 0), writing 0 to each cgroup.procs while it is still root and still
- * in the daemon's mount namespace. */
+ * requester's place in each. priv opens each cgroup.procs file; the holder
+ * joins by writing 0 to it (holder-proto.h step 0), so that it is in the
+ * requester's cgroups before anything else. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "cgroup1.h"
+#include "log.h"
 #include "util.h"
 
-#define CGROUP1_MAX 32 /* the kernel has at most 16 controllers, and names */
+/* The new mount API (Linux 5.2); headers may be older. */
+#ifndef __NR_fsopen
+#define __NR_fsopen 430
+#define __NR_fsconfig 431
+#define __NR_fsmount 432
+#endif
+#define MOUNT_FSOPEN_CLOEXEC 0x00000001
+#define MOUNT_FSMOUNT_CLOEXEC 0x00000001
+#define MOUNT_FSCONFIG_SET_FLAG 0
+#define MOUNT_FSCONFIG_SET_STRING 1
+#define MOUNT_FSCONFIG_CMD_CREATE 6
 
 static struct {
 	char mount[PATH_MAX];
 	char controllers[256];
+	int fd; /* a detached mount of the hierarchy's root, or its mount point (O_PATH) */
 } hierarchies[CGROUP1_MAX];
 static size_t n_hierarchies;
 
@@ -63,7 +78,35 @@ static void add_hierarchy(const char *mnt, const char *super)
 		if (strcmp(hierarchies[i].controllers, out) == 0)
 			return;
 	snprintf(hierarchies[n_hierarchies].mount, sizeof(hierarchies[0].mount), "%s", mnt);
+	hierarchies[n_hierarchies].fd = -1;
 	n_hierarchies++;
+}
+
+/* A mount of the hierarchy of these controllers of its own, attached
+ * nowhere: writable whatever the daemon's /sys/fs/cgroup is. -1 if the
+ * kernel has no fsopen() or refuses. */
+static int open_detached(const char *controllers)
+{
+	char opts[256], *save = NULL;
+	int fs, mnt = -1;
+
+	fs = (int)syscall(__NR_fsopen, "cgroup", MOUNT_FSOPEN_CLOEXEC);
+	if (fs < 0)
+		return -1;
+	snprintf(opts, sizeof(opts), "%s", controllers);
+	for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+		long r = strncmp(o, "name=", 5) == 0 ?
+				 syscall(__NR_fsconfig, fs, MOUNT_FSCONFIG_SET_STRING, "name", o + 5, 0) :
+				 syscall(__NR_fsconfig, fs, MOUNT_FSCONFIG_SET_FLAG, o, NULL, 0);
+
+		if (r < 0)
+			goto out;
+	}
+	if (syscall(__NR_fsconfig, fs, MOUNT_FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0)
+		mnt = (int)syscall(__NR_fsmount, fs, MOUNT_FSMOUNT_CLOEXEC, 0);
+out:
+	close(fs);
+	return mnt;
 }
 
 void cgroup1_init(void)
@@ -90,6 +133,21 @@ void cgroup1_init(void)
 	}
 	free(line);
 	fclose(f);
+	for (size_t i = 0; i < n_hierarchies; i++) {
+		hierarchies[i].fd = open_detached(hierarchies[i].controllers);
+		if (hierarchies[i].fd < 0)
+			hierarchies[i].fd = open(hierarchies[i].mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (hierarchies[i].fd < 0)
+			log_warning("cannot open the cgroup v1 hierarchy %s (%s): %m; requesters in it are refused",
+				    hierarchies[i].controllers, hierarchies[i].mount);
+	}
+}
+
+void cgroup1_shutdown(void)
+{
+	for (size_t i = 0; i < n_hierarchies; i++)
+		close_fdp(&hierarchies[i].fd);
+	n_hierarchies = 0;
 }
 
 size_t cgroup1_count(void)
@@ -148,14 +206,12 @@ static bool has_controller(const char *list, const char *name)
 	return false;
 }
 
-/* Adds the cgroup.procs path of one v1 line ("ID:CONTROLLERS:PATH"). */
+/* Adds one v1 line ("ID:CONTROLLERS:PATH"). */
 static int join_add(struct cgroup1_join *j, const char *line, size_t line_len)
 {
 	const char *c1 = memchr(line, ':', line_len), *c2;
 	size_t ctl_len, path_len;
-	char file[PATH_MAX + 32];
-	int h, n;
-	char *grown;
+	int h;
 
 	if (!c1 || !(c2 = memchr(c1 + 1, ':', line_len - (size_t)(c1 + 1 - line))))
 		return 0;
@@ -164,35 +220,33 @@ static int join_add(struct cgroup1_join *j, const char *line, size_t line_len)
 	if (ctl_len == 0)
 		return 0; /* the v2 line */
 	h = find_hierarchy(c1 + 1, ctl_len);
-	if (h < 0) {
+	if (h < 0 || hierarchies[h].fd < 0 || j->n == CGROUP1_MAX) {
 		join_refuse(j, ENOENT, c1 + 1, ctl_len);
 		return 0;
 	}
-	n = snprintf(file, sizeof(file), "%s%.*s/cgroup.procs", hierarchies[h].mount,
-		     (int)(path_len == 1 ? 0 : path_len), c2 + 1);
-	if (n < 0 || (size_t)n >= PATH_MAX) {
+	if (path_len >= PATH_MAX - 32) {
 		join_refuse(j, ENAMETOOLONG, c1 + 1, ctl_len);
 		return 0;
 	}
-	grown = realloc(j->procs, j->procs_len + (size_t)n + 1);
-	if (!grown)
-		return -ENOMEM;
-	j->procs = grown;
-	memcpy(j->procs + j->procs_len, file, (size_t)n + 1);
-	j->procs_len += (size_t)n + 1;
-	j->n++;
-	if (has_controller(hierarchies[h].controllers, "pids")) {
-		free(j->pids_dir);
-		j->pids_dir = strndup(file, (size_t)n - strlen("/cgroup.procs"));
-		if (!j->pids_dir)
-			return -ENOMEM;
+	/* Relative to the hierarchy's root: "/" is ".". */
+	while (path_len && c2[1] == '/') {
+		c2++;
+		path_len--;
 	}
+	j->path[j->n] = path_len ? strndup(c2 + 1, path_len) : strdup(".");
+	if (!j->path[j->n])
+		return -ENOMEM;
+	j->hierarchy[j->n] = h;
+	if (has_controller(hierarchies[h].controllers, "pids"))
+		j->pids = (int)j->n;
+	j->n++;
 	return 0;
 }
 
 int cgroup1_resolve(const char *cgroups, struct cgroup1_join *ret)
 {
 	memset(ret, 0, sizeof(*ret));
+	ret->pids = -1;
 	for (const char *line = cgroups; line && *line;) {
 		size_t len = strcspn(line, "\n");
 		int r = join_add(ret, line, len);
@@ -209,57 +263,79 @@ int cgroup1_resolve(const char *cgroups, struct cgroup1_join *ret)
 
 void cgroup1_join_release(struct cgroup1_join *j)
 {
-	free(j->procs);
-	free(j->pids_dir);
+	for (size_t i = 0; i < j->n; i++)
+		free(j->path[i]);
 	memset(j, 0, sizeof(*j));
+	j->pids = -1;
 }
 
-/* A cgroup file holding one number, or "max" (-1). */
-static int read_count(const char *dir, size_t dir_len, const char *name, long long *ret)
+/* A cgroup file of dir (len bytes of it, relative to the hierarchy fd)
+ * holding one number, or "max" (-1). */
+static int read_count(int hierarchy_fd, const char *dir, size_t len, const char *name, long long *ret)
 {
 	char path[PATH_MAX + 32], buf[32];
-	ssize_t r;
+	ssize_t n;
+	int fd;
 
-	snprintf(path, sizeof(path), "%.*s/%s", (int)dir_len, dir, name);
-	r = read_file_at(-1, path, buf, sizeof(buf));
-	if (r < 0)
-		return (int)r;
-	if (strncmp(buf, "max", 3) == 0) {
-		*ret = -1;
-		return 0;
-	}
-	*ret = strtoll(buf, NULL, 10);
+	snprintf(path, sizeof(path), "%.*s/%s", (int)len, dir, name);
+	fd = openat(hierarchy_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	buf[n] = '\0';
+	*ret = strncmp(buf, "max", 3) == 0 ? -1 : strtoll(buf, NULL, 10);
 	return 0;
 }
 
 int cgroup1_check_pids(const struct cgroup1_join *j, struct why *why)
 {
-	size_t mount_len, len;
-	int h;
+	const char *dir;
+	size_t len;
+	int fd;
 
-	if (!j->pids_dir)
+	if (j->pids < 0)
 		return 0;
-	h = -1;
-	for (size_t i = 0; i < n_hierarchies && h < 0; i++)
-		if (has_controller(hierarchies[i].controllers, "pids"))
-			h = (int)i;
-	mount_len = h < 0 ? strlen(j->pids_dir) : strlen(hierarchies[h].mount);
+	dir = j->path[j->pids];
+	fd = hierarchies[j->hierarchy[j->pids]].fd;
 	/* From the requester's cgroup up to the hierarchy's root, which has
 	 * no limit. */
-	for (len = strlen(j->pids_dir); len > mount_len;) {
+	for (len = strcmp(dir, ".") == 0 ? 0 : strlen(dir); len > 0;) {
 		long long max, current;
+		const char *mount = hierarchies[j->hierarchy[j->pids]].mount;
 
-		if (read_count(j->pids_dir, len, "pids.max", &max) < 0 ||
-		    read_count(j->pids_dir, len, "pids.current", &current) < 0)
-			return why_set(why, ESRCH, "cannot read the limits of the requester's pids cgroup %.*s (was it removed?); a new process must count there",
-				       (int)len, j->pids_dir);
+		if (read_count(fd, dir, len, "pids.max", &max) < 0 || read_count(fd, dir, len, "pids.current", &current) < 0)
+			return why_set(why, ESRCH, "cannot read the limits of the requester's pids cgroup %s/%.*s (was it removed?); a new process must count there",
+				       mount, (int)len, dir);
 		if (max >= 0 && current + 1 > max)
-			return why_set(why, EAGAIN, "the requester's pids cgroup %.*s holds %lld processes and its pids.max is %lld: a fork of the requester would fail with EAGAIN as well; end some of its processes or raise pids.max",
-				       (int)len, j->pids_dir, current, max);
-		while (len > mount_len && j->pids_dir[len - 1] != '/')
+			return why_set(why, EAGAIN, "the requester's pids cgroup %s/%.*s holds %lld processes and its pids.max is %lld: a fork of the requester would fail with EAGAIN as well; end some of its processes or raise pids.max",
+				       mount, (int)len, dir, current, max);
+		while (len > 0 && dir[len - 1] != '/')
 			len--;
-		if (len > mount_len)
+		while (len > 0 && dir[len - 1] == '/')
 			len--;
+	}
+	return 0;
+}
+
+int cgroup1_open_procs(const struct cgroup1_join *j, int *fds, struct why *why)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		char path[PATH_MAX + 32];
+
+		snprintf(path, sizeof(path), "%s/cgroup.procs", j->path[i]);
+		fds[i] = openat(hierarchies[j->hierarchy[i]].fd, path, O_WRONLY | O_CLOEXEC);
+		if (fds[i] < 0) {
+			int err = errno;
+
+			for (size_t k = 0; k < i; k++)
+				close(fds[k]);
+			return why_set(why, err, "a new process could not join the requester's cgroup %s/%s in the cgroup v1 hierarchy \"%s\" (%s), and it must never stay in the daemon's: run the requester in cgroups that exist (was it moved since it connected? then connect again)",
+				       hierarchies[j->hierarchy[i]].mount, strcmp(j->path[i], ".") ? j->path[i] : "",
+				       hierarchies[j->hierarchy[i]].controllers, strerror(err));
+		}
 	}
 	return 0;
 }

@@ -451,6 +451,7 @@ out:
 	conn_close_all();
 	proc_shutdown();
 	seccomp_copy_shutdown();
+	cgroup1_shutdown();
 	spawn_shutdown();
 	fdreserve_close();
 	chan_free(front_chan);

@@ -37,7 +37,14 @@ test_cleanup() {
 		done
 	done
 }
+# The daemon sees every cgroup mount read-only, as under systemd's
+# ProtectControlGroups=yes: it joins through mounts of its own.
+DAEMON_WRAP=(unshare -m --propagation private sh -c '
+	for m in $(findmnt -t cgroup,cgroup2 -n -o TARGET); do mount -o remount,bind,ro "$m" || exit 1; done
+	exec "$@"' sh)
 start_daemon
+check "the daemon's view of the v1 pids hierarchy is read-only" \
+	grep -q " $PIDS_MNT ro," "/proc/$DAEMON_PID/mountinfo"
 
 # The requester joins its cgroups (as root), then becomes the test user in a
 # user+pid namespace of its own: its pidrestorectl and the unshare that
@@ -109,8 +116,8 @@ done
 rmdir "$MEM_A"
 client_cmd G "reserve 4242"
 assert_match "joining a removed v1 cgroup fails the request" "$CL_LAST" '^error ENOENT '
-assert_match "naming the v1 join and what to do" "$CL_LAST" "could not join the requester's cgroup in a cgroup v1 hierarchy .*connect again"
-check "the placeholder is gone: nothing is left in the memory cgroup but the client" \
+assert_match "naming the cgroup and what to do" "$CL_LAST" "could not join the requester's cgroup $MEM_A in the cgroup v1 hierarchy \"memory\".*connect again"
+check "nothing was made: the memory cgroup holds the client alone" \
 	bash -c "[ \$(wc -l <'$MEM_MNT/$NAME/cgroup.procs') -eq 2 ]"
 client_quit G
 

@@ -286,6 +286,9 @@ ensure_front_user() {
 		--comment "pidrestored unprivileged half" pidrestore
 }
 
+# DAEMON_WRAP: a command line the daemon is started under, if any (one that
+# ends by exec'ing its arguments, so that DAEMON_PID stays the daemon's).
+DAEMON_WRAP=()
 start_daemon() {
 	local i
 	local wrap=()
@@ -296,7 +299,7 @@ start_daemon() {
 		wrap=(valgrind --leak-check=full --errors-for-leak-kinds=definite
 			--error-exitcode=1 --log-file="$T/valgrind.%p.log")
 	fi
-	"${wrap[@]}" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
+	"${DAEMON_WRAP[@]}" "${wrap[@]}" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
 		>"$T/daemon.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do
