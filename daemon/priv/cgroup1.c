@@ -206,8 +206,26 @@ static bool has_controller(const char *list, const char *name)
 	return false;
 }
 
+/* Whether the daemon's own /proc/self/cgroup has this very line: then a
+ * process it creates is in that cgroup already (the spawner, whose clones
+ * they are, lives in the daemon's cgroups), even in a hierarchy the daemon
+ * does not see mounted, as in a container that shares the host's v1
+ * cgroups. */
+static bool is_own_line(const char *own, const char *line, size_t line_len)
+{
+	for (const char *p = own; p && *p;) {
+		size_t len = strcspn(p, "\n");
+
+		if (len == line_len && strncmp(p, line, len) == 0)
+			return true;
+		p += len;
+		p += *p == '\n';
+	}
+	return false;
+}
+
 /* Adds one v1 line ("ID:CONTROLLERS:PATH"). */
-static int join_add(struct cgroup1_join *j, const char *line, size_t line_len)
+static int join_add(struct cgroup1_join *j, const char *line, size_t line_len, const char *own)
 {
 	const char *c1 = memchr(line, ':', line_len), *c2;
 	size_t ctl_len, path_len;
@@ -217,8 +235,8 @@ static int join_add(struct cgroup1_join *j, const char *line, size_t line_len)
 		return 0;
 	ctl_len = (size_t)(c2 - c1 - 1);
 	path_len = line_len - (size_t)(c2 + 1 - line);
-	if (ctl_len == 0)
-		return 0; /* the v2 line */
+	if (ctl_len == 0 || is_own_line(own, line, line_len))
+		return 0; /* the v2 line, or nothing to join */
 	h = find_hierarchy(c1 + 1, ctl_len);
 	if (h < 0 || hierarchies[h].fd < 0 || j->n == CGROUP1_MAX) {
 		join_refuse(j, ENOENT, c1 + 1, ctl_len);
@@ -243,22 +261,34 @@ static int join_add(struct cgroup1_join *j, const char *line, size_t line_len)
 	return 0;
 }
 
+/* The daemon's /proc/self/cgroup: a line per hierarchy, each a path of up
+ * to PATH_MAX. */
+#define OWN_CGROUPS_MAX (64u * 1024)
+
 int cgroup1_resolve(const char *cgroups, struct cgroup1_join *ret)
 {
+	char *own = malloc(OWN_CGROUPS_MAX);
+	int r = 0;
+
 	memset(ret, 0, sizeof(*ret));
 	ret->pids = -1;
+	if (!own)
+		return -ENOMEM;
+	if (read_file_at(-1, "/proc/self/cgroup", own, OWN_CGROUPS_MAX) < 0)
+		own[0] = '\0';
 	for (const char *line = cgroups; line && *line;) {
 		size_t len = strcspn(line, "\n");
-		int r = join_add(ret, line, len);
 
+		r = join_add(ret, line, len, own);
 		if (r < 0) {
 			cgroup1_join_release(ret);
-			return r;
+			break;
 		}
 		line += len;
 		line += *line == '\n';
 	}
-	return 0;
+	free(own);
+	return r;
 }
 
 void cgroup1_join_release(struct cgroup1_join *j)
