@@ -135,8 +135,11 @@ void cgroup1_init(void)
 	fclose(f);
 	for (size_t i = 0; i < n_hierarchies; i++) {
 		hierarchies[i].fd = open_detached(hierarchies[i].controllers);
-		if (hierarchies[i].fd < 0)
+		if (hierarchies[i].fd < 0) {
+			log_info("cgroup v1 hierarchy %s: no mount of its own (%m); processes join it through %s, which must be writable",
+				 hierarchies[i].controllers, hierarchies[i].mount);
 			hierarchies[i].fd = open(hierarchies[i].mount, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		}
 		if (hierarchies[i].fd < 0)
 			log_warning("cannot open the cgroup v1 hierarchy %s (%s): %m; requesters in it are refused",
 				    hierarchies[i].controllers, hierarchies[i].mount);

@@ -38,13 +38,19 @@ test_cleanup() {
 	done
 }
 # The daemon sees every cgroup mount read-only, as under systemd's
-# ProtectControlGroups=yes: it joins through mounts of its own.
-DAEMON_WRAP=(unshare -m --propagation private sh -c '
-	for m in $(findmnt -t cgroup,cgroup2 -n -o TARGET); do mount -o remount,bind,ro "$m" || exit 1; done
-	exec "$@"' sh)
+# ProtectControlGroups=yes: it joins through mounts of its own. (Not under
+# valgrind, which knows no fsopen(): the daemon joins through the mount
+# points then, and says so.)
+if [ -z "${PR_VALGRIND:-}" ]; then
+	DAEMON_WRAP=(unshare -m --propagation private sh -c '
+		for m in $(findmnt -t cgroup,cgroup2 -n -o TARGET); do mount -o remount,bind,ro "$m" || exit 1; done
+		exec "$@"' sh)
+fi
 start_daemon
-check "the daemon's view of the v1 pids hierarchy is read-only" \
-	grep -q " $PIDS_MNT ro," "/proc/$DAEMON_PID/mountinfo"
+if [ -z "${PR_VALGRIND:-}" ]; then
+	check "the daemon's view of the v1 pids hierarchy is read-only" \
+		grep -q " $PIDS_MNT ro," "/proc/$DAEMON_PID/mountinfo"
+fi
 
 # The requester joins its cgroups (as root), then becomes the test user in a
 # user+pid namespace of its own: its pidrestorectl and the unshare that
