@@ -587,12 +587,20 @@ static void probe_seccomp_get_filter(struct probe_result *ret)
 		raise(SIGSTOP);
 		_exit(0);
 	}
-	if (waitpid(child, &status, 0) != child || !WIFSTOPPED(status)) {
+	/* It stops at once; a second is plenty, and the daemon must not wait
+	 * longer (a tool that traces the prober may keep it from stopping). */
+	status = 0;
+	for (int tries = 0; tries < 1000; tries++) {
+		pid_t r = waitpid(child, &status, WNOHANG | WUNTRACED);
+
+		if (r != 0)
+			break;
+		usleep(1000);
+	}
+	if (!WIFSTOPPED(status)) {
 		result(ret, false, PROBE_UNKNOWN_PREFIX "the probe's child could not be traced under a filter");
-		if (!WIFEXITED(status) && !WIFSIGNALED(status)) {
-			kill(child, SIGKILL);
-			waitpid(child, NULL, 0);
-		}
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
 		return;
 	}
 	n = ptrace((enum __ptrace_request)0x420c /* PTRACE_SECCOMP_GET_FILTER */, child, NULL, NULL);
