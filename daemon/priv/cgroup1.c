@@ -194,19 +194,25 @@ static void join_refuse(struct cgroup1_join *j, int err, const char *controllers
 			 (int)len, controllers);
 }
 
-static bool has_controller(const char *list, const char *name)
+/* Whether list, items separated by sep, has the item of len bytes. */
+static bool list_has(const char *list, char sep, const char *item, size_t len)
 {
-	size_t len = strlen(name);
+	const char seps[2] = { sep, '\0' };
 
-	for (const char *p = list; *p;) {
-		size_t n = strcspn(p, ",");
+	for (const char *p = list; p && *p;) {
+		size_t n = strcspn(p, seps);
 
-		if (n == len && strncmp(p, name, len) == 0)
+		if (n == len && strncmp(p, item, len) == 0)
 			return true;
 		p += n;
-		p += *p == ',';
+		p += *p == sep;
 	}
 	return false;
+}
+
+static bool has_controller(const char *list, const char *name)
+{
+	return list_has(list, ',', name, strlen(name));
 }
 
 /* Whether the daemon's own /proc/self/cgroup has this very line: then a
@@ -216,15 +222,7 @@ static bool has_controller(const char *list, const char *name)
  * cgroups. */
 static bool is_own_line(const char *own, const char *line, size_t line_len)
 {
-	for (const char *p = own; p && *p;) {
-		size_t len = strcspn(p, "\n");
-
-		if (len == line_len && strncmp(p, line, len) == 0)
-			return true;
-		p += len;
-		p += *p == '\n';
-	}
-	return false;
+	return list_has(own, '\n', line, line_len);
 }
 
 /* Adds one v1 line ("ID:CONTROLLERS:PATH"). */
