@@ -136,8 +136,11 @@ int conn_copy_seccomp(struct conn *c, struct why *why)
 	struct seccomp_set *set;
 	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, &set, why);
 
-	if (r < 0)
+	if (r < 0) {
+		log_info("connection %llu (uid %u, pid %d): %s", (unsigned long long)c->number, c->peer.uid, c->peer.pid,
+			 why->text);
 		return r;
+	}
 	seccomp_set_unref(c->peer.seccomp);
 	c->peer.seccomp = set;
 	return 0;

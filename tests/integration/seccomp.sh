@@ -163,6 +163,7 @@ done
 
 # The requesters were detached: none is left traced or stopped.
 check "the daemon traces nothing" bash -c "! grep -l \"^TracerPid:[[:space:]]*$DAEMON_PID\$\" /proc/[0-9]*/status 2>/dev/null"
+check "the refusals are logged" grep -q "(uid 0, pid [0-9]*): the requester's seccomp filter 0 .* returns SECCOMP_RET_USER_NOTIF" "$T/daemon.log"
 stop_daemon
 assert_eq "the daemon stops with status 0" "$DAEMON_RC" 0
 
