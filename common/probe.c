@@ -560,11 +560,15 @@ static void probe_cgroup_v1(struct probe_result *ret)
 		}
 	}
 	endmntent(f);
-	if (n == 0)
+	if (n == 0) {
 		result(ret, false, "none mounted");
-	else
-		result(ret, true, "%d hierarchies (%s); a child joins the requester's cgroup in each, pids.max checked first",
-		       n, list);
+		return;
+	}
+	char v2[PATH_MAX];
+	bool hybrid = find_cgroup2_mount(v2, sizeof(v2)) == 0;
+
+	result(ret, true, "%s layout, %d hierarchies (%s); a child joins the requester's cgroup in each, pids.max checked first",
+	       hybrid ? "hybrid" : "legacy", n, list);
 }
 
 /* Reads the filter of a traced child of its own that installed one. */

@@ -96,6 +96,10 @@ check_details() { # WHO JSON PROBER_PID
 		assert_eq "$who: cgroup2 is where findmnt finds it" "$(detail_of "$json" cgroup2)" \
 			"cgroup2 at $(cgroup2_mount)"
 	fi
+	if has_cgroup_v1; then
+		assert_match "$who: cgroup-v1 names the layout and counts the hierarchies" "$(detail_of "$json" cgroup-v1)" \
+			"^$(if has_cgroup2; then echo hybrid; else echo legacy; fi) layout, $(findmnt -t cgroup -n -o TARGET | wc -l) hierarchies \\("
+	fi
 	if kernel_at_least 6 11; then
 		assert_eq "$who: PIDFD_GET_PID_NAMESPACE gave the prober's pid namespace" \
 			"$(detail_of "$json" PIDFD_GET_PID_NAMESPACE)" \
