@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "priv-proto.h"
+#include "seccomp-copy.h"
 
 struct conn {
 	uint64_t number;
@@ -134,6 +135,21 @@ void conn_add_running(struct conn *c, int delta)
 const struct peer *conn_peer(const struct conn *c)
 {
 	return &c->peer;
+}
+
+int conn_copy_seccomp(struct conn *c, struct why *why)
+{
+	struct seccomp_set *set;
+	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, &set, why);
+
+	if (r < 0) {
+		log_info("connection %llu (uid %u, pid %d): %s", (unsigned long long)c->number, c->peer.uid, c->peer.pid,
+			 why->text);
+		return r;
+	}
+	seccomp_set_unref(c->peer.seccomp);
+	c->peer.seccomp = set;
+	return 0;
 }
 
 struct event_base *conn_event_base(const struct conn *c)

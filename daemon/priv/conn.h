@@ -52,6 +52,12 @@ int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const 
 int conn_respond_error(struct conn *c, uint64_t id, const struct why *why);
 
 const struct peer *conn_peer(const struct conn *c);
+
+/* Copies the requester's seccomp filters as they are now into its peer
+ * (peer->seccomp), for the processes of the request being made: filters
+ * only ever get added, so a copy per request is never laxer than the
+ * requester when it asked. Returns 0 or -errno with why. */
+int conn_copy_seccomp(struct conn *c, struct why *why);
 /* The event loop that serves c. */
 struct event_base *conn_event_base(const struct conn *c);
 uint64_t conn_number(const struct conn *c);

@@ -57,6 +57,7 @@ struct proc {
 	uint64_t created_usec;
 	uint64_t expires_usec;       /* when its TTL runs out; 0: never */
 	struct peer_context *reserver; /* whom it was made for: a claim must come from the same */
+	struct seccomp_set *seccomp; /* the filters its holder installed; a claimer must run under the same */
 	proc_waiter_fn waiter;
 	void *waiter_data;
 	struct proc_private *priv;   /* events and links, the registry's own (proc-internal.h) */

@@ -12,7 +12,9 @@
 
 #include "holder-proto.h"
 #include "kernel.h"
+#include "cgroup1.h"
 #include "log.h"
+#include "seccomp-copy.h"
 #include "spawn.h"
 #include "spawn-internal.h"
 
@@ -30,9 +32,12 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 	return mask;
 }
 
-static int queue_setup(int sock, const struct peer *peer)
+/* The setup, with the cgroup.procs files to join (peer->cgroup1.n fds). */
+static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds)
 {
-	size_t len = sizeof(struct holder_setup) + peer->n_groups * sizeof(uint32_t);
+	size_t groups_len = peer->n_groups * sizeof(uint32_t);
+	size_t filters_len = peer->seccomp ? peer->seccomp->len : 0;
+	size_t len = sizeof(struct holder_setup) + groups_len + filters_len;
 	struct holder_setup *s = calloc(1, len);
 	uint32_t *groups;
 	int r = 0;
@@ -96,13 +101,39 @@ static int queue_setup(int sock, const struct peer *peer)
 	groups = (uint32_t *)(s + 1);
 	for (size_t i = 0; i < peer->n_groups; i++)
 		groups[i] = peer->groups[i];
+	/* Installed last, as the requester's own were (holder-proto.h step 9). */
+	if (peer->seccomp) {
+		s->n_filters = peer->seccomp->n_filters;
+		memcpy((char *)groups + groups_len, peer->seccomp->data, peer->seccomp->len);
+	}
+	/* Joined first of all (step 0). */
+	s->cgroup1_fds = (uint32_t)peer->cgroup1.n;
 
 	if (len > 64 * 1024) {
 		int size = (int)len * 2;
 
 		setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
 	}
-	if (send(sock, s, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(CGROUP1_MAX * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = s, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (peer->cgroup1.n) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(peer->cgroup1.n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(peer->cgroup1.n * sizeof(int));
+		memcpy(CMSG_DATA(cm), cgroup1_fds, peer->cgroup1.n * sizeof(int));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		r = -errno;
 	free(s);
 	return r;
@@ -502,6 +533,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	const struct nsref_level *where = &chain->level[first];
 	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
 	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
+	int cgroup1_fds[CGROUP1_MAX];
 	size_t n_fds;
 	long pid;
 
@@ -512,15 +544,26 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		return why_set(why, peer->cgroup_error,
 			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
 			       strerror(peer->cgroup_error));
-
-	r = holder_channel(sv, why);
+	if (peer->cgroup1.error)
+		return why_set(why, peer->cgroup1.error, "%s", peer->cgroup1.error_text);
+	r = cgroup1_check_pids(&peer->cgroup1, why);
 	if (r < 0)
 		return r;
-	r = queue_setup(sv[0], peer);
-	if (r < 0) {
-		why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
-		goto fail;
+	r = cgroup1_open_procs(&peer->cgroup1, cgroup1_fds, why);
+	if (r < 0)
+		return r;
+
+	r = holder_channel(sv, why);
+	if (r == 0) {
+		r = queue_setup(sv[0], peer, cgroup1_fds);
+		if (r < 0)
+			why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
 	}
+	/* Queued with the setup: the holder's now. */
+	for (size_t i = 0; i < peer->cgroup1.n; i++)
+		close(cgroup1_fds[i]);
+	if (r < 0)
+		goto fail;
 
 	/* A new pid namespace for a requester in another user namespace, or
 	 * below a pid namespace that is not the daemon's (the kernel makes one

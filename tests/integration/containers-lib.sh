@@ -43,7 +43,7 @@ CT_NAMESPACES="cgroup ipc mnt net pid user uts time"
 # whole of /proc/PID/cgroup) only once the daemon joins a requester's v1
 # cgroups: set CT_CGROUP_FIELD=cgroup then. Today a child sits in the
 # daemon's v1 cgroups, which differ from the container's under nspawn.
-CT_CGROUP_FIELD=
+CT_CGROUP_FIELD=cgroup
 
 # Skips unless this host has a merged /usr (bin, sbin, lib are symlinks into
 # it), which lets the container's root be the host's /usr alone.

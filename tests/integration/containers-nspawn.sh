@@ -34,7 +34,7 @@ fi
 # seccomp filter until it can copy the filter to the child. Once it can,
 # flip NSPAWN_DEFAULT_SECCOMP to "served" and the scenarios run under the
 # default filter as well.
-NSPAWN_DEFAULT_SECCOMP=refused
+NSPAWN_DEFAULT_SECCOMP=served
 if [ "$NSPAWN_DEFAULT_SECCOMP" = refused ]; then
 	ct_refused "nspawn, default seccomp filter" \
 		"EPERM.*the requester runs under a seccomp filter \\(mode 2\\), which pidrestored cannot give the new process"

@@ -65,7 +65,7 @@ echo "podman runs its containers with ${rt:-its default runtime}"
 # seccomp filter until it can copy the filter to the child. Once it can,
 # flip PODMAN_DEFAULT_SECCOMP to "served" and the scenarios run under the
 # default profile as well.
-PODMAN_DEFAULT_SECCOMP=refused
+PODMAN_DEFAULT_SECCOMP=served
 RUN_OPTS=(--cap-add CHECKPOINT_RESTORE)
 if [ "$PODMAN_DEFAULT_SECCOMP" = refused ]; then
 	ct_refused "podman, default seccomp profile" \

@@ -5,6 +5,7 @@
 
 RESERVE_TESTS = \
 	tests/integration/seccomp.sh \
+	tests/integration/cgroup-v1.sh \
 	tests/integration/watchdog.sh \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
@@ -47,3 +48,6 @@ tests_helpers_pidns_attack_LDADD = client/libpidrestore-core.la
 
 check_PROGRAMS += tests/helpers/seccomp-run
 tests_helpers_seccomp_run_SOURCES = tests/helpers/seccomp-run.c
+check_PROGRAMS += tests/helpers/seccomp-vfork
+tests_helpers_seccomp_vfork_SOURCES = tests/helpers/seccomp-vfork.c
+tests_helpers_seccomp_vfork_LDADD = client/libpidrestore-core.la
