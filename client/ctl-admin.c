@@ -3,7 +3,6 @@
  * for admins (everything) and users (their own) (DESIGN §9). */
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,6 @@ static const char *state_name(pidrestore_state state)
 	return "unknown";
 }
 
-static void user_name(uid_t uid, char *buf, size_t size)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned int)uid);
-}
-
 static void pids_text(const pidrestore_entry *e, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -61,7 +50,7 @@ static void cell(const pidrestore_entry *e, int col, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64, e->id);
 		break;
 	case COL_OWNER:
-		user_name(e->owner_uid, name, sizeof(name));
+		userns_user_name(e->owner_uid, name, sizeof(name));
 		snprintf(buf, size, "%s", name);
 		break;
 	case COL_PIDS:
@@ -131,9 +120,9 @@ static void print_list_json(const struct options *o, const pidrestore_entry *ent
 		json_key(&j, "id");
 		json_uint(&j, e->id);
 		json_key(&j, "owner_uid");
-		json_uint(&j, e->owner_uid);
+		json_uint(&j, userns_uid_from_daemon(e->owner_uid));
 		json_key(&j, "owner");
-		user_name(e->owner_uid, name, sizeof(name));
+		userns_user_name(e->owner_uid, name, sizeof(name));
 		json_string(&j, name);
 		json_key(&j, "pids");
 		json_pids(&j, e->pids, e->n_pids);
@@ -206,8 +195,10 @@ static void print_stats_table(const struct options *o, const Pidrestore__StatsRe
 		printf("Since the daemon started (%s ago):\n\n%-10s %-16s %10s\n", uptime, "REQUEST", "OUTCOME", "COUNT");
 	for (size_t i = 0; i < s->n_requests; i++)
 		printf("%-10s %-16s %10" PRIu64 "\n", s->requests[i]->type, s->requests[i]->outcome, s->requests[i]->count);
+	/* Two tables: an empty line parts them, with or without headers. */
+	putchar('\n');
 	if (!o->no_legend)
-		printf("\n%-10s %10s %10s %10s %10s %10s\n", "LATENCY", "COUNT", "P50", "P90", "P99", "MAX");
+		printf("%-10s %10s %10s %10s %10s %10s\n", "LATENCY", "COUNT", "P50", "P90", "P99", "MAX");
 	for (size_t i = 0; i < s->n_latencies; i++) {
 		const Pidrestore__LatencySummary *l = s->latencies[i];
 		char p50[32], p90[32], p99[32], max[32];
@@ -333,8 +324,9 @@ int verb_kill(const struct options *o, char **args, size_t n_args)
 		report_failure("kill", c, r);
 		goto out;
 	}
-	printf("Sent SIG%s to %d process%s (reservations among them were released).\n",
-	       sigabbrev_np(o->signal) ? sigabbrev_np(o->signal) : "?", r, r == 1 ? "" : "es");
+	if (!o->quiet)
+		printf("Sent SIG%s to %d process%s (reservations among them were released).\n",
+		       sigabbrev_np(o->signal) ? sigabbrev_np(o->signal) : "?", r, r == 1 ? "" : "es");
 	status = EXIT_SUCCESS;
 out:
 	pidrestore_disconnect(c);

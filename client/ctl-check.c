@@ -211,7 +211,10 @@ int verb_check(const struct options *o, char **args, size_t n_args)
 		check_reply_build(&local);
 		reply = &local;
 	}
-	if (o->json)
+	/* -q: the exit status is the answer. */
+	if (o->quiet)
+		;
+	else if (o->json)
 		print_json(o, reply, &src);
 	else
 		print_table(o, reply, &src);

@@ -33,6 +33,10 @@ int verb_reload(const struct options *o, char **args, size_t n_args)
 		goto out;
 	}
 	reply = msg->response->reload;
+	if (o->quiet) {
+		status = EXIT_SUCCESS;
+		goto out;
+	}
 	printf("Policy reloaded: %" PRIu32 " grant%s from ", reply->grants, reply->grants == 1 ? "" : "s");
 	if (reply->n_files == 0)
 		printf("no file (none exists: the defaults apply).\n");
@@ -51,24 +55,27 @@ out:
 
 /* ------------------------------------------------------------- listing */
 
-static void print_user(uint32_t uid)
+/* "name (uid)" as this user namespace has them, or the uid alone. */
+static void print_user(uint32_t daemon_uid)
 {
+	uid_t uid = userns_uid_from_daemon(daemon_uid);
 	struct passwd *pw = getpwuid(uid);
 
 	if (pw)
-		printf("%s (%" PRIu32 ")", pw->pw_name, uid);
+		printf("%s (%" PRIu32 ")", pw->pw_name, (uint32_t)uid);
 	else
-		printf("%" PRIu32, uid);
+		printf("%" PRIu32, (uint32_t)uid);
 }
 
-static void print_group(uint32_t gid)
+static void print_group(uint32_t daemon_gid)
 {
+	gid_t gid = userns_gid_from_daemon(daemon_gid);
 	struct group *gr = getgrgid(gid);
 
 	if (gr)
-		printf("%s (%" PRIu32 ")", gr->gr_name, gid);
+		printf("%s (%" PRIu32 ")", gr->gr_name, (uint32_t)gid);
 	else
-		printf("%" PRIu32, gid);
+		printf("%" PRIu32, (uint32_t)gid);
 }
 
 static void print_grant(const Pidrestore__PolicyGrant *g)
@@ -147,12 +154,12 @@ static void json_grant(struct json *j, const Pidrestore__PolicyGrant *g)
 	json_key(j, "uids");
 	json_array_begin(j);
 	for (size_t i = 0; i < g->n_uids; i++)
-		json_uint(j, g->uids[i]);
+		json_uint(j, userns_uid_from_daemon(g->uids[i]));
 	json_array_end(j);
 	json_key(j, "gids");
 	json_array_begin(j);
 	for (size_t i = 0; i < g->n_gids; i++)
-		json_uint(j, g->gids[i]);
+		json_uint(j, userns_gid_from_daemon(g->gids[i]));
 	json_array_end(j);
 	json_key(j, "pids");
 	json_array_begin(j);
@@ -221,23 +228,26 @@ static void print_policy_json(const struct options *o, const Pidrestore__PolicyR
 
 /* --------------------------------------------------------------- check */
 
-static void print_verdict_table(const Pidrestore__PolicyVerdict *v)
+static void print_verdict_table(const struct options *o, const Pidrestore__PolicyVerdict *v)
 {
 	int pid_width = 3;
 
-	if (v->allowed)
-		printf("allowed: uid %" PRIu32 " may take these PIDs\n", v->uid);
-	else
-		printf("denied: %s\n", v->message ? v->message : "no rule allows it");
-	if (v->assumed)
-		printf("checked as %s\n", v->assumed);
 	for (size_t i = 0; i < v->n_levels; i++) {
 		int w = snprintf(NULL, 0, "%" PRId32, v->levels[i]->pid);
 
 		if (w > pid_width)
 			pid_width = w;
 	}
-	printf("\nLEVEL %-*s %-22s RULE\n", pid_width, "PID", "NAMESPACE");
+	/* --no-legend: the levels only; the exit status says allowed or not. */
+	if (!o->no_legend) {
+		if (v->allowed)
+			printf("allowed: uid %" PRIu32 " may take these PIDs\n", (uint32_t)userns_uid_from_daemon(v->uid));
+		else
+			printf("denied: %s\n", v->message ? v->message : "no rule allows it");
+		if (v->assumed)
+			printf("checked as %s\n", v->assumed);
+		printf("\nLEVEL %-*s %-22s RULE\n", pid_width, "PID", "NAMESPACE");
+	}
 	for (size_t i = 0; i < v->n_levels; i++) {
 		const Pidrestore__PolicyLevel *lv = v->levels[i];
 		char ns[32];
@@ -260,7 +270,7 @@ static void print_verdict_json(const struct options *o, const Pidrestore__Policy
 	json_key(&j, "allowed");
 	json_bool(&j, v->allowed);
 	json_key(&j, "uid");
-	json_uint(&j, v->uid);
+	json_uint(&j, userns_uid_from_daemon(v->uid));
 	json_key(&j, "message");
 	if (v->message)
 		json_string(&j, v->message);
@@ -303,6 +313,7 @@ static int build_check(const struct options *o, Pidrestore__PolicyCheck *check, 
 		       int32_t *pids, int *pidns_fd)
 {
 	pid_t parsed[PIDRESTORE_MAX_LEVELS];
+	uid_t daemon_uid = 0;
 	size_t n;
 
 	if (!o->pid_list)
@@ -315,6 +326,11 @@ static int build_check(const struct options *o, Pidrestore__PolicyCheck *check, 
 	spec->pids = pids;
 	spec->has_new_pidns = o->new_pidns;
 	spec->new_pidns = o->new_pidns;
+	/* The user as this user namespace knows it; the daemon, as its own. */
+	if ((o->seen & SEEN_UID) && userns_uid_to_daemon(o->uid, &daemon_uid) < 0)
+		return usage_error("--uid %" PRIu32 " has no mapping in this user namespace (see /proc/self/uid_map), "
+				   "so no process of it can ask the daemon; give a uid that the map has",
+				   (uint32_t)o->uid);
 	if (open_pidns(o, "policy", pidns_fd) < 0)
 		return EXIT_FAILURE;
 	if (*pidns_fd >= 0) {
@@ -323,7 +339,7 @@ static int build_check(const struct options *o, Pidrestore__PolicyCheck *check, 
 	}
 	check->process = spec;
 	check->has_uid = (o->seen & SEEN_UID) != 0;
-	check->uid = o->uid;
+	check->uid = check->has_uid ? daemon_uid : 0;
 	return 0;
 }
 
@@ -341,8 +357,9 @@ int verb_policy(const struct options *o, char **args, size_t n_args)
 
 	if (n_args > 0)
 		return usage_error("policy takes no arguments; e.g. pidrestorectl policy --check --pid 4242");
-	if (!o->check && (o->seen & (SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS)))
-		return usage_error("--uid, --pid, --pidns and --new-pidns go with policy --check; e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
+	if (!o->check && (o->seen & (SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_QUIET | SEEN_NO_LEGEND)))
+		return usage_error("--uid, --pid, --pidns, --new-pidns, --quiet and --no-legend go with policy --check "
+				   "(the policy itself is no table); e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
 	if (o->check) {
 		r = build_check(o, &check, &spec, pids, &pidns_fd);
 		if (r != 0)
@@ -364,10 +381,13 @@ int verb_policy(const struct options *o, char **args, size_t n_args)
 			fprintf(stderr, "pidrestorectl: policy failed: the daemon's reply has no verdict; is it older than this client?\n");
 			goto out;
 		}
-		if (o->json)
+		/* -q: the exit status is the answer. */
+		if (o->quiet)
+			;
+		else if (o->json)
 			print_verdict_json(o, reply->verdict);
 		else
-			print_verdict_table(reply->verdict);
+			print_verdict_table(o, reply->verdict);
 		status = reply->verdict->allowed ? EXIT_SUCCESS : EXIT_FAILURE;
 	} else {
 		if (o->json)

@@ -10,6 +10,7 @@ DOCS_TESTS = \
 	tests/docs/spdx.sh \
 	tests/docs/layout.sh \
 	tests/docs/man-sync.sh \
+	tests/docs/completions.sh \
 	tests/docs/man-example.sh \
 	tests/docs/example-program.sh \
 	tests/docs/example-policy.sh

@@ -16,6 +16,7 @@ RESERVE_TESTS = \
 	tests/integration/reserve-anypid.sh \
 	tests/integration/reserve-limits.sh \
 	tests/integration/reserve-ctl.sh \
+	tests/integration/ctl-exec.sh \
 	tests/integration/reserve-user.sh \
 	tests/integration/pid1-release.sh \
 	tests/integration/pidns-helper.sh

@@ -12,27 +12,6 @@ require_tools timeout
 res_setup
 start_daemon
 
-# wait_file FILE: until FILE is not empty (5 s).
-wait_file() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ ! -s "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_exit PID: until the background job PID ends (5 s); WAIT_RC its status.
-wait_exit() {
-	local i
-	WAIT_RC=
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && return 1
-	wait "$1" && WAIT_RC=0 || WAIT_RC=$?
-}
-
 free_pids F 2
 "$PR_CTL" --socket "$SOCK" reserve "${F[0]}" "${F[1]}" --json >"$T/ctl.out" 2>"$T/ctl.err" &
 CTL=$!
