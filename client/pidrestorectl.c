@@ -75,7 +75,8 @@ static void print_help(void)
 	       "  reserve P[,P...] [P[,P...]...] [--pidns PATH] [--new-pidns] [--ttl SEC]\n"
 	       "                        Reserve one process per argument, all or nothing, and\n"
 	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
-	       "  release ID...|--all   Release reservations and print how many were released\n"
+	       "  release ID...|--all [--uid USER]\n"
+	       "                        Release reservations and print how many were released\n"
 	       "  kill ID... [--signal SIG]\n"
 	       "                        Send SIG (default TERM) to programs the daemon\n"
 	       "                        started; reservations named are released\n"
@@ -113,15 +114,16 @@ static void print_help(void)
 	       "                        then be 1\n"
 	       "     --no-wait          spawn: print the PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
-	       "     --all              release: all reservations of this connection; those of\n"
-	       "                        a running 'reserve' go when it exits. list: also\n"
+	       "     --all              release: all your reservations, over all your\n"
+	       "                        connections (a running 'reserve' is told). list: also\n"
 	       "                        programs that ended lately\n"
 	       "     --signal SIG       kill: the signal, by name or number (default TERM)\n"
 	       "     --no-legend        list, stats, check: no column headers and no summary\n"
 	       "                        line\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
-	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
-	       "                        (root only, for another user than you)\n"
+	       "     --uid USER         policy --check: the user (name or uid) to decide for;\n"
+	       "                        release --all: whose reservations (root only, for\n"
+	       "                        another user than you)\n"
 	       "     --local            check: probe from this process, not the daemon\n"
 	       "     --json[=MODE]      status, reserve, list, stats, policy, check: print\n"
 	       "                        JSON; MODE is short (one line, the default) or pretty\n"
@@ -461,8 +463,16 @@ static size_t forget_reservation(const pidrestore_event *ev, uint64_t *ids, size
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] != ev->id)
 			continue;
-		fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
-			ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
+		if (ev->type == PIDRESTORE_EVENT_RELEASED && ev->signal)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by a kill (SIG%s) from uid %u (pid %d).\n",
+				ev->id, sigabbrev_np(ev->signal) ? sigabbrev_np(ev->signal) : "?",
+				(unsigned int)ev->by_uid, (int)ev->by_pid);
+		else if (ev->type == PIDRESTORE_EVENT_RELEASED)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by uid %u (pid %d).\n", ev->id,
+				(unsigned int)ev->by_uid, (int)ev->by_pid);
+		else
+			fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
+				ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
 		ids[i] = ids[--n];
 		break;
 	}
@@ -594,6 +604,8 @@ static int verb_release(const struct options *o, char **args, size_t n_args)
 
 	if (o->all && n_args > 0)
 		return usage_error("give reservation IDs or --all, not both");
+	if ((o->seen & SEEN_UID) && !o->all)
+		return usage_error("--uid goes with --all; e.g. pidrestorectl release --all --uid 1000");
 	if (!o->all && n_args == 0)
 		return usage_error("release needs reservation IDs or --all; e.g. pidrestorectl release 3 4");
 	if (n_args > 0) {
@@ -604,7 +616,10 @@ static int verb_release(const struct options *o, char **args, size_t n_args)
 	}
 	if (connect_daemon(o, "release", &c) < 0)
 		goto out;
-	r = pidrestore_release(c, ids, n_args);
+	if (o->all)
+		r = pidrestore_release_user(c, o->seen & SEEN_UID ? o->uid : PIDRESTORE_UID_SELF);
+	else
+		r = pidrestore_release(c, ids, n_args);
 	if (r < 0) {
 		report_failure("release", c, r);
 		goto out;
@@ -743,7 +758,7 @@ static const struct verb verbs[] = {
 	  "pidrestorectl spawn --pid 4242 -- sleep 10" },
 	{ "reserve", verb_reserve, false, SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_TTL | SEEN_JSON,
 	  "pidrestorectl reserve 4242 4243 --ttl 60" },
-	{ "release", verb_release, false, SEEN_ALL, "pidrestorectl release 3 4" },
+	{ "release", verb_release, false, SEEN_ALL | SEEN_UID, "pidrestorectl release 3 4" },
 	{ "status", verb_status, false, SEEN_JSON, "pidrestorectl status --json" },
 	{ "list", verb_list, false, SEEN_ALL | SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl list --all" },
 	{ "stats", verb_stats, false, SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl stats --json" },
