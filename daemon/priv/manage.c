@@ -107,7 +107,7 @@ void manage_release(struct conn *c, uint64_t id, const Pidrestore__ReleaseReques
 	int r;
 
 	if (req->has_uid && (!all || req->n_reservation_ids > 0)) {
-		why_set(&why, EINVAL, "a uid goes with all and no ids: it releases every reservation of that uid");
+		why_set(&why, EINVAL, "a release that names a uid must set all and name no ids (it releases every reservation of that uid); name ids without a uid");
 		goto fail;
 	}
 	if (all) {
