@@ -51,7 +51,7 @@ A=${RES_IDS[0]} B=${RES_IDS[1]}
 client_cmd U2 "release $A"
 assert_eq "its second connection releases one by id" "$CL_LAST" "ok 1"
 client_cmd U1 "events 1 5000"
-assert_eq "the owner hears who released it" "$CL_OUT" \
+assert_eq "the owner hears who released it" "${CL_OUT%$'\n'}" \
 	"event released id=$A pids=${F[0]} by_uid=$TEST_UID by_pid=${CL_PROC[U2]} signal=0"$'\n'"ok 1"
 client_cmd U2 "events 1 300"
 assert_eq "the releasing connection gets no event" "$CL_LAST" "timeout 0"
@@ -60,7 +60,7 @@ assert_eq "the releasing connection gets no event" "$CL_LAST" "timeout 0"
 client_cmd R "kill 15 $B"
 assert_eq "root kills the other: released, not signalled" "$CL_LAST" "ok 1 signalled=0 released=1"
 client_cmd U1 "events 1 5000"
-assert_eq "the owner hears root released it with SIGTERM" "$CL_OUT" \
+assert_eq "the owner hears root released it with SIGTERM" "${CL_OUT%$'\n'}" \
 	"event released id=$B pids=${F[1]} by_uid=0 by_pid=${CL_PROC[R]} signal=15"$'\n'"ok 1"
 assert_eq "PID ${F[1]} is free" "$(count_present "${F[1]}")" 0
 
@@ -100,8 +100,10 @@ client_cmd U2 "release-user self"
 assert_eq "the user releases its own over both connections: three" "$CL_LAST" "ok 3"
 assert_eq "their PIDs are free" "$(count_present "${F[3]}" "${F[4]}" "${F[5]}")" 0
 client_cmd U1 "events 2 5000"
-assert_eq "the first connection hears of both of its own" "$CL_OUT" \
-	"event released id=$C pids=${F[3]} by_uid=$TEST_UID by_pid=${CL_PROC[U2]} signal=0"$'\n'"event released id=$D pids=${F[4]} by_uid=$TEST_UID by_pid=${CL_PROC[U2]} signal=0"$'\n'"ok 2"
+assert_eq "the first connection hears of both of its own (in the order they were reaped)" \
+	"$(grep '^event' <<<"$CL_OUT" | sort)"$'\n'"$CL_LAST" \
+	"$(printf '%s\n' "event released id=$C pids=${F[3]} by_uid=$TEST_UID by_pid=${CL_PROC[U2]} signal=0" \
+		"event released id=$D pids=${F[4]} by_uid=$TEST_UID by_pid=${CL_PROC[U2]} signal=0" | sort)"$'\n'"ok 2"
 client_cmd U2 "events 1 300"
 assert_eq "the asking connection hears nothing of its own one ($E)" "$CL_LAST" "timeout 0"
 check "the release is audited" wait_log \
@@ -115,12 +117,15 @@ assert_eq "root reserves a PID of its own" "$CL_LAST" "ok 1"
 client_cmd R "release-user $TEST_UID"
 assert_eq "root releases uid $TEST_UID's" "$CL_LAST" "ok 1"
 client_cmd U1 "events 1 5000"
-assert_eq "the user hears root did" "$CL_OUT" \
+assert_eq "the user hears root did" "${CL_OUT%$'\n'}" \
 	"event released id=$G pids=${F[7]} by_uid=0 by_pid=${CL_PROC[R]} signal=0"$'\n'"ok 1"
 assert_eq "root's own reservation stays" "$(count_present "${F[8]}")" 1
 client_cmd R "release-user 4294967294"
 assert_eq "root releasing a uid with no reservation: none" "$CL_LAST" "ok 0"
 client_cmd R "release-all"
+run "$PR_HELPERS/raw-request" "$SOCK" release-uid "$TEST_UID"
+assert_match "a release with a uid but not all: EINVAL, and what to do" "$RUN_OUT" \
+	"^reply error=22 name=EINVAL message=a release that names a uid must set all and name no ids"
 
 # --- the CLI
 CTL=$PR_CTL
