@@ -27,6 +27,15 @@
 
 #define _public_ __attribute__((visibility("default")))
 
+/* Binds a function to a versioned name of the library's ABI; the attribute
+ * (GCC 10) survives link-time optimization, a toplevel .symver does not. */
+#if defined(__has_attribute) && __has_attribute(symver)
+#define _symver_(name) __attribute__((symver(name)))
+#else
+#define _symver_(name)
+#define SYMVER_BY_ASM 1
+#endif
+
 /* The daemon's documented default, used until HelloReply states its limit. */
 #define DEFAULT_MESSAGE_SIZE (64 * 1024)
 /* Bounds on what we believe of HelloReply.max_message_size: a smaller buffer
@@ -1180,13 +1189,16 @@ out:
 	return r;
 }
 
-/* Defined under a name of its own, which .symver binds to the name the
- * header declares, version LIBPIDRESTORE_0.2; programs and pidrestorectl
- * call it by that name. */
+/* Defined under a name of its own, bound to the name the header declares,
+ * version LIBPIDRESTORE_0.2; programs and pidrestorectl call it by that
+ * name. */
 int pidrestore_wait_event_2(pidrestore *c, int timeout_ms, pidrestore_event *ev);
+#ifdef SYMVER_BY_ASM
 __asm__(".symver pidrestore_wait_event_2, pidrestore_wait_event@@LIBPIDRESTORE_0.2");
+#endif
 
-_public_ int pidrestore_wait_event_2(pidrestore *c, int timeout_ms, pidrestore_event *ev)
+_public_ _symver_("pidrestore_wait_event@@LIBPIDRESTORE_0.2") int pidrestore_wait_event_2(pidrestore *c, int timeout_ms,
+											 pidrestore_event *ev)
 {
 	struct timespec now, deadline = { 0 };
 
@@ -1249,9 +1261,12 @@ _Static_assert(offsetof(pidrestore_event, core_dumped) == offsetof(struct pidres
 	       "pidrestore_event must start as LIBPIDRESTORE_0's did");
 
 int pidrestore_wait_event_0(pidrestore *c, int timeout_ms, struct pidrestore_event_0 *ev);
+#ifdef SYMVER_BY_ASM
 __asm__(".symver pidrestore_wait_event_0, pidrestore_wait_event@LIBPIDRESTORE_0");
+#endif
 
-_public_ int pidrestore_wait_event_0(pidrestore *c, int timeout_ms, struct pidrestore_event_0 *ev)
+_public_ _symver_("pidrestore_wait_event@LIBPIDRESTORE_0") int pidrestore_wait_event_0(pidrestore *c, int timeout_ms,
+										       struct pidrestore_event_0 *ev)
 {
 	pidrestore_event full;
 	int r;
