@@ -84,7 +84,8 @@ static void print_help(void)
 	       "  reserve P[,P...] [P[,P...]...] [--pidns PATH] [--new-pidns] [--ttl SEC]\n"
 	       "                        Reserve one process per argument, all or nothing, and\n"
 	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
-	       "  release ID...|--all   Release reservations and print how many were released\n"
+	       "  release ID...|--all [--uid USER]\n"
+	       "                        Release reservations and print how many were released\n"
 	       "  kill ID... [--signal SIG]\n"
 	       "                        Send SIG (default TERM) to programs the daemon\n"
 	       "                        started; reservations named are released\n"
@@ -125,13 +126,14 @@ static void print_help(void)
 	       "                        may be repeated\n"
 	       "     --no-wait          spawn, exec: print the ID and PIDs and exit at once\n"
 	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
-	       "     --all              release: all reservations of this connection; those of\n"
-	       "                        a running 'reserve' go when it exits. list: also\n"
+	       "     --all              release: all your reservations, over all your\n"
+	       "                        connections (a running 'reserve' is told). list: also\n"
 	       "                        programs that ended lately\n"
 	       "     --signal SIG       kill: the signal, by name or number (default TERM)\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
-	       "     --uid USER         policy --check: the user (name or uid, as this user\n"
-	       "                        namespace has them) to decide for (root only, for\n"
+	       "     --uid USER         policy --check: the user to decide for; release\n"
+	       "                        --all: whose reservations (a name or uid as this user\n"
+	       "                        namespace has them; root only, for\n"
 	       "                        another user than you)\n"
 	       "     --local            check: probe from this process, not the daemon\n"
 	       "     --json=MODE        spawn, exec, reserve, status, list, stats, policy,\n"
@@ -315,7 +317,16 @@ static size_t forget_reservation(const struct options *o, const pidrestore_event
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] != ev->id)
 			continue;
-		if (!o->quiet)
+		if (o->quiet)
+			;
+		else if (ev->type == PIDRESTORE_EVENT_RELEASED && ev->signal)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by a kill (SIG%s) from uid %u (pid %d).\n",
+				ev->id, sigabbrev_np(ev->signal) ? sigabbrev_np(ev->signal) : "?",
+				(unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else if (ev->type == PIDRESTORE_EVENT_RELEASED)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by uid %u (pid %d).\n", ev->id,
+				(unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else
 			fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
 				ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
 		ids[i] = ids[--n];
@@ -445,14 +456,20 @@ out:
 
 static int verb_release(const struct options *o, char **args, size_t n_args)
 {
+	uid_t daemon_uid = 0;
 	uint64_t *ids = NULL;
 	pidrestore *c = NULL;
 	int status = EXIT_FAILURE, r;
 
 	if (o->all && n_args > 0)
 		return usage_error("give reservation IDs or --all, not both");
+	if ((o->seen & SEEN_UID) && !o->all)
+		return usage_error("--uid goes with --all; e.g. pidrestorectl release --all --uid 1000");
 	if (!o->all && n_args == 0)
 		return usage_error("release needs reservation IDs or --all; e.g. pidrestorectl release 3 4");
+	if ((o->seen & SEEN_UID) && userns_uid_to_daemon(o->uid, &daemon_uid) < 0)
+		return usage_error("--uid %u has no mapping in this user namespace (see /proc/self/uid_map), "
+				   "so it owns no reservation; give a uid that the map has", (unsigned int)o->uid);
 	if (n_args > 0) {
 		status = parse_ids(args, n_args, "reservation ID", "IDs are the numbers reserve printed", &ids);
 		if (status != 0)
@@ -461,7 +478,10 @@ static int verb_release(const struct options *o, char **args, size_t n_args)
 	}
 	if (connect_daemon(o, "release", &c) < 0)
 		goto out;
-	r = pidrestore_release(c, ids, n_args);
+	if (o->all)
+		r = pidrestore_release_user(c, o->seen & SEEN_UID ? daemon_uid : PIDRESTORE_UID_SELF);
+	else
+		r = pidrestore_release(c, ids, n_args);
 	if (r < 0) {
 		report_failure("release", c, r);
 		goto out;
@@ -604,7 +624,7 @@ static const struct verb verbs[] = {
 	{ "exec", verb_exec, true, 1, SEEN_NO_WAIT | SEEN_FD | TABLE, false, "pidrestorectl exec 7 -- myprog --restore" },
 	{ "reserve", verb_reserve, false, 0, SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_TTL | SEEN_QUIET | TABLE, false,
 	  "pidrestorectl reserve 4242 4243 --ttl 60" },
-	{ "release", verb_release, false, 0, SEEN_ALL | SEEN_QUIET, false, "pidrestorectl release 3 4" },
+	{ "release", verb_release, false, 0, SEEN_ALL | SEEN_UID | SEEN_QUIET, false, "pidrestorectl release 3 4" },
 	{ "status", verb_status, false, 0, SEEN_JSON, true, "pidrestorectl status --json" },
 	{ "list", verb_list, false, 0, SEEN_ALL | TABLE, true, "pidrestorectl list --all" },
 	{ "stats", verb_stats, false, 0, TABLE, true, "pidrestorectl stats --json" },

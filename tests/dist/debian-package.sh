@@ -67,9 +67,11 @@ done
 assert_match "pidrestored depends on pidrestorectl (its ExecReload=)" \
 	"$(dpkg-deb -f "${DEBS[0]}" Depends)" 'pidrestorectl \(= '
 
-# The symbols file lists exactly the version script's functions.
-want=$(sed -n 's/^[[:space:]]*\(pidrestore_[a-z_]*\);$/\1/p' "$top_srcdir/client/libpidrestore.sym" | sort)
-got=$(sed -n 's/^ \(pidrestore_[a-z_]*\)@LIBPIDRESTORE_0 .*/\1/p' "$top_srcdir/debian/libpidrestore0.symbols" | sort)
+# The symbols file lists exactly the version script's functions, each in
+# the versions the script gives it.
+want=$(awk '/^LIBPIDRESTORE_[0-9.]* \{/ { node = $1 } match($0, /^[[:space:]]*pidrestore_[a-z_0-9]*;$/) { name = $1; sub(/;$/, "", name); print name "@" node }' \
+	"$top_srcdir/client/libpidrestore.sym" | sort)
+got=$(sed -n 's/^ \(pidrestore_[a-z_]*@LIBPIDRESTORE_[0-9.]*\) .*/\1/p' "$top_srcdir/debian/libpidrestore0.symbols" | sort)
 assert_eq "debian/libpidrestore0.symbols matches client/libpidrestore.sym" "$got" "$want"
 
 if command -v lintian >/dev/null 2>&1; then

@@ -46,7 +46,7 @@ want=$(
 		echo "$libdir/libpidrestore.la"
 		echo "$libdir/libpidrestore.so"
 		echo "$libdir/libpidrestore.so.0"
-		echo "$libdir/libpidrestore.so.0.1.0"
+		echo "$libdir/libpidrestore.so.0.2.0"
 		echo "$libdir/pkgconfig/libpidrestore.pc"
 		echo "$includedir/pidrestore.h"
 		echo "$mandir/man1/pidrestorectl.1"
@@ -60,7 +60,7 @@ want=$(
 			echo "$systemdsystemunitdir/pidrestored.socket"
 			echo "$sysusersdir/pidrestored.conf"
 		fi
-	} | LC_ALL=C sort
+	} | LC_ALL=C sort -u
 )
 run make -C "$top_builddir" install DESTDIR="$T/full"
 assert_eq "make install DESTDIR= of this build tree" "$RUN_RC" 0

@@ -97,7 +97,7 @@ check "root's program still runs" pid_exists "$RS"
 run "${UCTL[@]}" release "$root_id"
 assert_match "uid $TEST_UID may not release root's reservation" "$RUN_ERR" '\(EPERM\)'
 run "${UCTL[@]}" kill "$us_id" --signal KILL
-assert_eq "uid $TEST_UID kills its own program" "$RUN_OUT" "Sent SIGKILL to 1 process (reservations among them were released)."
+assert_eq "uid $TEST_UID kills its own program" "$RUN_OUT" "Sent SIGKILL to 1 program."
 check "its program is gone" wait_pid_gone "$US" 5
 run "${UCTL[@]}" list --all --json
 ended=$(jq --argjson p "$US" '.[] | select(.pids[0] == $p)' <<<"$RUN_OUT")
@@ -106,6 +106,8 @@ run "${UCTL[@]}" list --json
 assert_eq "without --all it is not listed" "$(jq --argjson p "$US" '[.[] | select(.pids[0] == $p)] | length' <<<"$RUN_OUT")" 0
 run "${CTL[@]}" kill "$u1_id"
 assert_eq "root may kill a user's reservation: it is released" "$RUN_RC" 0
+assert_eq "and says it released it rather than signalled it" "$RUN_OUT" \
+	"Released 1 reservation (a reservation runs no program to signal)."
 check "PID $U1 is free again" wait_pid_gone "$U1" 5
 run "${CTL[@]}" kill 999999
 assert_match "an unknown id is ESRCH" "$RUN_ERR" '\(ESRCH\): there is no process 999999'

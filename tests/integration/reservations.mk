@@ -9,6 +9,7 @@ RESERVE_TESTS = \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
 	tests/integration/release-async.sh \
+	tests/integration/release-others.sh \
 	tests/integration/reserve-disconnect.sh \
 	tests/integration/reserve-daemon-kill.sh \
 	tests/integration/reserve-ttl.sh \
