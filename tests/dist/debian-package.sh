@@ -58,6 +58,11 @@ for f in /usr/sbin/pidrestored /usr/libexec/pidrestore/pidrestore-holder /lib/sy
 done
 assert_match "pidrestorectl has /usr/bin/pidrestorectl" "$(contents pidrestorectl)" '^/usr/bin/pidrestorectl$'
 assert_match "pidrestorectl has its page" "$(contents pidrestorectl)" '^/usr/share/man/man1/pidrestorectl.1.gz$'
+assert_match "pidrestorectl has the bash completion" "$(contents pidrestorectl)" \
+	'^/usr/share/bash-completion/completions/pidrestorectl$'
+assert_match "pidrestorectl has the zsh completion" "$(contents pidrestorectl)" '^/usr/share/zsh/vendor-completions/_pidrestorectl$'
+assert_eq "pidrestorectl depends on libc only" "$(dpkg-deb -f "$(find "$T/pkg" -maxdepth 1 -name 'pidrestorectl_*.deb')" Depends)" \
+	"$(dpkg-deb -f "$(find "$T/pkg" -maxdepth 1 -name 'pidrestorectl_*.deb')" Depends | grep -oE '^libc6 \([^)]*\)$')"
 assert_match "libpidrestore0 has the library" "$(contents libpidrestore0)" "^/usr/lib/$multiarch/libpidrestore.so.0"
 assert_no_match "libpidrestore0 has no .so link" "$(contents libpidrestore0)" 'libpidrestore.so$'
 for f in /usr/include/pidrestore.h "/usr/lib/$multiarch/libpidrestore.so" "/usr/lib/$multiarch/pkgconfig/libpidrestore.pc" \
