@@ -60,6 +60,10 @@ void pager_open(const struct options *o)
 	if (pid == 0) {
 		if (dup2(pipefd[0], STDIN_FILENO) < 0)
 			_exit(EXIT_FAILURE);
+		/* Not only close-on-exec: the fallback copy runs without an
+		 * exec and must see the end of the output. */
+		close(pipefd[0]);
+		close(pipefd[1]);
 		run_pager(pager);
 	}
 	/* Without a pager nothing is lost: the output goes to the terminal. */

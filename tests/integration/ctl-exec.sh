@@ -156,7 +156,7 @@ check "and the program is gone" wait_all_gone 1 "$S1"
 pick_pid S2
 run "${CTL[@]}" spawn --pid "$S2" --no-wait --json=pretty -- sleep 60
 assert_eq "spawn --no-wait --json=pretty: {id, pids}, indented" "$(jq -c '[.pids, (.id | type)]' <<<"$RUN_OUT"):$(wc -l <<<"$RUN_OUT")" \
-	"[[$S2],\"number\"]:6"
+	"[[$S2],\"number\"]:4"
 run "${CTL[@]}" kill "$(jq .id <<<"$RUN_OUT")" --signal KILL
 check "killed" wait_all_gone 1 "$S2"
 pick_pid S3
