@@ -4,8 +4,9 @@
 # inside unshare -Ur (its uid 0 is the host's $TEST_UID), list shows the
 # user's programs as owned by 0 (root, from the passwd it reads), the policy
 # names it as 0 and a uid with no mapping there as the kernel shows one
-# (65534), and policy --check --uid 0 (or root) asks about the user itself,
-# not the host's root; a uid the namespace does not map is refused.
+# (65534), and policy --check --uid 0 (or root) and release --all --uid
+# root mean the user itself, not the host's root; a uid the namespace does
+# not map is refused.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 require_root
@@ -68,6 +69,23 @@ assert_match "saying only root may ask about another uid" "$RUN_ERR" 'only root 
 run "${NSCTL[@]}" policy --check --uid 1 --pid "$Q"
 assert_eq "inside: --uid 1, which the namespace does not map, is a usage error" "$RUN_RC" 2
 assert_match "saying so" "$RUN_ERR" '--uid 1 has no mapping in this user namespace \(see /proc/self/uid_map\)'
+
+# --- release --all --uid: a user of this namespace too
+pick_pid R
+"${UCTL[@]}" reserve "$R" >"$T/hold.out" 2>&1 &
+HOLD=$!
+EXTRA_PIDS+=("$HOLD")
+for ((i = 0; i < 50; i++)); do
+	[ "$(cat "/proc/$R/comm" 2>/dev/null)" = pidrestore-hold ] && break
+	sleep 0.1
+done
+run "${NSCTL[@]}" release --all --uid 1
+assert_eq "inside: release --all --uid 1 (unmapped) is a usage error" "$RUN_RC" 2
+assert_match "saying so" "$RUN_ERR" '--uid 1 has no mapping in this user namespace'
+run "${NSCTL[@]}" release --all --uid root
+assert_eq "inside: release --all --uid root releases the user's own reservation" "$RUN_RC:$RUN_OUT" "0:Released 1 reservation."
+check "PID $R is free again" wait_pid_gone "$R" 5
+kill "$HOLD" 2>/dev/null || true
 
 run "${UCTL[@]}" kill "$(jq -r "[.[] | select(.pids[0] == $P) | .id][0]" < <("${UCTL[@]}" list --json))" --signal KILL
 assert_eq "the sleep is killed" "$RUN_RC" 0
