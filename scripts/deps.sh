@@ -11,8 +11,9 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
-	# tests: pgrep and ps (not in a minimal image)
-	procps
+	# tests: pgrep and ps (not in a minimal image); script(1) gives
+	# pidrestorectl a terminal (pager, -j); zsh parses its completion
+	procps bsdutils zsh
 	# tests: manual pages render without warnings, and pass mandoc's lint
 	man-db groff-base mandoc
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)

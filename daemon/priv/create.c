@@ -498,7 +498,9 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 	r = proc_exec(p, &e->cmd, &why);
 	if (r < 0)
 		goto fail;
-	/* The claimed process belongs to this connection from now on. */
+	/* The claimed process belongs to this connection from now on (back
+	 * to the one that held it if the exec fails). */
+	pd->exec_from = p->owner;
 	proc_set_owner(p, c);
 	pending_wait(pd, 0, p);
 	free(e);

@@ -220,6 +220,9 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 		else
 			pd->why = *why;
 	}
+	/* A reservation whose exec failed stays one, held where it was. */
+	if (why->err && report == PROC_EXEC_DONE && pd->exec_from && p->state == PROC_RESERVED)
+		proc_set_owner(p, pd->exec_from);
 	/* A process that failed is finished; the others of a failed batch
 	 * are released when the batch is. */
 	if (why->err && pd->kind != PENDING_EXEC) {
@@ -245,6 +248,8 @@ void pending_conn_closed(struct conn *c)
 
 	for (pd = LIST_FIRST(&pendings); pd; pd = next) {
 		next = LIST_NEXT(pd, link);
+		if (pd->exec_from == c)
+			pd->exec_from = NULL;
 		if (pd->conn != c)
 			continue;
 		for (size_t i = 0; i < pd->n; i++)

@@ -208,17 +208,31 @@ void proc_channel_closed(struct proc *p)
 	proc_watch_end(p);
 }
 
-static void send_exit_event(struct proc *p, const siginfo_t *si)
+/* p's PIDs as an event carries them; returns how many. */
+static size_t event_pids(const struct proc *p, int32_t pids[PR_MAX_LEVELS])
+{
+	for (size_t i = 0; i < p->n_pids; i++)
+		pids[i] = p->pids[i];
+	return p->n_pids;
+}
+
+static void send_event(struct conn *to, Pidrestore__Event *ev)
 {
 	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
+
+	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
+	msg.event = ev;
+	conn_send(to, &msg, NULL, 0);
+}
+
+static void send_exit_event(struct proc *p, const siginfo_t *si)
+{
 	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
 	Pidrestore__ExitEvent ex = PIDRESTORE__EXIT_EVENT__INIT;
 	int32_t pids[PR_MAX_LEVELS];
 
-	for (size_t i = 0; i < p->n_pids; i++)
-		pids[i] = p->pids[i];
 	ex.id = p->id;
-	ex.n_pids = p->n_pids;
+	ex.n_pids = event_pids(p, pids);
 	ex.pids = pids;
 	if (si->si_code == CLD_EXITED) {
 		ex.has_exit_code = 1;
@@ -231,9 +245,7 @@ static void send_exit_event(struct proc *p, const siginfo_t *si)
 	}
 	ev.body_case = PIDRESTORE__EVENT__BODY_EXITED;
 	ev.exited = &ex;
-	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	conn_send(p->owner, &msg, NULL, 0);
+	send_event(p->owner, &ev);
 }
 
 int proc_signal(struct proc *p, int sig)
@@ -387,21 +399,37 @@ void proc_release(struct proc *p, struct proc_reap_wait *w)
 
 void proc_send_expired_event(struct proc *p, struct conn *to)
 {
-	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
 	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
 	Pidrestore__ExpiredEvent ex = PIDRESTORE__EXPIRED_EVENT__INIT;
 	int32_t pids[PR_MAX_LEVELS];
 
-	for (size_t i = 0; i < p->n_pids; i++)
-		pids[i] = p->pids[i];
 	ex.id = p->id;
-	ex.n_pids = p->n_pids;
+	ex.n_pids = event_pids(p, pids);
 	ex.pids = pids;
 	ev.body_case = PIDRESTORE__EVENT__BODY_EXPIRED;
 	ev.expired = &ex;
-	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	conn_send(to, &msg, NULL, 0);
+	send_event(to, &ev);
+}
+
+void proc_send_released_event(struct proc *p, struct conn *to)
+{
+	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
+	Pidrestore__ReleasedEvent rel = PIDRESTORE__RELEASED_EVENT__INIT;
+	const struct proc_releaser *by = &p->priv->released_by;
+	int32_t pids[PR_MAX_LEVELS];
+
+	rel.id = p->id;
+	rel.n_pids = event_pids(p, pids);
+	rel.pids = pids;
+	rel.has_by_uid = 1;
+	rel.by_uid = by->uid;
+	rel.has_by_pid = 1;
+	rel.by_pid = by->pid;
+	rel.has_signal = by->signal != 0;
+	rel.signal = by->signal;
+	ev.body_case = PIDRESTORE__EVENT__BODY_RELEASED;
+	ev.released = &rel;
+	send_event(to, &ev);
 }
 
 /* The reservation is released; its owner hears of it once the PIDs are
@@ -457,7 +485,7 @@ static void owned_wait_done(void *arg)
 
 /* Releases the n processes and calls fn(data) once all are reaped, from
  * their exit events: the daemon goes on serving meanwhile. */
-static int release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *data)
+static int release_then(struct proc **ps, size_t n, const struct proc_releaser *by, proc_reaped_fn fn, void *data)
 {
 	struct owned_wait *o = calloc(1, sizeof(*o));
 
@@ -466,8 +494,18 @@ static int release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *dat
 	o->fn = fn;
 	o->data = data;
 	proc_reap_wait_init(&o->wait, owned_wait_done, o);
-	for (size_t i = 0; i < n; i++)
-		release(ps[i], &o->wait);
+	for (size_t i = 0; i < n; i++) {
+		struct proc *p = ps[i];
+
+		/* A parked reservation of another connection: its owner would
+		 * otherwise count it until a TTL or a timeout. */
+		if (by && p->owner && p->owner != by->conn && p->state == PROC_RESERVED) {
+			p->priv->released_to = p->owner;
+			p->priv->released_by = *by;
+			p->priv->released_by.conn = NULL;
+		}
+		release(p, &o->wait);
+	}
 	proc_reap_wait_arm(&o->wait);
 	return 0;
 }
@@ -490,22 +528,34 @@ static size_t select_ids(const uint64_t *ids, size_t n_ids, struct proc **ps)
 	return n;
 }
 
-/* owner's parked reservations, up to cap, in ps and their ids in ids. */
-static size_t select_reserved_of(const struct conn *owner, struct proc **ps, uint64_t *ids, size_t cap)
+/* The parked reservations sel names, up to cap, in ps and their ids in ids
+ * (both NULL: only counted). */
+static size_t select_reserved(const struct proc_selection *sel, struct proc **ps, uint64_t *ids, size_t cap)
 {
 	struct proc *p;
 	size_t n = 0;
 
 	TAILQ_FOREACH(p, &proc_records, priv->link) {
-		if (p->owner != owner || p->state != PROC_RESERVED || p->priv->group || n == cap)
+		if (sel->owner ? p->owner != sel->owner : p->owner_uid != sel->uid)
 			continue;
-		ids[n] = p->id;
-		ps[n++] = p;
+		if (p->state != PROC_RESERVED || p->priv->group || n == cap)
+			continue;
+		if (ids)
+			ids[n] = p->id;
+		if (ps)
+			ps[n] = p;
+		n++;
 	}
 	return n;
 }
 
-int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data)
+size_t proc_count_reserved(const struct proc_selection *sel)
+{
+	return select_reserved(sel, NULL, NULL, SIZE_MAX);
+}
+
+int proc_release_ids_then(const uint64_t *ids, size_t n_ids, const struct proc_releaser *by, size_t *n_released,
+			  proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
 	size_t n;
@@ -515,13 +565,13 @@ int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released,
 		return -ENOMEM;
 	n = select_ids(ids, n_ids, ps);
 	*n_released = n;
-	r = release_then(ps, n, fn, data);
+	r = release_then(ps, n, by, fn, data);
 	free(ps);
 	return r;
 }
 
-int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
-				  proc_reaped_fn fn, void *data)
+int proc_release_reserved_then(const struct proc_selection *sel, const struct proc_releaser *by, uint64_t *ids,
+			       size_t cap, size_t *n_released, proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
 	size_t n;
@@ -529,9 +579,9 @@ int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_
 
 	if (!ps)
 		return -ENOMEM;
-	n = select_reserved_of(owner, ps, ids, cap);
+	n = select_reserved(sel, ps, ids, cap);
 	*n_released = n;
-	r = release_then(ps, n, fn, data);
+	r = release_then(ps, n, by, fn, data);
 	free(ps);
 	return r;
 }
@@ -544,6 +594,8 @@ void proc_conn_closed(struct conn *c)
 	TAILQ_FOREACH(p, &proc_records, priv->link) {
 		if (p->priv->expired_to == c)
 			p->priv->expired_to = NULL;
+		if (p->priv->released_to == c)
+			p->priv->released_to = NULL;
 		if (p->owner != c)
 			continue;
 		proc_group_leave(p);

@@ -259,6 +259,8 @@ void proc_free(struct proc *p)
 
 	if (p->priv->expired_to)
 		proc_send_expired_event(p, p->priv->expired_to);
+	if (p->priv->released_to)
+		proc_send_released_event(p, p->priv->released_to);
 	proc_group_leave(p);
 	proc_set_state(p, PROC_RELEASED);
 	n_killed--;

@@ -10,6 +10,7 @@ RESERVE_TESTS = \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
 	tests/integration/release-async.sh \
+	tests/integration/release-others.sh \
 	tests/integration/reserve-disconnect.sh \
 	tests/integration/reserve-daemon-kill.sh \
 	tests/integration/reserve-ttl.sh \
@@ -17,6 +18,7 @@ RESERVE_TESTS = \
 	tests/integration/reserve-anypid.sh \
 	tests/integration/reserve-limits.sh \
 	tests/integration/reserve-ctl.sh \
+	tests/integration/ctl-exec.sh \
 	tests/integration/reserve-user.sh \
 	tests/integration/pid1-release.sh \
 	tests/integration/pidns-helper.sh

@@ -12,27 +12,6 @@ require_tools timeout
 res_setup
 start_daemon
 
-# wait_file FILE: until FILE is not empty (5 s).
-wait_file() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ ! -s "$1" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
-# wait_exit PID: until the background job PID ends (5 s); WAIT_RC its status.
-wait_exit() {
-	local i
-	WAIT_RC=
-	for ((i = 0; i < 50; i++)); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -0 "$1" 2>/dev/null && return 1
-	wait "$1" && WAIT_RC=0 || WAIT_RC=$?
-}
-
 free_pids F 2
 "$PR_CTL" --socket "$SOCK" reserve "${F[0]}" "${F[1]}" --json >"$T/ctl.out" 2>"$T/ctl.err" &
 CTL=$!
@@ -51,23 +30,35 @@ assert_eq "release ID from another pidrestorectl exits 0" "$RUN_RC" 0
 assert_eq "and says so" "$RUN_OUT" "Released 1 reservation."
 check "that PID is free within a second" wait_all_gone 1 "${F[0]}"
 sleep 0.3
-check "the holding pidrestorectl is not told and keeps running" kill -0 "$CTL"
+assert_match "the holding pidrestorectl is told, and by whom" "$(cat "$T/ctl.err")" \
+	"^Reservation ${IDS[0]} was released by uid 0 \(pid [0-9]+\)\.$"
+check "and keeps running" kill -0 "$CTL"
 assert_eq "the other PID is still held" "$(count_holders "${F[1]}")" 1
 
-run "$PR_CTL" --socket "$SOCK" release --all
-assert_eq "release --all from another connection releases none of them" "$RUN_OUT" "Released 0 reservations."
-assert_eq "the other PID is still held" "$(count_holders "${F[1]}")" 1
 run "$PR_CTL" --socket "$SOCK" release 999999
 assert_eq "release of an unknown id exits 1" "$RUN_RC" 1
 assert_match "with ESRCH" "$RUN_ERR" '\(ESRCH\)'
 run "$PR_CTL" --socket "$SOCK" release "${IDS[0]}"
 assert_match "releasing the same id twice: ESRCH" "$RUN_ERR" '\(ESRCH\)'
 
+run "$PR_CTL" --socket "$SOCK" release --all
+assert_eq "release --all from another connection releases root's last one" "$RUN_OUT" "Released 1 reservation."
+check "the last PID is free" wait_all_gone 1 "${F[1]}"
+check "the holding pidrestorectl, told, has none left and exits" wait_exit "$CTL"
+assert_eq "with status 0" "$WAIT_RC" 0
+assert_match "it said so" "$(cat "$T/ctl.err")" "^Reservation ${IDS[1]} was released by uid 0 \(pid [0-9]+\)\.$"
+
+# --- SIGINT: it releases what it still holds
+free_pids E 1
+"$PR_CTL" --socket "$SOCK" reserve "${E[0]}" >"$T/ctl1.out" 2>"$T/ctl1.err" &
+CTL=$!
+EXTRA_PIDS+=("$CTL")
+wait_file "$T/ctl1.out" || true
 kill -INT "$CTL"
 check "SIGINT ends the holding pidrestorectl" wait_exit "$CTL"
 assert_eq "with status 0" "$WAIT_RC" 0
-assert_match "it releases what it still held" "$(cat "$T/ctl.err")" '^Released 1 reservation\.$'
-check "the last PID is free" wait_all_gone 1 "${F[1]}"
+assert_match "it releases what it still held" "$(cat "$T/ctl1.err")" '^Released 1 reservation\.$'
+check "its PID is free" wait_all_gone 1 "${E[0]}"
 
 # --- the table, SIGTERM
 free_pids G 2

@@ -283,3 +283,27 @@ join_by() {
 	shift
 	echo "$*"
 }
+
+# wait_file FILE [SECONDS]: until FILE is not empty (default 5 s), as a
+# pidrestorectl in the background prints what it holds.
+wait_file() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		[ ! -s "$1" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# wait_exit PID [SECONDS]: until the background job PID ends (default 5 s);
+# WAIT_RC is its exit status.
+wait_exit() {
+	local i
+	WAIT_RC=
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -0 "$1" 2>/dev/null && return 1
+	wait "$1" && WAIT_RC=0 || WAIT_RC=$?
+}
