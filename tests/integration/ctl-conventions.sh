@@ -98,8 +98,11 @@ run "${CTL[@]}" reload -q
 assert_eq "reload -q: exit 0, nothing printed" "$RUN_RC:$RUN_OUT" "0:"
 run "${CTL[@]}" policy --check -q --pid "${K[0]}"
 assert_eq "policy --check -q: root is allowed, exit 0, nothing printed" "$RUN_RC:$RUN_OUT" "0:"
+# Under valgrind the daemon's own probes see no clone3() (valgrind does not
+# emulate it), so check finds a required feature missing and exits 1.
+CHECK_RC=${PR_VALGRIND:+1}
 run "${CTL[@]}" check -q
-assert_eq "check -q: exit 0 here, nothing printed" "$RUN_RC:$RUN_OUT" "0:"
+assert_eq "check -q: exit ${CHECK_RC:-0} here, nothing printed" "$RUN_RC:$RUN_OUT" "${CHECK_RC:-0}:"
 run "${CTL[@]}" status -q
 assert_eq "status -q is refused (exit 2)" "$RUN_RC" 2
 assert_match "saying it does not apply" "$RUN_ERR" '--quiet does not apply to status'
