@@ -39,6 +39,7 @@ enum option_id {
 	OPT_LOCAL,
 	OPT_FD,
 	OPT_NO_PAGER,
+	OPT_FILE,
 	OPT_JSON_AUTO = 'j',
 	OPT_QUIET = 'q',
 };
@@ -60,6 +61,7 @@ enum {
 	SEEN_FD = 1 << 12,
 	SEEN_QUIET = 1 << 13,
 	SEEN_NO_PAGER = 1 << 14,
+	SEEN_FILE = 1 << 15,
 };
 
 /* --fd FD[:TARGET]: an fd of pidrestorectl's that the program gets. */
@@ -87,6 +89,7 @@ struct options {
 	bool no_pager;
 	struct fd_pass *fds;       /* --fd, in the order given */
 	size_t n_fds;
+	const char *file;          /* tree: --file */
 	unsigned int seen;
 };
 
@@ -193,3 +196,11 @@ int verb_policy(const struct options *o, char **args, size_t n_args);
 
 /* The verb of ctl-check.c. */
 int verb_check(const struct options *o, char **args, size_t n_args);
+
+/* The verb of ctl-tree.c. */
+int verb_tree(const struct options *o, char **args, size_t n_args);
+
+/* Holds the n reservations ids of c until a signal or until all have
+ * expired, then releases what is left (reserve, tree). Returns the exit
+ * status. */
+int hold_reservations(const struct options *o, pidrestore *c, uint64_t *ids, size_t n);

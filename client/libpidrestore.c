@@ -66,6 +66,8 @@ struct pidrestore {
 	struct queued_event **events_tail;
 	bool can_release_uid;      /* HelloReply.features has "release-uid" */
 	bool kill_tells_released;  /* and "kill-released-ids" */
+	size_t max_tree_message_size; /* HelloReply's; 0: as max_message_size */
+	int tree_error_node, tree_error_level; /* of the last refused tree */
 	char last_error[1024];
 };
 
@@ -357,6 +359,32 @@ static void response_free(Pidrestore__ServerMessage *msg, struct wire_packet *pk
 		pidrestore__server_message__free_unpacked(msg, NULL);
 }
 
+/* A tree request may be larger than the others. */
+static size_t request_limit(const pidrestore *c, const Pidrestore__Request *req)
+{
+	if (req->body_case == PIDRESTORE__REQUEST__BODY_TREE && c->max_tree_message_size > c->max_message_size)
+		return c->max_tree_message_size;
+	return c->max_message_size;
+}
+
+/* The kernel refuses a packet larger than the socket's send buffer: a
+ * large tree raises it (an unprivileged process up to twice
+ * net.core.wmem_max). */
+static int send_room(pidrestore *c, size_t size)
+{
+	int have = 0, want = size > INT_MAX / 2 ? INT_MAX / 2 : (int)size + 4096;
+	socklen_t len = sizeof(have);
+
+	if (getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &have, &len) == 0 && (size_t)have >= size + 4096)
+		return 0;
+	setsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &want, sizeof(want));
+	len = sizeof(have);
+	if (getsockopt(c->fd, SOL_SOCKET, SO_SNDBUF, &have, &len) == 0 && (size_t)have < size + 64)
+		return set_error(c, -EMSGSIZE, "the request has %zu bytes, more than this socket can send (%d); raise net.core.wmem_max or send a smaller tree",
+				 size, have);
+	return 0;
+}
+
 /* Sends req with fds and waits for its response. Returns the daemon's
  * refusal as its negative errno. On success *ret is a Response of the
  * expected type, and the caller takes its fds from pkt and frees both with
@@ -377,11 +405,14 @@ static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *f
 	req->fd_count = (uint32_t)n_fds;
 
 	size = pidrestore__request__get_packed_size(req);
-	if (size > c->max_message_size) {
+	if (size > request_limit(c, req)) {
 		r = set_error(c, -E2BIG, "request of %zu bytes exceeds pidrestored's limit of %zu bytes "
-			      "(too large an environment or argument list?)", size, c->max_message_size);
+			      "(too large an environment or argument list, or tree?)", size, request_limit(c, req));
 		goto out;
 	}
+	r = send_room(c, size);
+	if (r < 0)
+		goto out;
 	buf = malloc(size ? size : 1);
 	if (!buf) {
 		r = set_error(c, -ENOMEM, "out of memory encoding a request");
@@ -406,6 +437,10 @@ static int call(pidrestore *c, Pidrestore__Request *req, const struct fd_list *f
 		goto out;
 	}
 	if (resp->has_error && resp->error != 0) {
+		if (resp->body_case == PIDRESTORE__RESPONSE__BODY_TREE) {
+			c->tree_error_node = resp->tree->has_error_node ? resp->tree->error_node : -1;
+			c->tree_error_level = resp->tree->has_error_level ? resp->tree->error_level : -1;
+		}
 		if (resp->error < 0 || resp->error > MAX_ERRNO)
 			r = set_error(c, -EPROTO, "pidrestored sent an invalid error code %d", (int)resp->error);
 		else if (resp->message && resp->message[0])
@@ -636,6 +671,9 @@ static int hello(pidrestore *c)
 			c->can_release_uid = true;
 		else if (strcmp(reply->features[i], "kill-released-ids") == 0)
 			c->kill_tells_released = true;
+	c->max_tree_message_size = reply->has_max_tree_message_size ? reply->max_tree_message_size : 0;
+	if (c->max_tree_message_size > MAX_MESSAGE_SIZE)
+		c->max_tree_message_size = MAX_MESSAGE_SIZE;
 
 	size = reply->has_max_message_size && reply->max_message_size > 0 ? reply->max_message_size
 									 : DEFAULT_MESSAGE_SIZE;
@@ -1278,4 +1316,251 @@ _public_ _symver_("pidrestore_wait_event@LIBPIDRESTORE_0") int pidrestore_wait_e
 	if (r > 0)
 		memcpy(ev, &full, sizeof(*ev));
 	return r;
+}
+
+/* ------------------------------------------------------------------ trees */
+
+_Static_assert(sizeof(pid_t) == sizeof(int32_t), "PIDs travel as int32");
+
+/* The request's nodes, pointing into spec. */
+struct tree_build {
+	Pidrestore__TreeNode *nodes;
+	Pidrestore__TreeNode **node_ptrs;
+	Pidrestore__TreeThread *threads;
+	Pidrestore__TreeThread **thread_ptrs;
+};
+
+static void tree_build_free(struct tree_build *b)
+{
+	free(b->nodes);
+	free(b->node_ptrs);
+	free(b->threads);
+	free(b->thread_ptrs);
+}
+
+static int tree_build_nodes(pidrestore *c, const pidrestore_tree_spec *spec, struct tree_build *b)
+{
+	size_t n_threads = 0, at = 0;
+
+	for (size_t i = 0; i < spec->n_nodes; i++)
+		n_threads += spec->nodes[i].n_threads;
+	b->nodes = calloc(spec->n_nodes, sizeof(*b->nodes));
+	b->node_ptrs = calloc(spec->n_nodes, sizeof(*b->node_ptrs));
+	b->threads = calloc(n_threads ? n_threads : 1, sizeof(*b->threads));
+	b->thread_ptrs = calloc(n_threads ? n_threads : 1, sizeof(*b->thread_ptrs));
+	if (!b->nodes || !b->node_ptrs || !b->threads || !b->thread_ptrs)
+		return set_error(c, -ENOMEM, "out of memory encoding a tree of %zu nodes", spec->n_nodes);
+	for (size_t i = 0; i < spec->n_nodes; i++) {
+		const pidrestore_tree_node *in = &spec->nodes[i];
+		Pidrestore__TreeNode *n = &b->nodes[i];
+
+		pidrestore__tree_node__init(n);
+		b->node_ptrs[i] = n;
+		n->kind = (Pidrestore__TreeNodeKind)in->kind;
+		/* Absent means -1 (a root): every other parent is sent. */
+		n->has_parent = in->parent != PIDRESTORE_TREE_ROOT;
+		n->parent = in->parent;
+		n->n_pids = in->n_pids;
+		n->pids = (int32_t *)in->pids;
+		n->has_new_pidns = n->new_pidns = in->new_pidns != 0;
+		n->has_sid = in->sid != PIDRESTORE_TREE_INHERIT;
+		n->sid = in->sid;
+		n->has_pgid = in->pgid != PIDRESTORE_TREE_INHERIT;
+		n->pgid = in->pgid;
+		if (in->kind == PIDRESTORE_TREE_ZOMBIE) {
+			n->has_exit_signal = in->exit_signal != 0;
+			n->exit_signal = in->exit_signal;
+			n->has_exit_code = !n->has_exit_signal;
+			n->exit_code = in->exit_code;
+		}
+		n->has_child_subreaper = n->child_subreaper = in->child_subreaper != 0;
+		if (in->comm) {
+			n->has_comm = 1;
+			n->comm.data = (uint8_t *)in->comm;
+			n->comm.len = strlen(in->comm);
+		}
+		n->n_threads = in->n_threads;
+		n->threads = b->thread_ptrs + at;
+		for (size_t k = 0; k < in->n_threads; k++, at++) {
+			pidrestore__tree_thread__init(&b->threads[at]);
+			b->thread_ptrs[at] = &b->threads[at];
+			b->threads[at].n_tids = in->n_pids;
+			b->threads[at].tids = (int32_t *)in->tids + k * in->n_pids;
+		}
+	}
+	return 0;
+}
+
+/* One node of a reply part into t. */
+static int tree_take_node(pidrestore *c, const Pidrestore__TreeNodeInfo *m, struct wire_packet *pkt, pidrestore_tree_info *info)
+{
+	int r = copy_pids(c, m->pids, m->n_pids, info->pids, &info->n_pids);
+
+	if (r < 0)
+		return r;
+	info->reservation_id = m->has_reservation_id ? m->reservation_id : 0;
+	info->state = m->has_state ? (pidrestore_tree_state)m->state : 0;
+	if (m->n_threads > 0) {
+		info->tids = calloc(m->n_threads * info->n_pids, sizeof(pid_t));
+		if (!info->tids)
+			return set_error(c, -ENOMEM, "out of memory for the TIDs of a tree");
+		info->n_threads = m->n_threads;
+		for (size_t k = 0; k < m->n_threads; k++) {
+			if (m->threads[k]->n_tids != info->n_pids)
+				return set_error(c, -EPROTO, "pidrestored sent %zu TIDs of a thread of node %d, which has %zu levels",
+						 m->threads[k]->n_tids, m->node, info->n_pids);
+			memcpy(info->tids + k * info->n_pids, m->threads[k]->tids, info->n_pids * sizeof(pid_t));
+		}
+	}
+	return m->has_pidfd_index ? take_fd(c, pkt, m->pidfd_index, &info->pidfd) : 0;
+}
+
+/* A part of the reply: nodes from *next on, in order. */
+static int tree_take_part(pidrestore *c, const Pidrestore__TreeReply *reply, struct wire_packet *pkt, pidrestore_tree *t,
+			  size_t *next)
+{
+	int r;
+
+	if (!reply->has_tree_id || (*next > 0 && reply->tree_id != t->id) ||
+	    (size_t)(reply->has_first_node ? reply->first_node : 0) != *next)
+		return set_error(c, -EPROTO, "pidrestored sent a part of a tree out of order (node %d where %zu was next)",
+				 reply->has_first_node ? reply->first_node : 0, *next);
+	t->id = reply->tree_id;
+	for (size_t k = 0; k < reply->n_nodes; k++, (*next)++) {
+		if (*next >= t->n_nodes || reply->nodes[k]->node != (int32_t)*next)
+			return set_error(c, -EPROTO, "pidrestored sent node %d of a tree of %zu where %zu was next",
+					 reply->nodes[k]->node, t->n_nodes, *next);
+		r = tree_take_node(c, reply->nodes[k], pkt, &t->nodes[*next]);
+		if (r < 0)
+			return r;
+	}
+	return check_all_fds_taken(c, pkt);
+}
+
+/* The next part of the reply to request id, checked as call() checks the
+ * first. */
+static int tree_next_part(pidrestore *c, uint64_t id, Pidrestore__ServerMessage **msg, struct wire_packet *pkt)
+{
+	const Pidrestore__Response *resp;
+	int r = await_response(c, id, msg, pkt);
+
+	if (r < 0)
+		return r;
+	resp = (*msg)->response;
+	if ((resp->has_fd_count ? resp->fd_count : 0) != pkt->n_fds)
+		return set_error(c, -EPROTO, "pidrestored's reply announces %u fds but carries %zu", resp->has_fd_count ? resp->fd_count : 0,
+				 pkt->n_fds);
+	if ((resp->has_error && resp->error != 0) || resp->body_case != PIDRESTORE__RESPONSE__BODY_TREE)
+		return set_error(c, -EPROTO, "pidrestored broke off a tree's reply (%s)", resp->message ? resp->message : "no reason");
+	return 0;
+}
+
+_public_ int pidrestore_tree_build(pidrestore *c, const pidrestore_tree_spec *spec, pidrestore_tree *ret)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tree = PIDRESTORE__TREE_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	struct wire_packet pkt = { 0 };
+	struct tree_build b = { 0 };
+	struct fd_list fds = { 0 };
+	size_t next = 0;
+	bool more;
+	int r;
+
+	if (!c || !ret)
+		return -EINVAL;
+	*ret = (pidrestore_tree){ .error_node = -1, .error_level = -1 };
+	if (!spec || !spec->nodes || spec->n_nodes == 0)
+		return set_error(c, -EINVAL, "a tree has at least one node");
+	r = tree_build_nodes(c, spec, &b);
+	if (r < 0)
+		goto out;
+	if (spec->pidns_fd >= 0) {
+		tree.has_pidns_fd_index = 1;
+		r = fd_list_add(c, &fds, spec->pidns_fd, &tree.pidns_fd_index);
+		if (r < 0)
+			goto out;
+	}
+	tree.n_nodes = spec->n_nodes;
+	tree.nodes = b.node_ptrs;
+	tree.has_timeout_ms = spec->timeout_ms > 0;
+	tree.timeout_ms = spec->timeout_ms;
+	tree.has_ttl_sec = spec->ttl_sec > 0;
+	tree.ttl_sec = spec->ttl_sec;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tree;
+	ret->nodes = calloc(spec->n_nodes, sizeof(*ret->nodes));
+	if (!ret->nodes) {
+		r = set_error(c, -ENOMEM, "out of memory for a tree of %zu nodes", spec->n_nodes);
+		goto out;
+	}
+	ret->n_nodes = spec->n_nodes;
+	for (size_t i = 0; i < ret->n_nodes; i++)
+		ret->nodes[i].pidfd = -1;
+
+	c->tree_error_node = c->tree_error_level = -1;
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_TREE, &msg, &pkt);
+	ret->error_node = c->tree_error_node;
+	ret->error_level = c->tree_error_level;
+	for (;;) {
+		if (r < 0)
+			goto out;
+		r = tree_take_part(c, msg->response->tree, &pkt, ret, &next);
+		more = msg->response->tree->has_more && msg->response->tree->more;
+		response_free(msg, &pkt);
+		msg = NULL;
+		if (r < 0 || !more)
+			break;
+		r = tree_next_part(c, req.id, &msg, &pkt);
+	}
+	if (r == 0 && next != ret->n_nodes)
+		r = set_error(c, -EPROTO, "pidrestored sent %zu nodes of a tree of %zu", next, ret->n_nodes);
+out:
+	response_free(msg, &pkt);
+	tree_build_free(&b);
+	if (r < 0) {
+		int node = ret->error_node, level = ret->error_level;
+
+		pidrestore_tree_free(ret);
+		ret->error_node = node;
+		ret->error_level = level;
+	}
+	return r;
+}
+
+_public_ int pidrestore_tree_release(pidrestore *c, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeReleaseRequest release = PIDRESTORE__TREE_RELEASE_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	struct wire_packet pkt = { 0 };
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	release.tree_id = id;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_RELEASE;
+	req.tree_release = &release;
+	r = call(c, &req, NULL, PIDRESTORE__RESPONSE__BODY_TREE_RELEASE, &msg, &pkt);
+	if (r < 0)
+		return r;
+	r = check_all_fds_taken(c, &pkt);
+	if (r == 0)
+		r = msg->response->tree_release->n_released_nodes > INT_MAX ? INT_MAX
+									     : (int)msg->response->tree_release->n_released_nodes;
+	response_free(msg, &pkt);
+	return r;
+}
+
+_public_ void pidrestore_tree_free(pidrestore_tree *t)
+{
+	if (!t)
+		return;
+	for (size_t i = 0; t->nodes && i < t->n_nodes; i++) {
+		if (t->nodes[i].pidfd >= 0)
+			close(t->nodes[i].pidfd);
+		free(t->nodes[i].tids);
+	}
+	free(t->nodes);
+	*t = (pidrestore_tree){ .error_node = -1, .error_level = -1 };
 }

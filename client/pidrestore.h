@@ -295,6 +295,85 @@ typedef struct pidrestore_verdict {
 int pidrestore_check_policy(pidrestore *c, uid_t uid, const pidrestore_target *target,
 			    pidrestore_verdict **ret);
 
+/* ------------------------------------------------------------- trees
+ * A whole process tree in one request, all or nothing: parents, sessions,
+ * process groups, zombies and thread IDs (daemon feature "tree"). Every
+ * LIVE node parks with the caller's credentials until it is claimed with
+ * pidrestore_exec() on its reservation_id, or released. */
+
+typedef enum pidrestore_tree_kind {
+	PIDRESTORE_TREE_LIVE = 1,    /* parks until claimed */
+	PIDRESTORE_TREE_ZOMBIE = 2,  /* has exited, not reaped */
+	PIDRESTORE_TREE_GHOST = 3,   /* a dead session or group leader whose PID still names it */
+} pidrestore_tree_kind;
+
+#define PIDRESTORE_TREE_ROOT (-1)     /* parent: none (the daemon's child) */
+#define PIDRESTORE_TREE_OUTER (-1)    /* sid, pgid: the daemon's fresh session and group */
+#define PIDRESTORE_TREE_INHERIT (-2)  /* sid, pgid: the parent's (a ghost: itself) */
+
+typedef struct pidrestore_tree_node {
+	pidrestore_tree_kind kind;
+	int parent;             /* a node before this one; PIDRESTORE_TREE_ROOT; a ghost has none */
+	const pid_t *pids;      /* innermost first, one per level; 0 = any */
+	size_t n_pids;
+	int new_pidns;          /* pid 1 of a new pid namespace (pids[0] is 1) */
+	int sid, pgid;          /* node index, PIDRESTORE_TREE_OUTER or _INHERIT */
+	const pid_t *tids;      /* n_threads * n_pids TIDs, thread after thread */
+	size_t n_threads;       /* besides the main thread (LIVE only) */
+	int exit_code;          /* ZOMBIE: 0..255, or -1 with exit_signal */
+	int exit_signal;        /* ZOMBIE: the signal that killed it, else 0 */
+	int child_subreaper;
+	const char *comm;       /* NULL: the daemon's */
+} pidrestore_tree_node;
+
+typedef struct pidrestore_tree_spec {
+	const pidrestore_tree_node *nodes;
+	size_t n_nodes;
+	int pidns_fd;           /* target pid namespace of the outermost given level; -1: the caller's */
+	unsigned int timeout_ms;/* build deadline; 0: the daemon's */
+	unsigned int ttl_sec;   /* unclaimed nodes are released after; 0: never */
+} pidrestore_tree_spec;
+
+typedef enum pidrestore_tree_state {
+	PIDRESTORE_TREE_PARKED = 1,
+	PIDRESTORE_TREE_EXITED = 2,
+	PIDRESTORE_TREE_CLAIMED = 3,
+} pidrestore_tree_state;
+
+/* One node of a built tree, in request order. */
+typedef struct pidrestore_tree_info {
+	int pidfd;              /* LIVE and ZOMBIE; -1 for a ghost. pidrestore_tree_free()
+	                           closes it unless the caller set it to -1 */
+	uint64_t reservation_id;/* LIVE: for pidrestore_exec() and pidrestore_release() */
+	pidrestore_tree_state state;
+	size_t n_pids;
+	pid_t pids[PIDRESTORE_MAX_LEVELS];  /* every level, innermost first */
+	size_t n_threads;
+	pid_t *tids;            /* n_threads * n_pids, thread after thread */
+} pidrestore_tree_info;
+
+typedef struct pidrestore_tree {
+	uint64_t id;
+	size_t n_nodes;
+	pidrestore_tree_info *nodes;
+	int error_node;         /* after a refusal: the node it names, or -1 */
+	int error_level;        /* and the level, or -1 */
+} pidrestore_tree;
+
+/* Builds the tree of spec. Returns 0 with *ret filled (free it with
+ * pidrestore_tree_free()), or the daemon's refusal (-EINVAL a rule of
+ * trees broken, -ENOTSUP a session or group no clone order can give,
+ * -EEXIST a PID in use, -EPERM policy, -ETIMEDOUT) with ret->error_node and
+ * ->error_level saying where and pidrestore_last_error() why; nothing of
+ * the tree is left then. */
+int pidrestore_tree_build(pidrestore *c, const pidrestore_tree_spec *spec, pidrestore_tree *ret);
+
+/* Releases every node of tree id not claimed yet. Returns how many. */
+int pidrestore_tree_release(pidrestore *c, uint64_t id);
+
+/* Closes the pidfds t still holds and frees it. */
+void pidrestore_tree_free(pidrestore_tree *t);
+
 #ifdef __cplusplus
 }
 #endif

@@ -43,6 +43,7 @@ static const struct option long_options[] = {
 	{ "fd", required_argument, NULL, OPT_FD },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "no-pager", no_argument, NULL, OPT_NO_PAGER },
+	{ "file", required_argument, NULL, OPT_FILE },
 	{ 0 },
 };
 
@@ -64,6 +65,7 @@ static const struct {
 	{ SEEN_LOCAL, "--local" },
 	{ SEEN_FD, "--fd" },
 	{ SEEN_QUIET, "--quiet" },
+	{ SEEN_FILE, "--file" },
 };
 
 static void print_help(void)
@@ -106,6 +108,10 @@ static void print_help(void)
 	       "                        does without each feature, as the daemon sees it (or\n"
 	       "                        this process, when no daemon answers or with --local);\n"
 	       "                        exit 0 if the daemon can work here, 1 if not\n"
+	       "  tree --file TREE.json [--pidns PATH] [--ttl SEC]\n"
+	       "                        Build the process tree TREE.json describes, all or\n"
+	       "                        nothing, and hold it until Ctrl-C, SIGTERM or the TTL\n"
+	       "  tree release ID       Release the nodes of tree ID not claimed yet\n"
 	       "  help                  Show this help\n"
 	       "\n"
 	       "Options:\n"
@@ -115,7 +121,7 @@ static void print_help(void)
 	       "                        %s)\n"
 	       "  -p --pid P[,P...]     spawn, policy --check: the PIDs, innermost namespace\n"
 	       "                        first; 0 is any\n"
-	       "     --pidns PATH       spawn, reserve, policy --check: the target pid\n"
+	       "     --pidns PATH       spawn, reserve, tree, policy --check: the target pid\n"
 	       "                        namespace, a file like /proc/PID/ns/pid (default:\n"
 	       "                        this process's)\n"
 	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
@@ -125,7 +131,8 @@ static void print_help(void)
 	       "                        pidrestorectl's as TARGET (default: the same number);\n"
 	       "                        may be repeated\n"
 	       "     --no-wait          spawn, exec: print the ID and PIDs and exit at once\n"
-	       "     --ttl SEC          reserve: release the reservations after SEC seconds\n"
+	       "     --ttl SEC          reserve, tree: release the reservations after SEC\n"
+	       "                        seconds\n"
 	       "     --all              release: all your reservations, over all your\n"
 	       "                        connections (a running 'reserve' is told). list: also\n"
 	       "                        programs that ended lately\n"
@@ -136,9 +143,11 @@ static void print_help(void)
 	       "                        user namespace has them; another user than you\n"
 	       "                        needs root\n"
 	       "     --local            check: probe from this process, not the daemon\n"
+	       "     --file TREE.json   tree: the JSON description of the tree\n"
 	       "     --json=MODE        spawn, exec, reserve, status, list, stats, policy,\n"
-	       "                        check: print JSON; MODE is short (one line, also\n"
-	       "                        --json alone), pretty, or off (tables, the default)\n"
+	       "                        check, tree: print JSON; MODE is short (one line,\n"
+	       "                        also --json alone), pretty, or off (tables, the\n"
+	       "                        default)\n"
 	       "  -j                    Like --json=pretty on a terminal, else --json=short\n"
 	       "     --no-legend        spawn, exec, reserve, list, stats, policy --check,\n"
 	       "                        check: no column headers and no summary lines\n"
@@ -270,6 +279,10 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 			o->local = true;
 			o->seen |= SEEN_LOCAL;
 			break;
+		case OPT_FILE:
+			o->file = optarg;
+			o->seen |= SEEN_FILE;
+			break;
 		case OPT_NO_LEGEND:
 			o->no_legend = true;
 			o->seen |= SEEN_NO_LEGEND;
@@ -337,7 +350,7 @@ static size_t forget_reservation(const struct options *o, const pidrestore_event
 
 /* Holds the reservations until a signal or until all have expired; then
  * releases what is left. */
-static int hold_reservations(const struct options *o, pidrestore *c, uint64_t *ids, size_t n)
+int hold_reservations(const struct options *o, pidrestore *c, uint64_t *ids, size_t n)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 	int sfd = -1, status = EXIT_FAILURE, r;
@@ -633,6 +646,8 @@ static const struct verb verbs[] = {
 	  true, "pidrestorectl policy --check --uid 1000 --pid 4242" },
 	{ "reload", verb_reload, false, 0, SEEN_QUIET, false, "pidrestorectl reload" },
 	{ "check", verb_check, false, 0, SEEN_LOCAL | SEEN_QUIET | TABLE, true, "pidrestorectl check --local" },
+	{ "tree", verb_tree, false, 0, SEEN_FILE | SEEN_PIDNS | SEEN_TTL | SEEN_QUIET | TABLE, false,
+	  "pidrestorectl tree --file job.json" },
 	{ "help", verb_help, false, 0, 0, true, "pidrestorectl help" },
 };
 

@@ -106,6 +106,9 @@ struct pr_pidfd_info {
 #define PR_PIDFD_GET_INFO _IOWR(PR_PIDFS_IOCTL_MAGIC, 11, struct pr_pidfd_info)
 #define PR_PIDFD_INFO_PID (1ULL << 0)
 #define PR_PIDFD_INFO_CREDS (1ULL << 1)
+/* 6.15: set once the process was reaped (its PID is free again); the exit
+ * status is then in spare0[0] (exit_code in newer headers). */
+#define PR_PIDFD_INFO_EXIT (1ULL << 3)
 
 /* Capabilities: CAP_CHECKPOINT_RESTORE is 5.9+. */
 #define PR_CAP_SYS_ADMIN 21

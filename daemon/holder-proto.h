@@ -19,11 +19,13 @@
  *      for writing by the daemon), before anything else; the v2 cgroup is
  *      the one it was cloned into (CLONE_INTO_CGROUP)
  *   1. setsid(); oom_score_adj; rlimits; scheduling policy and nice, CPU
- *      affinity, I/O priority and personality as flagged; drop bounding set
- *      to cap_bnd
- *   2. setgroups(groups)                       (ids in the daemon's user ns)
- *   3. setns() into every non-user namespace in ns_mask
- *   4. chroot to HOLDER_FD_ROOT when HOLDER_SETUP_CHROOT
+ *      affinity, I/O priority and personality as flagged
+ *   2. setns() into every non-user namespace in ns_mask
+ *   3. chroot to HOLDER_FD_ROOT when HOLDER_SETUP_CHROOT (steps 1-3 are
+ *      what a tree's builder applies for every process of the tree,
+ *      tree-proto.h)
+ *   4. drop bounding set to cap_bnd; setgroups(groups) (ids in the daemon's
+ *      user ns)
  *   5. setns() into the user namespace when its bit is set in ns_mask
  *   6. setresgid(gid) and setresuid(uid) with SECBIT_KEEP_CAPS, the ids as
  *      seen in the namespace the holder is now in; then, when rlimits carries

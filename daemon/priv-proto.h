@@ -54,6 +54,12 @@
  *   POLICY   with PRIV_REQ_CHECK a struct priv_process; arg: the uid asked
  *            about (PRIV_REQ_HAS_ARG)
  *   STATUS, RELOAD, STATS, CHECK, NONE: no body
+ *   TREE     the plan front compiled, as tree-proto.h lays it out; n_fds 0,
+ *            or 1 with TREE_PLAN_TARGET_PIDNS. priv takes it as it is
+ *            (no protobuf is rebuilt) and checks it with tree_plan_check()
+ *   TREE_RELEASE  n_items 1: one uint64_t tree id
+ *   Request types front has no record for (a tree's claims and list)
+ *   go as NONE: priv refuses them as unknown.
  * A priv_exec is followed by n_fds struct priv_fd_map, then the path
  * (path_len bytes, no NUL), then argc and envc strings, each a uint32_t
  * length and that many bytes. Records are packed one after the other with
@@ -114,6 +120,8 @@ enum priv_body {
 	PRIV_BODY_STATS = 19,
 	PRIV_BODY_CHECK = 20,
 	PRIV_BODY_KILL = 21,
+	PRIV_BODY_TREE = 22,          /* the body: a tree plan (tree-proto.h) */
+	PRIV_BODY_TREE_RELEASE = 25,  /* n_items 1: the body is the uint64_t tree id */
 };
 
 struct priv_request {

@@ -149,7 +149,10 @@ void privmsg_client_name(const char *name, char *buf, size_t len)
 
 long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t *buf, size_t cap)
 {
-	struct priv_request r = { .id = req->id, .body = (uint32_t)req->body_case, .n_fds = (uint32_t)n_fds };
+	/* Types with no record here (a tree's claims, release, list) are
+	 * refused by priv as unknown; a tree itself goes as its plan. */
+	uint32_t body = req->body_case <= PIDRESTORE__REQUEST__BODY_KILL ? (uint32_t)req->body_case : PRIV_BODY_NONE;
+	struct priv_request r = { .id = req->id, .body = body, .n_fds = (uint32_t)n_fds };
 	size_t len = body_size(req, &r.n_items);
 	uint8_t *at = buf;
 

@@ -10,6 +10,9 @@
 #define PIDRESTORE_PROTOCOL_MIN_VERSION 1
 #define PIDRESTORE_DEFAULT_SOCKET "/run/pidrestore/pidrestored.sock"
 #define PIDRESTORE_SOCKET_ENV "PIDRESTORE_SOCKET"
+/* The largest TreeRequest packet the daemon takes (HelloReply.
+ * max_tree_message_size); other requests are bounded by max_message_size. */
+#define WIRE_MAX_TREE_MESSAGE (1024u * 1024)
 /* The kernel's SCM_MAX_FD: the most fds one packet can carry. */
 #define WIRE_MAX_FDS 253
 

@@ -18,6 +18,7 @@
 #include "outq.h"
 #include "privmsg.h"
 #include "quota.h"
+#include "tree-front.h"
 #include "wire.h"
 #include "pidrestore.pb-c.h"
 
@@ -137,6 +138,12 @@ void client_set_max_message_size(size_t size)
 	max_message_size = size;
 	free(rx_buf);
 	rx_buf = NULL;
+}
+
+/* The receive buffer: a tree request may be larger than the others. */
+static size_t rx_size(void)
+{
+	return max_message_size > TREE_MAX_MESSAGE ? max_message_size : TREE_MAX_MESSAGE;
 }
 
 unsigned int client_count(void)
@@ -359,6 +366,27 @@ static bool take_request_token(struct client *c, uint64_t now)
 	return false;
 }
 
+/* A tree goes on as its plan (tree-front.h); a refusal names the node and
+ * the level. */
+static void forward_tree(struct client *c, const Pidrestore__Request *req, struct wire_packet *pkt)
+{
+	struct tree_fault f;
+	uint8_t *rec = NULL, out[1024];
+	long n = tree_front_record(req, pkt->n_fds, &rec, &f);
+	size_t len;
+
+	if (n >= 0 && ops.to_priv(PRIV_MSG_REQUEST, c->number, rec, (size_t)n, pkt->fds, pkt->n_fds) < 0)
+		n = why_set(&f.why, EAGAIN, "the daemon could not pass the tree request on; try again");
+	free(rec);
+	wire_close_fds(pkt, 0);
+	if (n >= 0)
+		return;
+	log_info("connection %llu (uid %u pid %d): %s", (unsigned long long)c->number, c->uid, c->pid, f.why.text);
+	len = tree_front_error(req->id, &f, out, sizeof(out));
+	if (len > 0)
+		client_send_packet(c, out, len, NULL, 0);
+}
+
 /* decode -> validate here; the rest is priv's: the request goes on as a
  * fixed-layout record with its fds. */
 static void forward_request(struct client *c, const uint8_t *buf, size_t len, struct wire_packet *pkt)
@@ -369,8 +397,19 @@ static void forward_request(struct client *c, const uint8_t *buf, size_t len, st
 	long n;
 	int r;
 
-	if (decode_request(buf, len, pkt->n_fds, &req, &why) < 0) {
+	r = decode_request(buf, len, pkt->n_fds, &req, &why);
+	if (len > max_message_size && (!req || req->body_case != PIDRESTORE__REQUEST__BODY_TREE)) {
+		why_set(&why, EMSGSIZE, "the request has %zu bytes, more than the daemon's limit of %zu (a tree request may have %u); send smaller requests",
+			len, max_message_size, TREE_MAX_MESSAGE);
 		reject_packet(c, pkt, req ? req->id : 0, &why);
+		goto out;
+	}
+	if (r < 0) {
+		reject_packet(c, pkt, req ? req->id : 0, &why);
+		goto out;
+	}
+	if (req->body_case >= PIDRESTORE__REQUEST__BODY_TREE) {
+		forward_tree(c, req, pkt);
 		goto out;
 	}
 	size = privmsg_request_size(req);
@@ -409,7 +448,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	uint64_t now = now_usec();
 
-	if (!rx_buf && !(rx_buf = malloc(max_message_size))) {
+	if (!rx_buf && !(rx_buf = malloc(rx_size()))) {
 		log_error("out of memory for the receive buffer");
 		return;
 	}
@@ -421,7 +460,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 		if (!take_request_token(c, now))
 			return;
-		r = wire_recv(c->fd, rx_buf, max_message_size, &pkt);
+		r = wire_recv(c->fd, rx_buf, rx_size(), &pkt);
 		if (r == -EAGAIN)
 			return;
 		if (r <= 0) {
@@ -434,8 +473,8 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 		if (pkt.truncated) {
 			struct why why;
 
-			why_set(&why, EMSGSIZE, "the request has %zu bytes, more than the daemon's limit of %zu; send smaller requests (e.g. fewer processes per reserve)",
-				pkt.len, max_message_size);
+			why_set(&why, EMSGSIZE, "the request has %zu bytes, more than the daemon's limit of %zu (%zu for a tree request); send smaller requests (e.g. fewer processes per reserve)",
+				pkt.len, max_message_size, rx_size());
 			reject_packet(c, &pkt, 0, &why);
 			continue;
 		}

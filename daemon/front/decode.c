@@ -5,6 +5,7 @@
 
 #include "decode.h"
 #include "kernel.h"
+#include "tree-request.h"
 #include "wire.h"
 
 /* Paths the kernel takes are shorter than PATH_MAX (4096). */
@@ -41,7 +42,9 @@ static int use_fd(struct fd_uses *u, int32_t index, const char *what, struct why
 static bool takes_fds(Pidrestore__Request__BodyCase body)
 {
 	return body == PIDRESTORE__REQUEST__BODY_SPAWN || body == PIDRESTORE__REQUEST__BODY_RESERVE ||
-	       body == PIDRESTORE__REQUEST__BODY_EXEC || body == PIDRESTORE__REQUEST__BODY_POLICY;
+	       body == PIDRESTORE__REQUEST__BODY_EXEC || body == PIDRESTORE__REQUEST__BODY_POLICY ||
+	       body == PIDRESTORE__REQUEST__BODY_TREE || body == PIDRESTORE__REQUEST__BODY_TREE_CLAIM ||
+	       body == PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
 }
 
 static int check_process(const Pidrestore__ProcessSpec *spec, struct fd_uses *u, struct why *why)
@@ -84,6 +87,8 @@ static int check_strings(const ProtobufCBinaryData *strings, size_t n, const cha
 	return 0;
 }
 
+static int check_fd_maps(Pidrestore__FdMapping *const *fds, size_t n, struct fd_uses *u, struct why *why);
+
 static int check_exec(const Pidrestore__ExecSpec *spec, struct fd_uses *u, struct why *why)
 {
 	int r;
@@ -108,19 +113,84 @@ static int check_exec(const Pidrestore__ExecSpec *spec, struct fd_uses *u, struc
 	if (r < 0)
 		return r;
 
-	if (spec->n_fds > WIRE_MAX_FDS - 2)
-		return why_set(why, EINVAL, "%zu fds to map; at most %d", spec->n_fds, WIRE_MAX_FDS - 2);
-	for (size_t i = 0; i < spec->n_fds; i++) {
-		for (size_t j = 0; j < i; j++)
-			if (spec->fds[j]->target == spec->fds[i]->target)
-				return why_set(why, EINVAL, "fd target %d is mapped twice", spec->fds[i]->target);
-		r = use_fd(u, spec->fds[i]->fd_index, "fd map", why);
-		if (r < 0)
-			return r;
-	}
+	r = check_fd_maps(spec->fds, spec->n_fds, u, why);
+	if (r < 0)
+		return r;
 	if (spec->has_cwd_fd_index)
 		return use_fd(u, spec->cwd_fd_index, "working directory", why);
 	return 0;
+}
+
+/* PIDs or TIDs of a tree's node: the bounds the plain copy relies on. */
+static int check_ids(const int32_t *ids, size_t n, size_t node, const char *what, struct why *why)
+{
+	if (n > PR_MAX_LEVELS)
+		return why_set(why, EINVAL, "node %zu: %zu %s given; there are at most %d levels", node, n, what, PR_MAX_LEVELS);
+	for (size_t l = 0; l < n; l++)
+		if (ids[l] < 0)
+			return why_set(why, EINVAL, "node %zu: %d (level %zu, innermost first) is not valid: %s are positive (0 means any free one)",
+				       node, ids[l], l, what);
+	return 0;
+}
+
+/* The bounds of a tree; its rules are tree-rules.c's, after decoding. */
+static int check_tree(const Pidrestore__TreeRequest *tree, struct fd_uses *u, struct why *why)
+{
+	size_t threads = 0;
+	int r;
+
+	if (tree->n_nodes > TREE_MAX_NODES)
+		return why_set(why, EINVAL, "the tree has %zu nodes; at most %u fit in one request", tree->n_nodes, TREE_MAX_NODES);
+	for (size_t i = 0; i < tree->n_nodes; i++) {
+		const Pidrestore__TreeNode *n = tree->nodes[i];
+
+		r = check_ids(n->pids, n->n_pids, i, "PIDs", why);
+		if (r < 0)
+			return r;
+		threads += n->n_threads;
+		if (threads > TREE_MAX_THREADS)
+			return why_set(why, EINVAL, "the tree has more than %u threads; at most so many fit in one request", TREE_MAX_THREADS);
+		for (size_t k = 0; k < n->n_threads; k++) {
+			r = check_ids(n->threads[k]->tids, n->threads[k]->n_tids, i, "TIDs", why);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (tree->has_pidns_fd_index)
+		return use_fd(u, tree->pidns_fd_index, "target pid namespace", why);
+	return 0;
+}
+
+static int check_fd_maps(Pidrestore__FdMapping *const *fds, size_t n, struct fd_uses *u, struct why *why)
+{
+	int r;
+
+	if (n > WIRE_MAX_FDS - 2)
+		return why_set(why, EINVAL, "%zu fds to map; at most %d", n, WIRE_MAX_FDS - 2);
+	for (size_t i = 0; i < n; i++) {
+		for (size_t j = 0; j < i; j++)
+			if (fds[j]->target == fds[i]->target)
+				return why_set(why, EINVAL, "fd target %d is mapped twice", fds[i]->target);
+		r = use_fd(u, fds[i]->fd_index, "fd map", why);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int check_tree_claim(const Pidrestore__TreeClaimRequest *claim, struct fd_uses *u, struct why *why)
+{
+	int r;
+
+	switch (claim->how_case) {
+	case PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC:
+		return check_exec(claim->exec, u, why);
+	case PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB:
+		r = use_fd(u, claim->blob->memfd_index, "blob", why);
+		return r < 0 ? r : check_fd_maps(claim->blob->fds, claim->blob->n_fds, u, why);
+	default:
+		return why_set(why, EINVAL, "the claim of node %d says neither how: give an exec or a blob", claim->node);
+	}
 }
 
 /* In the order the handlers use the fields, so that of several faults the
@@ -146,6 +216,16 @@ static int check_body(const Pidrestore__Request *req, struct fd_uses *u, struct 
 		/* A policy check names a target as a spawn would. */
 		if (req->policy->check)
 			r = check_process(req->policy->check->process, u, why);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE:
+		r = check_tree(req->tree, u, why);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM:
+		r = check_tree_claim(req->tree_claim, u, why);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
+		for (size_t i = 0; i < req->tree_claim_all->n_claims && r == 0; i++)
+			r = check_tree_claim(req->tree_claim_all->claims[i], u, why);
 		break;
 	default:
 		break;

@@ -15,12 +15,16 @@
 
 /* Unpacks buf (len bytes) as a Request whose packet carried n_fds fds, and
  * checks all that can be checked without a connection:
- *   - fd_count matches n_fds, and only spawn, reserve and exec carry fds;
+ *   - fd_count matches n_fds, and only spawn, reserve, exec, policy, tree
+ *     and a tree's claims carry fds;
  *   - every ProcessSpec: at most PR_MAX_SET_TID PIDs, none negative, and with
  *     new_pidns an innermost PID of 1 or 0;
  *   - every ExecSpec: a program (path or fd), no NUL byte in the path, the
  *     arguments or the environment, a path shorter than PATH_MAX, at most
  *     WIRE_MAX_FDS - 2 fd mappings to distinct targets;
+ *   - every tree: at most TREE_MAX_NODES nodes and TREE_MAX_THREADS
+ *     threads, at most PR_MAX_LEVELS PIDs or TIDs each, none negative (its
+ *     rules are tree_rules_check()'s);
  *   - every fd index in range and used once, and every fd used.
  * A request type that carries a ProcessSpec or an ExecSpec must be checked
  * here: the handlers do not repeat these checks.

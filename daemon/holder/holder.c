@@ -12,6 +12,7 @@
 #include "holder.h"
 #include "placeholder.h"
 #include "sys.h"
+#include "tree.h"
 
 /* ------------------------------------------------------------------ entry */
 
@@ -127,6 +128,31 @@ void packet_discard(int control_fd)
 		;
 }
 
+long packet_send_with_fd(int sock, struct iovec *iov, size_t n_iov, int fd)
+{
+	union {
+		unsigned char buf[SYS_CMSG_SPACE(sizeof(int))];
+		size_t align;
+	} control = { 0 };
+	struct sys_msghdr msg = { .iov = iov, .iovlen = n_iov };
+	long r;
+
+	if (fd >= 0) {
+		struct sys_cmsghdr *c = (struct sys_cmsghdr *)control.buf;
+
+		c->len = SYS_CMSG_LEN(sizeof(int));
+		c->level = SYS_SOL_SOCKET;
+		c->type = SYS_SCM_RIGHTS;
+		memcpy(SYS_CMSG_DATA(c), &fd, sizeof(int));
+		msg.control = control.buf;
+		msg.controllen = sizeof(control.buf);
+	}
+	do
+		r = sys_sendmsg(sock, &msg, SYS_MSG_NOSIGNAL);
+	while (r == -EINTR);
+	return r;
+}
+
 size_t page_round(size_t n)
 {
 	return (n + SYS_PAGE_SIZE - 1) & ~(SYS_PAGE_SIZE - 1);
@@ -143,6 +169,9 @@ void holder_run(void)
 	/* Inherited to reach the holder; the program must not inherit it. */
 	if (sys_fcntl(control_fd, F_SETFD, FD_CLOEXEC) < 0)
 		sys_exit(127);
+	/* A tree's builder is started as a placeholder is, with its build
+	 * queued first. */
+	tree_run_if_asked();
 
 	r = setup_run(&step);
 	if (r < 0) {

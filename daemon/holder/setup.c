@@ -42,7 +42,7 @@ static int filters_validate(const struct holder_setup *s, size_t len)
 	return at == len && s->cgroup1_fds <= HOLDER_MAX_CGROUP1 ? 0 : -EPROTO;
 }
 
-static int setup_validate(const struct holder_setup *s, size_t len)
+int setup_validate(const struct holder_setup *s, size_t len)
 {
 	if (len < sizeof(*s) || s->magic != HOLDER_PROTO_MAGIC)
 		return -EPROTO;
@@ -77,7 +77,7 @@ static int oom_score_adj_write(int32_t value)
 	return r < 0 ? r : 0;
 }
 
-static int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
+int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
 {
 	for (uint32_t cap = 0; cap <= cap_last; cap++) {
 		if (keep & ((uint64_t)1 << cap))
@@ -91,7 +91,7 @@ static int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
 
 /* The requester's capabilities, plus extra in the permitted and effective
  * sets. */
-static int caps_set(const struct holder_setup *s, uint64_t extra)
+int caps_set(const struct holder_setup *s, uint64_t extra)
 {
 	struct __user_cap_header_struct header = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -110,7 +110,7 @@ static int caps_set(const struct holder_setup *s, uint64_t extra)
 /* Without no_new_privs, the kernel takes a seccomp filter only from a task
  * with CAP_SYS_ADMIN in its user namespace (TREES.md §2 rule 10): kept
  * until step 9 when there are filters to install. */
-static uint64_t caps_kept_for_filters(const struct holder_setup *s)
+uint64_t caps_kept_for_filters(const struct holder_setup *s)
 {
 	if (s->n_filters == 0 || (s->flags & HOLDER_SETUP_NO_NEW_PRIVS))
 		return 0;
@@ -119,7 +119,7 @@ static uint64_t caps_kept_for_filters(const struct holder_setup *s)
 
 /* Step 9: the filters, oldest first, so that they stack as the requester's
  * do; then the capabilities exactly as the requester's. */
-static int filters_install(const struct holder_setup *s, const void *filters, uint32_t *step)
+int filters_install(const struct holder_setup *s, const void *filters, uint32_t *step)
 {
 	const char *at = filters;
 	int r;
@@ -140,7 +140,7 @@ static int filters_install(const struct holder_setup *s, const void *filters, ui
 	return caps_set(s, 0);
 }
 
-static int ambient_set(uint64_t ambient)
+int ambient_set(uint64_t ambient)
 {
 	int r = sys_prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0);
 
@@ -241,11 +241,11 @@ static int cgroups_join(const int *fds, uint32_t n)
 	return 0;
 }
 
-/* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
- * a negative errno with *step naming what failed. */
-static int setup_apply(const struct holder_setup *s, const uint32_t *groups, const int *cgroup1, uint32_t *step)
+/* The part of the setup that holds for the whole process and is made as
+ * root: cgroup v1 joins, session, limits, scheduling, namespaces but the
+ * user one, root directory. */
+int setup_process(const struct holder_setup *s, const int *cgroup1, uint32_t *step)
 {
-	int keep_caps;
 	int r;
 
 	*step = HOLDER_STEP_CGROUP1;
@@ -286,16 +286,6 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, con
 	if (r < 0)
 		return r;
 
-	*step = HOLDER_STEP_BOUNDING_SET;
-	r = bounding_set_restrict(s->cap_last, s->cap_bnd);
-	if (r < 0)
-		return r;
-
-	*step = HOLDER_STEP_GROUPS;
-	r = sys_setgroups(s->n_groups, groups);
-	if (r < 0)
-		return r;
-
 	for (int slot = HOLDER_NS_MNT; slot < HOLDER_NS_COUNT; slot++)
 		if (s->ns_mask & (1u << slot)) {
 			*step = HOLDER_STEP_SETNS_MNT + (slot - HOLDER_NS_MNT);
@@ -314,6 +304,29 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, con
 		if (r < 0)
 			return r;
 	}
+
+	return 0;
+}
+
+/* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
+ * a negative errno with *step naming what failed. */
+static int setup_apply(const struct holder_setup *s, const uint32_t *groups, const int *cgroup1, uint32_t *step)
+{
+	int keep_caps;
+	int r = setup_process(s, cgroup1, step);
+
+	if (r < 0)
+		return r;
+
+	*step = HOLDER_STEP_BOUNDING_SET;
+	r = bounding_set_restrict(s->cap_last, s->cap_bnd);
+	if (r < 0)
+		return r;
+
+	*step = HOLDER_STEP_GROUPS;
+	r = sys_setgroups(s->n_groups, groups);
+	if (r < 0)
+		return r;
 
 	if (s->ns_mask & (1u << HOLDER_NS_USER)) {
 		*step = HOLDER_STEP_SETNS_USER;

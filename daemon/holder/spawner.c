@@ -6,6 +6,7 @@
 #include "clone-args.h"
 #include "holder-proto.h"
 #include "holder.h"
+#include "placeholder.h"
 #include "sys.h"
 
 #ifndef CLONE_PARENT
@@ -55,25 +56,9 @@ static int fill_low_fds(void)
 static void reply_send(int64_t result, int pidfd)
 {
 	struct spawner_reply reply = { .result = result };
-	union {
-		unsigned char buf[SYS_CMSG_SPACE(sizeof(int))];
-		size_t align;
-	} control = { 0 };
 	struct iovec iov = { .iov_base = &reply, .iov_len = sizeof(reply) };
-	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1 };
 
-	if (pidfd >= 0) {
-		struct sys_cmsghdr *c = (struct sys_cmsghdr *)control.buf;
-
-		c->len = SYS_CMSG_LEN(sizeof(int));
-		c->level = SYS_SOL_SOCKET;
-		c->type = SYS_SCM_RIGHTS;
-		memcpy(SYS_CMSG_DATA(c), &pidfd, sizeof(int));
-		msg.control = control.buf;
-		msg.controllen = sizeof(control.buf);
-	}
-	while (sys_sendmsg(SPAWNER_FD_CONTROL, &msg, SYS_MSG_NOSIGNAL) == -EINTR)
-		;
+	packet_send_with_fd(SPAWNER_FD_CONTROL, &iov, 1, pidfd);
 	if (pidfd >= 0)
 		sys_close(pidfd);
 }

@@ -332,6 +332,84 @@ static inline __attribute__((noreturn)) void sys_exit(int status)
 		sys_call(__NR_exit_group, status, 0, 0, 0, 0, 0);
 }
 
+static inline int sys_getpid(void)
+{
+	return (int)sys_call(__NR_getpid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_getppid(void)
+{
+	return (int)sys_call(__NR_getppid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_gettid(void)
+{
+	return (int)sys_call(__NR_gettid, 0, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_getpgid(int pid)
+{
+	return (int)sys_call(__NR_getpgid, pid, 0, 0, 0, 0, 0);
+}
+
+static inline int sys_setpgid(int pid, int pgid)
+{
+	return (int)sys_call(__NR_setpgid, pid, pgid, 0, 0, 0, 0);
+}
+
+static inline int sys_kill(int pid, int sig)
+{
+	return (int)sys_call(__NR_kill, pid, sig, 0, 0, 0, 0);
+}
+
+/* __WALL, with the status. */
+static inline long sys_wait4_status(int pid, int *status)
+{
+	return sys_call(__NR_wait4, pid, status, 0x40000000 /* __WALL */, 0, 0, 0);
+}
+
+static inline int sys_socketpair_seqpacket(int sv[2])
+{
+	return (int)sys_call(__NR_socketpair, 1 /* AF_UNIX */, 5 /* SOCK_SEQPACKET */ | O_CLOEXEC, 0, sv, 0, 0);
+}
+
+static inline int sys_pipe2(int fds[2], int flags)
+{
+	return (int)sys_call(__NR_pipe2, fds, flags, 0, 0, 0, 0);
+}
+
+static inline long sys_read(int fd, void *buf, size_t len)
+{
+	return sys_call(__NR_read, fd, buf, len, 0, 0, 0);
+}
+
+static inline int sys_ioctl(int fd, unsigned long request, unsigned long arg)
+{
+	return (int)sys_call(__NR_ioctl, fd, request, arg, 0, 0, 0);
+}
+
+static inline void *sys_mmap_shared_anon(size_t len)
+{
+	return (void *)sys_call(__NR_mmap, 0, len, PROT_READ | PROT_WRITE,
+				MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+}
+
+/* Futex words shared between processes (no FUTEX_PRIVATE_FLAG). */
+struct sys_timespec {
+	long sec;
+	long nsec;
+};
+
+static inline int sys_futex_wait(uint32_t *word, uint32_t expected, const struct sys_timespec *timeout)
+{
+	return (int)sys_call(__NR_futex, word, 0 /* FUTEX_WAIT */, expected, timeout, 0, 0);
+}
+
+static inline int sys_futex_wake(uint32_t *word)
+{
+	return (int)sys_call(__NR_futex, word, 1 /* FUTEX_WAKE */, 0x7fffffff, 0, 0, 0);
+}
+
 /* Takes the fds of every SCM_RIGHTS message in msg into fds[*n..max);
  * fds beyond max are left to the caller to close. Returns the count. */
 static inline unsigned int sys_cmsg_fds(const struct sys_msghdr *msg, int *fds, unsigned int n,

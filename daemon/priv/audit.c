@@ -7,6 +7,7 @@
 #include "audit.h"
 #include "conn.h"
 #include "log.h"
+#include "plan-check.h"
 
 /* Catalog ids of the audit records: `journalctl MESSAGE_ID=...` finds them. */
 #define AUDIT_GRANTED_ID "767ec22c8e214c1095c20986e2cb6c02"
@@ -138,5 +139,87 @@ void audit_release(struct conn *c, uid_t uid, size_t n, const struct why *why)
 		log_fields(LOG_INFO, a ? a->fields : NULL, a ? a->n : 0,
 			   "granted release of the %zu reservations of uid %u, over all its connections, to uid %u (pid %d)", n,
 			   uid, peer->uid, peer->pid);
+	free(a);
+}
+
+static int pid_compare(const void *a, const void *b)
+{
+	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Appends "a-b,c" for the sorted ids[0..n) to buf at *at. */
+static void ranges_append(char *buf, size_t size, size_t *at, int32_t *ids, size_t n)
+{
+	qsort(ids, n, sizeof(*ids), pid_compare);
+	for (size_t i = 0; i < n && *at < size;) {
+		size_t j = i;
+		int len;
+
+		while (j + 1 < n && ids[j + 1] <= ids[j] + 1)
+			j++;
+		len = ids[j] != ids[i] ? snprintf(buf + *at, size - *at, "%s%d-%d", i ? "," : "", ids[i], ids[j])
+				       : snprintf(buf + *at, size - *at, "%s%d", i ? "," : "", ids[i]);
+		if (len < 0 || (size_t)len >= size - *at) {
+			*at = size;
+			return;
+		}
+		*at += (size_t)len;
+		i = j + 1;
+	}
+}
+
+/* The explicit ids at base level k (0: the tree's own namespace) of every
+ * process, thread and the builder. */
+static size_t ids_at_level(const struct tree_plan_view *v, uint32_t k, int32_t *out)
+{
+	size_t n = 0;
+
+	if (k < v->plan->builder_n_set_tid)
+		out[n++] = v->plan->builder_pids[k];
+	for (uint32_t i = 0; i < v->plan->n_procs; i++) {
+		const struct tree_proc *p = &v->procs[i];
+		uint32_t l = k + p->n_levels - v->plan->n_levels;
+
+		if (l < p->n_set_tid)
+			out[n++] = p->pids[l];
+		for (uint32_t t = 0; t < p->n_threads; t++)
+			if (l < v->threads[p->first_thread + t].n_set_tid)
+				out[n++] = v->threads[p->first_thread + t].tids[l];
+	}
+	return n;
+}
+
+void audit_tree(struct conn *c, const char *verb, const struct tree_plan_view *v, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	struct audit_record *a = malloc(sizeof(*a));
+	int32_t *ids = malloc(((size_t)v->plan->n_procs + v->plan->n_threads + 1) * sizeof(*ids));
+	char ranges[4096] = "";
+	size_t at = 0;
+
+	for (uint32_t k = 0; ids && k < v->plan->n_levels && at < sizeof(ranges); k++) {
+		int len = snprintf(ranges + at, sizeof(ranges) - at, "%slevel +%u: ", k ? "; " : "", k);
+
+		if (len < 0 || (size_t)len >= sizeof(ranges) - at)
+			break;
+		at += (size_t)len;
+		ranges_append(ranges, sizeof(ranges), &at, ids, ids_at_level(v, k, ids));
+	}
+	if (at >= sizeof(ranges) - 1)
+		memcpy(ranges + sizeof(ranges) - 4, "...", 4);
+	if (a) {
+		audit_begin(a, c, verb, why);
+		audit_field(a, "PIDRESTORE_TREE_NODES=%u", v->plan->n_nodes);
+		audit_field(a, "PIDRESTORE_TREE_THREADS=%u", v->plan->n_threads);
+		audit_field(a, "PIDRESTORE_TREE_HELPERS=%u", v->plan->n_procs - v->plan->n_nodes);
+		audit_field(a, "PIDRESTORE_PID_RANGES=%s", ranges);
+	}
+	log_fields(why ? LOG_NOTICE : LOG_INFO, a ? a->fields : NULL, a ? a->n : 0,
+		   "%s %s for uid %u (pid %d): %u nodes, %u threads, PIDs %s%s%s", why ? "denied" : "granted", verb,
+		   peer->uid, peer->pid, v->plan->n_nodes, v->plan->n_threads, ranges, why ? ": " : "",
+		   why ? why->text : "");
+	free(ids);
 	free(a);
 }

@@ -21,3 +21,10 @@ void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, co
 /* A release of every reservation of uid, over all its connections: granted
  * for n reservations when why is NULL, else denied for why. */
 void audit_release(struct conn *c, uid_t uid, size_t n, const struct why *why);
+
+struct tree_plan_view;
+
+/* One record per tree asked for by c: its size (nodes, threads, ghosts and
+ * helpers) and, per level of its pid namespace, every PID range it takes.
+ * Granted when why is NULL, else denied for why. */
+void audit_tree(struct conn *c, const char *verb, const struct tree_plan_view *v, const struct why *why);

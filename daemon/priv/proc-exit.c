@@ -269,7 +269,9 @@ static void try_reap(struct proc *p)
 		return;
 	}
 	if (r < 0) {
-		log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
+		/* A node of a tree is its parent's to reap, not the daemon's. */
+		if (r != -ECHILD)
+			log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
 		si.si_code = CLD_KILLED;
 		si.si_status = SIGKILL;
 	}

@@ -41,7 +41,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
-	const char *features[20];
+	const char *features[24];
 	char client[84];
 	size_t n = 0;
 	uint32_t version;
@@ -71,6 +71,9 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "release-uid";
 	features[n++] = "released-event";
 	features[n++] = "kill-released-ids";
+	/* TreeRequest and TreeReleaseRequest; a tree's nodes are claimed by
+	 * ExecRequest on their reservation ids. */
+	features[n++] = "tree";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;
@@ -79,6 +82,9 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	reply.features = (char **)features;
 	reply.has_max_message_size = 1;
 	reply.max_message_size = (uint32_t)conn_max_message_size();
+	reply.has_max_tree_message_size = 1;
+	reply.max_tree_message_size = conn_max_message_size() > WIRE_MAX_TREE_MESSAGE ? (uint32_t)conn_max_message_size()
+											 : WIRE_MAX_TREE_MESSAGE;
 	reply.has_max_levels = 1;
 	reply.max_levels = PR_MAX_LEVELS;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_HELLO;

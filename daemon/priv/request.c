@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <string.h>
+
 #include "answer.h"
 #include "authorize.h"
 #include "conn.h"
@@ -7,9 +9,11 @@
 #include "log.h"
 #include "manage.h"
 #include "pending.h"
+#include "priv-proto.h"
 #include "privmsg.h"
 #include "query.h"
 #include "request.h"
+#include "tree.h"
 
 void request_set_host(const struct request_host *h)
 {
@@ -37,6 +41,7 @@ void request_conn_closed(struct conn *c)
 {
 	manage_conn_closed(c);
 	pending_conn_closed(c);
+	tree_conn_closed(c);
 }
 
 static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
@@ -71,6 +76,37 @@ static enum stats_type stats_type_of(Pidrestore__Request__BodyCase body)
 	}
 }
 
+/* A tree's records carry no protobuf to rebuild: the plan is checked by
+ * tree_plan_check() and acted on as it is. Returns true when buf was one. */
+static bool tree_record_handle(struct conn *c, const uint8_t *buf, size_t len, struct fd_table *fdt)
+{
+	struct priv_request pr;
+	struct why why = { 0 };
+	uint64_t tree_id;
+
+	if (len < sizeof(pr))
+		return false;
+	memcpy(&pr, buf, sizeof(pr));
+	if (pr.body != PRIV_BODY_TREE && pr.body != PRIV_BODY_TREE_RELEASE)
+		return false;
+	answer_set(STATS_TREE, now_usec());
+	if (pr.len != len - sizeof(pr) || pr.n_fds != fdt->pkt->n_fds)
+		why_set(&why, EPROTO, "a tree record whose size or fds do not match its header");
+	else if (conn_version(c) == 0)
+		why_set(&why, EPROTO, "the first request on a connection must be Hello (to agree on the protocol version)");
+	else if (pr.body == PRIV_BODY_TREE_RELEASE && (pr.n_items != 1 || pr.len != sizeof(tree_id) || pr.n_fds))
+		why_set(&why, EPROTO, "a tree release names exactly one tree and carries no fds");
+	if (why.err) {
+		answer_error(c, pr.id, &why);
+	} else if (pr.body == PRIV_BODY_TREE) {
+		tree_request(c, pr.id, buf + sizeof(pr), pr.len, fdt);
+	} else {
+		memcpy(&tree_id, buf + sizeof(pr), sizeof(tree_id));
+		tree_release(c, pr.id, tree_id);
+	}
+	return true;
+}
+
 void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_packet *pkt)
 {
 	struct fd_table fdt = { .pkt = pkt };
@@ -81,6 +117,11 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 
 	answer_set(STATS_INVALID, now_usec());
 	conn_request_received(c);
+	if (tree_record_handle(c, buf, len, &fdt)) {
+		wire_close_fds(pkt, 0);
+		answer_set(STATS_INVALID, 0);
+		return;
+	}
 	r = privmsg_unpack_request(buf, len, pkt->n_fds, &record, &why);
 	req = record.req;
 	if (r < 0) {

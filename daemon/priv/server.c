@@ -27,6 +27,7 @@
 #include "proc.h"
 #include "request.h"
 #include "server.h"
+#include "tree.h"
 #include "spawn.h"
 
 static uint64_t start_usec;
@@ -391,6 +392,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		log_error("cannot create the timers that watch processes: out of memory");
 		goto out;
 	}
+	tree_init(base);
 	conn_ops.base = base;
 	conn_init(&conn_ops);
 	front_gone_ev = event_new(base, -1, 0, on_front_gone, NULL);
@@ -449,6 +451,7 @@ out:
 		chan_flush(front_chan);
 	}
 	conn_close_all();
+	tree_shutdown();
 	proc_shutdown();
 	seccomp_copy_shutdown();
 	cgroup1_shutdown();

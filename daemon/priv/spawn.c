@@ -17,6 +17,7 @@
 #include "seccomp-copy.h"
 #include "spawn.h"
 #include "spawn-internal.h"
+#include "tree-proto.h"
 
 _Static_assert(SPAWNER_MAX_PIDS == PR_MAX_SET_TID, "a spawner request carries every PID a request may choose");
 
@@ -32,8 +33,10 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 	return mask;
 }
 
-/* The setup, with the cgroup.procs files to join (peer->cgroup1.n fds). */
-static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds)
+/* The setup, with the cgroup.procs files to join (peer->cgroup1.n fds, or
+ * none when cgroup1_fds is NULL). count_nproc: the new process counts
+ * against the requester's RLIMIT_NPROC. */
+static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds, bool count_nproc)
 {
 	size_t groups_len = peer->n_groups * sizeof(uint32_t);
 	size_t filters_len = peer->seccomp ? peer->seccomp->len : 0;
@@ -92,7 +95,7 @@ static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds
 	/* The new process counts against the requester's RLIMIT_NPROC as a
 	 * fork would; fork() lets CAP_SYS_RESOURCE or CAP_SYS_ADMIN (in the
 	 * initial user namespace) exceed it. */
-	if (peer->rlimit_mask & (1u << RLIMIT_NPROC)) {
+	if (count_nproc && (peer->rlimit_mask & (1u << RLIMIT_NPROC))) {
 		s->flags |= HOLDER_SETUP_NPROC;
 		if (peer->own_userns && (peer->cap_eff & (1ull << CAP_SYS_RESOURCE | 1ull << CAP_SYS_ADMIN)))
 			s->flags |= HOLDER_SETUP_NPROC_EXEMPT;
@@ -107,7 +110,7 @@ static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds
 		memcpy((char *)groups + groups_len, peer->seccomp->data, peer->seccomp->len);
 	}
 	/* Joined first of all (step 0). */
-	s->cgroup1_fds = (uint32_t)peer->cgroup1.n;
+	s->cgroup1_fds = cgroup1_fds ? (uint32_t)peer->cgroup1.n : 0;
 
 	if (len > 64 * 1024) {
 		int size = (int)len * 2;
@@ -121,7 +124,7 @@ static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds
 	struct iovec iov = { .iov_base = s, .iov_len = len };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
 
-	if (peer->cgroup1.n) {
+	if (s->cgroup1_fds) {
 		struct cmsghdr *cm;
 
 		memset(&control, 0, sizeof(control));
@@ -211,7 +214,7 @@ static int explain_clone_error(long r, const struct nsref_chain *chain,
 
 /* PIDs of a process at every level from the daemon's namespace inward, from
  * the NSpid line of its pidfd's fdinfo. */
-static int read_nspids(int pidfd, pid_t *pids, size_t *n)
+int spawn_read_nspids(int pidfd, pid_t *pids, size_t *n)
 {
 	char path[64], buf[2048];
 	const char *v;
@@ -512,7 +515,7 @@ int spawn_deferred_finish(struct spawn_deferred *d, struct spawn_result *ret, st
 	ret->pid = (pid_t)pid;
 	ret->pidfd = pidfd;
 	ret->pidns_inode = fd_inode(d->fds[0]);
-	if (d->req.n_pids == d->chain.n || read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	if (d->req.n_pids == d->chain.n || spawn_read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		ret->n_pids = d->req.n_pids;
 		for (size_t i = 0; i < ret->n_pids; i++)
 			ret->pids[i] = d->req.pids[i];
@@ -525,6 +528,36 @@ out:
 
 /* ------------------------------------------------------------ holders */
 
+/* The clone of req in where with set_tid = pids, the holder's end of its
+ * channel sv[1] at its slot: fills ret's pid, pidfd and control_fd (sv[0],
+ * taken) or returns -errno with why. */
+static int clone_by_spawner(struct spawner_request *req, const struct peer *peer, const struct nsref_chain *chain,
+			    const struct nsref_level *where, const pid_t *pids, size_t n_pids, int sv[2],
+			    struct spawn_result *ret, struct why *why)
+{
+	int fds[2 + HOLDER_FD_LAST + 1], pidfd = -1;
+	size_t n_fds;
+	long pid;
+
+	n_fds = request_in(req, where->fd, where->inode, fds);
+	n_fds += request_slots(req, peer, sv[1], fds + n_fds);
+	req->n_pids = (uint32_t)n_pids;
+	for (size_t i = 0; i < n_pids; i++)
+		req->pids[i] = pids[i];
+	pid = spawn_spawner_call(req, fds, n_fds, &pidfd);
+	if (pid < 0)
+		return explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
+	close_fdp(&sv[1]);
+	pidfd = watch_new_child(pid, pidfd, why);
+	if (pidfd < 0)
+		return pidfd;
+	ret->pid = (pid_t)pid;
+	ret->pidfd = pidfd;
+	ret->control_fd = sv[0];
+	sv[0] = -1;
+	return 0;
+}
+
 int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool clone_newpid,
 		 const pid_t *pids, size_t n_pids, struct spawn_result *ret, struct why *why)
 {
@@ -532,10 +565,8 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	size_t first = clone_newpid ? 1 : 0;
 	const struct nsref_level *where = &chain->level[first];
 	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
-	int sv[2] = { -1, -1 }, fds[2 + HOLDER_FD_LAST + 1], pidfd = -1, r;
+	int sv[2] = { -1, -1 }, pidfd, r;
 	int cgroup1_fds[CGROUP1_MAX];
-	size_t n_fds;
-	long pid;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
@@ -555,7 +586,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 
 	r = holder_channel(sv, why);
 	if (r == 0) {
-		r = queue_setup(sv[0], peer, cgroup1_fds);
+		r = queue_setup(sv[0], peer, cgroup1_fds, true);
 		if (r < 0)
 			why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
 	}
@@ -580,32 +611,15 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		return 0;
 	}
 
-	n_fds = request_in(&req, where->fd, where->inode, fds);
-	n_fds += request_slots(&req, peer, sv[1], fds + n_fds);
-	req.n_pids = (uint32_t)n_pids;
-	for (size_t i = 0; i < n_pids; i++)
-		req.pids[i] = pids[i];
-
-	pid = spawn_spawner_call(&req, fds, n_fds, &pidfd);
-	if (pid < 0) {
-		r = explain_clone_error(pid, chain, pids, n_pids, &ret->busy_level, why);
+	r = clone_by_spawner(&req, peer, chain, where, pids, n_pids, sv, ret, why);
+	if (r < 0)
 		goto fail;
-	}
-	close_fdp(&sv[1]);
-	pidfd = watch_new_child(pid, pidfd, why);
-	if (pidfd < 0) {
-		r = pidfd;
-		goto fail;
-	}
-
-	ret->pid = (pid_t)pid;
-	ret->pidfd = pidfd;
-	ret->control_fd = sv[0];
+	pidfd = ret->pidfd;
 	if (n_pids == chain->n) {
 		/* Every level's PID was chosen: there is nothing to look up. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
-	} else if (read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
+	} else if (spawn_read_nspids(pidfd, ret->pids, &ret->n_pids) < 0) {
 		/* fdinfo can only be missing if procfs is: report what is known. */
 		ret->n_pids = n_pids;
 		memcpy(ret->pids, pids, n_pids * sizeof(pid_t));
@@ -621,6 +635,62 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		ret->pidns_inode = chain->level[0].inode;
 	}
 	return 0;
+
+fail:
+	close_fdp(&sv[0]);
+	close_fdp(&sv[1]);
+	return r;
+}
+
+/* ------------------------------------------------------------ a tree's builder */
+
+/* The build, the credentials and the plan, queued before the clone
+ * (tree-proto.h). The plan may exceed the default socket buffer. */
+static int queue_build(int sock, const struct peer *peer, const void *plan, size_t plan_len)
+{
+	struct tree_build build = { .magic = TREE_BUILD_MAGIC, .plan_len = (uint32_t)plan_len };
+	int size = (int)(plan_len + 64 * 1024) * 2;
+	int r;
+
+	if (plan_len > UINT32_MAX / 4)
+		return -EMSGSIZE;
+	if (setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		return -errno;
+	if (send(sock, &build, sizeof(build), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	/* A tree's processes count against the requester's RLIMIT_NPROC as
+	 * the kernel clones them; the builder, root, is exempt. */
+	r = queue_setup(sock, peer, NULL, false);
+	if (r == 0 && send(sock, plan, plan_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		r = -errno;
+	return r;
+}
+
+int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, const pid_t *pids, size_t n_pids,
+		  const void *plan, size_t plan_len, struct spawn_result *ret, struct why *why)
+{
+	struct spawner_request req = { 0 };
+	int sv[2] = { -1, -1 }, r;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->pidfd = ret->control_fd = -1;
+	ret->busy_level = -1;
+	/* The builder takes no fds with its setup: it could not join them. */
+	if (peer->cgroup1.n || peer->cgroup1.error)
+		return why_set(why, ENOTSUP,
+			       "the requester is in %zu cgroup v1 hierarchies, which a tree's processes cannot join; build the tree from a process whose v1 cgroups are the hierarchies' roots, or reserve its processes one by one",
+			       peer->cgroup1.n ? peer->cgroup1.n : 1);
+	r = holder_channel(sv, why);
+	if (r < 0)
+		return r;
+	r = queue_build(sv[0], peer, plan, plan_len);
+	if (r < 0) {
+		why_set(why, -r, "cannot queue the tree's plan for its builder: %s", strerror(-r));
+		goto fail;
+	}
+	r = clone_by_spawner(&req, peer, chain, &chain->level[0], pids, n_pids, sv, ret, why);
+	if (r == 0)
+		return 0;
 
 fail:
 	close_fdp(&sv[0]);

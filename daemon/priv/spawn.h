@@ -19,6 +19,10 @@ int spawn_init(const char *holder_path, struct why *why);
  * it and nothing else). Returns the fd or -errno. */
 int spawn_child_pidfd(pid_t pid);
 
+/* The PIDs of pidfd's process at every level, innermost first, up to the
+ * daemon's namespace (its fdinfo). 0 or -errno. */
+int spawn_read_nspids(int pidfd, pid_t *pids, size_t *n);
+
 /* The spawner's PID, or -1 while there is none. */
 pid_t spawn_spawner_pid(void);
 
@@ -48,6 +52,14 @@ struct spawn_result {
  * its channel before it runs. EEXIST/EINVAL are explained per level in why. */
 int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool clone_newpid,
 		 const pid_t *pids, size_t n_pids, struct spawn_result *ret, struct why *why);
+
+/* Starts the builder of a tree (tree-proto.h) for peer in the pid
+ * namespace chain->level[0] with set_tid = pids (n_pids, none 0): the
+ * plan (already checked) and the peer's credentials are queued on its tree
+ * socket, ret->control_fd, before it runs. Returns 0 with ret's pid, pidfd
+ * and control_fd, or -errno with why. */
+int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, const pid_t *pids, size_t n_pids,
+		  const void *plan, size_t plan_len, struct spawn_result *ret, struct why *why);
 
 /* How long a namespace helper may take to answer. It runs in the
  * requester's user namespace, where the requester may stop it. */

@@ -13,6 +13,7 @@ static const char *const type_names[STATS_N_TYPES] = {
 	[STATS_STATUS] = "status", [STATS_RELOAD] = "reload", [STATS_POLICY] = "policy",
 	[STATS_LIST] = "list", [STATS_STATS] = "stats", [STATS_CHECK] = "check",
 	[STATS_KILL] = "kill",
+	[STATS_TREE] = "tree",
 };
 
 static uint64_t counts[STATS_N_TYPES][STATS_MAX_ERRNO + 1];

@@ -21,6 +21,7 @@ enum stats_type {
 	STATS_STATS,
 	STATS_CHECK,
 	STATS_KILL,
+	STATS_TREE,               /* a tree built, released (its parts count once) */
 	STATS_N_TYPES,
 };
 

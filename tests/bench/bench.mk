@@ -21,8 +21,10 @@ tests_bench_pidrestore_bench_CPPFLAGS = $(AM_CPPFLAGS) \
 tests_bench_pidrestore_bench_LDADD = client/libpidrestore-core.la -lm
 
 TESTS += tests/bench/bench-smoke.sh
-EXTRA_DIST += tests/bench/bench-smoke.sh tests/bench/run-bench.sh tests/bench/RESULTS.md
+EXTRA_DIST += tests/bench/bench-smoke.sh tests/bench/run-bench.sh tests/bench/bench-tree.sh tests/bench/RESULTS.md
 
 bench: all tests/bench/pidrestore-bench
 	bash $(srcdir)/tests/bench/run-bench.sh $(abs_top_builddir)/tests/bench/pidrestore-bench $(BENCH_ARGS)
+	top_builddir='$(abs_top_builddir)' top_srcdir='$(abs_top_srcdir)' \
+		bash $(srcdir)/tests/bench/bench-tree.sh
 .PHONY: bench

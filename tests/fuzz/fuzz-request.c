@@ -4,17 +4,20 @@
  * refusal.
  *
  * Input: one byte, the number of fds the packet carried (capped at
- * WIRE_MAX_FDS), then the packet's bytes (at most the daemon's default
- * message size, as larger packets never reach the decoder). */
+ * WIRE_MAX_FDS), then the packet's bytes (at most a tree request's size,
+ * as larger packets never reach the decoder). */
 #include <stdbool.h>
 #include <string.h>
 
 #include "decode.h"
+#include "plan-check.h"
+#include "priv-proto.h"
+#include "tree-front.h"
 #include "fuzz.h"
 #include "kernel.h"
 #include "wire.h"
 
-#define MAX_PACKET (64 * 1024)
+#define MAX_PACKET (1024 * 1024)
 
 struct indexes {
 	size_t n;
@@ -48,6 +51,50 @@ static void add_exec(struct indexes *ix, const Pidrestore__ExecSpec *spec)
 	add_index(ix, spec->has_cwd_fd_index, spec->cwd_fd_index);
 }
 
+static void add_claim(struct indexes *ix, const Pidrestore__TreeClaimRequest *claim)
+{
+	FUZZ_REQUIRE(claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC ||
+		     claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB);
+	if (claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC) {
+		add_exec(ix, claim->exec);
+		return;
+	}
+	add_index(ix, true, claim->blob->memfd_index);
+	for (size_t i = 0; i < claim->blob->n_fds; i++)
+		add_index(ix, true, claim->blob->fds[i]->fd_index);
+}
+
+/* An accepted tree goes through front's checks and planner: a refusal
+ * says why and where, a success is a record whose plan priv's check takes
+ * (the planner never makes a plan that does not check). */
+static void check_tree(const Pidrestore__Request *req, size_t n_fds)
+{
+	struct tree_fault f;
+	uint8_t *rec = NULL;
+	long n = tree_front_record(req, n_fds, &rec, &f);
+
+	if (n < 0) {
+		FUZZ_REQUIRE(f.why.err == -n && f.why.text[0] != '\0');
+		FUZZ_REQUIRE(f.node >= -1 && f.node < (int32_t)req->tree->n_nodes);
+		FUZZ_REQUIRE(strstr(f.why.text, "please report") == NULL);
+	} else {
+		struct priv_request pr;
+		struct tree_plan_view view;
+		const char *what = NULL;
+		int bad;
+		uint32_t *scratch;
+
+		FUZZ_REQUIRE((size_t)n > sizeof(pr));
+		memcpy(&pr, rec, sizeof(pr));
+		FUZZ_REQUIRE(pr.body == PRIV_BODY_TREE && pr.len == (size_t)n - sizeof(pr) && pr.n_fds == n_fds);
+		scratch = calloc(2 * req->tree->n_nodes + 1, sizeof(*scratch));
+		FUZZ_REQUIRE(scratch != NULL);
+		FUZZ_REQUIRE(tree_plan_check(rec + sizeof(pr), pr.len, scratch, &view, &what, &bad) == 0);
+		free(scratch);
+	}
+	free(rec);
+}
+
 static int compare_indexes(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -78,6 +125,16 @@ static void check_accepted(const Pidrestore__Request *req, size_t n_fds)
 		if (req->policy->check)
 			add_process(&ix, req->policy->check->process);
 		break;
+	case PIDRESTORE__REQUEST__BODY_TREE:
+		add_index(&ix, req->tree->has_pidns_fd_index, req->tree->pidns_fd_index);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM:
+		add_claim(&ix, req->tree_claim);
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
+		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
+			add_claim(&ix, req->tree_claim_all->claims[i]);
+		break;
 	default:
 		break;
 	}
@@ -104,6 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	} else {
 		FUZZ_REQUIRE(r == 0 && req != NULL);
 		check_accepted(req, n_fds);
+		if (req->body_case == PIDRESTORE__REQUEST__BODY_TREE)
+			check_tree(req, n_fds);
 	}
 	if (req)
 		pidrestore__request__free_unpacked(req, NULL);

@@ -101,6 +101,93 @@ static Pidrestore__FdMapping map(int32_t fd_index, int32_t target)
 	return m;
 }
 
+static Pidrestore__TreeNode tree_node(Pidrestore__TreeNodeKind kind, int32_t parent, int32_t *pids, size_t n_pids)
+{
+	Pidrestore__TreeNode n = PIDRESTORE__TREE_NODE__INIT;
+
+	n.kind = kind;
+	n.parent = parent;
+	n.n_pids = n_pids;
+	n.pids = pids;
+	return n;
+}
+
+/* A tree in a new pid namespace below a passed one: its init leads a
+ * session, a dead leader's session of two, a zombie killed by SIGTERM, a
+ * threaded node; a tree whose session cannot be built; a claim by blob and
+ * a claim of all. */
+static int seed_trees(Pidrestore__FdMapping **maps)
+{
+	static int32_t pids[8][2] = { { 1, 5001 }, { 2, 5002 }, { 3, 5003 }, { 4, 5004 }, { 5, 5005 }, { 6, 5006 }, { 7, 5007 } };
+	static int32_t tids[2] = { 9, 0 };
+	Pidrestore__TreeNode nodes[7], *np[7];
+	Pidrestore__TreeThread thread = PIDRESTORE__TREE_THREAD__INIT, *tp = &thread;
+	Pidrestore__TreeRequest tree = PIDRESTORE__TREE_REQUEST__INIT;
+	Pidrestore__TreeClaimRequest claim = PIDRESTORE__TREE_CLAIM_REQUEST__INIT, *cp = &claim;
+	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
+	Pidrestore__TreeBlob blob = PIDRESTORE__TREE_BLOB__INIT;
+	Pidrestore__TreeReleaseRequest release = PIDRESTORE__TREE_RELEASE_REQUEST__INIT;
+	int r = 0;
+
+	nodes[0] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_LIVE, -1, pids[0], 2);
+	nodes[0].has_new_pidns = nodes[0].new_pidns = 1;
+	nodes[0].has_sid = nodes[0].has_pgid = 1;
+	nodes[0].comm.data = (uint8_t *)"init";
+	nodes[0].comm.len = 4;
+	nodes[0].has_comm = 1;
+	nodes[1] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_GHOST, -1, pids[1], 2);
+	nodes[2] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_LIVE, 0, pids[2], 2);
+	nodes[3] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_LIVE, 0, pids[3], 2);
+	nodes[2].has_sid = nodes[2].has_pgid = nodes[3].has_sid = nodes[3].has_pgid = 1;
+	nodes[2].sid = nodes[2].pgid = nodes[3].sid = nodes[3].pgid = 1;
+	nodes[4] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_ZOMBIE, 0, pids[4], 2);
+	nodes[4].has_exit_signal = 1;
+	nodes[4].exit_signal = 15;
+	nodes[5] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_LIVE, 0, pids[5], 2);
+	nodes[5].has_child_subreaper = nodes[5].child_subreaper = 1;
+	thread.n_tids = 2;
+	thread.tids = tids;
+	nodes[5].n_threads = 1;
+	nodes[5].threads = &tp;
+	for (int i = 0; i < 6; i++)
+		np[i] = &nodes[i];
+	tree.n_nodes = 6;
+	tree.nodes = np;
+	tree.has_pidns_fd_index = 1;
+	tree.pidns_fd_index = 0;
+	tree.has_timeout_ms = tree.has_ttl_sec = 1;
+	tree.timeout_ms = 5000;
+	tree.ttl_sec = 60;
+	r |= seed("tree", 1, PIDRESTORE__REQUEST__BODY_TREE, &tree);
+
+	/* A grandchild in the outer session under a node that left it. */
+	nodes[6] = tree_node(PIDRESTORE__TREE_NODE_KIND__TREE_LIVE, 2, pids[6], 2);
+	nodes[6].has_sid = nodes[6].has_pgid = 1;
+	nodes[6].sid = nodes[6].pgid = -1;
+	np[6] = &nodes[6];
+	tree.n_nodes = 7;
+	tree.has_pidns_fd_index = 0;
+	r |= seed("refused-tree-session", 0, PIDRESTORE__REQUEST__BODY_TREE, &tree);
+
+	blob.memfd_index = 0;
+	blob.address = 0x10000000;
+	blob.entry = 0x10000040;
+	blob.n_fds = 1;
+	blob.fds = maps;
+	claim.tree_id = 3;
+	claim.node = 5;
+	claim.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+	claim.blob = &blob;
+	r |= seed("tree-claim-blob", 2, PIDRESTORE__REQUEST__BODY_TREE_CLAIM, &claim);
+	all.tree_id = 3;
+	all.n_claims = 1;
+	all.claims = &cp;
+	r |= seed("tree-claim-all", 2, PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL, &all);
+	release.tree_id = 3;
+	r |= seed("tree-release", 0, PIDRESTORE__REQUEST__BODY_TREE_RELEASE, &release);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	Pidrestore__Hello hello = PIDRESTORE__HELLO__INIT;
@@ -205,6 +292,8 @@ int main(int argc, char **argv)
 		kill.signal = 9;
 		r |= seed("kill", 0, PIDRESTORE__REQUEST__BODY_KILL, &kill);
 	}
+
+	r |= seed_trees(map_ptrs);
 
 	/* Refused ones: a negative PID, and fds on a request that takes none. */
 	procs[0] = process(negative, 1, -1);

@@ -167,9 +167,9 @@ row "a spawn cut off at two thirds" EPROTO \
 	"$NOT_DECODED" \
 	"$SOCK" truncated
 row "a 1 MiB message (limit 64 KiB)" EMSGSIZE \
-	"the request has 1048576 bytes, more than the daemon's limit of 65536; send smaller requests" \
+	"the request has 1048576 bytes, more than the daemon's limit of 65536 \\(a tree request may have 1048576\\); send smaller requests" \
 	"$SOCK" oversize 1048576
-row "a message one byte over the limit" EMSGSIZE "the request has 65537 bytes, more than the daemon's limit of 65536;" \
+row "a message one byte over the limit" EMSGSIZE "the request has 65537 bytes, more than the daemon's limit of 65536 \\(a tree" \
 	"$SOCK" oversize 65537
 row "a message of exactly the limit" - "" "$SOCK" oversize 65536
 row "an unknown request type" EOPNOTSUPP \

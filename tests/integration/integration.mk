@@ -18,7 +18,10 @@ INTEGRATION_TESTS = \
 	tests/integration/bad-input.sh \
 	tests/integration/socket-activation.sh \
 	tests/integration/units.sh \
-	tests/integration/systemd-units.sh
+	tests/integration/systemd-units.sh \
+	tests/integration/tree.sh \
+	tests/integration/ctl-tree.sh \
+	tests/integration/tree-refusals.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/systemd-lib.sh
@@ -46,3 +49,12 @@ tests_helpers_raw_request_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_helpers_raw_request_LDADD = proto/libwire.la
 
 tests_helpers_notify_listen_SOURCES = tests/helpers/notify-listen.c
+
+# A restorer's tree over the wire (tree.sh).
+check_PROGRAMS += tests/helpers/tree-client
+tests_helpers_tree_client_SOURCES = tests/helpers/tree-client.c
+nodist_tests_helpers_tree_client_SOURCES = proto/pidrestore.pb-c.h
+tests_helpers_tree_client_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+tests_helpers_tree_client_LDADD = proto/libwire.la
+check_PROGRAMS += tests/helpers/tree-reap
+tests_helpers_tree_reap_SOURCES = tests/helpers/tree-reap.c

@@ -8,3 +8,15 @@ tests_unit_test_lib_events_SOURCES = tests/unit/test-lib-events.c tests/unit/che
 tests_unit_test_lib_events_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
 tests_unit_test_lib_events_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
 tests_unit_test_lib_events_LDADD = client/libpidrestore-core.la
+
+check_PROGRAMS += tests/unit/test-lib-tree
+TESTS += tests/unit/test-lib-tree
+tests_unit_test_lib_tree_SOURCES = tests/unit/test-lib-tree.c tests/unit/check.h
+tests_unit_test_lib_tree_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/client
+tests_unit_test_lib_tree_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) -pthread
+tests_unit_test_lib_tree_LDADD = client/libpidrestore-core.la -lpthread
+
+check_PROGRAMS += tests/unit/test-json-read
+TESTS += tests/unit/test-json-read
+tests_unit_test_json_read_SOURCES = tests/unit/test-json-read.c tests/unit/check.h client/json-read.c client/json-read.h
+tests_unit_test_json_read_CFLAGS = $(AM_CFLAGS)

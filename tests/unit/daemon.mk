@@ -41,3 +41,24 @@ tests_unit_test_privmsg_SOURCES = tests/unit/test-privmsg.c tests/unit/check.h
 tests_unit_test_privmsg_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
 tests_unit_test_privmsg_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_privmsg_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-tree-plan
+TESTS += tests/unit/test-tree-plan
+tests_unit_test_tree_plan_SOURCES = tests/unit/test-tree-plan.c tests/unit/check.h tests/unit/tree-build.h
+tests_unit_test_tree_plan_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_tree_plan_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_tree_plan_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-tree-rules
+TESTS += tests/unit/test-tree-rules
+tests_unit_test_tree_rules_SOURCES = tests/unit/test-tree-rules.c tests/unit/check.h tests/unit/tree-build.h
+tests_unit_test_tree_rules_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon
+tests_unit_test_tree_rules_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_tree_rules_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-plan-check
+TESTS += tests/unit/test-plan-check
+tests_unit_test_plan_check_SOURCES = tests/unit/test-plan-check.c tests/unit/tree-ref.h tests/unit/check.h
+tests_unit_test_plan_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/tests/unit
+tests_unit_test_plan_check_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_plan_check_LDADD = daemon/libdaemon.la

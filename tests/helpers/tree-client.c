@@ -1,0 +1,850 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* tree-client: asks pidrestored for the reference tree of TREES.md §9
+ * over the wire protocol, as a restorer would, and checks what it got.
+ *
+ *   tree-client [OPTION...] SOCKET
+ *
+ * The tree: R is pid 1 of a new pid namespace (L2); every node's PID in the
+ * caller's own pid namespace (L1) is BASE + its L2 PID. Run it as the init
+ * of a pid namespace of its own (unshare --user --map-root-user --pid
+ * --fork --mount-proc): it reaps what is orphaned there.
+ *
+ * Options:
+ *   --base N        L1 PIDs are N + the L2 PID (default 7000)
+ *   --timeout-ms N  the build's deadline (default: the daemon's)
+ *   --ttl N         the nodes expire after N seconds; waits for that, then
+ *                   checks every PID free
+ *   --squat L2PID   holds L1 PID BASE+L2PID with a process of its own first
+ *   --check         checks every node from /proc (prints "ok"/"FAIL" lines)
+ *   --claim REAPER  claims every live node, in random order, by exec of a
+ *                   shell that reports its ids from inside (30 and B (10)
+ *                   through REAPER, tree-reap, of their zombies 60 and 50
+ *                   first), then sleeps; checks every report and the zombies'
+ *                   status on the requester's pidfds; then kills the tree
+ *   --release       releases the tree afterwards; then checks every PID free
+ *   --scale N       instead: N nodes, one root and its N-1 children, each
+ *                   with 4 threads, PIDs from BASE, TIDs after them; prints
+ *                   "scale nodes=N threads=T build_ms=X floor_ms=Y" where the
+ *                   floor is N*4 clone3(set_tid) calls of its own, then
+ *                   waits for a line on stdin and releases the tree
+ *   --flat          the same tree in the caller's pid namespace alone: no
+ *                   new one, each node BASE + its L2 PID (for refusals)
+ *
+ * Output: "reply error=N name=ENAME node=N level=L message=TEXT" for a
+ * refusal; "built tree=ID nodes=N pidfds=N parts=N" for a tree; then check
+ * lines; "released nodes=N"; "free pids=N busy=N". Exit status: 0 when the
+ * exchange happened and every check passed, 1 otherwise, 2 on usage. */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pidrestore.pb-c.h"
+#include "wire.h"
+
+#define RECV_CAP (1u << 20)
+#define MAX_NODES 64
+#define REPLY_TIMEOUT_MS 20000
+
+struct node_def {
+	int l2;
+	int parent_l2;      /* 0: a root; -1: a ghost (placed) */
+	int kind;           /* PIDRESTORE__TREE_NODE_KIND__... */
+	int sid_l2, pgid_l2;
+	int exit_code, exit_signal;
+	int threads[4];
+};
+
+/* TREES.md §9, nodes in an order where parents come first. */
+#define N(l2_, parent_, kind_, sid_, pgid_) \
+	{ .l2 = l2_, .parent_l2 = parent_, .kind = kind_, .sid_l2 = sid_, .pgid_l2 = pgid_ }
+
+static const struct node_def ref[] = {
+	N(1, 0, 1, 1, 1),
+	N(10, 1, 1, 10, 10),
+	N(11, 10, 1, 1, 1),
+	{ .l2 = 12, .parent_l2 = 10, .kind = 1, .sid_l2 = 10, .pgid_l2 = 10, .threads = { 80, 81, 82 } },
+	N(13, 10, 1, 10, 10), N(14, 10, 1, 10, 10), N(15, 10, 1, 10, 10), N(16, 10, 1, 10, 10),
+	{ .l2 = 50, .parent_l2 = 10, .kind = 2, .sid_l2 = 10, .pgid_l2 = 50, .exit_signal = SIGTERM },
+	N(51, 10, 1, 10, 50), N(52, 10, 1, 10, 50), N(53, 10, 1, 10, 50), N(54, 10, 1, 10, 50),
+	N(20, -1, 3, 20, 20),
+	N(21, 1, 1, 20, 20), N(22, 1, 1, 20, 20), N(23, 1, 1, 20, 20), N(24, 1, 1, 20, 20),
+	N(25, 1, 1, 20, 20), N(26, 1, 1, 20, 20), N(27, 1, 1, 20, 20), N(28, 1, 1, 20, 20),
+	N(30, 1, 1, 1, 30),
+	N(31, 30, 1, 1, 30), N(32, 30, 1, 1, 30), N(33, 30, 1, 1, 30), N(34, 30, 1, 1, 30),
+	N(35, 30, 1, 1, 30), N(36, 30, 1, 1, 30), N(37, 30, 1, 1, 30), N(38, 30, 1, 1, 30),
+	N(40, -1, 3, 1, 40),
+	N(41, 1, 1, 1, 40), N(42, 1, 1, 1, 40), N(43, 1, 1, 1, 40), N(44, 1, 1, 1, 40), N(45, 1, 1, 1, 40),
+	N(46, 30, 1, 1, 40), N(47, 30, 1, 1, 40), N(48, 30, 1, 1, 40),
+	{ .l2 = 60, .parent_l2 = 30, .kind = 2, .sid_l2 = 1, .pgid_l2 = 30, .exit_code = 200 },
+	{ .l2 = 70, .parent_l2 = 1, .kind = 1, .sid_l2 = 1, .pgid_l2 = 1, .threads = { 71, 72, 73, 74 } },
+	N(90, 70, 1, 1, 1), N(91, 70, 1, 1, 1), N(92, 70, 1, 1, 1), N(93, 70, 1, 1, 1),
+	N(94, 70, 1, 1, 1), N(95, 70, 1, 1, 1), N(96, 70, 1, 1, 1), N(97, 70, 1, 1, 1),
+};
+#define N_REF ((int)(sizeof(ref) / sizeof(ref[0])))
+
+static struct {
+	int base;
+	unsigned int timeout_ms;
+	int squat;
+	bool check, release, flat;
+	int scale;
+	unsigned int ttl;
+	const char *reaper;
+} opt = { .base = 7000 };
+
+static int failures;
+static uint64_t tree_id;
+static int pidfd_of[MAX_NODES];
+static uint64_t reservation_of[MAX_NODES];
+
+static int index_of(int l2)
+{
+	for (int i = 0; i < N_REF; i++)
+		if (ref[i].l2 == l2)
+			return i;
+	return -1;
+}
+
+/* ------------------------------------------------------------ the wire */
+
+static int recv_response(int sock, uint64_t id, Pidrestore__ServerMessage **ret, int *fds, size_t *n_fds)
+{
+	static uint8_t buf[RECV_CAP];
+
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		struct wire_packet pkt;
+		Pidrestore__ServerMessage *m;
+		int r = poll(&p, 1, REPLY_TIMEOUT_MS);
+
+		if (r <= 0)
+			return r < 0 ? -errno : -ETIMEDOUT;
+		r = wire_recv(sock, buf, sizeof(buf), &pkt);
+		if (r <= 0)
+			return r ? r : -ECONNRESET;
+		*n_fds = 0;
+		for (size_t i = 0; i < pkt.n_fds; i++)
+			fds[(*n_fds)++] = pkt.fds[i];
+		m = pidrestore__server_message__unpack(NULL, pkt.len, buf);
+		if (!m)
+			return -EBADMSG;
+		if (m->kind_case == PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE && m->response->id == id) {
+			*ret = m;
+			return 1;
+		}
+		wire_close_fds(&pkt, 0);
+		pidrestore__server_message__free_unpacked(m, NULL);
+	}
+}
+
+static int send_request(int sock, Pidrestore__Request *req)
+{
+	size_t len = pidrestore__request__get_packed_size(req);
+	uint8_t *buf = malloc(len);
+	int r;
+
+	if (!buf)
+		return -ENOMEM;
+	pidrestore__request__pack(req, buf);
+	r = wire_send(sock, buf, len, NULL, 0);
+	free(buf);
+	return r;
+}
+
+static int hello(int sock)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__Hello h = PIDRESTORE__HELLO__INIT;
+	Pidrestore__ServerMessage *m;
+	int fds[256];
+	size_t n_fds;
+	int r;
+
+	h.min_version = PIDRESTORE_PROTOCOL_MIN_VERSION;
+	h.max_version = PIDRESTORE_PROTOCOL_VERSION;
+	h.client = (char *)"tree-client";
+	req.id = 1;
+	req.body_case = PIDRESTORE__REQUEST__BODY_HELLO;
+	req.hello = &h;
+	r = send_request(sock, &req);
+	if (r >= 0)
+		r = recv_response(sock, 1, &m, fds, &n_fds);
+	if (r <= 0)
+		return r ? r : -EPROTO;
+	r = m->response->error ? -m->response->error : 0;
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* ------------------------------------------------------------ the tree */
+
+struct request_room {
+	Pidrestore__TreeNode nodes[MAX_NODES];
+	Pidrestore__TreeNode *node_ptrs[MAX_NODES];
+	Pidrestore__TreeThread threads[MAX_NODES][4];
+	Pidrestore__TreeThread *thread_ptrs[MAX_NODES][4];
+	int32_t pids[MAX_NODES][2];
+	int32_t tids[MAX_NODES][4][2];
+};
+
+static void node_init(struct request_room *rm, int i)
+{
+	const struct node_def *d = &ref[i];
+	Pidrestore__TreeNode *n = &rm->nodes[i];
+
+	pidrestore__tree_node__init(n);
+	n->kind = (Pidrestore__TreeNodeKind)d->kind;
+	n->has_parent = 1;
+	n->parent = d->parent_l2 > 0 ? index_of(d->parent_l2) : -1;
+	rm->pids[i][0] = opt.flat ? opt.base + d->l2 : d->l2;
+	rm->pids[i][1] = opt.base + d->l2;
+	n->pids = rm->pids[i];
+	n->n_pids = opt.flat ? 1 : 2;
+	n->has_new_pidns = !opt.flat && d->l2 == 1;
+	n->new_pidns = n->has_new_pidns;
+	n->has_sid = n->has_pgid = 1;
+	n->sid = index_of(d->sid_l2);
+	n->pgid = index_of(d->pgid_l2);
+	if (d->kind == PIDRESTORE__TREE_NODE_KIND__TREE_ZOMBIE) {
+		n->has_exit_code = d->exit_code != 0;
+		n->exit_code = d->exit_code;
+		n->has_exit_signal = d->exit_signal != 0;
+		n->exit_signal = d->exit_signal;
+	}
+	for (int t = 0; t < 4 && d->threads[t]; t++) {
+		Pidrestore__TreeThread *th = &rm->threads[i][t];
+
+		pidrestore__tree_thread__init(th);
+		rm->tids[i][t][0] = opt.flat ? opt.base + d->threads[t] : d->threads[t];
+		rm->tids[i][t][1] = opt.base + d->threads[t];
+		th->tids = rm->tids[i][t];
+		th->n_tids = opt.flat ? 1 : 2;
+		rm->thread_ptrs[i][t] = th;
+		n->threads = rm->thread_ptrs[i];
+		n->n_threads = (size_t)t + 1;
+	}
+	rm->node_ptrs[i] = n;
+}
+
+/* Sends the tree and takes every part of the answer. Returns 0 when built. */
+static int tree_build(int sock)
+{
+	static struct request_room rm;
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tr = PIDRESTORE__TREE_REQUEST__INIT;
+	int parts = 0, n_pidfds = 0, n_nodes = 0, r;
+	bool more = true;
+
+	for (int i = 0; i < N_REF; i++)
+		node_init(&rm, i);
+	tr.nodes = rm.node_ptrs;
+	tr.n_nodes = N_REF;
+	tr.has_timeout_ms = opt.timeout_ms != 0;
+	tr.timeout_ms = opt.timeout_ms;
+	tr.has_ttl_sec = opt.ttl != 0;
+	tr.ttl_sec = opt.ttl;
+	req.id = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tr;
+	r = send_request(sock, &req);
+	if (r < 0)
+		return r;
+	while (more) {
+		Pidrestore__ServerMessage *m;
+		const Pidrestore__Response *resp;
+		int fds[256];
+		size_t n_fds;
+
+		r = recv_response(sock, 2, &m, fds, &n_fds);
+		if (r <= 0)
+			return r ? r : -ECONNRESET;
+		resp = m->response;
+		more = false;
+		if (resp->error || resp->body_case != PIDRESTORE__RESPONSE__BODY_TREE) {
+			const char *name = strerrorname_np(resp->error);
+
+			printf("reply error=%d name=%s node=%d level=%d message=%s\n", resp->error, name ? name : "-",
+			       resp->tree && resp->tree->has_error_node ? resp->tree->error_node : -2,
+			       resp->tree && resp->tree->has_error_level ? resp->tree->error_level : -2,
+			       resp->message ? resp->message : "");
+			r = -resp->error;
+		} else {
+			const Pidrestore__TreeReply *tr2 = resp->tree;
+
+			tree_id = tr2->tree_id;
+			more = tr2->has_more && tr2->more;
+			for (size_t k = 0; k < tr2->n_nodes; k++) {
+				const Pidrestore__TreeNodeInfo *ni = tr2->nodes[k];
+
+				n_nodes++;
+				if (ni->has_pidfd_index && ni->pidfd_index >= 0 && (size_t)ni->pidfd_index < n_fds &&
+				    ni->node >= 0 && ni->node < MAX_NODES) {
+					pidfd_of[ni->node] = fds[ni->pidfd_index];
+					fds[ni->pidfd_index] = -1;
+					n_pidfds++;
+				}
+				if (ni->has_reservation_id && ni->node >= 0 && ni->node < MAX_NODES)
+					reservation_of[ni->node] = ni->reservation_id;
+			}
+			parts++;
+			r = 0;
+		}
+		for (size_t k = 0; k < n_fds; k++)
+			if (fds[k] >= 0)
+				close(fds[k]);
+		pidrestore__server_message__free_unpacked(m, NULL);
+	}
+	if (r == 0)
+		printf("built tree=%llu nodes=%d pidfds=%d parts=%d\n", (unsigned long long)tree_id, n_nodes, n_pidfds,
+		       parts);
+	return r;
+}
+
+static int tree_release(int sock)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeReleaseRequest rr = PIDRESTORE__TREE_RELEASE_REQUEST__INIT;
+	Pidrestore__ServerMessage *m;
+	int fds[256];
+	size_t n_fds;
+	int r;
+
+	rr.tree_id = tree_id;
+	req.id = 3;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_RELEASE;
+	req.tree_release = &rr;
+	r = send_request(sock, &req);
+	if (r >= 0)
+		r = recv_response(sock, 3, &m, fds, &n_fds);
+	if (r <= 0)
+		return r ? r : -ECONNRESET;
+	if (m->response->error)
+		printf("release error=%d message=%s\n", m->response->error, m->response->message ? m->response->message : "");
+	else if (m->response->body_case == PIDRESTORE__RESPONSE__BODY_TREE_RELEASE)
+		printf("released nodes=%zu\n", m->response->tree_release->n_released_nodes);
+	r = m->response->error ? -m->response->error : 0;
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* ------------------------------------------------------------ checks */
+
+static void check(bool ok, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s ", ok ? "ok  " : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	failures += !ok;
+}
+
+static const char *status_field(const char *path, const char *name, char *out, size_t size)
+{
+	char line[512];
+	size_t len = strlen(name);
+	FILE *f = fopen(path, "re");
+
+	out[0] = 0;
+	if (!f)
+		return out;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, name, len) && line[len] == ':') {
+			char *v = line + len + 1;
+
+			v += strspn(v, " \t");
+			v[strcspn(v, "\n")] = 0;
+			snprintf(out, size, "%s", v);
+			break;
+		}
+	fclose(f);
+	return out;
+}
+
+static void expect(const char *path, const char *name, const char *want, int l2)
+{
+	char got[256];
+
+	status_field(path, name, got, sizeof(got));
+	check(!strcmp(got, want), "L2 %d %s: \"%s\" (want \"%s\")", l2, name, got, want);
+}
+
+/* A root clone3(set_tid) of pid in this namespace: 0 (free), -EEXIST, ... */
+static int pid_probe(pid_t pid)
+{
+	struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; }
+		args = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&pid, .set_tid_size = 1 };
+	long r = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (r == 0)
+		_exit(0);
+	if (r < 0)
+		return -errno;
+	waitpid((pid_t)r, NULL, __WALL);
+	return 0;
+}
+
+static void check_node(int i, const char *self_path)
+{
+	const struct node_def *d = &ref[i];
+	char path[96], want[128], mine[256];
+	pid_t pid = opt.base + d->l2;
+	int nthreads = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	snprintf(want, sizeof(want), "%d", d->parent_l2 > 0 ? opt.base + d->parent_l2 : 0);
+	expect(path, "PPid", want, d->l2);
+	snprintf(want, sizeof(want), "%d\t%d", pid, d->l2);
+	expect(path, "NSpid", want, d->l2);
+	snprintf(want, sizeof(want), "%d\t%d", opt.base + d->sid_l2, d->sid_l2);
+	expect(path, "NSsid", want, d->l2);
+	snprintf(want, sizeof(want), "%d\t%d", opt.base + d->pgid_l2, d->pgid_l2);
+	expect(path, "NSpgid", want, d->l2);
+	/* READY comes just before a node parks: a moment to get there. */
+	for (int k = 0; k < 100 && !strcmp(status_field(path, "State", mine, sizeof(mine)), "R (running)"); k++)
+		usleep(1000);
+	expect(path, "State", d->kind == PIDRESTORE__TREE_NODE_KIND__TREE_ZOMBIE ? "Z (zombie)" : "S (sleeping)", d->l2);
+	for (const char *const *f = (const char *const[]){ "Uid", "Gid", "Groups", NULL }; *f; f++)
+		expect(path, *f, status_field(self_path, *f, mine, sizeof(mine)), d->l2);
+	check(pidfd_of[i] >= 0, "L2 %d: a pidfd", d->l2);
+	if (d->kind != PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
+		return;
+	for (const char *const *f = (const char *const[]){ "CapEff", "CapPrm", "CapBnd", "NoNewPrivs", NULL }; *f; f++)
+		expect(path, *f, status_field(self_path, *f, mine, sizeof(mine)), d->l2);
+	while (nthreads < 4 && d->threads[nthreads])
+		nthreads++;
+	snprintf(want, sizeof(want), "%d", nthreads + 1);
+	expect(path, "Threads", want, d->l2);
+	for (int t = 0; t < nthreads; t++) {
+		char tpath[128];
+
+		snprintf(tpath, sizeof(tpath), "/proc/%d/task/%d/status", pid, opt.base + d->threads[t]);
+		snprintf(want, sizeof(want), "%d\t%d", opt.base + d->threads[t], d->threads[t]);
+		expect(tpath, "NSpid", want, d->threads[t]);
+		for (const char *const *f = (const char *const[]){ "Uid", "Gid", "CapEff", "CapBnd", "NoNewPrivs", NULL }; *f; f++)
+			expect(tpath, *f, status_field(self_path, *f, mine, sizeof(mine)), d->threads[t]);
+	}
+}
+
+static void check_tree(void)
+{
+	char path[64], got[64];
+
+	for (int i = 0; i < N_REF; i++)
+		if (ref[i].kind == PIDRESTORE__TREE_NODE_KIND__TREE_GHOST) {
+			snprintf(path, sizeof(path), "/proc/%d", opt.base + ref[i].l2);
+			check(access(path, F_OK) < 0, "ghost %d is gone", ref[i].l2);
+			check(pid_probe(opt.base + ref[i].l2) == -EEXIST, "ghost %d's PID is still taken", ref[i].l2);
+		} else {
+			check_node(i, "/proc/self/status");
+		}
+	check(kill(-(opt.base + 40), SIGUSR1) == 0, "group 40 can be signalled");
+	for (int l2 = 30; l2 <= 48; l2++) {
+		bool member = l2 >= 41;
+
+		snprintf(path, sizeof(path), "/proc/%d/status", opt.base + l2);
+		if (l2 > 30 && l2 < 41)
+			continue;
+		status_field(path, "ShdPnd", got, sizeof(got));
+		check(!!(strtoull(got, NULL, 16) & (1u << (SIGUSR1 - 1))) == member, "L2 %d: SIGUSR1 %s", l2,
+		      member ? "pending" : "not sent");
+	}
+}
+
+/* After a release or a failure: every PID of the tree free again. */
+static void check_free(void)
+{
+	int busy = 0;
+
+	for (int tries = 0; tries < 500; tries++) {
+		busy = 0;
+		while (waitpid(-1, NULL, WNOHANG | __WALL) > 0)
+			;
+		for (int i = 0; i < N_REF; i++) {
+			if (ref[i].l2 + opt.base == opt.base + opt.squat && opt.squat)
+				continue;
+			busy += pid_probe(opt.base + ref[i].l2) != 0;
+			for (int t = 0; t < 4 && ref[i].threads[t]; t++)
+				busy += pid_probe(opt.base + ref[i].threads[t]) != 0;
+		}
+		if (!busy)
+			break;
+		usleep(10000);
+	}
+	printf("free busy=%d\n", busy);
+	failures += busy != 0;
+}
+
+/* ------------------------------------------------------------ claims */
+
+/* One line from inside: its ids as its own /proc/self says, with no
+ * child process (a shell reaps every child it has). */
+static const char report_script[] =
+	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
+	"set -- $v; IFS=,; l=\"$l $k$*\"; unset IFS;; esac; done < /proc/self/status; echo \"$l\"; ";
+
+static int claim(int sock, int i, int out_fd, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
+	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
+	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, err = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map, &err };
+	Pidrestore__ServerMessage *m;
+	char script[1024], *argv_s[] = { "sh", "-c", script };
+	ProtobufCBinaryData argv[3];
+	int fds[256];
+	size_t n_fds, len;
+	uint8_t *buf;
+	int r;
+
+	/* The reaper first: the report's shell would reap every child. */
+	if (ref[i].l2 == 30 || ref[i].l2 == 10)
+		snprintf(script, sizeof(script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
+			 ref[i].l2 == 30 ? 60 : 50, report_script);
+	else
+		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
+	for (int k = 0; k < 3; k++)
+		argv[k] = (ProtobufCBinaryData){ .len = strlen(argv_s[k]), .data = (uint8_t *)argv_s[k] };
+	spec.has_path = 1;
+	spec.path = (ProtobufCBinaryData){ .len = 7, .data = (uint8_t *)"/bin/sh" };
+	spec.argv = argv;
+	spec.n_argv = 3;
+	map.fd_index = 0;
+	map.target = 1;
+	err.fd_index = 1;
+	err.target = 2;
+	spec.fds = maps;
+	spec.n_fds = 2;
+	er.reservation_id = reservation_of[i];
+	er.exec = &spec;
+	req.id = id;
+	req.has_fd_count = 1;
+	req.fd_count = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
+	req.exec = &er;
+	len = pidrestore__request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	pidrestore__request__pack(&req, buf);
+	r = wire_send(sock, buf, len, (int[]){ out_fd, out_fd }, 2);
+	free(buf);
+	if (r >= 0)
+		r = recv_response(sock, id, &m, fds, &n_fds);
+	if (r <= 0)
+		return r ? r : -ECONNRESET;
+	r = m->response->error ? -m->response->error : 0;
+	if (r)
+		printf("claim of L2 %d: error=%d %s\n", ref[i].l2, m->response->error, m->response->message ? m->response->message : "");
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* The status the kernel kept for a reaped zombie, through the requester's
+ * pidfd (PIDFD_INFO_EXIT, 6.15). */
+static int pidfd_exit_status(int pidfd)
+{
+	struct { uint64_t mask, cgroupid; uint32_t ids[11]; int32_t exit_code; } info = { .mask = 1ull << 3 };
+
+	for (int k = 0; k < 500; k++) {
+		if (ioctl(pidfd, _IOWR(0xFF, 11, info), &info) == 0 && (info.mask & (1ull << 3)))
+			return info.exit_code;
+		info.mask = 1ull << 3;
+		usleep(10000);
+	}
+	return -1;
+}
+
+static void claim_all(int sock)
+{
+	char path[] = "/tmp/tree-client-XXXXXX", line[512], want[256];
+	int order[N_REF], n = 0, out_fd = mkstemp(path), lines = 0;
+	FILE *f;
+
+	if (out_fd < 0) {
+		check(false, "a file for the claims' reports: %m");
+		return;
+	}
+	unlink(path);
+	for (int i = 0; i < N_REF; i++)
+		if (ref[i].kind == PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
+			order[n++] = i;
+	srand((unsigned int)time(NULL) ^ (unsigned int)getpid());
+	for (int i = n - 1; i > 0; i--) {
+		int j = rand() % (i + 1), t = order[i];
+
+		order[i] = order[j];
+		order[j] = t;
+	}
+	for (int k = 0; k < n; k++)
+		check(claim(sock, order[k], out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[order[k]].l2);
+	/* Every node reports once, the two reapers once more. */
+	for (int tries = 0; tries < 1000 && lines < n + 2; tries++) {
+		lines = 0;
+		lseek(out_fd, 0, SEEK_SET);
+		f = fdopen(dup(out_fd), "r");
+		while (f && fgets(line, sizeof(line), f))
+			lines++;
+		if (f)
+			fclose(f);
+		if (lines < n + 2)
+			usleep(10000);
+	}
+	check(lines == n + 2, "%d reports from inside the claimed nodes (want %d)", lines, n + 2);
+	lseek(out_fd, 0, SEEK_SET);
+	f = fdopen(dup(out_fd), "r");
+	for (int i = 0; f && i < N_REF; i++) {
+		const struct node_def *d = &ref[i];
+		bool found = false;
+
+		if (d->kind != PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
+			continue;
+		/* Its getpid(), and its ids as the requester's /proc shows them. */
+		snprintf(want, sizeof(want),
+			 "claimed pid=%d PPid:%d Uid:0,0,0,0 NSpid:%d,%d NSpgid:%d,%d NSsid:%d,%d Threads:1", d->l2,
+			 d->parent_l2 > 0 ? opt.base + d->parent_l2 : 0, opt.base + d->l2, d->l2, opt.base + d->pgid_l2,
+			 d->pgid_l2, opt.base + d->sid_l2, d->sid_l2);
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			found |= !strcmp(line, want);
+		}
+		check(found, "L2 %d reports from inside: %s", d->l2, want);
+	}
+	if (f) {
+		bool r60 = false, r50 = false;
+
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			if (strncmp(line, "claimed ", 8))
+				printf("# %s", line);
+			r60 |= !strncmp(line, "reaped 60 code=200", 18);
+			r50 |= !strncmp(line, "reaped 50 signal=15", 19);
+		}
+		fclose(f);
+		check(r60, "claimed 30 reaps 60: exit code 200");
+		check(r50, "claimed B reaps 50: SIGTERM");
+	}
+	check(pidfd_exit_status(pidfd_of[index_of(60)]) == 200 << 8, "the requester's pidfd of 60: exit code 200");
+	check(pidfd_exit_status(pidfd_of[index_of(50)]) == SIGTERM, "the requester's pidfd of 50: SIGTERM");
+	close(out_fd);
+	/* R is the init of L2: its end ends the tree. */
+	syscall(SYS_pidfd_send_signal, pidfd_of[0], SIGKILL, NULL, 0);
+}
+
+/* ------------------------------------------------------------ scale */
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* What a process of its own makes in the same time: one clone3(set_tid)
+ * per process and thread of the tree, each child gone at once. */
+static double floor_ms(int n, pid_t first)
+{
+	double t0 = now_ms();
+
+	for (int k = 0; k < n; k++) {
+		pid_t want = first + k;
+		struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; }
+			args = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want, .set_tid_size = 1 };
+		long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+		if (pid == 0)
+			_exit(0);
+		if (pid < 0)
+			return -1;
+		waitpid((pid_t)pid, NULL, 0);
+	}
+	return now_ms() - t0;
+}
+
+static int scale_run(int sock)
+{
+	int n = opt.scale, nt = 4 * n, parts = 0;
+	Pidrestore__TreeNode *nodes = calloc((size_t)n, sizeof(*nodes));
+	Pidrestore__TreeNode **ptrs = calloc((size_t)n, sizeof(*ptrs));
+	Pidrestore__TreeThread *threads = calloc((size_t)nt, sizeof(*threads));
+	Pidrestore__TreeThread **tptrs = calloc((size_t)nt, sizeof(*tptrs));
+	int32_t *ids = calloc((size_t)(n + nt), sizeof(*ids));
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeRequest tr = PIDRESTORE__TREE_REQUEST__INIT;
+	double t0, build, fl;
+	bool more = true;
+	char line[16];
+	int r;
+
+	if (!nodes || !ptrs || !threads || !tptrs || !ids)
+		return -ENOMEM;
+	for (int i = 0; i < n; i++) {
+		pidrestore__tree_node__init(&nodes[i]);
+		nodes[i].kind = PIDRESTORE__TREE_NODE_KIND__TREE_LIVE;
+		nodes[i].has_parent = 1;
+		nodes[i].parent = i ? 0 : -1;
+		ids[i] = opt.base + i;
+		nodes[i].pids = &ids[i];
+		nodes[i].n_pids = 1;
+		for (int t = 0; t < 4; t++) {
+			int k = 4 * i + t;
+
+			pidrestore__tree_thread__init(&threads[k]);
+			ids[n + k] = opt.base + n + k;
+			threads[k].tids = &ids[n + k];
+			threads[k].n_tids = 1;
+			tptrs[k] = &threads[k];
+		}
+		nodes[i].threads = &tptrs[4 * i];
+		nodes[i].n_threads = 4;
+		ptrs[i] = &nodes[i];
+	}
+	tr.nodes = ptrs;
+	tr.n_nodes = (size_t)n;
+	tr.has_timeout_ms = 1;
+	tr.timeout_ms = 120000;
+	req.id = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE;
+	req.tree = &tr;
+	t0 = now_ms();
+	r = send_request(sock, &req);
+	while (r >= 0 && more) {
+		Pidrestore__ServerMessage *m;
+		int fds[256];
+		size_t n_fds;
+
+		r = recv_response(sock, 2, &m, fds, &n_fds);
+		if (r <= 0) {
+			r = r ? r : -ECONNRESET;
+			break;
+		}
+		for (size_t k = 0; k < n_fds; k++)
+			close(fds[k]);
+		if (m->response->error) {
+			printf("reply error=%d message=%s\n", m->response->error, m->response->message ? m->response->message : "");
+			r = -m->response->error;
+		} else {
+			tree_id = m->response->tree->tree_id;
+			more = m->response->tree->has_more && m->response->tree->more;
+			parts++;
+		}
+		pidrestore__server_message__free_unpacked(m, NULL);
+		if (r < 0)
+			break;
+	}
+	build = now_ms() - t0;
+	if (r >= 0) {
+		fl = floor_ms(n + nt, opt.base + n + nt + 1000);
+		printf("scale nodes=%d threads=%d parts=%d build_ms=%.1f floor_ms=%.1f\n", n, nt, parts, build, fl);
+		if (!fgets(line, sizeof(line), stdin))
+			line[0] = 0;
+		r = tree_release(sock);
+	}
+	free(nodes);
+	free(ptrs);
+	free(threads);
+	free(tptrs);
+	free(ids);
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	pid_t squatter = -1;
+	int sock, r, i;
+
+	for (i = 1; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--base") && i + 1 < argc - 1)
+			opt.base = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc - 1)
+			opt.timeout_ms = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--squat") && i + 1 < argc - 1)
+			opt.squat = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--check"))
+			opt.check = true;
+		else if (!strcmp(argv[i], "--release"))
+			opt.release = true;
+		else if (!strcmp(argv[i], "--flat"))
+			opt.flat = true;
+		else if (!strcmp(argv[i], "--ttl") && i + 1 < argc - 1)
+			opt.ttl = (unsigned int)atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--scale") && i + 1 < argc - 1)
+			opt.scale = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--claim") && i + 1 < argc - 1)
+			opt.reaper = argv[++i];
+		else
+			break;
+	}
+	if (i != argc - 1) {
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--release] [--flat] SOCKET\n");
+		return 2;
+	}
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int k = 0; k < MAX_NODES; k++)
+		pidfd_of[k] = -1;
+	if (opt.squat) {
+		pid_t want = opt.base + opt.squat;
+		struct { uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup; }
+			args = { .exit_signal = SIGCHLD, .set_tid = (uintptr_t)&want, .set_tid_size = 1 };
+
+		squatter = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+		if (squatter == 0) {
+			pause();
+			_exit(0);
+		}
+		if (squatter != want) {
+			fprintf(stderr, "tree-client: cannot take pid %d: %m\n", want);
+			return 1;
+		}
+	}
+	sock = wire_connect(argv[i]);
+	if (sock < 0 || hello(sock) < 0) {
+		fprintf(stderr, "tree-client: cannot talk to %s\n", argv[i]);
+		return 1;
+	}
+	if (opt.scale > 0)
+		return scale_run(sock) < 0 ? 1 : 0;
+	r = tree_build(sock);
+	if (r == 0 && opt.check)
+		check_tree();
+	if (r == 0 && opt.reaper)
+		claim_all(sock);
+	if (r == 0 && opt.ttl) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d", opt.base + 97);
+		check(access(path, F_OK) == 0, "before its TTL, the tree is there");
+		sleep(opt.ttl);
+	}
+	if (r == 0 && opt.release && tree_release(sock) < 0)
+		failures++;
+	if (squatter > 0) {
+		kill(squatter, SIGKILL);
+		waitpid(squatter, NULL, 0);
+	}
+	if (r != 0 || opt.release || opt.reaper || opt.ttl)
+		check_free();
+	close(sock);
+	if (r == -ETIMEDOUT || (r < 0 && r > -4096 && r != -EEXIST && r != -ETIMEDOUT && r != -EPERM && r != -EINVAL &&
+				 r != -ENOTSUP && r != -ENOSPC))
+		return 1;
+	return failures ? 1 : 0;
+}

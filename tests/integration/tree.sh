@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Process trees (TREES.md §9): the reference tree built for an unprivileged
+# requester in a user and pid namespace of its own, checked from /proc and
+# released; the same tree with one of its PIDs taken (EEXIST naming the node
+# and level), past its deadline (ETIMEDOUT), and asking for host PIDs the
+# policy does not grant (EPERM before anything is cloned) — each leaving
+# every PID free and the daemon with no extra process or fd.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+require_root
+require_tools setpriv unshare timeout jq
+require_userns
+setup
+start_daemon
+user_programs
+user_dir
+CLIENT=$USER_HELPERS/tree-client
+FDS_BEFORE=$(daemon_fd_count)
+
+daemon_children() {
+	pgrep -P "$DAEMON_PID" | grep -vxF "$(helper_pids)" | wc -l
+}
+
+# --- the reference tree
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --check --release "$SOCK"
+assert_eq "reference tree: the client is content" "$RUN_RC" 0
+assert_match "reference tree: 50 nodes (2 ghosts), 48 pidfds" "$RUN_OUT" '^built tree=[0-9]+ nodes=50 pidfds=48 parts=1$'
+assert_no_match "reference tree: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "reference tree: checks ran" "$RUN_OUT" '^ok   L2 97 NoNewPrivs'
+assert_match "reference tree: the thread TIDs are right" "$RUN_OUT" '^ok   L2 74 NSpid'
+assert_match "release: every live node released" "$RUN_OUT" '^released nodes=46$'
+assert_match "release: every PID free again" "$RUN_OUT" '^free busy=0$'
+
+# --- claims: every live node by exec, in random order
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim "$USER_HELPERS/tree-reap" "$SOCK"
+assert_eq "claims: the client is content" "$RUN_RC" 0
+assert_no_match "claims: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "claims: every node reported from inside" "$RUN_OUT" '^ok   L2 97 reports from inside'
+assert_match "claims: 30 reaped 60's exit code 200" "$RUN_OUT" '^ok   claimed 30 reaps 60'
+assert_match "claims: B reaped 50's SIGTERM" "$RUN_OUT" '^ok   claimed B reaps 50'
+assert_match "claims: the requester's pidfds show the same" "$RUN_OUT" '^ok   the requester.s pidfd of 50: SIGTERM'
+assert_match "claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+
+# --- a TTL: the unclaimed nodes expire, their PIDs come free
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --ttl 1 "$SOCK"
+assert_match "TTL: the tree was there before" "$RUN_OUT" '^ok   before its TTL, the tree is there$'
+assert_match "TTL: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
+
+# --- one L1 PID already taken
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --squat 31 "$SOCK"
+assert_match "PID taken: EEXIST naming node 23 at level 1" "$RUN_OUT" \
+	'^reply error=17 name=EEXIST node=23 level=1 message=node 23 \(pid 31\): pid 7031 is in use in pid namespace level 1'
+assert_match "PID taken: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
+
+# --- past the deadline
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --timeout-ms 1 "$SOCK"
+assert_match "deadline: ETIMEDOUT" "$RUN_OUT" '^reply error=110 name=ETIMEDOUT node=-1 level=-1 message=the tree was not built within 1 ms'
+assert_match "deadline: afterwards every PID is free" "$RUN_OUT" '^free busy=0$'
+
+# --- host PIDs without a grant: refused before any clone
+pick_pid HP
+BUILDS=$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)
+run timeout 60 "${AS_USER[@]}" "$CLIENT" --flat --base "$HP" "$SOCK"
+assert_match "host PIDs: EPERM for node 0 at level 0, naming its PID" "$RUN_OUT" \
+	"^reply error=1 name=EPERM node=0 level=0 message=.*pid $((HP + 1)) at level 0"
+check "host PIDs: no process took the first one" wait_pid_gone "$((HP + 1))" 1
+assert_eq "host PIDs: no builder was started" \
+	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
+
+# --- one audit record per tree, with its size and PID ranges
+assert_eq "audit: one granted record per tree built or tried (5)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 5
+assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
+	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
+assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1
+
+check "the daemon holds no process of the trees" test "$(daemon_children)" -eq 0
+settle_fds "$FDS_BEFORE"
+assert_eq "the daemon holds no extra fd" "$(daemon_fd_count)" "$FDS_BEFORE"
+stop_daemon
+assert_eq "the daemon stops with status 0" "$DAEMON_RC" 0
+assert_no_match "no sanitizer report in the daemon's log" "$(cat "$T/daemon.log")" 'Sanitizer|runtime error'
+finish
