@@ -265,6 +265,8 @@ static const struct policy_case cases[] = {
 	{ "group grant: not in the group", true, 0, 1005, U_D, NO_CAPS, 1, { { 5000, true } }, -EPERM, NULL, "uid 1005", true, 2001 },
 	{ "Namespace=any reaches a foreign container", true, 0, 1005, U_D, NO_CAPS, 1, { { 5500, false, false, U_1001 } }, 0, G2,
 	  NULL, true, 2000 },
+	{ "Namespace=any reaches the daemon's own namespace", true, 0, 1005, U_D, NO_CAPS, 1, { { 5100, true } }, 0, G2, NULL, true,
+	  2000 },
 	{ "Namespace=any reaches a new namespace", true, 0, 1005, U_D, NO_CAPS, 1, { { 5001, false, true, U_D } }, 0, G2, NULL, true,
 	  2000 },
 	{ "owned-by: the owner directly", true, 0, 1002, U_D, NO_CAPS, 1, { { 150, false, false, U_1001 } }, 0, G3, NULL, true },
