@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "exit-status.h"
 #include "kernel.h"
 #include "log.h"
 #include "pidrestore.pb-c.h"
@@ -89,9 +90,11 @@ int proc_watch_exit(struct proc *p)
 	return 0;
 }
 
-/* By PID: every process here is this daemon's unreaped child, so its PID
- * names it and nothing else, as a pidfd would. A record still waiting for
- * its namespace has no process: its helper is let go instead. */
+/* By pidfd: a node of a tree is not the daemon's child, and its parent may
+ * have reaped it and freed its PID. Without a pidfd the process is the
+ * daemon's unreaped child, so its PID names it and nothing else. A record
+ * still waiting for its namespace has no process: its helper is let go
+ * instead. */
 void proc_drop_deferred(struct proc *p)
 {
 	if (!p->priv->deferred)
@@ -104,7 +107,9 @@ void proc_drop_deferred(struct proc *p)
 void proc_kill(struct proc *p)
 {
 	proc_drop_deferred(p);
-	if (p->pid > 0 && !p->priv->reaped)
+	if (p->pidfd >= 0 && !p->priv->reaped)
+		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+	else if (p->pid > 0 && !p->priv->reaped)
 		kill(p->pid, SIGKILL);
 }
 
@@ -257,6 +262,21 @@ int proc_signal(struct proc *p, int sig)
 }
 
 /* Ends p if it can be reaped now. */
+/* A node of a tree is its parent's to reap, not the daemon's: how it ended
+ * is read without reaping it. -EAGAIN while it cannot be told yet; with no
+ * way to tell, it is reported killed. */
+static int nonchild_ended(struct proc *p, siginfo_t *si)
+{
+	int r = p->pidfd >= 0 ? exit_status_of_nonchild(p->pidfd, p->pid, si) : -ENOSYS;
+
+	if (r == 0 || r == -EAGAIN)
+		return r;
+	memset(si, 0, sizeof(*si));
+	si->si_code = CLD_KILLED;
+	si->si_status = SIGKILL;
+	return 0;
+}
+
 static void try_reap(struct proc *p)
 {
 	siginfo_t si;
@@ -269,11 +289,13 @@ static void try_reap(struct proc *p)
 		return;
 	}
 	if (r < 0) {
-		/* A node of a tree is its parent's to reap, not the daemon's. */
 		if (r != -ECHILD)
 			log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
-		si.si_code = CLD_KILLED;
-		si.si_status = SIGKILL;
+		r = nonchild_ended(p, &si);
+		if (r == -EAGAIN) {
+			proc_poll_add(p);
+			return;
+		}
 	}
 	proc_ended(p, &si);
 }
@@ -301,12 +323,8 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 		int r = reap_nohang(p, &si);
 
 		next = TAILQ_NEXT(p, priv->poll_link);
-		if (r == 0)
+		if (r == 0 || (r < 0 && nonchild_ended(p, &si) == -EAGAIN))
 			continue;
-		if (r < 0) {
-			si.si_code = CLD_KILLED;
-			si.si_status = SIGKILL;
-		}
 		proc_ended(p, &si);
 	}
 	poll_arm();

@@ -21,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/systemd-units.sh \
 	tests/integration/tree.sh \
 	tests/integration/ctl-tree.sh \
+	tests/integration/tree-seccomp.sh \
 	tests/integration/tree-refusals.sh
 
 TESTS += $(INTEGRATION_TESTS)
