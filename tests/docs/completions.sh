@@ -60,6 +60,7 @@ argument_of() {
 	--signal) echo KILL ;;
 	--uid) echo 0 ;;
 	--fd) echo 0 ;;
+	--file) echo /nonexistent.json ;;
 	esac
 }
 for verb in $verbs; do
