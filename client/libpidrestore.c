@@ -210,6 +210,19 @@ static int event_from_message(pidrestore *c, const Pidrestore__Event *m, pidrest
 		ev.by_pid = e->has_by_pid ? e->by_pid : 0;
 		break;
 	}
+	case PIDRESTORE__EVENT__BODY_CLAIMED: {
+		const Pidrestore__ClaimedEvent *e = m->claimed;
+
+		ev.type = PIDRESTORE_EVENT_CLAIMED;
+		ev.id = e->id;
+		r = copy_pids(c, e->pids, e->n_pids, ev.pids, &ev.n_pids);
+		if (r < 0)
+			return r;
+		ev.exit_code = -1;
+		ev.by_uid = e->has_by_uid ? e->by_uid : (uid_t)-1;
+		ev.by_pid = e->has_by_pid ? e->by_pid : 0;
+		break;
+	}
 	default:
 		return 0;
 	}

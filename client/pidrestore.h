@@ -100,6 +100,7 @@ typedef enum pidrestore_event_type {
 	PIDRESTORE_EVENT_EXITED = 1,   /* a spawned/claimed process ended */
 	PIDRESTORE_EVENT_EXPIRED = 2,  /* a reservation's TTL ran out */
 	PIDRESTORE_EVENT_RELEASED = 3, /* another connection released a reservation */
+	PIDRESTORE_EVENT_CLAIMED = 4,  /* another connection claimed one; it is that one's now */
 } pidrestore_event_type;
 
 typedef struct pidrestore_event {
@@ -111,8 +112,8 @@ typedef struct pidrestore_event {
 	int signal;       /* EXITED: the signal that killed it; RELEASED: the
 	                     signal of the kill request that released it; else 0 */
 	int core_dumped;
-	uid_t by_uid;     /* RELEASED: who released it */
-	pid_t by_pid;     /* RELEASED: its pid in the daemon's namespace, or 0 */
+	uid_t by_uid;     /* RELEASED, CLAIMED: who released or claimed it */
+	pid_t by_pid;     /* RELEASED, CLAIMED: its pid in the daemon's namespace, or 0 */
 } pidrestore_event;
 
 /* Waits up to timeout_ms (-1: forever, 0: poll) for the next event. Returns

@@ -339,6 +339,9 @@ static size_t forget_reservation(const struct options *o, const pidrestore_event
 		else if (ev->type == PIDRESTORE_EVENT_RELEASED)
 			fprintf(stderr, "Reservation %" PRIu64 " was released by uid %u (pid %d).\n", ev->id,
 				(unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else if (ev->type == PIDRESTORE_EVENT_CLAIMED)
+			fprintf(stderr, "Reservation %" PRIu64 " was claimed by uid %u (pid %d); its program runs there.\n",
+				ev->id, (unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
 		else
 			fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
 				ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");

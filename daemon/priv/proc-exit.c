@@ -452,6 +452,24 @@ void proc_send_released_event(struct proc *p, struct conn *to)
 	send_event(to, &ev);
 }
 
+void proc_send_claimed_event(struct proc *p, struct conn *to, uid_t by_uid, pid_t by_pid)
+{
+	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
+	Pidrestore__ClaimedEvent cl = PIDRESTORE__CLAIMED_EVENT__INIT;
+	int32_t pids[PR_MAX_LEVELS];
+
+	cl.id = p->id;
+	cl.n_pids = event_pids(p, pids);
+	cl.pids = pids;
+	cl.has_by_uid = 1;
+	cl.by_uid = by_uid;
+	cl.has_by_pid = 1;
+	cl.by_pid = by_pid;
+	ev.body_case = PIDRESTORE__EVENT__BODY_CLAIMED;
+	ev.claimed = &cl;
+	send_event(to, &ev);
+}
+
 /* The reservation is released; its owner hears of it once the PIDs are
  * free (proc_free). */
 static void on_ttl(evutil_socket_t fd, short what, void *arg)

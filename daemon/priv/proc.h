@@ -94,6 +94,10 @@ void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
  * there: an outstanding reservation or a running program. */
 void proc_set_owner(struct proc *p, struct conn *owner);
 
+/* Tells to, which held p, that uid by_uid (pid by_pid) claimed it from
+ * another connection and that p is that connection's now. */
+void proc_send_claimed_event(struct proc *p, struct conn *to, uid_t by_uid, pid_t by_pid);
+
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
 

@@ -56,6 +56,8 @@ run "${CTL[@]}" exec "${ID[0]}" -- sh -c 'echo "pid $$ ppid-is-daemon $PPID"; ex
 assert_eq "exec exits with the command's status" "$RUN_RC" 7
 assert_eq "the command ran in the reserved PID, the daemon's child" "$RUN_OUT" "pid ${F[0]} ppid-is-daemon $DAEMON_PID"
 check "its PID is free once it ended" wait_all_gone 1 "${F[0]}"
+check "the holding reserve is told who claimed it" grep -q \
+	"^Reservation ${ID[0]} was claimed by uid 0 (pid [0-9]*); its program runs there\.\$" "$T/hold.json.err"
 run "${CTL[@]}" exec "${ID[0]}" -- true
 assert_eq "a claimed reservation cannot be claimed again (125)" "$RUN_RC" 125
 assert_match "ESRCH: it is gone" "$RUN_ERR" "exec failed \\(ESRCH\\): there is no reservation ${ID[0]}"
@@ -65,6 +67,7 @@ run "${CTL[@]}" exec "${ID[1]}" -- /nonexistent/program
 assert_eq "exec of a missing program exits 127" "$RUN_RC" 127
 assert_match "ENOENT" "$RUN_ERR" '\(ENOENT\)'
 assert_eq "the reservation still holds its PID" "$(count_holders "${F[1]}")" 1
+check "and its holder is told of no claim" bash -c "! grep -q '^Reservation ${ID[1]} was claimed' '$T/hold.json.err'"
 
 # --- --json: the process and how it ended
 run "${CTL[@]}" exec "${ID[1]}" --json -- sh -c 'exit 3'

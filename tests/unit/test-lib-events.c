@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libpidrestore against a scripted daemon (a child process on a socket of
- * this test's own): a released event comes with who released it; an event
+ * this test's own): released and claimed events come with who released or
+ * claimed the reservation; an event
  * of a type the library does not know is skipped; the daemon's goodbye (a
  * response to request 0) is reported with its errno and its words, not as
  * a protocol error; a release of a user's reservations is not sent to a
@@ -52,6 +53,7 @@ static void fake_daemon(int listen_fd, bool release_uid)
 	Pidrestore__HelloReply hello = PIDRESTORE__HELLO_REPLY__INIT;
 	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
 	Pidrestore__ReleasedEvent rel = PIDRESTORE__RELEASED_EVENT__INIT;
+	Pidrestore__ClaimedEvent cl = PIDRESTORE__CLAIMED_EVENT__INIT;
 	char *features[] = { "spawn", "release-uid" };
 	int32_t pids[] = { 4242, 31000 };
 	/* ServerMessage.event { field 9 varint 1 }: an event body from a newer
@@ -90,6 +92,16 @@ static void fake_daemon(int listen_fd, bool release_uid)
 	rel.signal = 15;
 	ev.body_case = PIDRESTORE__EVENT__BODY_RELEASED;
 	ev.released = &rel;
+	send_event(fd, &ev);
+	cl.id = 8;
+	cl.n_pids = 1;
+	cl.pids = pids;
+	cl.has_by_uid = 1;
+	cl.by_uid = 1001;
+	cl.has_by_pid = 1;
+	cl.by_pid = 4712;
+	ev.body_case = PIDRESTORE__EVENT__BODY_CLAIMED;
+	ev.claimed = &cl;
 	send_event(fd, &ev);
 	if (wire_send(fd, unknown_event, sizeof(unknown_event), NULL, 0) < 0)
 		_exit(3);
@@ -142,6 +154,12 @@ static void test_events(const char *path)
 	CHECK(ev.by_uid == 1000 && ev.by_pid == 4711 && ev.signal == 15,
 	      "and who released it: uid %u, pid %d, by a kill with signal %d", (unsigned int)ev.by_uid, (int)ev.by_pid,
 	      ev.signal);
+	r = pidrestore_wait_event(c, 5000, &ev);
+	CHECK(r == 1 && ev.type == PIDRESTORE_EVENT_CLAIMED && ev.id == 8, "a claimed event for reservation 8 (r=%d type=%d)",
+	      r, (int)ev.type);
+	CHECK(ev.n_pids == 1 && ev.pids[0] == 4242 && ev.exit_code == -1, "with its PID 4242 and no exit status");
+	CHECK(ev.by_uid == 1001 && ev.by_pid == 4712 && ev.signal == 0, "and who claimed it: uid %u, pid %d",
+	      (unsigned int)ev.by_uid, (int)ev.by_pid);
 	r = pidrestore_wait_event(c, 5000, &ev);
 	CHECK(r == -ETIMEDOUT, "the unknown event is skipped; the goodbye is reported as ETIMEDOUT (%d)", r);
 	CHECK(strcmp(pidrestore_last_error(c),
