@@ -78,6 +78,8 @@ void proc_poll_add(struct proc *p);
 void proc_poll_remove(struct proc *p);
 void proc_free_soon(struct proc *p);
 void proc_reap_wait_done_one(struct proc_reap_wait *w);
+/* Tells p's owner how p ended (proc-event.c). */
+void proc_send_exit_event(struct proc *p, const siginfo_t *si);
 void proc_send_expired_event(struct proc *p, struct conn *to);
 void proc_send_released_event(struct proc *p, struct conn *to);
 void proc_stop_check(void);
