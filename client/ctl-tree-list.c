@@ -32,7 +32,7 @@ static void print_table(const struct options *o, const pidrestore_tree_entry *tr
 		const pidrestore_tree_entry *e = &trees[i];
 		char pidns[32] = "-";
 
-		user_name(e->owner_uid, owner, sizeof(owner));
+		userns_user_name(e->owner_uid, owner, sizeof(owner));
 		if (e->has_ttl)
 			format_timespan(ttl, sizeof(ttl), e->ttl_left_usec);
 		else
@@ -75,6 +75,7 @@ static void print_nodes(struct json *j, const pidrestore_tree_entry *e)
 static void print_json(const struct options *o, const pidrestore_tree_entry *trees, size_t n)
 {
 	struct json j;
+	char owner[64];
 
 	json_start(&j, o);
 	json_array_begin(&j);
@@ -84,7 +85,11 @@ static void print_json(const struct options *o, const pidrestore_tree_entry *tre
 		json_object_begin(&j);
 		json_key(&j, "tree");
 		json_uint(&j, e->id);
-		json_owner(&j, e->owner_uid);
+		json_key(&j, "owner_uid");
+		json_uint(&j, userns_uid_from_daemon(e->owner_uid));
+		json_key(&j, "owner");
+		userns_user_name(e->owner_uid, owner, sizeof(owner));
+		json_string(&j, owner);
 		json_key(&j, "node_count");
 		json_uint(&j, e->n_nodes);
 		json_key(&j, "live");

@@ -45,6 +45,6 @@ struct exec_parsed {
 int create_exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct fd_table *fdt, struct exec_parsed *e,
 		      struct why *why);
 
-/* Whether peer may claim p now: its owner, with the reserver's context,
- * and p parked. Returns 0 or -errno with why. */
-int create_claimable(const struct peer *peer, const struct proc *p, struct why *why);
+/* Whether c's requester may claim p now: its owner, with the reserver's
+ * context and seccomp filters, and p parked. Returns 0 or -errno with why. */
+int create_claimable(struct conn *c, const struct proc *p, struct why *why);

@@ -68,6 +68,9 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "stats";
 	features[n++] = "kill";
 	features[n++] = "check";
+	features[n++] = "release-uid";
+	features[n++] = "released-event";
+	features[n++] = "kill-released-ids";
 	/* TreeRequest and TreeReleaseRequest; a tree's nodes are claimed by
 	 * ExecRequest on their reservation ids. */
 	features[n++] = "tree";

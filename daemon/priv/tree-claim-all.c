@@ -141,7 +141,7 @@ static int slot_check(struct conn *c, const struct tree *t, struct claim_all *ca
 	if (!p || p->state == PROC_RELEASED)
 		return why_set(why, ESRCH, "claim %zu: node %d is gone (released, expired, or its program ended); claim the tree's other nodes",
 			       i, claim->node);
-	if (create_claimable(conn_peer(c), p, &inner) < 0 || create_exec_parse(c, claim->exec, fdt, &s->exec, &inner) < 0)
+	if (create_claimable(c, p, &inner) < 0 || create_exec_parse(c, claim->exec, fdt, &s->exec, &inner) < 0)
 		return why_set(why, inner.err, "claim %zu: node %d: %s", i, claim->node, inner.text);
 	s->proc = p;
 	return 0;
