@@ -36,6 +36,13 @@ int setup_validate(const struct holder_setup *s, size_t len);
  * a negative errno with *step naming what failed. */
 int setup_process(const struct holder_setup *s, const int *cgroup1, uint32_t *step);
 
+/* RLIMIT_NPROC as fork() applies it (HOLDER_SETUP_NPROC): the limit while
+ * the uid changes, then the requester's limit and the kernel's verdict
+ * (-EAGAIN: over it). */
+#define RLIMIT_NPROC_RESOURCE 6
+int setup_nproc_before_uid_change(const struct holder_setup *s);
+int setup_nproc_after_uid_change(const struct holder_setup *s);
+
 /* Pieces of the credential drop, each for the calling thread only. */
 int bounding_set_restrict(uint32_t cap_last, uint64_t keep);
 /* The requester's capabilities, plus extra in the permitted and effective

@@ -202,9 +202,7 @@ static int scheduling_apply(const struct holder_setup *s, uint32_t *step)
  * count in the other's answer, so the limit is never passed. A requester
  * that may exceed the limit gets its hard limit while the uid changes, so
  * that no mark is set below that. */
-#define RLIMIT_NPROC_RESOURCE 6
-
-static int nproc_before_uid_change(const struct holder_setup *s)
+int setup_nproc_before_uid_change(const struct holder_setup *s)
 {
 	struct holder_rlimit during = s->rlimits[RLIMIT_NPROC_RESOURCE];
 
@@ -217,7 +215,7 @@ static int nproc_before_uid_change(const struct holder_setup *s)
 	return sys_prlimit64(RLIMIT_NPROC_RESOURCE, &during);
 }
 
-static int nproc_after_uid_change(const struct holder_setup *s)
+int setup_nproc_after_uid_change(const struct holder_setup *s)
 {
 	char *const none[] = { 0 };
 	int r = sys_prlimit64(RLIMIT_NPROC_RESOURCE, &s->rlimits[RLIMIT_NPROC_RESOURCE]);
@@ -274,7 +272,7 @@ int setup_process(const struct holder_setup *s, const int *cgroup1, uint32_t *st
 		}
 	if (s->flags & HOLDER_SETUP_NPROC) {
 		*step = HOLDER_STEP_NPROC;
-		r = nproc_before_uid_change(s);
+		r = setup_nproc_before_uid_change(s);
 		if (r < 0)
 			return r;
 	}
@@ -359,7 +357,7 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, con
 
 	if (s->flags & HOLDER_SETUP_NPROC) {
 		*step = HOLDER_STEP_NPROC;
-		r = nproc_after_uid_change(s);
+		r = setup_nproc_after_uid_change(s);
 		if (r < 0)
 			return r;
 	}

@@ -313,10 +313,6 @@ static int build_receive(void)
 		return -EPROTO;
 	tree.setup = tree.setup_map;
 	tree.groups = (const uint32_t *)(tree.setup + 1);
-	/* The builder stays root; the RLIMIT_NPROC check of a placeholder is
-	 * made for each process by the kernel as it clones threads. */
-	if (tree.setup->flags & HOLDER_SETUP_NPROC)
-		return -EPROTO;
 	/* Its setup comes without fds: no cgroup v1 hierarchy to join. */
 	if (tree.setup->cgroup1_fds)
 		return -EPROTO;
@@ -349,6 +345,10 @@ __attribute__((noreturn)) static void builder_run(void)
 	signals_reset_dispositions(tree.setup->sig_default);
 	/* setsid() here makes OUTER: the builder's session and group. */
 	r = setup_process(tree.setup, NULL, &step);
+	/* The builder stays root and is counted as root: its processes keep
+	 * the requester's limit until each drops (tree-node.c). */
+	if (r == 0 && (tree.setup->flags & HOLDER_SETUP_NPROC))
+		r = sys_prlimit64(RLIMIT_NPROC_RESOURCE, &tree.setup->rlimits[RLIMIT_NPROC_RESOURCE]);
 	if (r == 0 && !(tree.setup->flags & HOLDER_SETUP_CHROOT))
 		r = sys_chdir("/");
 	if (r < 0)

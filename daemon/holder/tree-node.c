@@ -120,6 +120,22 @@ static int identity_drop_thread(uint32_t *step)
 	return filters_install(s, tree.groups + s->n_groups, step);
 }
 
+/* The requester's RLIMIT_NPROC, as a fork of the requester's would count
+ * this process and its threads: the builder clones as root, which the
+ * kernel does not count against the requester, so each process asks the
+ * kernel once it and its threads dropped (setup.c). */
+static int nproc_before(uint32_t *step)
+{
+	*step = HOLDER_STEP_NPROC;
+	return (tree.setup->flags & HOLDER_SETUP_NPROC) ? setup_nproc_before_uid_change(tree.setup) : 0;
+}
+
+static int nproc_after(uint32_t *step)
+{
+	*step = HOLDER_STEP_NPROC;
+	return (tree.setup->flags & HOLDER_SETUP_NPROC) ? setup_nproc_after_uid_change(tree.setup) : 0;
+}
+
 /* ------------------------------------------------------------ threads */
 
 static void thread_main(long index)
@@ -228,7 +244,11 @@ __attribute__((noreturn)) static void zombie_end(const struct tree_proc *p)
 	sys_prctl(PR_SET_DUMPABLE, 0, 0);
 	r = identity_prepare(&step);
 	if (r == 0)
+		r = nproc_before(&step);
+	if (r == 0)
 		r = identity_drop_thread(&step);
+	if (r == 0)
+		r = nproc_after(&step);
 	if (r < 0)
 		tree_fail(self, TREE_STEP_SETUP, step, -1, -1, r);
 	if (!(p->flags & TREE_PROC_EXIT_SIGNAL))
@@ -253,6 +273,10 @@ __attribute__((noreturn)) static void live_park(const struct tree_proc *p)
 	sys_close_range(HOLDER_FD_CONTROL + 1, ~0U, 0);
 	sys_munmap(tree.barrier, tree.barrier_len);
 	tree.barrier = 0;
+	/* Its threads were made as root: the limit applies from the drop on. */
+	r = nproc_before(&step);
+	if (r < 0)
+		tree_fail(self, TREE_STEP_SETUP, step, -1, -1, r);
 	if (threads) {
 		__atomic_store_n(&threads->go, 1, __ATOMIC_SEQ_CST);
 		sys_futex_wake(&threads->go);
@@ -262,6 +286,10 @@ __attribute__((noreturn)) static void live_park(const struct tree_proc *p)
 		tree_fail(self, TREE_STEP_SETUP, step, -1, -1, r);
 	for (uint32_t n; threads && (n = __atomic_load_n(&threads->dropped, __ATOMIC_SEQ_CST)) < p->n_threads;)
 		sys_futex_wait(&threads->dropped, n, 0);
+	/* Every thread counts now: the kernel's verdict on them all. */
+	r = nproc_after(&step);
+	if (r < 0)
+		tree_fail(self, TREE_STEP_SETUP, step, -1, -1, r);
 	sys_umask(tree.setup->umask & 0777);
 	/* Dumpable is per process: only now that no thread is root. */
 	r = sys_prctl(PR_SET_DUMPABLE, (p->flags & TREE_PROC_DUMPABLE) ? 1 : 0, 0);

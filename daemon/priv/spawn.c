@@ -658,9 +658,10 @@ static int queue_build(int sock, const struct peer *peer, const void *plan, size
 		return -errno;
 	if (send(sock, &build, sizeof(build), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		return -errno;
-	/* A tree's processes count against the requester's RLIMIT_NPROC as
-	 * the kernel clones them; the builder, root, is exempt. */
-	r = queue_setup(sock, peer, NULL, false);
+	/* A tree's processes and threads count against the requester's
+	 * RLIMIT_NPROC as its forks would: each process checks once it and
+	 * its threads dropped; the builder, root, keeps the limit as it is. */
+	r = queue_setup(sock, peer, NULL, true);
 	if (r == 0 && send(sock, plan, plan_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		r = -errno;
 	return r;

@@ -246,7 +246,10 @@ static void report_error(struct tree *t, const struct tree_report *rep)
 		snprintf(who, sizeof(who), "node %d, thread %d (tid %d)", node, rep->thread, ids[0]);
 	else
 		snprintf(who, sizeof(who), "node %d (pid %d)", node, ids[0]);
-	if (rep->error == EEXIST && rep->level >= 0 && rep->level < TREE_MAX_LEVELS)
+	if (rep->error == EAGAIN && rep->step == TREE_STEP_SETUP && rep->setup_step == HOLDER_STEP_NPROC)
+		snprintf(text, sizeof(text), "%s: uid %u would run more processes than the requester's RLIMIT_NPROC allows (every node and thread of a tree counts as a fork of the requester's would); end some processes of that uid, build a smaller tree, or raise the limit (ulimit -u)",
+			 who, (unsigned int)t->owner_uid);
+	else if (rep->error == EEXIST && rep->level >= 0 && rep->level < TREE_MAX_LEVELS)
 		snprintf(text, sizeof(text), "%s: pid %d is in use in pid namespace level %d", who, ids[rep->level],
 			 rep->level);
 	else

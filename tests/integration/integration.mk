@@ -24,7 +24,8 @@ INTEGRATION_TESTS = \
 	tests/integration/ctl-tree-list.sh \
 	tests/integration/ctl-tree-claim-all.sh \
 	tests/integration/tree-seccomp.sh \
-	tests/integration/tree-refusals.sh
+	tests/integration/tree-refusals.sh \
+	tests/integration/tree-limits.sh
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/integration/lib.sh tests/integration/systemd-lib.sh
