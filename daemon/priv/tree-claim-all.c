@@ -214,14 +214,15 @@ fail:
 	answer_error(c, id, &why);
 }
 
-void tree_claim_all_conn_closed(struct conn *c)
+/* Forgets the claim-alls of c (all of them: c NULL) without answering. */
+static void forget(const struct conn *c)
 {
 	struct claim_all **pp = &waiting;
 
 	while (*pp) {
 		struct claim_all *ca = *pp;
 
-		if (ca->conn != c) {
+		if (c && ca->conn != c) {
 			pp = &ca->next;
 			continue;
 		}
@@ -232,4 +233,14 @@ void tree_claim_all_conn_closed(struct conn *c)
 		free(ca->slots);
 		free(ca);
 	}
+}
+
+void tree_claim_all_conn_closed(struct conn *c)
+{
+	forget(c);
+}
+
+void tree_claim_all_shutdown(void)
+{
+	forget(NULL);
 }

@@ -202,6 +202,7 @@ void tree_conn_closed(struct conn *c)
 void tree_shutdown(void)
 {
 	tree_builds_shutdown();
+	tree_claim_all_shutdown();
 	while (held) {
 		struct tree *t = held;
 

@@ -113,6 +113,8 @@ struct tree *tree_held_find(uint64_t tree_id);
 
 /* tree-claim-all.c: claim-alls of c wait no longer on their answer. */
 void tree_claim_all_conn_closed(struct conn *c);
+/* After the loop: forgets every claim-all still waiting. */
+void tree_claim_all_shutdown(void);
 
 /* tree-list.c: the pid namespace of t's roots, while t holds its pidfds. */
 uint64_t tree_list_pidns(const struct tree *t);
