@@ -140,7 +140,7 @@ const struct peer *conn_peer(const struct conn *c)
 int conn_copy_seccomp(struct conn *c, struct why *why)
 {
 	struct seccomp_set *set;
-	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, &set, why);
+	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, c->peer.status_fd, &set, why);
 
 	if (r < 0) {
 		log_info("connection %llu (uid %u, pid %d): %s", (unsigned long long)c->number, c->peer.uid, c->peer.pid,

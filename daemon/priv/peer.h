@@ -28,6 +28,8 @@ struct peer {
 	size_t n_groups;
 	int pidfd;                 /* pins the process: never confused with a later one */
 	bool pidfd_from_socket;    /* SO_PEERPIDFD (6.5+) rather than pidfd_open(pid) */
+	int status_fd;             /* its /proc/PID/status, read again per request (seccomp);
+	                            * it reads nothing once that process is gone */
 
 	/* Whose connections and reservations it counts against (quota.h):
 	 * uid, or, in a user namespace, the host uid that owns the outermost
