@@ -699,6 +699,8 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 
 	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
+	/* For the policy, once: the namespace behind the fd never changes. */
+	nsref_requester_userns(peer->userns_fd, &peer->userns_id, &peer->userns_is_daemons);
 	peer->responsible_uid = responsible_uid_of(peer->userns_fd, peer->uid);
 	peer->ns_uid = peer->uid;
 	peer->ns_gid = peer->gid;

@@ -11,6 +11,7 @@
 
 #include "cgroup1.h"
 #include "holder-proto.h"
+#include "policy.h"
 #include "util.h"
 
 /* What confines a requester (DESIGN §6): ids, groups, capabilities,
@@ -40,6 +41,8 @@ struct peer {
 	uid_t ns_uid;
 	gid_t ns_gid;
 	bool own_userns;           /* it runs in the daemon's user namespace */
+	struct policy_nsid userns_id; /* that namespace as the policy names it */
+	bool userns_is_daemons;    /* the same, told by device and inode */
 
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	bool no_new_privs;
