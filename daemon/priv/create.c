@@ -203,6 +203,11 @@ struct reserve_job {
 	size_t planned;               /* counted as outstanding, not made yet */
 	unsigned int ttl;
 	uint64_t *target_inode;       /* per process: the namespace authorized */
+	/* A request for one process keeps it resolved from its check to its
+	 * making: one chain's fds are no burden, and resolving it again
+	 * would only repeat the same system calls. */
+	struct target kept;
+	bool have_kept;
 };
 
 /* Reservations counted before they exist, over all connections. */
@@ -219,6 +224,8 @@ static void reserve_job_unplan(struct reserve_job *job, size_t n)
 static void reserve_job_free(struct reserve_job *job)
 {
 	reserve_job_unplan(job, job->planned);
+	if (job->have_kept)
+		target_release(&job->kept);
 	job->pd->job = NULL;
 	if (job->next_slice)
 		event_free(job->next_slice);
@@ -259,6 +266,11 @@ static int reserve_check_one(struct reserve_job *job, size_t i, struct why *why)
 		goto out;
 	r = authorize_target(c, "reserve", &t, why);
 	job->target_inode[i] = t.chain.level[target_index(&t)].inode;
+	if (r == 0 && req->n_processes == 1) {
+		job->kept = t;
+		job->have_kept = true;
+		return 0;
+	}
 out:
 	target_release(&t);
 	return r;
@@ -275,9 +287,14 @@ static int reserve_make_one(struct reserve_job *job, size_t i, struct why *why)
 	struct proc *p;
 	int r;
 
-	r = target_resolve(c, job->record.req->reserve->processes[i], &job->fdt, &t, why);
-	if (r < 0)
-		return r;
+	if (job->have_kept) {
+		t = job->kept;
+		job->have_kept = false;
+	} else {
+		r = target_resolve(c, job->record.req->reserve->processes[i], &job->fdt, &t, why);
+		if (r < 0)
+			return r;
+	}
 	if (t.chain.level[target_index(&t)].inode != job->target_inode[i]) {
 		r = why_set(why, ESRCH, "its target pid namespace went away while the request was checked");
 		goto out;
