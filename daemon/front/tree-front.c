@@ -5,6 +5,7 @@
 
 #include "plan-check.h"
 #include "priv-proto.h"
+#include "tree-claim.h"
 #include "tree-encode.h"
 #include "tree-front.h"
 #include "tree-plan.h"
@@ -138,8 +139,10 @@ long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **r
 		return plan_record(req, n_fds, ret, f);
 	case PIDRESTORE__REQUEST__BODY_TREE_RELEASE:
 		return release_record(req, ret, f);
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM:
+		return tree_claim_record(req, n_fds, ret, f);
 	default:
-		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "this daemon builds and releases trees but does not serve this request on them (it is not in HelloReply.features): claim a node with an Exec request naming its reservation_id");
+		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "this daemon builds, claims by blob and releases trees but does not serve this request on them (it is not in HelloReply.features): claim a node with an Exec request naming its reservation_id, or a blob claim");
 	}
 }
 

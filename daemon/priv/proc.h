@@ -96,6 +96,12 @@ void proc_set_owner(struct proc *p, struct conn *owner);
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
 
+/* Sends a command the caller packed (holder-proto.h: an exec or a blob),
+ * of len bytes with its fds, to p's holder; the outcome arrives as
+ * PROC_EXEC_DONE. what names it in why: "the program". */
+int proc_command(struct proc *p, const void *cmd, size_t len, const int *fds, size_t n_fds, const char *what,
+		 struct why *why);
+
 typedef void (*proc_reaped_fn)(void *data);
 
 /* Someone who answers only once released processes are reaped (their PIDs

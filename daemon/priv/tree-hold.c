@@ -82,22 +82,29 @@ void tree_unhold(struct tree *t)
 		}
 }
 
-/* Once answered, a held tree keeps only what a release needs. */
+/* Once answered, a held tree keeps only what a release or a blob claim
+ * needs (the TIDs: tree-claim.c). */
 void tree_settle(struct tree *t)
 {
-	for (uint32_t i = 0; i < t->v.plan->n_procs; i++) {
+	for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
 		close_fdp(&t->procs[i].pidfd);
-		free(t->procs[i].ids);
-		t->procs[i].ids = NULL;
-	}
 }
 
-static struct tree *held_find(uint64_t tree_id)
+struct tree *tree_held_find(uint64_t tree_id)
 {
 	for (struct tree *t = held; t; t = t->next)
 		if (t->id == tree_id)
 			return t;
 	return NULL;
+}
+
+unsigned int tree_reservation_threads(uint64_t reservation_id)
+{
+	for (struct tree *t = held; t; t = t->next)
+		for (uint32_t i = 0; i < t->v.plan->n_nodes; i++)
+			if (t->procs[i].reservation_id == reservation_id)
+				return t->v.procs[i].n_threads;
+	return 0;
 }
 
 struct release_ctx {
@@ -121,7 +128,7 @@ static void release_done(void *arg)
 
 void tree_release(struct conn *c, uint64_t id, uint64_t tree_id)
 {
-	struct tree *t = held_find(tree_id);
+	struct tree *t = tree_held_find(tree_id);
 	struct release_ctx *rc = NULL;
 	uint64_t *ids = NULL;
 	struct why why = { 0 };

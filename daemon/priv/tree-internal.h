@@ -97,6 +97,13 @@ int tree_report_take(struct tree *t, void *buf, size_t size, bool pidfds_only);
 void tree_rollback(struct tree *t);
 
 /* tree-reply.c */
+struct Pidrestore__TreeThread;
+/* The TIDs of a threaded node at every level, from its threads' status
+ * (in the daemon's pid namespace /proc sees them all), into room
+ * (PR_MAX_LEVELS per thread) and out[k].n_tids for thread k, matched by
+ * the innermost ones READY gave (rt->ids). Threads not found are left as
+ * they were. */
+int tree_thread_levels(const struct tree_proc_rt *rt, struct Pidrestore__TreeThread *out, int32_t *room);
 void tree_reply_error(struct tree *t);
 void tree_reply_built(struct tree *t);
 void tree_reply_released(struct conn *c, uint64_t id, const int32_t *nodes, size_t n);
@@ -106,6 +113,8 @@ void tree_reply_released(struct conn *c, uint64_t id, const int32_t *nodes, size
 void tree_hold(struct tree *t);
 void tree_settle(struct tree *t);
 void tree_unhold(struct tree *t);
+/* The held tree tree_id; NULL when there is none. */
+struct tree *tree_held_find(uint64_t tree_id);
 
 /* tree-build.c: builds of c in progress lose their connection: they roll
  * back without an answer. */

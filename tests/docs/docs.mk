@@ -16,4 +16,4 @@ DOCS_TESTS = \
 TESTS += $(DOCS_TESTS)
 EXTRA_DIST += $(DOCS_TESTS)
 # The pages are generated; the tests read them from the build tree.
-check_DATA = $(man1_MANS) $(man3_MANS) $(man5_MANS) $(man8_MANS)
+check_DATA += $(man1_MANS) $(man3_MANS) $(man5_MANS) $(man8_MANS)
