@@ -18,8 +18,9 @@
  * PIDRESTORE_BLOB_GO in futex (release order) and wakes it (FUTEX_WAKE).
  * The thread then calls entry(arg) with its stack pointer at stack (16-byte
  * aligned); if entry returns, that thread alone exits. Until then a thread
- * runs on a stack inside the threads' area, which the blob must not unmap
- * before every thread left it.
+ * runs the holder's code on a stack inside the threads' area: the blob
+ * unmaps the holder's image and the threads' area only once every thread
+ * was released and runs code of its own.
  *
  * mappings[] lists what the holder mapped for itself (its image, the
  * threads' area, this block's own mapping), so that the blob can unmap
