@@ -3,7 +3,6 @@
  * for admins (everything) and users (their own) (DESIGN §9). */
 #include <errno.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,16 +29,6 @@ static const char *state_name(pidrestore_state state)
 	return "unknown";
 }
 
-static void user_name(uid_t uid, char *buf, size_t size)
-{
-	struct passwd *pw = getpwuid(uid);
-
-	if (pw)
-		snprintf(buf, size, "%s", pw->pw_name);
-	else
-		snprintf(buf, size, "%u", (unsigned int)uid);
-}
-
 static void pids_text(const pidrestore_entry *e, char *buf, size_t size)
 {
 	size_t used = 0;
@@ -61,7 +50,7 @@ static void cell(const pidrestore_entry *e, int col, char *buf, size_t size)
 		snprintf(buf, size, "%" PRIu64, e->id);
 		break;
 	case COL_OWNER:
-		user_name(e->owner_uid, name, sizeof(name));
+		userns_user_name(e->owner_uid, name, sizeof(name));
 		snprintf(buf, size, "%s", name);
 		break;
 	case COL_PIDS:
@@ -131,9 +120,9 @@ static void print_list_json(const struct options *o, const pidrestore_entry *ent
 		json_key(&j, "id");
 		json_uint(&j, e->id);
 		json_key(&j, "owner_uid");
-		json_uint(&j, e->owner_uid);
+		json_uint(&j, userns_uid_from_daemon(e->owner_uid));
 		json_key(&j, "owner");
-		user_name(e->owner_uid, name, sizeof(name));
+		userns_user_name(e->owner_uid, name, sizeof(name));
 		json_string(&j, name);
 		json_key(&j, "pids");
 		json_pids(&j, e->pids, e->n_pids);
@@ -197,7 +186,7 @@ out:
 
 /* --------------------------------------------------------------- stats */
 
-static void print_stats_table(const struct options *o, const Pidrestore__StatsReply *s)
+static void print_stats_table(const struct options *o, const pidrestore_stats *s)
 {
 	char uptime[64];
 
@@ -206,10 +195,12 @@ static void print_stats_table(const struct options *o, const Pidrestore__StatsRe
 		printf("Since the daemon started (%s ago):\n\n%-10s %-16s %10s\n", uptime, "REQUEST", "OUTCOME", "COUNT");
 	for (size_t i = 0; i < s->n_requests; i++)
 		printf("%-10s %-16s %10" PRIu64 "\n", s->requests[i]->type, s->requests[i]->outcome, s->requests[i]->count);
+	/* Two tables: an empty line parts them, with or without headers. */
+	putchar('\n');
 	if (!o->no_legend)
-		printf("\n%-10s %10s %10s %10s %10s %10s\n", "LATENCY", "COUNT", "P50", "P90", "P99", "MAX");
+		printf("%-10s %10s %10s %10s %10s %10s\n", "LATENCY", "COUNT", "P50", "P90", "P99", "MAX");
 	for (size_t i = 0; i < s->n_latencies; i++) {
-		const Pidrestore__LatencySummary *l = s->latencies[i];
+		const pidrestore_latency *l = s->latencies[i];
 		char p50[32], p90[32], p99[32], max[32];
 
 		snprintf(p50, sizeof(p50), "%" PRIu64 "us", l->p50_usec);
@@ -220,7 +211,7 @@ static void print_stats_table(const struct options *o, const Pidrestore__StatsRe
 	}
 }
 
-static void print_stats_json(const struct options *o, const Pidrestore__StatsReply *s)
+static void print_stats_json(const struct options *o, const pidrestore_stats *s)
 {
 	struct json j;
 
@@ -244,7 +235,7 @@ static void print_stats_json(const struct options *o, const Pidrestore__StatsRep
 	json_key(&j, "latency");
 	json_object_begin(&j);
 	for (size_t i = 0; i < s->n_latencies; i++) {
-		const Pidrestore__LatencySummary *l = s->latencies[i];
+		const pidrestore_latency *l = s->latencies[i];
 
 		json_key(&j, l->type);
 		json_object_begin(&j);
@@ -265,24 +256,30 @@ static void print_stats_json(const struct options *o, const Pidrestore__StatsRep
 	json_finish(&j);
 }
 
-static void print_stats(const struct options *o, const Pidrestore__Response *resp)
-{
-	if (o->json)
-		print_stats_json(o, resp->stats);
-	else
-		print_stats_table(o, resp->stats);
-}
-
 int verb_stats(const struct options *o, char **args, size_t n_args)
 {
-	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
-	Pidrestore__StatsRequest stats = PIDRESTORE__STATS_REQUEST__INIT;
+	pidrestore_stats *stats = NULL;
+	pidrestore *c = NULL;
+	int status = EXIT_FAILURE, r;
 
 	if (n_args > 0)
 		return usage_error("stats takes no arguments; e.g. pidrestorectl stats --json");
-	req.body_case = PIDRESTORE__REQUEST__BODY_STATS;
-	req.stats = &stats;
-	return run_query(o, "stats", &req, PIDRESTORE__RESPONSE__BODY_STATS, print_stats);
+	if (connect_daemon(o, "stats", &c) < 0)
+		return EXIT_FAILURE;
+	r = pidrestore_get_stats(c, &stats);
+	if (r < 0) {
+		report_failure("stats", c, r);
+		goto out;
+	}
+	if (o->json)
+		print_stats_json(o, stats);
+	else
+		print_stats_table(o, stats);
+	status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+out:
+	free(stats);
+	pidrestore_disconnect(c);
+	return status;
 }
 
 /* ---------------------------------------------------------------- kill */
@@ -314,8 +311,29 @@ int parse_signal(const char *s, int *ret)
 	return -EINVAL;
 }
 
+/* What a kill did: programs signalled, reservations released (an older
+ * daemon does not tell them apart). */
+static void print_kill_outcome(int sig, size_t n, size_t n_signalled, size_t n_released)
+{
+	const char *name = sigabbrev_np(sig) ? sigabbrev_np(sig) : "?";
+
+	if (n_released == (size_t)-1) {
+		printf("Sent SIG%s to %zu process%s; any reservation among them was released instead (this daemon does not say which).\n",
+		       name, n, n == 1 ? "" : "es");
+		return;
+	}
+	if (n_signalled > 0)
+		printf("Sent SIG%s to %zu program%s.\n", name, n_signalled, n_signalled == 1 ? "" : "s");
+	if (n_released > 0)
+		printf("Released %zu reservation%s (a reservation runs no program to signal).\n", n_released,
+		       n_released == 1 ? "" : "s");
+	if (n_signalled == 0 && n_released == 0)
+		printf("No process could be signalled; pidrestored's log says why.\n");
+}
+
 int verb_kill(const struct options *o, char **args, size_t n_args)
 {
+	size_t n_signalled = 0, n_released = 0;
 	uint64_t *ids = NULL;
 	pidrestore *c = NULL;
 	int status = EXIT_FAILURE, r;
@@ -328,13 +346,13 @@ int verb_kill(const struct options *o, char **args, size_t n_args)
 	status = EXIT_FAILURE;
 	if (connect_daemon(o, "kill", &c) < 0)
 		goto out;
-	r = pidrestore_kill(c, ids, n_args, o->signal);
+	r = pidrestore_kill_report(c, ids, n_args, o->signal, &n_signalled, &n_released);
 	if (r < 0) {
 		report_failure("kill", c, r);
 		goto out;
 	}
-	printf("Sent SIG%s to %d process%s (reservations among them were released).\n",
-	       sigabbrev_np(o->signal) ? sigabbrev_np(o->signal) : "?", r, r == 1 ? "" : "es");
+	if (!o->quiet)
+		print_kill_outcome(o->signal, (size_t)r, n_signalled, n_released);
 	status = EXIT_SUCCESS;
 out:
 	pidrestore_disconnect(c);

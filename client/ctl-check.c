@@ -34,27 +34,25 @@ static const char *socket_path_of(const struct options *o)
 	return path;
 }
 
-static const char *state_of(const Pidrestore__KernelFeature *f)
+static const char *state_of(const pidrestore_kernel_feature *f)
 {
 	if (f->available)
 		return "yes";
 	return f->detail && probe_detail_is_unknown(f->detail) ? "unknown" : "no";
 }
 
-static bool all_required_available(const Pidrestore__CheckReply *reply)
+static bool all_required_available(const pidrestore_kernel_check *reply)
 {
 	for (size_t i = 0; i < reply->n_features; i++)
-		if (reply->features[i]->has_required && reply->features[i]->required && !reply->features[i]->available)
+		if (reply->features[i]->required && !reply->features[i]->available)
 			return false;
 	return true;
 }
 
 /* Asks the daemon; 1 when it answered, 0 when the probe must run here
  * (src says why), or a negative errno after a reported failure. */
-static int ask_daemon(const struct options *o, pidrestore **c, Pidrestore__ServerMessage **msg, struct check_source *src)
+static int ask_daemon(const struct options *o, pidrestore **c, pidrestore_kernel_check **ret, struct check_source *src)
 {
-	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
-	Pidrestore__CheckRequest check = PIDRESTORE__CHECK_REQUEST__INIT;
 	const char *path = socket_path_of(o);
 	int r;
 
@@ -67,9 +65,7 @@ static int ask_daemon(const struct options *o, pidrestore **c, Pidrestore__Serve
 		snprintf(src->why_local, sizeof(src->why_local), "cannot reach the daemon at %s: %s", path, strerror(-r));
 		return 0;
 	}
-	req.body_case = PIDRESTORE__REQUEST__BODY_CHECK;
-	req.check = &check;
-	r = pidrestore_raw_call(*c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_CHECK, msg);
+	r = pidrestore_check_kernel(*c, ret);
 	if (r == -EOPNOTSUPP) {
 		snprintf(src->why_local, sizeof(src->why_local), "the daemon at %s is older and cannot check", path);
 		return 0;
@@ -105,7 +101,7 @@ static void print_wrapped(const char *prefix, const char *text, int indent)
 	putchar('\n');
 }
 
-static void print_table(const struct options *o, const Pidrestore__CheckReply *reply, const struct check_source *src)
+static void print_table(const struct options *o, const pidrestore_kernel_check *reply, const struct check_source *src)
 {
 	int name_width = (int)strlen("FEATURE"), state_width = (int)strlen("AVAILABLE");
 
@@ -118,20 +114,20 @@ static void print_table(const struct options *o, const Pidrestore__CheckReply *r
 	if (!o->no_legend) {
 		printf("   Kernel: %s\n", reply->kernel ? reply->kernel : "unknown");
 		if (src->from_daemon)
-			printf("Probed by: pidrestored (pid %" PRIu32 ")\n", reply->probed_by_pid);
+			printf("Probed by: pidrestored (pid %d)\n", (int)reply->probed_by_pid);
 		else
 			printf("Probed by: this process (%s)\n", src->why_local);
 		printf("\n%-*s %-*s %s\n", name_width, "FEATURE", state_width, "AVAILABLE", "DETAIL");
 	}
 	for (size_t i = 0; i < reply->n_features; i++) {
-		const Pidrestore__KernelFeature *f = reply->features[i];
+		const pidrestore_kernel_feature *f = reply->features[i];
 
 		printf("%-*s %-*s %s\n", name_width, f->name, state_width, state_of(f), f->detail ? f->detail : "");
 	}
 	if (o->no_legend)
 		return;
 	for (size_t i = 0; i < reply->n_features; i++) {
-		const Pidrestore__KernelFeature *f = reply->features[i];
+		const pidrestore_kernel_feature *f = reply->features[i];
 		char prefix[128];
 
 		if (f->available || !f->without)
@@ -144,7 +140,7 @@ static void print_table(const struct options *o, const Pidrestore__CheckReply *r
 		printf("\npidrestored cannot work here: a feature it requires is missing.\n");
 }
 
-static void print_json(const struct options *o, const Pidrestore__CheckReply *reply, const struct check_source *src)
+static void print_json(const struct options *o, const pidrestore_kernel_check *reply, const struct check_source *src)
 {
 	struct json j;
 
@@ -155,7 +151,7 @@ static void print_json(const struct options *o, const Pidrestore__CheckReply *re
 	json_key(&j, "probed_by");
 	json_string(&j, src->from_daemon ? "pidrestored" : "local");
 	json_key(&j, "probed_by_pid");
-	json_uint(&j, reply->probed_by_pid);
+	json_uint(&j, (uint64_t)reply->probed_by_pid);
 	json_key(&j, "local_reason");
 	if (src->from_daemon)
 		json_null(&j);
@@ -166,7 +162,7 @@ static void print_json(const struct options *o, const Pidrestore__CheckReply *re
 	json_key(&j, "features");
 	json_array_begin(&j);
 	for (size_t i = 0; i < reply->n_features; i++) {
-		const Pidrestore__KernelFeature *f = reply->features[i];
+		const pidrestore_kernel_feature *f = reply->features[i];
 
 		json_object_begin(&j);
 		json_key(&j, "name");
@@ -176,7 +172,7 @@ static void print_json(const struct options *o, const Pidrestore__CheckReply *re
 		json_key(&j, "state");
 		json_string(&j, state_of(f));
 		json_key(&j, "required");
-		json_bool(&j, f->has_required && f->required);
+		json_bool(&j, f->required);
 		json_key(&j, "detail");
 		json_string(&j, f->detail ? f->detail : "");
 		json_key(&j, "without");
@@ -191,9 +187,8 @@ static void print_json(const struct options *o, const Pidrestore__CheckReply *re
 int verb_check(const struct options *o, char **args, size_t n_args)
 {
 	struct check_source src = { .from_daemon = false };
-	Pidrestore__ServerMessage *msg = NULL;
+	pidrestore_kernel_check *reply = NULL;
 	Pidrestore__CheckReply local;
-	const Pidrestore__CheckReply *reply;
 	pidrestore *c = NULL;
 	int status = EXIT_FAILURE, r = 0;
 
@@ -202,16 +197,21 @@ int verb_check(const struct options *o, char **args, size_t n_args)
 	if (o->local)
 		snprintf(src.why_local, sizeof(src.why_local), "--local");
 	else
-		r = ask_daemon(o, &c, &msg, &src);
+		r = ask_daemon(o, &c, &reply, &src);
 	if (r < 0)
 		goto out;
-	if (src.from_daemon) {
-		reply = msg->response->check;
-	} else {
+	if (!src.from_daemon) {
 		check_reply_build(&local);
-		reply = &local;
+		r = pidrestore_raw_kernel_check(&local, &reply);
+		if (r < 0) {
+			fprintf(stderr, "pidrestorectl: check failed (%s): %s\n", strerrorname_np(-r), strerror(-r));
+			goto out;
+		}
 	}
-	if (o->json)
+	/* -q: the exit status is the answer. */
+	if (o->quiet)
+		;
+	else if (o->json)
 		print_json(o, reply, &src);
 	else
 		print_table(o, reply, &src);
@@ -219,7 +219,7 @@ int verb_check(const struct options *o, char **args, size_t n_args)
 	if (fflush(stdout) != 0)
 		status = EXIT_FAILURE;
 out:
-	pidrestore_raw_free(msg);
+	free(reply);
 	pidrestore_disconnect(c);
 	return status;
 }

@@ -2,9 +2,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "ctl.h"
@@ -40,7 +43,7 @@ int connect_daemon(const struct options *o, const char *verb, pidrestore **ret)
 	return r;
 }
 
-static int parse_pid(const char *s, pid_t *ret)
+int parse_nonnegative(const char *s, int *ret)
 {
 	char *end;
 	long v;
@@ -49,7 +52,7 @@ static int parse_pid(const char *s, pid_t *ret)
 	v = strtol(s, &end, 10);
 	if (errno != 0 || end == s || *end != '\0' || v < 0 || v > INT32_MAX)
 		return -EINVAL;
-	*ret = (pid_t)v;
+	*ret = (int)v;
 	return 0;
 }
 
@@ -77,7 +80,7 @@ int parse_pid_list(const char *list, const char *from, pid_t *pids, size_t *ret_
 			r = -EINVAL;
 			goto out;
 		}
-		if (parse_pid(item, &pids[n]) < 0) {
+		if (parse_nonnegative(item, &pids[n]) < 0) {
 			usage_error("invalid PID '%s' in %s '%s'; a PID is a number, 0 for any free one",
 				    item, from, list);
 			r = -EINVAL;
@@ -190,4 +193,78 @@ int parse_ids(char **args, size_t n, const char *noun, const char *hint, uint64_
 	}
 	*ret = ids;
 	return 0;
+}
+
+/* Blocks sigs and returns a signalfd for them, so that they are read in the
+ * loop instead of ending the process. */
+int signalfd_for(const int *sigs, size_t n, int *ret)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < n; i++)
+		sigaddset(&mask, sigs[i]);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+		return -errno;
+	*ret = signalfd(-1, &mask, SFD_CLOEXEC);
+	return *ret < 0 ? -errno : 0;
+}
+
+/* Reads one signal from a signalfd; 0 when none is pending. */
+int read_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+	ssize_t n = read(sfd, &si, sizeof(si));
+
+	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
+}
+
+/* Waits until the socket or the signalfd is readable. */
+int wait_readable(pidrestore *c, int sfd, bool *ret_signal)
+{
+	struct pollfd pfd[2] = {
+		{ .fd = sfd, .events = POLLIN },
+		{ .fd = pidrestore_fd(c), .events = POLLIN },
+	};
+
+	if (poll(pfd, 2, -1) < 0)
+		return errno == EINTR ? 0 : -errno;
+	*ret_signal = pfd[0].revents & POLLIN;
+	return 0;
+}
+
+void print_processes(const struct options *o, const pidrestore_process *procs, size_t n)
+{
+	int id_width = 2;
+
+	if (o->json) {
+		struct json j;
+
+		json_start(&j, o);
+		json_array_begin(&j);
+		for (size_t i = 0; i < n; i++) {
+			json_object_begin(&j);
+			json_key(&j, "id");
+			json_uint(&j, procs[i].id);
+			json_key(&j, "pids");
+			json_pids(&j, procs[i].pids, procs[i].n_pids);
+			json_object_end(&j);
+		}
+		json_array_end(&j);
+		json_finish(&j);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(NULL, 0, "%" PRIu64, procs[i].id);
+
+		if (w > id_width)
+			id_width = w;
+	}
+	if (!o->no_legend)
+		printf("%-*s PIDS\n", id_width, "ID");
+	for (size_t i = 0; i < n; i++) {
+		printf("%-*" PRIu64 " ", id_width, procs[i].id);
+		print_pids(stdout, procs[i].pids, procs[i].n_pids);
+		putchar('\n');
+	}
 }

@@ -33,6 +33,10 @@ int verb_reload(const struct options *o, char **args, size_t n_args)
 		goto out;
 	}
 	reply = msg->response->reload;
+	if (o->quiet) {
+		status = EXIT_SUCCESS;
+		goto out;
+	}
 	printf("Policy reloaded: %" PRIu32 " grant%s from ", reply->grants, reply->grants == 1 ? "" : "s");
 	if (reply->n_files == 0)
 		printf("no file (none exists: the defaults apply).\n");
@@ -51,27 +55,30 @@ out:
 
 /* ------------------------------------------------------------- listing */
 
-static void print_user(uint32_t uid)
+/* "name (uid)" as this user namespace has them, or the uid alone. */
+static void print_user(uint32_t daemon_uid)
 {
+	uid_t uid = userns_uid_from_daemon(daemon_uid);
 	struct passwd *pw = getpwuid(uid);
 
 	if (pw)
-		printf("%s (%" PRIu32 ")", pw->pw_name, uid);
+		printf("%s (%" PRIu32 ")", pw->pw_name, (uint32_t)uid);
 	else
-		printf("%" PRIu32, uid);
+		printf("%" PRIu32, (uint32_t)uid);
 }
 
-static void print_group(uint32_t gid)
+static void print_group(uint32_t daemon_gid)
 {
+	gid_t gid = userns_gid_from_daemon(daemon_gid);
 	struct group *gr = getgrgid(gid);
 
 	if (gr)
-		printf("%s (%" PRIu32 ")", gr->gr_name, gid);
+		printf("%s (%" PRIu32 ")", gr->gr_name, (uint32_t)gid);
 	else
-		printf("%" PRIu32, gid);
+		printf("%" PRIu32, (uint32_t)gid);
 }
 
-static void print_grant(const Pidrestore__PolicyGrant *g)
+static void print_grant(const pidrestore_grant *g)
 {
 	printf("\n%s\n", g->rule ? g->rule : "grant");
 	if (g->n_uids > 0) {
@@ -107,7 +114,7 @@ static void print_grant(const Pidrestore__PolicyGrant *g)
 		printf("      Spawns: at most %" PRIu32 " a second per user\n", g->spawns_per_second);
 }
 
-static void print_policy_table(const Pidrestore__PolicyReply *p)
+static void print_policy_table(const pidrestore_policy *p)
 {
 	printf("        Files: ");
 	if (p->n_files == 0)
@@ -139,7 +146,7 @@ static void print_policy_table(const Pidrestore__PolicyReply *p)
 		print_grant(p->grants[i]);
 }
 
-static void json_grant(struct json *j, const Pidrestore__PolicyGrant *g)
+static void json_grant(struct json *j, const pidrestore_grant *g)
 {
 	json_object_begin(j);
 	json_key(j, "rule");
@@ -147,12 +154,12 @@ static void json_grant(struct json *j, const Pidrestore__PolicyGrant *g)
 	json_key(j, "uids");
 	json_array_begin(j);
 	for (size_t i = 0; i < g->n_uids; i++)
-		json_uint(j, g->uids[i]);
+		json_uint(j, userns_uid_from_daemon(g->uids[i]));
 	json_array_end(j);
 	json_key(j, "gids");
 	json_array_begin(j);
 	for (size_t i = 0; i < g->n_gids; i++)
-		json_uint(j, g->gids[i]);
+		json_uint(j, userns_gid_from_daemon(g->gids[i]));
 	json_array_end(j);
 	json_key(j, "pids");
 	json_array_begin(j);
@@ -183,7 +190,7 @@ static void json_grant(struct json *j, const Pidrestore__PolicyGrant *g)
 	json_object_end(j);
 }
 
-static void print_policy_json(const struct options *o, const Pidrestore__PolicyReply *p)
+static void print_policy_json(const struct options *o, const pidrestore_policy *p)
 {
 	struct json j;
 
@@ -221,25 +228,28 @@ static void print_policy_json(const struct options *o, const Pidrestore__PolicyR
 
 /* --------------------------------------------------------------- check */
 
-static void print_verdict_table(const Pidrestore__PolicyVerdict *v)
+static void print_verdict_table(const struct options *o, const pidrestore_verdict *v)
 {
 	int pid_width = 3;
 
-	if (v->allowed)
-		printf("allowed: uid %" PRIu32 " may take these PIDs\n", v->uid);
-	else
-		printf("denied: %s\n", v->message ? v->message : "no rule allows it");
-	if (v->assumed)
-		printf("checked as %s\n", v->assumed);
 	for (size_t i = 0; i < v->n_levels; i++) {
 		int w = snprintf(NULL, 0, "%" PRId32, v->levels[i]->pid);
 
 		if (w > pid_width)
 			pid_width = w;
 	}
-	printf("\nLEVEL %-*s %-22s RULE\n", pid_width, "PID", "NAMESPACE");
+	/* --no-legend: the levels only; the exit status says allowed or not. */
+	if (!o->no_legend) {
+		if (v->allowed)
+			printf("allowed: uid %" PRIu32 " may take these PIDs\n", (uint32_t)userns_uid_from_daemon(v->uid));
+		else
+			printf("denied: %s\n", v->message ? v->message : "no rule allows it");
+		if (v->assumed)
+			printf("checked as %s\n", v->assumed);
+		printf("\nLEVEL %-*s %-22s RULE\n", pid_width, "PID", "NAMESPACE");
+	}
 	for (size_t i = 0; i < v->n_levels; i++) {
-		const Pidrestore__PolicyLevel *lv = v->levels[i];
+		const pidrestore_policy_level *lv = v->levels[i];
 		char ns[32];
 
 		if (lv->pidns_inode)
@@ -251,7 +261,7 @@ static void print_verdict_table(const Pidrestore__PolicyVerdict *v)
 	}
 }
 
-static void print_verdict_json(const struct options *o, const Pidrestore__PolicyVerdict *v)
+static void print_verdict_json(const struct options *o, const pidrestore_verdict *v)
 {
 	struct json j;
 
@@ -260,7 +270,7 @@ static void print_verdict_json(const struct options *o, const Pidrestore__Policy
 	json_key(&j, "allowed");
 	json_bool(&j, v->allowed);
 	json_key(&j, "uid");
-	json_uint(&j, v->uid);
+	json_uint(&j, userns_uid_from_daemon(v->uid));
 	json_key(&j, "message");
 	if (v->message)
 		json_string(&j, v->message);
@@ -274,7 +284,7 @@ static void print_verdict_json(const struct options *o, const Pidrestore__Policy
 	json_key(&j, "levels");
 	json_array_begin(&j);
 	for (size_t i = 0; i < v->n_levels; i++) {
-		const Pidrestore__PolicyLevel *lv = v->levels[i];
+		const pidrestore_policy_level *lv = v->levels[i];
 
 		json_object_begin(&j);
 		json_key(&j, "level");
@@ -298,90 +308,96 @@ static void print_verdict_json(const struct options *o, const Pidrestore__Policy
 	json_finish(&j);
 }
 
-/* Fills check from the options; *pidns_fd is the fd to send, or -1. */
-static int build_check(const struct options *o, Pidrestore__PolicyCheck *check, Pidrestore__ProcessSpec *spec,
-		       int32_t *pids, int *pidns_fd)
+/* Fills target from the options (its pids in pids); target->pidns_fd is
+ * the fd to close, or -1. *daemon_uid: --uid as the daemon knows it. */
+static int build_check(const struct options *o, pidrestore_target *target, pid_t *pids, uid_t *daemon_uid)
 {
-	pid_t parsed[PIDRESTORE_MAX_LEVELS];
 	size_t n;
 
 	if (!o->pid_list)
 		return usage_error("policy --check needs --pid; e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
-	if (parse_pid_list(o->pid_list, "--pid", parsed, &n) < 0)
+	if (parse_pid_list(o->pid_list, "--pid", pids, &n) < 0)
 		return EXIT_USAGE;
-	for (size_t i = 0; i < n; i++)
-		pids[i] = parsed[i];
-	spec->n_pids = n;
-	spec->pids = pids;
-	spec->has_new_pidns = o->new_pidns;
-	spec->new_pidns = o->new_pidns;
-	if (open_pidns(o, "policy", pidns_fd) < 0)
+	/* The user as this user namespace knows it; the daemon, as its own. */
+	if ((o->seen & SEEN_UID) && userns_uid_to_daemon(o->uid, daemon_uid) < 0)
+		return usage_error("--uid %" PRIu32 " has no mapping in this user namespace (see /proc/self/uid_map), "
+				   "so no process of it can ask the daemon; give a uid that the map has",
+				   (uint32_t)o->uid);
+	*target = (pidrestore_target){ .pids = pids, .n_pids = n, .pidns_fd = -1,
+				       .flags = o->new_pidns ? PIDRESTORE_NEW_PIDNS : 0 };
+	if (open_pidns(o, "policy", &target->pidns_fd) < 0)
 		return EXIT_FAILURE;
-	if (*pidns_fd >= 0) {
-		spec->has_pidns_fd_index = 1;
-		spec->pidns_fd_index = 0;
-	}
-	check->process = spec;
-	check->has_uid = (o->seen & SEEN_UID) != 0;
-	check->uid = o->uid;
 	return 0;
+}
+
+/* Decides the request the options describe and prints the verdict;
+ * returns the exit status. */
+static int check_policy(const struct options *o, pidrestore *c, const pidrestore_target *target, uid_t daemon_uid)
+{
+	pidrestore_verdict *verdict = NULL;
+	int status = EXIT_FAILURE, r;
+
+	r = pidrestore_check_policy(c, o->seen & SEEN_UID ? daemon_uid : PIDRESTORE_UID_SELF, target, &verdict);
+	if (r < 0) {
+		report_failure("policy", c, r);
+		return EXIT_FAILURE;
+	}
+	/* -q: the exit status is the answer. */
+	if (o->quiet)
+		;
+	else if (o->json)
+		print_verdict_json(o, verdict);
+	else
+		print_verdict_table(o, verdict);
+	status = verdict->allowed ? EXIT_SUCCESS : EXIT_FAILURE;
+	free(verdict);
+	return status;
+}
+
+static int show_policy(const struct options *o, pidrestore *c)
+{
+	pidrestore_policy *policy = NULL;
+	int r;
+
+	r = pidrestore_get_policy(c, &policy);
+	if (r < 0) {
+		report_failure("policy", c, r);
+		return EXIT_FAILURE;
+	}
+	if (o->json)
+		print_policy_json(o, policy);
+	else
+		print_policy_table(policy);
+	free(policy);
+	return EXIT_SUCCESS;
 }
 
 int verb_policy(const struct options *o, char **args, size_t n_args)
 {
-	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
-	Pidrestore__PolicyRequest policy = PIDRESTORE__POLICY_REQUEST__INIT;
-	Pidrestore__PolicyCheck check = PIDRESTORE__POLICY_CHECK__INIT;
-	Pidrestore__ProcessSpec spec = PIDRESTORE__PROCESS_SPEC__INIT;
-	Pidrestore__ServerMessage *msg = NULL;
-	const Pidrestore__PolicyReply *reply;
-	int32_t pids[PIDRESTORE_MAX_LEVELS];
-	int pidns_fd = -1, status = EXIT_FAILURE, r;
+	pidrestore_target target = { .pidns_fd = -1 };
+	pid_t pids[PIDRESTORE_MAX_LEVELS];
+	uid_t daemon_uid = 0;
+	int status = EXIT_FAILURE, r;
 	pidrestore *c = NULL;
 
 	if (n_args > 0)
 		return usage_error("policy takes no arguments; e.g. pidrestorectl policy --check --pid 4242");
-	if (!o->check && (o->seen & (SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS)))
-		return usage_error("--uid, --pid, --pidns and --new-pidns go with policy --check; e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
+	if (!o->check && (o->seen & (SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_QUIET | SEEN_NO_LEGEND)))
+		return usage_error("--uid, --pid, --pidns, --new-pidns, --quiet and --no-legend go with policy --check "
+				   "(the policy itself is no table); e.g. pidrestorectl policy --check --uid 1000 --pid 4242");
 	if (o->check) {
-		r = build_check(o, &check, &spec, pids, &pidns_fd);
+		r = build_check(o, &target, pids, &daemon_uid);
 		if (r != 0)
 			return r;
-		policy.check = &check;
 	}
 	if (connect_daemon(o, "policy", &c) < 0)
 		goto out;
-	req.body_case = PIDRESTORE__REQUEST__BODY_POLICY;
-	req.policy = &policy;
-	r = pidrestore_raw_call(c, &req, &pidns_fd, pidns_fd >= 0 ? 1 : 0, PIDRESTORE__RESPONSE__BODY_POLICY, &msg);
-	if (r < 0) {
-		report_failure("policy", c, r);
-		goto out;
-	}
-	reply = msg->response->policy;
-	if (o->check) {
-		if (!reply->verdict) {
-			fprintf(stderr, "pidrestorectl: policy failed: the daemon's reply has no verdict; is it older than this client?\n");
-			goto out;
-		}
-		if (o->json)
-			print_verdict_json(o, reply->verdict);
-		else
-			print_verdict_table(reply->verdict);
-		status = reply->verdict->allowed ? EXIT_SUCCESS : EXIT_FAILURE;
-	} else {
-		if (o->json)
-			print_policy_json(o, reply);
-		else
-			print_policy_table(reply);
-		status = EXIT_SUCCESS;
-	}
+	status = o->check ? check_policy(o, c, &target, daemon_uid) : show_policy(o, c);
 	if (fflush(stdout) != 0)
 		status = EXIT_FAILURE;
 out:
-	if (pidns_fd >= 0)
-		close(pidns_fd);
-	pidrestore_raw_free(msg);
+	if (target.pidns_fd >= 0)
+		close(target.pidns_fd);
 	pidrestore_disconnect(c);
 	return status;
 }

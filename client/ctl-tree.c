@@ -326,7 +326,7 @@ static int tree_build(const struct options *o)
 		fprintf(stderr, "pidrestorectl: tree failed: cannot write the tree: %m\n");
 		goto out;
 	}
-	status = hold_reservations(c, ids, n_ids);
+	status = hold_reservations(o, c, ids, n_ids);
 out:
 	free(ids);
 	pidrestore_tree_free(&t);

@@ -37,7 +37,11 @@ enum option_id {
 	OPT_NO_LEGEND,
 	OPT_SIGNAL,
 	OPT_LOCAL,
+	OPT_FD,
+	OPT_NO_PAGER,
 	OPT_FILE,
+	OPT_JSON_AUTO = 'j',
+	OPT_QUIET = 'q',
 };
 
 /* Bits of struct options.seen, to tell a verb about options it ignores. */
@@ -54,7 +58,16 @@ enum {
 	SEEN_NO_LEGEND = 1 << 9,
 	SEEN_SIGNAL = 1 << 10,
 	SEEN_LOCAL = 1 << 11,
-	SEEN_FILE = 1 << 12,
+	SEEN_FD = 1 << 12,
+	SEEN_QUIET = 1 << 13,
+	SEEN_NO_PAGER = 1 << 14,
+	SEEN_FILE = 1 << 15,
+};
+
+/* --fd FD[:TARGET]: an fd of pidrestorectl's that the program gets. */
+struct fd_pass {
+	int fd;       /* in pidrestorectl */
+	int target;   /* in the program */
 };
 
 struct options {
@@ -72,6 +85,10 @@ struct options {
 	bool no_wait;
 	bool all;
 	bool local;
+	bool quiet;
+	bool no_pager;
+	struct fd_pass *fds;       /* --fd, in the order given */
+	size_t n_fds;
 	const char *file;          /* tree: --file */
 	unsigned int seen;
 };
@@ -79,9 +96,14 @@ struct options {
 struct verb {
 	const char *name;
 	int (*run)(const struct options *o, char **args, size_t n_args);
-	/* Stop at the first argument: it starts a command line of its own. */
+	/* Stop at the first argument (after the leading ones): it starts a
+	 * command line of its own. */
 	bool args_end_options;
+	/* Arguments before the options, e.g. exec's ID. */
+	unsigned int leading_args;
 	unsigned int allowed;
+	/* Its output is worth a pager on a terminal. */
+	bool pages;
 	const char *example;
 };
 
@@ -93,6 +115,9 @@ int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void report_failure(const char *verb, const pidrestore *c, int r);
 
 int connect_daemon(const struct options *o, const char *verb, pidrestore **ret);
+
+/* A decimal number from 0 to INT32_MAX (a PID, an fd): 0, or -EINVAL. */
+int parse_nonnegative(const char *s, int *ret);
 
 /* Parses "P[,P...]" into pids (room for PIDRESTORE_MAX_LEVELS). Prints a
  * usage message naming what from on failure. */
@@ -120,8 +145,45 @@ int run_query(const struct options *o, const char *verb, Pidrestore__Request *re
 	      Pidrestore__Response__BodyCase expected,
 	      void (*print)(const struct options *o, const Pidrestore__Response *resp));
 
+/* Blocks sigs and returns a signalfd for them, so that they are read in a
+ * poll loop instead of ending the process. */
+int signalfd_for(const int *sigs, size_t n, int *ret);
+
+/* Reads one signal from a signalfd; 0 when none is pending. */
+int read_signal(int sfd);
+
+/* Waits until the connection's socket or the signalfd is readable. */
+int wait_readable(pidrestore *c, int sfd, bool *ret_signal);
+
+/* The table "ID PIDS" of processes the daemon created (--no-legend: rows
+ * only), or with --json an array of { id, pids }. */
+void print_processes(const struct options *o, const pidrestore_process *procs, size_t n);
+
 /* "TERM", "SIGTERM", "15": 0, or -EINVAL. */
 int parse_signal(const char *s, int *ret);
+
+/* The verbs of ctl-run.c. */
+int verb_spawn(const struct options *o, char **args, size_t n_args);
+int verb_exec(const struct options *o, char **args, size_t n_args);
+
+/* Users and groups as the caller's user namespace sees them (ctl-userns.c).
+ * The daemon speaks of uids and gids of its own user namespace; these
+ * translate through /proc/self/uid_map and gid_map. An id with no mapping
+ * here is shown as the kernel shows it, the overflow id (65534). */
+uid_t userns_uid_from_daemon(uid_t uid);
+gid_t userns_gid_from_daemon(gid_t gid);
+/* A uid of this namespace as the daemon's: 0, or -ENOENT if unmapped. */
+int userns_uid_to_daemon(uid_t uid, uid_t *ret);
+/* The name of the daemon's uid here (the local user database), else the
+ * translated number. */
+void userns_user_name(uid_t daemon_uid, char *buf, size_t size);
+void userns_group_name(gid_t daemon_gid, char *buf, size_t size);
+
+/* A pager for the output of a verb, when stdout is a terminal and neither
+ * --no-pager nor an empty or "cat" $PIDRESTORE_PAGER or $PAGER says no
+ * (ctl-pager.c). pager_close waits for it. */
+void pager_open(const struct options *o);
+void pager_close(void);
 
 /* The verbs of ctl-admin.c. */
 int verb_list(const struct options *o, char **args, size_t n_args);
@@ -141,4 +203,4 @@ int verb_tree(const struct options *o, char **args, size_t n_args);
 /* Holds the n reservations ids of c until a signal or until all have
  * expired, then releases what is left (reserve, tree). Returns the exit
  * status. */
-int hold_reservations(pidrestore *c, uint64_t *ids, size_t n);
+int hold_reservations(const struct options *o, pidrestore *c, uint64_t *ids, size_t n);

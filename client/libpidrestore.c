@@ -11,6 +11,7 @@
 #include <poll.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,15 @@
 #include "wire.h"
 
 #define _public_ __attribute__((visibility("default")))
+
+/* Binds a function to a versioned name of the library's ABI; the attribute
+ * (GCC 10) survives link-time optimization, a toplevel .symver does not. */
+#if defined(__has_attribute) && __has_attribute(symver)
+#define _symver_(name) __attribute__((symver(name)))
+#else
+#define _symver_(name)
+#define SYMVER_BY_ASM 1
+#endif
 
 /* The daemon's documented default, used until HelloReply states its limit. */
 #define DEFAULT_MESSAGE_SIZE (64 * 1024)
@@ -54,6 +64,8 @@ struct pidrestore {
 	size_t recv_size;          /* of recv_buf: max_message_size, or more for a large reply */
 	struct queued_event *events_head;
 	struct queued_event **events_tail;
+	bool can_release_uid;      /* HelloReply.features has "release-uid" */
+	bool kill_tells_released;  /* and "kill-released-ids" */
 	size_t max_tree_message_size; /* HelloReply's; 0: as max_message_size */
 	int tree_error_node, tree_error_level; /* of the last refused tree */
 	char last_error[1024];
@@ -86,9 +98,9 @@ static int format_error_va(char *buf, size_t size, int r, const char *fmt, va_li
 	return r;
 }
 
-/* Records why a call on c failed; returns r (a negative errno) unchanged. */
-__attribute__((format(printf, 3, 4)))
-static int set_error(pidrestore *c, int r, const char *fmt, ...)
+/* Records why a call on c failed; returns r (a negative errno) unchanged.
+ * The queries in lib-query.c record theirs with it too. */
+int pidrestore_raw_set_error(pidrestore *c, int r, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -97,6 +109,7 @@ static int set_error(pidrestore *c, int r, const char *fmt, ...)
 	va_end(ap);
 	return r;
 }
+#define set_error pidrestore_raw_set_error
 
 __attribute__((format(printf, 2, 3)))
 static int set_connect_error(int r, const char *fmt, ...)
@@ -183,6 +196,33 @@ static int event_from_message(pidrestore *c, const Pidrestore__Event *m, pidrest
 		ev.exit_code = -1;
 		break;
 	}
+	case PIDRESTORE__EVENT__BODY_RELEASED: {
+		const Pidrestore__ReleasedEvent *e = m->released;
+
+		ev.type = PIDRESTORE_EVENT_RELEASED;
+		ev.id = e->id;
+		r = copy_pids(c, e->pids, e->n_pids, ev.pids, &ev.n_pids);
+		if (r < 0)
+			return r;
+		ev.exit_code = -1;
+		ev.signal = e->has_signal ? e->signal : 0;
+		ev.by_uid = e->has_by_uid ? e->by_uid : (uid_t)-1;
+		ev.by_pid = e->has_by_pid ? e->by_pid : 0;
+		break;
+	}
+	case PIDRESTORE__EVENT__BODY_CLAIMED: {
+		const Pidrestore__ClaimedEvent *e = m->claimed;
+
+		ev.type = PIDRESTORE_EVENT_CLAIMED;
+		ev.id = e->id;
+		r = copy_pids(c, e->pids, e->n_pids, ev.pids, &ev.n_pids);
+		if (r < 0)
+			return r;
+		ev.exit_code = -1;
+		ev.by_uid = e->has_by_uid ? e->by_uid : (uid_t)-1;
+		ev.by_pid = e->has_by_pid ? e->by_pid : 0;
+		break;
+	}
 	default:
 		return 0;
 	}
@@ -262,8 +302,22 @@ out:
 	return r;
 }
 
+/* A response to request 0 answers no request: the daemon says why it
+ * closes the connection (idle, stopping, a packet it could not read). */
+static int report_goodbye(pidrestore *c, const Pidrestore__Response *resp)
+{
+	int err = resp->has_error ? resp->error : 0;
+
+	if (err <= 0 || err > MAX_ERRNO)
+		err = ECONNRESET;
+	if (resp->message && resp->message[0])
+		return set_error(c, -err, "%s", resp->message);
+	return set_error(c, -err, "pidrestored closed the connection (%s)", strerror(err));
+}
+
 /* Handles a message that is not the response a call waits for: events are
- * queued, a response nobody asked for is a protocol error. */
+ * queued, the daemon's goodbye is reported as such, any other response
+ * nobody asked for is a protocol error. */
 static int handle_unsolicited(pidrestore *c, Pidrestore__ServerMessage *msg, struct wire_packet *pkt)
 {
 	int r = 0;
@@ -275,8 +329,11 @@ static int handle_unsolicited(pidrestore *c, Pidrestore__ServerMessage *msg, str
 		r = queue_event(c, msg->event);
 		break;
 	case PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE:
-		r = set_error(c, -EPROTO, "pidrestored sent a response to request %llu, which is not pending",
-			      (unsigned long long)msg->response->id);
+		if (msg->response->id == 0)
+			r = report_goodbye(c, msg->response);
+		else
+			r = set_error(c, -EPROTO, "pidrestored sent a response to request %llu, which is not pending",
+				      (unsigned long long)msg->response->id);
 		break;
 	default:
 		break;
@@ -434,6 +491,9 @@ static int process_spec_build(pidrestore *c, Pidrestore__ProcessSpec *spec,
 				 target->n_pids, PIDRESTORE_MAX_LEVELS);
 	if (target->n_pids > 0 && !target->pids)
 		return set_error(c, -EINVAL, "target has n_pids but no pids");
+	if (target->n_pids > PIDRESTORE_MAX_PIDS && target->pids[PIDRESTORE_MAX_PIDS] != 0)
+		return set_error(c, -EINVAL, "%zu PIDs given; at most %d can be chosen: the kernel's clone3() sets at most %d levels' PIDs, innermost first, and gives the outermost level of a process %d namespaces deep a PID of its choice; give 0 for that level or leave it out",
+				 target->n_pids, PIDRESTORE_MAX_PIDS, PIDRESTORE_MAX_PIDS, PIDRESTORE_MAX_PIDS);
 	if (target->flags & ~PIDRESTORE_NEW_PIDNS)
 		return set_error(c, -EINVAL, "unknown target flags 0x%x", target->flags);
 
@@ -617,6 +677,13 @@ static int hello(pidrestore *c)
 		goto out;
 	}
 	c->version = reply->version;
+	for (size_t i = 0; i < reply->n_features; i++)
+		if (!reply->features[i])
+			continue;
+		else if (strcmp(reply->features[i], "release-uid") == 0)
+			c->can_release_uid = true;
+		else if (strcmp(reply->features[i], "kill-released-ids") == 0)
+			c->kill_tells_released = true;
 	c->max_tree_message_size = reply->has_max_tree_message_size ? reply->max_tree_message_size : 0;
 	if (c->max_tree_message_size > MAX_MESSAGE_SIZE)
 		c->max_tree_message_size = MAX_MESSAGE_SIZE;
@@ -938,11 +1005,34 @@ void pidrestore_raw_free(Pidrestore__ServerMessage *msg)
 		pidrestore__server_message__free_unpacked(msg, NULL);
 }
 
+int pidrestore_raw_process_spec(pidrestore *c, const pidrestore_target *target, Pidrestore__ProcessSpec *spec,
+				int *fds, size_t *n_fds, size_t cap)
+{
+	struct fd_list list = { 0 };
+	int r;
+
+	r = process_spec_build(c, spec, target, &list);
+	if (r < 0)
+		return r;
+	if (list.n > cap)
+		return set_error(c, -E2BIG, "the target names %zu fds; %zu fit", list.n, cap);
+	memcpy(fds, list.fds, list.n * sizeof(*fds));
+	*n_fds = list.n;
+	return 0;
+}
+
 _public_ int pidrestore_kill(pidrestore *c, const uint64_t *ids, size_t n, int sig)
+{
+	return pidrestore_kill_report(c, ids, n, sig, NULL, NULL);
+}
+
+_public_ int pidrestore_kill_report(pidrestore *c, const uint64_t *ids, size_t n, int sig, size_t *n_signalled,
+				    size_t *n_released)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
 	Pidrestore__KillRequest kill = PIDRESTORE__KILL_REQUEST__INIT;
 	Pidrestore__ServerMessage *msg = NULL;
+	const Pidrestore__KillReply *reply;
 	size_t signalled;
 	int r;
 
@@ -959,7 +1049,18 @@ _public_ int pidrestore_kill(pidrestore *c, const uint64_t *ids, size_t n, int s
 	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_KILL, &msg);
 	if (r < 0)
 		return r;
-	signalled = msg->response->kill->n_signalled_ids;
+	reply = msg->response->kill;
+	signalled = reply->n_signalled_ids;
+	if (reply->n_released_ids > signalled) {
+		pidrestore_raw_free(msg);
+		return set_error(c, -EPROTO, "pidrestored released %zu of the %zu processes it names", reply->n_released_ids,
+				 signalled);
+	}
+	/* An older daemon does not tell: (size_t)-1, unknown. */
+	if (n_released)
+		*n_released = c->kill_tells_released ? reply->n_released_ids : (size_t)-1;
+	if (n_signalled)
+		*n_signalled = c->kill_tells_released ? signalled - reply->n_released_ids : (size_t)-1;
 	pidrestore_raw_free(msg);
 	return signalled > INT_MAX ? INT_MAX : (int)signalled;
 }
@@ -1072,6 +1173,34 @@ out:
 	return r;
 }
 
+_public_ int pidrestore_release_user(pidrestore *c, uid_t uid)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReleaseRequest release = PIDRESTORE__RELEASE_REQUEST__INIT;
+	Pidrestore__ServerMessage *msg = NULL;
+	size_t released;
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	/* An older daemon would ignore the uid and release this connection's
+	 * reservations only, which is not what was asked. */
+	if (!c->can_release_uid)
+		return set_error(c, -EOPNOTSUPP, "pidrestored is older and cannot release a user's reservations over all of its connections; upgrade it, or release them by id");
+	release.has_all = true;
+	release.all = true;
+	release.has_uid = true;
+	release.uid = (uint32_t)uid;
+	req.body_case = PIDRESTORE__REQUEST__BODY_RELEASE;
+	req.release = &release;
+	r = pidrestore_raw_call(c, &req, NULL, 0, PIDRESTORE__RESPONSE__BODY_RELEASE, &msg);
+	if (r < 0)
+		return r;
+	released = msg->response->release->n_released_ids;
+	pidrestore_raw_free(msg);
+	return released > INT_MAX ? INT_MAX : (int)released;
+}
+
 _public_ int pidrestore_get_status(pidrestore *c, pidrestore_status *ret)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
@@ -1114,7 +1243,16 @@ out:
 	return r;
 }
 
-_public_ int pidrestore_wait_event(pidrestore *c, int timeout_ms, pidrestore_event *ev)
+/* Defined under a name of its own, bound to the name the header declares,
+ * version LIBPIDRESTORE_0.2; programs and pidrestorectl call it by that
+ * name. */
+int pidrestore_wait_event_2(pidrestore *c, int timeout_ms, pidrestore_event *ev);
+#ifdef SYMVER_BY_ASM
+__asm__(".symver pidrestore_wait_event_2, pidrestore_wait_event@@LIBPIDRESTORE_0.2");
+#endif
+
+_public_ _symver_("pidrestore_wait_event@@LIBPIDRESTORE_0.2") int pidrestore_wait_event_2(pidrestore *c, int timeout_ms,
+											 pidrestore_event *ev)
 {
 	struct timespec now, deadline = { 0 };
 
@@ -1159,6 +1297,38 @@ _public_ int pidrestore_wait_event(pidrestore *c, int timeout_ms, pidrestore_eve
 		if (r < 0)
 			return r;
 	}
+}
+
+/* pidrestore_event as LIBPIDRESTORE_0 had it, before by_uid and by_pid:
+ * a program built against that version passes a struct of this size, and
+ * its calls are bound to pidrestore_wait_event@LIBPIDRESTORE_0. */
+struct pidrestore_event_0 {
+	pidrestore_event_type type;
+	uint64_t id;
+	size_t n_pids;
+	pid_t pids[PIDRESTORE_MAX_LEVELS];
+	int exit_code;
+	int signal;
+	int core_dumped;
+};
+_Static_assert(offsetof(pidrestore_event, core_dumped) == offsetof(struct pidrestore_event_0, core_dumped),
+	       "pidrestore_event must start as LIBPIDRESTORE_0's did");
+
+int pidrestore_wait_event_0(pidrestore *c, int timeout_ms, struct pidrestore_event_0 *ev);
+#ifdef SYMVER_BY_ASM
+__asm__(".symver pidrestore_wait_event_0, pidrestore_wait_event@LIBPIDRESTORE_0");
+#endif
+
+_public_ _symver_("pidrestore_wait_event@LIBPIDRESTORE_0") int pidrestore_wait_event_0(pidrestore *c, int timeout_ms,
+										       struct pidrestore_event_0 *ev)
+{
+	pidrestore_event full;
+	int r;
+
+	r = pidrestore_wait_event_2(c, timeout_ms, ev ? &full : NULL);
+	if (r > 0)
+		memcpy(ev, &full, sizeof(*ev));
+	return r;
 }
 
 /* ------------------------------------------------------------------ trees */

@@ -20,7 +20,10 @@
 extern "C" {
 #endif
 
+/* A process has a PID at up to 33 pid namespace levels; a request may
+ * choose at most 32 of them (clone3()'s limit), innermost first. */
 #define PIDRESTORE_MAX_LEVELS 33
+#define PIDRESTORE_MAX_PIDS 32
 
 typedef struct pidrestore pidrestore;
 
@@ -86,9 +89,18 @@ int pidrestore_exec(pidrestore *c, uint64_t id, const pidrestore_command *cmd);
  * NULL. Returns the number released. */
 int pidrestore_release(pidrestore *c, const uint64_t *ids, size_t n);
 
+/* Releases every parked reservation of uid, over all of its connections;
+ * PIDRESTORE_UID_SELF: the caller's own uid. Another uid needs root (-EPERM).
+ * Each owning connection other than c gets a PIDRESTORE_EVENT_RELEASED.
+ * Returns the number released; -EOPNOTSUPP from a daemon that cannot. */
+#define PIDRESTORE_UID_SELF ((uid_t)-1)
+int pidrestore_release_user(pidrestore *c, uid_t uid);
+
 typedef enum pidrestore_event_type {
 	PIDRESTORE_EVENT_EXITED = 1,   /* a spawned/claimed process ended */
 	PIDRESTORE_EVENT_EXPIRED = 2,  /* a reservation's TTL ran out */
+	PIDRESTORE_EVENT_RELEASED = 3, /* another connection released a reservation */
+	PIDRESTORE_EVENT_CLAIMED = 4,  /* another connection claimed one; it is that one's now */
 } pidrestore_event_type;
 
 typedef struct pidrestore_event {
@@ -97,8 +109,11 @@ typedef struct pidrestore_event {
 	size_t n_pids;
 	pid_t pids[PIDRESTORE_MAX_LEVELS];
 	int exit_code;    /* EXITED: exit status, or -1 if killed by a signal */
-	int signal;       /* EXITED: the signal that killed it, else 0 */
+	int signal;       /* EXITED: the signal that killed it; RELEASED: the
+	                     signal of the kill request that released it; else 0 */
 	int core_dumped;
+	uid_t by_uid;     /* RELEASED, CLAIMED: who released or claimed it */
+	pid_t by_pid;     /* RELEASED, CLAIMED: its pid in the daemon's namespace, or 0 */
 } pidrestore_event;
 
 /* Waits up to timeout_ms (-1: forever, 0: poll) for the next event. Returns
@@ -128,6 +143,12 @@ int pidrestore_get_status(pidrestore *c, pidrestore_status *ret);
  * an id that is unknown or not the caller's fails the call (-ESRCH, -EPERM).
  * Returns the number signalled or released. */
 int pidrestore_kill(pidrestore *c, const uint64_t *ids, size_t n, int sig);
+
+/* pidrestore_kill(), telling apart what it did: *n_signalled programs got
+ * sig and *n_released reservations were released (each (size_t)-1 from an
+ * older daemon, which does not say). Either pointer may be NULL. */
+int pidrestore_kill_report(pidrestore *c, const uint64_t *ids, size_t n, int sig, size_t *n_signalled,
+			   size_t *n_released);
 
 typedef enum pidrestore_state {
 	PIDRESTORE_STATE_STARTING = 1,  /* a placeholder setting itself up */
@@ -165,6 +186,115 @@ int pidrestore_reload(pidrestore *c);
 
 /* The protocol version agreed with the daemon. */
 uint32_t pidrestore_protocol_version(const pidrestore *c);
+
+/* The queries below return one block of memory the library allocates: free
+ * it with free(). Callers never allocate these structs nor copy them, so
+ * later versions may add fields at their ends; arrays of structs are arrays
+ * of pointers for the same reason. A string the daemon did not send is NULL
+ * where a comment says "or NULL"; the others are never NULL. */
+
+typedef struct pidrestore_request_count {
+	const char *type;       /* "spawn", "reserve", ... */
+	const char *outcome;    /* "ok" or an errno name, e.g. "EPERM" */
+	uint64_t count;
+} pidrestore_request_count;
+
+typedef struct pidrestore_latency {
+	const char *type;       /* "spawn" (until exec'd), "reserve" (per request) */
+	uint64_t count;
+	uint64_t p50_usec, p90_usec, p99_usec, max_usec;
+} pidrestore_latency;
+
+/* Requests by type and outcome since the daemon started, and latencies. */
+typedef struct pidrestore_stats {
+	uint64_t uptime_usec;
+	size_t n_requests;
+	const pidrestore_request_count *const *requests;
+	size_t n_latencies;
+	const pidrestore_latency *const *latencies;
+} pidrestore_stats;
+
+int pidrestore_get_stats(pidrestore *c, pidrestore_stats **ret);
+
+typedef struct pidrestore_kernel_feature {
+	const char *name;       /* e.g. "clone3-set-tid", "SO_PEERPIDFD" */
+	int available;
+	int required;           /* the daemon cannot work without it */
+	const char *detail;     /* e.g. "pid_max 4194304", or NULL */
+	const char *without;    /* what the daemon does without it, or NULL */
+} pidrestore_kernel_feature;
+
+/* What the kernel offers, as the daemon sees it. */
+typedef struct pidrestore_kernel_check {
+	const char *kernel;     /* uname release, or NULL */
+	pid_t probed_by_pid;    /* the daemon's pid */
+	size_t n_features;
+	const pidrestore_kernel_feature *const *features;
+} pidrestore_kernel_check;
+
+int pidrestore_check_kernel(pidrestore *c, pidrestore_kernel_check **ret);
+
+typedef struct pidrestore_pid_range {
+	pid_t first, last;      /* inclusive */
+} pidrestore_pid_range;
+
+typedef struct pidrestore_grant {
+	const char *rule;       /* "grant #2 (pidrestored.conf:7)", or NULL */
+	size_t n_uids;
+	const uid_t *uids;
+	size_t n_gids;
+	const gid_t *gids;
+	size_t n_pids;
+	const pidrestore_pid_range *const *pids;
+	size_t n_namespaces;
+	const char *const *namespaces;  /* "host", "owned-by:UID", "any" */
+	int has_max_reservations;
+	uint32_t max_reservations;
+	int has_spawns_per_second;
+	uint32_t spawns_per_second;
+} pidrestore_grant;
+
+/* The policy in force: root sees every grant, another user those that
+ * name it, and its own limits (the smallest among its grants). */
+typedef struct pidrestore_policy {
+	size_t n_files;
+	const char *const *files;
+	int own_namespaces;
+	pid_t root_only_below;  /* 0: none */
+	size_t n_grants;
+	const pidrestore_grant *const *grants;
+	uint32_t grants_not_shown;
+	int has_max_reservations;
+	uint32_t max_reservations;
+	int has_spawns_per_second;
+	uint32_t spawns_per_second;
+} pidrestore_policy;
+
+int pidrestore_get_policy(pidrestore *c, pidrestore_policy **ret);
+
+typedef struct pidrestore_policy_level {
+	pid_t pid;
+	unsigned int depth;     /* below the daemon's pid namespace */
+	uint64_t pidns_inode;   /* 0: a namespace the request would create */
+	const char *rule;       /* the rule that allows it; NULL: refused */
+} pidrestore_policy_level;
+
+/* Whether uid may take the target's PIDs: only the policy is decided,
+ * nothing is created and PIDs in use are not looked for. */
+typedef struct pidrestore_verdict {
+	int allowed;
+	uid_t uid;
+	const char *message;    /* why not, when refused; or NULL */
+	const char *assumed;    /* for another uid: what it was taken to be; or NULL */
+	size_t n_levels;
+	const pidrestore_policy_level *const *levels;  /* innermost first */
+} pidrestore_verdict;
+
+/* uid PIDRESTORE_UID_SELF: the caller; another uid needs root. Returns 0
+ * with *ret filled whether allowed or not; a negative errno when the
+ * question could not be answered. */
+int pidrestore_check_policy(pidrestore *c, uid_t uid, const pidrestore_target *target,
+			    pidrestore_verdict **ret);
 
 /* ------------------------------------------------------------- trees
  * A whole process tree in one request, all or nothing: parents, sessions,

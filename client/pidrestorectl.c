@@ -40,6 +40,9 @@ static const struct option long_options[] = {
 	{ "no-legend", no_argument, NULL, OPT_NO_LEGEND },
 	{ "signal", required_argument, NULL, OPT_SIGNAL },
 	{ "local", no_argument, NULL, OPT_LOCAL },
+	{ "fd", required_argument, NULL, OPT_FD },
+	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "no-pager", no_argument, NULL, OPT_NO_PAGER },
 	{ "file", required_argument, NULL, OPT_FILE },
 	{ 0 },
 };
@@ -60,29 +63,36 @@ static const struct {
 	{ SEEN_NO_LEGEND, "--no-legend" },
 	{ SEEN_SIGNAL, "--signal" },
 	{ SEEN_LOCAL, "--local" },
+	{ SEEN_FD, "--fd" },
+	{ SEEN_QUIET, "--quiet" },
 	{ SEEN_FILE, "--file" },
 };
 
 static void print_help(void)
 {
-	printf("pidrestorectl [OPTIONS...] VERB [ARGS...]\n"
+	printf("pidrestorectl [OPTIONS...] [VERB [ARGS...]]\n"
 	       "\n"
 	       "Create processes with chosen PIDs through pidrestored.\n"
 	       "\n"
 	       "Verbs:\n"
-	       "  spawn --pid P[,P...] [--pidns PATH] [--new-pidns] [--no-wait] -- CMD [ARGS...]\n"
+	       "  spawn --pid P[,P...] [--pidns PATH] [--new-pidns] [--fd FD[:TARGET]...]\n"
+	       "        [--no-wait] -- CMD [ARGS...]\n"
 	       "                        Run CMD with these PIDs (innermost namespace first),\n"
 	       "                        this terminal's stdin/stdout/stderr, working directory\n"
 	       "                        and environment; wait for it and exit with its status\n"
+	       "  exec ID [--fd FD[:TARGET]...] [--no-wait] -- CMD [ARGS...]\n"
+	       "                        Run CMD in reservation ID (yours, from another\n"
+	       "                        pidrestorectl or program), as spawn runs it\n"
 	       "  reserve P[,P...] [P[,P...]...] [--pidns PATH] [--new-pidns] [--ttl SEC]\n"
 	       "                        Reserve one process per argument, all or nothing, and\n"
 	       "                        hold them until Ctrl-C, SIGTERM or the TTL\n"
-	       "  release ID...|--all   Release reservations and print how many were released\n"
+	       "  release ID...|--all [--uid USER]\n"
+	       "                        Release reservations and print how many were released\n"
 	       "  kill ID... [--signal SIG]\n"
 	       "                        Send SIG (default TERM) to programs the daemon\n"
 	       "                        started; reservations named are released\n"
 	       "  status                Show the daemon's version, uptime, policy files,\n"
-	       "                        kernel features and counters\n"
+	       "                        kernel features and counters (the default verb)\n"
 	       "  list [--all]          List reservations and running programs (yours; root:\n"
 	       "                        everyone's); --all adds those that ended lately\n"
 	       "  stats                 Requests by type and outcome, and spawn and reserve\n"
@@ -117,31 +127,76 @@ static void print_help(void)
 	       "     --new-pidns        spawn, reserve, policy --check: be pid 1 of a new pid\n"
 	       "                        namespace below the target; the first PID must\n"
 	       "                        then be 1\n"
-	       "     --no-wait          spawn: print the PIDs and exit at once\n"
+	       "     --fd FD[:TARGET]   spawn, exec: give the command this fd of\n"
+	       "                        pidrestorectl's as TARGET (default: the same number);\n"
+	       "                        may be repeated\n"
+	       "     --no-wait          spawn, exec: print the ID and PIDs and exit at once\n"
 	       "     --ttl SEC          reserve, tree: release the reservations after SEC\n"
 	       "                        seconds\n"
-	       "     --all              release: all reservations of this connection; those of\n"
-	       "                        a running 'reserve' go when it exits. list: also\n"
+	       "     --all              release: all your reservations, over all your\n"
+	       "                        connections (a running 'reserve' is told). list: also\n"
 	       "                        programs that ended lately\n"
 	       "     --signal SIG       kill: the signal, by name or number (default TERM)\n"
-	       "     --no-legend        list, stats, check: no column headers and no summary\n"
-	       "                        line\n"
 	       "     --check            policy: decide one request instead of listing rules\n"
-	       "     --uid USER         policy --check: the user (name or uid) to decide for\n"
-	       "                        (root only, for another user than you)\n"
+	       "     --uid USER         policy --check: the user to decide for; release\n"
+	       "                        --all: whose reservations. A name or uid as this\n"
+	       "                        user namespace has them; another user than you\n"
+	       "                        needs root\n"
 	       "     --local            check: probe from this process, not the daemon\n"
 	       "     --file TREE.json   tree: the JSON description of the tree\n"
-	       "     --json[=MODE]      status, reserve, list, stats, policy, check, tree:\n"
-	       "                        print JSON; MODE is short (one line, the default) or\n"
-	       "                        pretty\n"
+	       "     --json=MODE        spawn, exec, reserve, status, list, stats, policy,\n"
+	       "                        check, tree: print JSON; MODE is short (one line,\n"
+	       "                        also --json alone), pretty, or off (tables, the\n"
+	       "                        default)\n"
+	       "  -j                    Like --json=pretty on a terminal, else --json=short\n"
+	       "     --no-legend        spawn, exec, reserve, list, stats, policy --check,\n"
+	       "                        check: no column headers and no summary lines\n"
+	       "  -q --quiet            reserve, release, kill, reload: no messages of\n"
+	       "                        progress or success; policy --check, check: print\n"
+	       "                        nothing, the exit status is the answer\n"
+	       "     --no-pager         Do not pipe status, list, stats, policy, check or\n"
+	       "                        help into a pager on a terminal\n"
 	       "\n"
-	       "Exit status of spawn: the command's, or 128+N if signal N killed it; 125 if\n"
-	       "pidrestorectl or the daemon failed, 126 if the command cannot be executed, 127\n"
-	       "if it was not found. Other verbs: 0 on success, 1 on failure. Usage errors: 2.\n",
+	       "Exit status of spawn and exec: the command's, or 128+N if signal N killed\n"
+	       "it; 125 if pidrestorectl or the daemon failed, 126 if the command cannot be\n"
+	       "executed, 127 if it was not found. Other verbs: 0 on success, 1 on failure.\n"
+	       "Usage errors: 2.\n",
 	       PIDRESTORE_SOCKET_ENV, PIDRESTORE_DEFAULT_SOCKET);
 }
 
 /* ----------------------------------------------------------- arguments */
+
+/* --fd FD or --fd FD:TARGET, added to o->fds. */
+static int parse_fd_pass(const char *arg, struct options *o)
+{
+	struct fd_pass pass, *grown;
+	char *copy = strdup(arg), *target;
+	int r;
+
+	if (!copy) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return -ENOMEM;
+	}
+	target = strchr(copy, ':');
+	if (target)
+		*target++ = '\0';
+	r = parse_nonnegative(copy, &pass.fd);
+	if (r == 0)
+		r = parse_nonnegative(target ? target : copy, &pass.target);
+	free(copy);
+	if (r < 0) {
+		usage_error("invalid --fd '%s'; give FD or FD:TARGET, e.g. --fd 3 or --fd 5:3", arg);
+		return -EINVAL;
+	}
+	grown = realloc(o->fds, (o->n_fds + 1) * sizeof(*o->fds));
+	if (!grown) {
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return -ENOMEM;
+	}
+	o->fds = grown;
+	o->fds[o->n_fds++] = pass;
+	return 0;
+}
 
 static int parse_options(int argc, char **argv, const char *optstring, struct options *o)
 {
@@ -161,12 +216,32 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 			o->socket_path = optarg;
 			break;
 		case OPT_JSON:
-			if (optarg && strcmp(optarg, "pretty") == 0)
+			if (!optarg || strcmp(optarg, "short") == 0)
+				o->json_pretty = false;
+			else if (strcmp(optarg, "pretty") == 0)
 				o->json_pretty = true;
-			else if (optarg && strcmp(optarg, "short") != 0)
-				return usage_error("invalid --json=%s; use --json=short (one line) or --json=pretty", optarg);
-			o->json = true;
+			else if (strcmp(optarg, "off") != 0)
+				return usage_error("invalid --json=%s; use --json=short (one line), --json=pretty or --json=off", optarg);
+			o->json = !optarg || strcmp(optarg, "off") != 0;
 			o->seen |= SEEN_JSON;
+			break;
+		case OPT_JSON_AUTO:
+			/* As systemd's tools: indented for a person, one line for a program. */
+			o->json = true;
+			o->json_pretty = isatty(STDOUT_FILENO);
+			o->seen |= SEEN_JSON;
+			break;
+		case OPT_QUIET:
+			o->quiet = true;
+			o->seen |= SEEN_QUIET;
+			break;
+		case OPT_NO_PAGER:
+			o->no_pager = true;
+			break;
+		case OPT_FD:
+			if (parse_fd_pass(optarg, o) < 0)
+				return EXIT_USAGE;
+			o->seen |= SEEN_FD;
 			break;
 		case OPT_PID:
 			o->pid_list = optarg;
@@ -247,235 +322,29 @@ static int parse_options(int argc, char **argv, const char *optstring, struct op
 	return 0;
 }
 
-/* Blocks sigs and returns a signalfd for them, so that they are read in the
- * loop instead of ending the process. */
-static int signalfd_for(const int *sigs, size_t n, int *ret)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	for (size_t i = 0; i < n; i++)
-		sigaddset(&mask, sigs[i]);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
-		return -errno;
-	*ret = signalfd(-1, &mask, SFD_CLOEXEC);
-	return *ret < 0 ? -errno : 0;
-}
-
-/* Reads one signal from a signalfd; 0 when none is pending. */
-static int read_signal(int sfd)
-{
-	struct signalfd_siginfo si;
-	ssize_t n = read(sfd, &si, sizeof(si));
-
-	return n == (ssize_t)sizeof(si) ? (int)si.ssi_signo : 0;
-}
-
-/* Waits until the socket or the signalfd is readable. */
-static int wait_readable(pidrestore *c, int sfd, bool *ret_signal)
-{
-	struct pollfd pfd[2] = {
-		{ .fd = sfd, .events = POLLIN },
-		{ .fd = pidrestore_fd(c), .events = POLLIN },
-	};
-
-	if (poll(pfd, 2, -1) < 0)
-		return errno == EINTR ? 0 : -errno;
-	*ret_signal = pfd[0].revents & POLLIN;
-	return 0;
-}
-
-/* -------------------------------------------------------------- spawn */
-
-/* Exec errors the way env(1) reports them; anything else is ours. */
-static int spawn_exit_status(int r)
-{
-	switch (-r) {
-	case ENOENT:
-		return EXIT_NOT_FOUND;
-	case EACCES:
-	case ENOEXEC:
-	case ETXTBSY:
-	case ELOOP:
-	case ENAMETOOLONG:
-	case ENOTDIR:
-	case EISDIR:
-	case E2BIG:
-	case ELIBBAD:
-		return EXIT_CANNOT_EXECUTE;
-	default:
-		return EXIT_SPAWN_FAILED;
-	}
-}
-
-static int exit_status_of(const pidrestore_event *ev)
-{
-	if (ev->signal > 0)
-		return 128 + ev->signal;
-	if (ev->exit_code >= 0)
-		return ev->exit_code & 0xff;
-	fprintf(stderr, "pidrestorectl: pidrestored did not say how process %d ended\n",
-		ev->n_pids ? (int)ev->pids[0] : 0);
-	return EXIT_SPAWN_FAILED;
-}
-
-/* Forwards signals to the process until pidrestored reports its end. */
-static int wait_for_exit(pidrestore *c, const pidrestore_process *p, int sfd)
-{
-	for (;;) {
-		pidrestore_event ev;
-		bool have_signal = false;
-		int r;
-
-		/* Drains what the spawn call queued before polling the socket. */
-		r = pidrestore_wait_event(c, 0, &ev);
-		if (r < 0) {
-			report_failure("spawn", c, r);
-			fprintf(stderr, "pidrestorectl: process %d may still be running\n", (int)p->pids[0]);
-			return EXIT_SPAWN_FAILED;
-		}
-		if (r > 0) {
-			if (ev.type == PIDRESTORE_EVENT_EXITED && ev.id == p->id)
-				return exit_status_of(&ev);
-			continue;
-		}
-		r = wait_readable(c, sfd, &have_signal);
-		if (r < 0) {
-			fprintf(stderr, "pidrestorectl: cannot wait for process %d: %s\n", (int)p->pids[0], strerror(-r));
-			return EXIT_SPAWN_FAILED;
-		}
-		if (have_signal) {
-			int sig = read_signal(sfd);
-
-			if (sig > 0 && p->pidfd >= 0 && pr_pidfd_send_signal(p->pidfd, sig, NULL, 0) < 0 && errno != ESRCH)
-				fprintf(stderr, "pidrestorectl: cannot forward %s to process %d: %m\n",
-					sigabbrev_np(sig) ? sigabbrev_np(sig) : "a signal", (int)p->pids[0]);
-		}
-	}
-}
-
-static int verb_spawn(const struct options *o, char **args, size_t n_args)
-{
-	static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-	pid_t pids[PIDRESTORE_MAX_LEVELS];
-	int fd_map[3][2];
-	pidrestore_target target = { .pids = pids, .pidns_fd = -1 };
-	pidrestore_command cmd = { .program_fd = -1, .cwd_fd = -1, .fd_map = fd_map };
-	pidrestore_process p = { .pidfd = -1 };
-	pidrestore *c = NULL;
-	int sfd = -1, status = EXIT_SPAWN_FAILED, r;
-
-	if (!o->pid_list)
-		return usage_error("--pid is required; e.g. pidrestorectl spawn --pid 4242 -- sleep 10");
-	if (n_args == 0)
-		return usage_error("spawn needs a command to run; e.g. pidrestorectl spawn --pid 4242 -- sleep 10");
-	if (parse_pid_list(o->pid_list, "--pid", pids, &target.n_pids) < 0)
-		return EXIT_USAGE;
-	if (o->new_pidns)
-		target.flags |= PIDRESTORE_NEW_PIDNS;
-
-	cmd.path = args[0];
-	cmd.argv = args;
-	/* The command gets whichever of our stdin, stdout and stderr are open. */
-	for (int fd = 0; fd <= 2; fd++)
-		if (fcntl(fd, F_GETFD) >= 0) {
-			fd_map[cmd.n_fd_map][0] = fd;
-			fd_map[cmd.n_fd_map][1] = fd;
-			cmd.n_fd_map++;
-		}
-
-	if (open_pidns(o, "spawn", &target.pidns_fd) < 0)
-		goto out;
-	cmd.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cmd.cwd_fd < 0) {
-		fprintf(stderr, "pidrestorectl: spawn failed (%s): cannot open the working directory: %m\n",
-			strerrorname_np(errno));
-		goto out;
-	}
-	if (connect_daemon(o, "spawn", &c) < 0)
-		goto out;
-	/* Blocked before the process exists, so that no signal meant for it is
-	 * lost between its creation and the wait loop. */
-	if (!o->no_wait) {
-		r = signalfd_for(forwarded, sizeof(forwarded) / sizeof(forwarded[0]), &sfd);
-		if (r < 0) {
-			fprintf(stderr, "pidrestorectl: spawn failed (%s): cannot set up signal forwarding: %s\n",
-				strerrorname_np(-r), strerror(-r));
-			goto out;
-		}
-	}
-
-	r = pidrestore_spawn(c, &target, &cmd, &p);
-	if (r < 0) {
-		report_failure("spawn", c, r);
-		status = spawn_exit_status(r);
-		goto out;
-	}
-	if (o->no_wait) {
-		print_pids(stdout, p.pids, p.n_pids);
-		putchar('\n');
-		status = fflush(stdout) == 0 ? EXIT_SUCCESS : EXIT_SPAWN_FAILED;
-		goto out;
-	}
-	status = wait_for_exit(c, &p, sfd);
-out:
-	if (p.pidfd >= 0)
-		close(p.pidfd);
-	if (sfd >= 0)
-		close(sfd);
-	if (cmd.cwd_fd >= 0)
-		close(cmd.cwd_fd);
-	if (target.pidns_fd >= 0)
-		close(target.pidns_fd);
-	pidrestore_disconnect(c);
-	return status;
-}
-
 /* ------------------------------------------------------------- reserve */
 
-static void print_reservations(const struct options *o, const pidrestore_process *procs, size_t n)
-{
-	int id_width = 2;
-
-	if (o->json) {
-		struct json j;
-
-		json_start(&j, o);
-		json_array_begin(&j);
-		for (size_t i = 0; i < n; i++) {
-			json_object_begin(&j);
-			json_key(&j, "id");
-			json_uint(&j, procs[i].id);
-			json_key(&j, "pids");
-			json_pids(&j, procs[i].pids, procs[i].n_pids);
-			json_object_end(&j);
-		}
-		json_array_end(&j);
-		json_finish(&j);
-		return;
-	}
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(NULL, 0, "%" PRIu64, procs[i].id);
-
-		if (w > id_width)
-			id_width = w;
-	}
-	printf("%-*s PIDS\n", id_width, "ID");
-	for (size_t i = 0; i < n; i++) {
-		printf("%-*" PRIu64 " ", id_width, procs[i].id);
-		print_pids(stdout, procs[i].pids, procs[i].n_pids);
-		putchar('\n');
-	}
-}
-
 /* Marks the reservation an event is about as gone; returns how many remain. */
-static size_t forget_reservation(const pidrestore_event *ev, uint64_t *ids, size_t n)
+static size_t forget_reservation(const struct options *o, const pidrestore_event *ev, uint64_t *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		if (ids[i] != ev->id)
 			continue;
-		fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
-			ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
+		if (o->quiet)
+			;
+		else if (ev->type == PIDRESTORE_EVENT_RELEASED && ev->signal)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by a kill (SIG%s) from uid %u (pid %d).\n",
+				ev->id, sigabbrev_np(ev->signal) ? sigabbrev_np(ev->signal) : "?",
+				(unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else if (ev->type == PIDRESTORE_EVENT_RELEASED)
+			fprintf(stderr, "Reservation %" PRIu64 " was released by uid %u (pid %d).\n", ev->id,
+				(unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else if (ev->type == PIDRESTORE_EVENT_CLAIMED)
+			fprintf(stderr, "Reservation %" PRIu64 " was claimed by uid %u (pid %d); its program runs there.\n",
+				ev->id, (unsigned int)userns_uid_from_daemon(ev->by_uid), (int)ev->by_pid);
+		else
+			fprintf(stderr, "Reservation %" PRIu64 " %s.\n", ev->id,
+				ev->type == PIDRESTORE_EVENT_EXPIRED ? "expired" : "ended");
 		ids[i] = ids[--n];
 		break;
 	}
@@ -484,7 +353,7 @@ static size_t forget_reservation(const pidrestore_event *ev, uint64_t *ids, size
 
 /* Holds the reservations until a signal or until all have expired; then
  * releases what is left. */
-int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
+int hold_reservations(const struct options *o, pidrestore *c, uint64_t *ids, size_t n)
 {
 	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 	int sfd = -1, status = EXIT_FAILURE, r;
@@ -495,7 +364,8 @@ int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
 			strerrorname_np(-r), strerror(-r));
 		goto out;
 	}
-	fprintf(stderr, "Holding %zu reservation%s; press Ctrl-C to release.\n", n, n == 1 ? "" : "s");
+	if (!o->quiet)
+		fprintf(stderr, "Holding %zu reservation%s; press Ctrl-C to release.\n", n, n == 1 ? "" : "s");
 	while (n > 0) {
 		pidrestore_event ev;
 		bool have_signal = false;
@@ -506,7 +376,7 @@ int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
 			goto out;
 		}
 		if (r > 0) {
-			n = forget_reservation(&ev, ids, n);
+			n = forget_reservation(o, &ev, ids, n);
 			continue;
 		}
 		r = wait_readable(c, sfd, &have_signal);
@@ -526,7 +396,8 @@ int hold_reservations(pidrestore *c, uint64_t *ids, size_t n)
 			report_failure("release", c, r);
 			goto out;
 		}
-		fprintf(stderr, "Released %d reservation%s.\n", r, r == 1 ? "" : "s");
+		if (!o->quiet)
+			fprintf(stderr, "Released %d reservation%s.\n", r, r == 1 ? "" : "s");
 	}
 	status = EXIT_SUCCESS;
 out:
@@ -579,13 +450,13 @@ static int verb_reserve(const struct options *o, char **args, size_t n_args)
 		if (procs[i].pidfd >= 0)
 			close(procs[i].pidfd);
 	}
-	print_reservations(o, procs, n_args);
+	print_processes(o, procs, n_args);
 	/* A script reading the table must see it while the reservations are held. */
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "pidrestorectl: reserve failed: cannot write the reservations: %m\n");
 		goto out;
 	}
-	status = hold_reservations(c, ids, n_args);
+	status = hold_reservations(o, c, ids, n_args);
 out:
 	pidrestore_disconnect(c);
 	if (pidns_fd >= 0)
@@ -601,14 +472,20 @@ out:
 
 static int verb_release(const struct options *o, char **args, size_t n_args)
 {
+	uid_t daemon_uid = 0;
 	uint64_t *ids = NULL;
 	pidrestore *c = NULL;
 	int status = EXIT_FAILURE, r;
 
 	if (o->all && n_args > 0)
 		return usage_error("give reservation IDs or --all, not both");
+	if ((o->seen & SEEN_UID) && !o->all)
+		return usage_error("--uid goes with --all; e.g. pidrestorectl release --all --uid 1000");
 	if (!o->all && n_args == 0)
 		return usage_error("release needs reservation IDs or --all; e.g. pidrestorectl release 3 4");
+	if ((o->seen & SEEN_UID) && userns_uid_to_daemon(o->uid, &daemon_uid) < 0)
+		return usage_error("--uid %u has no mapping in this user namespace (see /proc/self/uid_map), "
+				   "so it owns no reservation; give a uid that the map has", (unsigned int)o->uid);
 	if (n_args > 0) {
 		status = parse_ids(args, n_args, "reservation ID", "IDs are the numbers reserve printed", &ids);
 		if (status != 0)
@@ -617,12 +494,16 @@ static int verb_release(const struct options *o, char **args, size_t n_args)
 	}
 	if (connect_daemon(o, "release", &c) < 0)
 		goto out;
-	r = pidrestore_release(c, ids, n_args);
+	if (o->all)
+		r = pidrestore_release_user(c, o->seen & SEEN_UID ? daemon_uid : PIDRESTORE_UID_SELF);
+	else
+		r = pidrestore_release(c, ids, n_args);
 	if (r < 0) {
 		report_failure("release", c, r);
 		goto out;
 	}
-	printf("Released %d reservation%s.\n", r, r == 1 ? "" : "s");
+	if (!o->quiet)
+		printf("Released %d reservation%s.\n", r, r == 1 ? "" : "s");
 	if (!o->all && (size_t)r < n_args) {
 		fprintf(stderr, "pidrestorectl: %zu of the %zu reservations were not released: "
 			"they do not exist or are not yours\n", n_args - (size_t)r, n_args);
@@ -751,23 +632,26 @@ static int verb_help(const struct options *o, char **args, size_t n_args)
 
 /* ---------------------------------------------------------------- main */
 
+#define TABLE (SEEN_JSON | SEEN_NO_LEGEND)
+
 static const struct verb verbs[] = {
-	{ "spawn", verb_spawn, true, SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_NO_WAIT,
+	{ "spawn", verb_spawn, true, 0, SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_NO_WAIT | SEEN_FD | TABLE, false,
 	  "pidrestorectl spawn --pid 4242 -- sleep 10" },
-	{ "reserve", verb_reserve, false, SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_TTL | SEEN_JSON,
+	{ "exec", verb_exec, true, 1, SEEN_NO_WAIT | SEEN_FD | TABLE, false, "pidrestorectl exec 7 -- myprog --restore" },
+	{ "reserve", verb_reserve, false, 0, SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_TTL | SEEN_QUIET | TABLE, false,
 	  "pidrestorectl reserve 4242 4243 --ttl 60" },
-	{ "release", verb_release, false, SEEN_ALL, "pidrestorectl release 3 4" },
-	{ "status", verb_status, false, SEEN_JSON, "pidrestorectl status --json" },
-	{ "list", verb_list, false, SEEN_ALL | SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl list --all" },
-	{ "stats", verb_stats, false, SEEN_JSON | SEEN_NO_LEGEND, "pidrestorectl stats --json" },
-	{ "kill", verb_kill, false, SEEN_SIGNAL, "pidrestorectl kill 7 --signal KILL" },
-	{ "policy", verb_policy, false, SEEN_CHECK | SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_JSON,
-	  "pidrestorectl policy --check --uid 1000 --pid 4242" },
-	{ "reload", verb_reload, false, 0, "pidrestorectl reload" },
-	{ "check", verb_check, false, SEEN_LOCAL | SEEN_NO_LEGEND | SEEN_JSON, "pidrestorectl check --local" },
-	{ "tree", verb_tree, false, SEEN_FILE | SEEN_PIDNS | SEEN_TTL | SEEN_JSON | SEEN_NO_LEGEND,
+	{ "release", verb_release, false, 0, SEEN_ALL | SEEN_UID | SEEN_QUIET, false, "pidrestorectl release 3 4" },
+	{ "status", verb_status, false, 0, SEEN_JSON, true, "pidrestorectl status --json" },
+	{ "list", verb_list, false, 0, SEEN_ALL | TABLE, true, "pidrestorectl list --all" },
+	{ "stats", verb_stats, false, 0, TABLE, true, "pidrestorectl stats --json" },
+	{ "kill", verb_kill, false, 0, SEEN_SIGNAL | SEEN_QUIET, false, "pidrestorectl kill 7 --signal KILL" },
+	{ "policy", verb_policy, false, 0, SEEN_CHECK | SEEN_UID | SEEN_PID | SEEN_PIDNS | SEEN_NEW_PIDNS | SEEN_QUIET | TABLE,
+	  true, "pidrestorectl policy --check --uid 1000 --pid 4242" },
+	{ "reload", verb_reload, false, 0, SEEN_QUIET, false, "pidrestorectl reload" },
+	{ "check", verb_check, false, 0, SEEN_LOCAL | SEEN_QUIET | TABLE, true, "pidrestorectl check --local" },
+	{ "tree", verb_tree, false, 0, SEEN_FILE | SEEN_PIDNS | SEEN_TTL | SEEN_QUIET | TABLE, false,
 	  "pidrestorectl tree --file job.json" },
-	{ "help", verb_help, false, 0, "pidrestorectl help" },
+	{ "help", verb_help, false, 0, 0, true, "pidrestorectl help" },
 };
 
 static int check_options_apply(const struct verb *v, const struct options *o)
@@ -779,42 +663,87 @@ static int check_options_apply(const struct verb *v, const struct options *o)
 	return 0;
 }
 
+/* Where a verb's own arguments start in argv (after the verb), parsed with
+ * the program name in front so that getopt's messages name pidrestorectl.
+ * Returns the verb's arguments (the leading ones first) in *ret, an array
+ * to free. */
+static int parse_verb_arguments(const struct verb *v, char *program, int n_after, char **after, struct options *o,
+				char ***ret, size_t *ret_n)
+{
+	int argc = n_after + 1;
+	const char *optstring = v->args_end_options ? "+hp:jq" : "hp:jq";
+	char **rest, **args;
+	size_t n_args = 0;
+	int r;
+
+	rest = calloc((size_t)argc + 1, sizeof(*rest));
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!rest || !args) {
+		free(rest);
+		free(args);
+		fprintf(stderr, "pidrestorectl: out of memory\n");
+		return EXIT_FAILURE;
+	}
+	rest[0] = program;
+	memcpy(rest + 1, after, sizeof(*rest) * (size_t)n_after);
+	optind = 0;
+	for (;;) {
+		r = parse_options(argc, rest, optstring, o);
+		if (r != 0)
+			goto out;
+		/* Stopped at an argument: a leading one is taken and options
+		 * go on after it; '+' makes getopt stop there. */
+		if (n_args >= v->leading_args || optind >= argc)
+			break;
+		args[n_args++] = rest[optind++];
+		optstring = "+hp:jq";
+	}
+	memcpy(args + n_args, rest + optind, sizeof(*args) * (size_t)(argc - optind));
+	n_args += (size_t)(argc - optind);
+	*ret = args;
+	*ret_n = n_args;
+	args = NULL;
+out:
+	free(rest);
+	free(args);
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .signal = SIGTERM };
 	const struct verb *v = NULL;
-	char **rest;
-	int n_rest, r;
+	const char *verb;
+	char **args = NULL;
+	size_t n_args = 0;
+	int n_after, r;
 
 	/* Options before the verb; '+' stops at the verb. */
-	r = parse_options(argc, argv, "+hp:", &o);
+	r = parse_options(argc, argv, "+hp:jq", &o);
 	if (r != 0)
-		return r;
-	if (optind >= argc)
-		return usage_error("missing verb; one of spawn, reserve, release, kill, status, list, stats, policy, reload, check (see pidrestorectl --help)");
+		goto out;
+	/* No verb: what the daemon is doing, as systemctl says without one. */
+	verb = optind < argc ? argv[optind] : "status";
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
-		if (strcmp(argv[optind], verbs[i].name) == 0)
+		if (strcmp(verb, verbs[i].name) == 0)
 			v = &verbs[i];
-	if (!v)
-		return usage_error("unknown verb '%s'; one of spawn, reserve, release, kill, status, list, stats, policy, reload, check (see pidrestorectl --help)",
-				   argv[optind]);
-
-	/* The verb's arguments, parsed again with the program name in front,
-	 * so that getopt's messages name pidrestorectl. */
-	n_rest = argc - optind;
-	rest = calloc((size_t)n_rest + 1, sizeof(*rest));
-	if (!rest) {
-		fprintf(stderr, "pidrestorectl: out of memory\n");
-		return EXIT_FAILURE;
+	if (!v) {
+		r = usage_error("unknown verb '%s'; one of spawn, exec, reserve, release, kill, status, list, stats, policy, reload, check (see pidrestorectl --help)",
+				verb);
+		goto out;
 	}
-	rest[0] = argv[0];
-	memcpy(rest + 1, argv + optind + 1, sizeof(*rest) * ((size_t)n_rest - 1));
-	optind = 0;
-	r = parse_options(n_rest, rest, v->args_end_options ? "+hp:" : "hp:", &o);
+	n_after = optind < argc ? argc - optind - 1 : 0;
+	r = parse_verb_arguments(v, argv[0], n_after, argv + argc - n_after, &o, &args, &n_args);
 	if (r == 0)
 		r = check_options_apply(v, &o);
-	if (r == 0)
-		r = v->run(&o, rest + optind, (size_t)(n_rest - optind));
-	free(rest);
+	if (r == 0) {
+		if (v->pages)
+			pager_open(&o);
+		r = v->run(&o, args, n_args);
+		pager_close();
+	}
+out:
+	free(args);
+	free(o.fds);
 	return r;
 }

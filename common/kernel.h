@@ -50,10 +50,15 @@
 #endif
 
 
-/* Most nested pid namespace levels the kernel allows (MAX_PID_NS_LEVEL),
- * so at most this many + 1 entries in set_tid. */
+/* The deepest pid namespace level the kernel allows (MAX_PID_NS_LEVEL; the
+ * initial namespace is level 0): a process has at most this many + 1 PIDs,
+ * one per level. */
 #define PR_MAX_PID_NS_LEVEL 32
 #define PR_MAX_LEVELS (PR_MAX_PID_NS_LEVEL + 1)
+/* But clone3() takes at most MAX_PID_NS_LEVEL entries in set_tid (EINVAL
+ * beyond): at most 32 PIDs can be chosen, and a process 32 namespaces deep
+ * gets its outermost PID from the kernel. */
+#define PR_MAX_SET_TID PR_MAX_PID_NS_LEVEL
 /* PID_MAX_LIMIT on 64-bit: no namespace's pid_max can exceed it. */
 #define PR_PID_MAX_LIMIT (4 * 1024 * 1024)
 

@@ -11,12 +11,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "kernel.h"
 #include "probe.h"
@@ -66,6 +70,14 @@ static const struct probe_feature_info feature_info[PROBE_N_FEATURES] = {
 	[PROBE_PID_MAX] = {
 		"pid_max", false, false,
 		"pidrestored assumes 32768 and refuses PIDs at or above it in its own pid namespace",
+	},
+	[PROBE_CGROUP_V1] = {
+		"cgroup-v1", false, true,
+		"no cgroup v1 hierarchy is mounted: a child joins the requester's cgroup v2 only, which is all there is",
+	},
+	[PROBE_SECCOMP_GET_FILTER] = {
+		"PTRACE_SECCOMP_GET_FILTER", false, true,
+		"a requester under a seccomp filter (the default of Docker, Podman and systemd-nspawn containers) is refused: pidrestored cannot read its filters to give them to its processes",
 	},
 };
 
@@ -518,6 +530,96 @@ static void probe_pid_max(struct probe_result *ret)
 		result(ret, false, PROBE_UNKNOWN_PREFIX "cannot read /proc/sys/kernel/pid_max (%s)", errno_name(-r));
 }
 
+/* The cgroup v1 hierarchies mounted at their root, by their controllers. */
+static void probe_cgroup_v1(struct probe_result *ret)
+{
+	char list[200] = "";
+	size_t used = 0;
+	int n = 0;
+	FILE *f = setmntent("/proc/self/mounts", "re");
+	struct mntent *m;
+
+	if (!f) {
+		result(ret, false, PROBE_UNKNOWN_PREFIX "cannot read /proc/self/mounts (%s)", errno_name(errno));
+		return;
+	}
+	while ((m = getmntent(f))) {
+		char opts[256], *save = NULL;
+
+		if (strcmp(m->mnt_type, "cgroup") != 0)
+			continue;
+		n++;
+		snprintf(opts, sizeof(opts), "%s", m->mnt_opts);
+		for (char *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (strcmp(o, "rw") == 0 || strcmp(o, "ro") == 0 || (strchr(o, '=') && strncmp(o, "name=", 5) != 0) ||
+			    strcmp(o, "relatime") == 0 || strncmp(o, "no", 2) == 0 || strcmp(o, "clone_children") == 0 ||
+			    strcmp(o, "xattr") == 0)
+				continue;
+			if (used + strlen(o) + 3 < sizeof(list))
+				used += (size_t)snprintf(list + used, sizeof(list) - used, "%s%s", used ? " " : "", o);
+		}
+	}
+	endmntent(f);
+	if (n == 0) {
+		result(ret, false, "none mounted");
+		return;
+	}
+	char v2[PATH_MAX];
+	bool hybrid = find_cgroup2_mount(v2, sizeof(v2)) == 0;
+
+	result(ret, true, "%s layout, %d hierarchies (%s); a child joins the requester's cgroup in each, pids.max checked first",
+	       hybrid ? "hybrid" : "legacy", n, list);
+}
+
+/* Reads the filter of a traced child of its own that installed one. */
+static void probe_seccomp_get_filter(struct probe_result *ret)
+{
+	struct sock_filter allow = BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	struct sock_fprog prog = { .len = 1, .filter = &allow };
+	int status, err;
+	long n;
+	pid_t child = fork();
+
+	if (child < 0) {
+		result(ret, false, PROBE_UNKNOWN_PREFIX "cannot fork (%s)", errno_name(errno));
+		return;
+	}
+	if (child == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL) < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+		    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+			_exit(1);
+		raise(SIGSTOP);
+		_exit(0);
+	}
+	/* It stops at once; a second is plenty, and the daemon must not wait
+	 * longer (a tool that traces the prober may keep it from stopping). */
+	status = 0;
+	for (int tries = 0; tries < 1000; tries++) {
+		pid_t r = waitpid(child, &status, WNOHANG | WUNTRACED);
+
+		if (r != 0)
+			break;
+		usleep(1000);
+	}
+	if (!WIFSTOPPED(status)) {
+		result(ret, false, PROBE_UNKNOWN_PREFIX "the probe's child could not be traced under a filter");
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		return;
+	}
+	n = ptrace((enum __ptrace_request)0x420c /* PTRACE_SECCOMP_GET_FILTER */, child, NULL, NULL);
+	err = errno;
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	if (n == 1)
+		result(ret, true, "a filter was read back; requesters under seccomp filters are served");
+	else if (err == EIO || err == EINVAL)
+		result(ret, false, "the kernel cannot read filters (%s; Linux 4.4 with CONFIG_CHECKPOINT_RESTORE)", errno_name(err));
+	else
+		result(ret, false, PROBE_UNKNOWN_PREFIX "the prober may not read filters (%s: it needs CAP_SYS_ADMIN and no seccomp filter of its own)",
+		       errno_name(err));
+}
+
 void probe_feature(enum probe_feature f, struct probe_result *ret)
 {
 	static void (*const probes[PROBE_N_FEATURES])(struct probe_result *) = {
@@ -531,6 +633,8 @@ void probe_feature(enum probe_feature f, struct probe_result *ret)
 		[PROBE_PIDFD_GET_PID_NAMESPACE] = probe_pidfd_get_pid_namespace,
 		[PROBE_CGROUP2] = probe_cgroup2,
 		[PROBE_PID_MAX] = probe_pid_max,
+		[PROBE_CGROUP_V1] = probe_cgroup_v1,
+		[PROBE_SECCOMP_GET_FILTER] = probe_seccomp_get_filter,
 	};
 
 	probes[f](ret);

@@ -14,6 +14,10 @@
  * before the clone. The holder sets every signal not in sig_default back to
  * its default disposition (an ignored signal stays ignored across exec), then
  * applies the setup in this order, each step as root unless noted:
+ *   0. joins the requester's cgroup in every cgroup v1 hierarchy, writing 0
+ *      to each cgroup.procs file that came with the setup (SCM_RIGHTS, opened
+ *      for writing by the daemon), before anything else; the v2 cgroup is
+ *      the one it was cloned into (CLONE_INTO_CGROUP)
  *   1. setsid(); oom_score_adj; rlimits; scheduling policy and nice, CPU
  *      affinity, I/O priority and personality as flagged
  *   2. setns() into every non-user namespace in ns_mask
@@ -29,6 +33,14 @@
  *   7. capset(prm, eff, inh), raise ambient caps, clear keep-caps
  *   8. umask; PR_SET_NO_NEW_PRIVS when HOLDER_SETUP_NO_NEW_PRIVS;
  *      PR_SET_DUMPABLE 0; close 4 and above
+ *   9. the requester's seccomp filters (n_filters of them), in the order
+ *      they were installed: its last privileged step. Without no_new_privs
+ *      the kernel takes a filter only from a holder of CAP_SYS_ADMIN, so
+ *      step 7 then keeps CAP_SYS_ADMIN effective (in the user namespace it
+ *      is in now) until the filters are in, and step 9 ends with the capset
+ *      of step 7 without it. From step 9 on, every system call the holder
+ *      makes (the capset, its report, the exec) passes the filters, as the
+ *      requester's own would.
  * then answers HOLDER_REPORT_READY (or HOLDER_REPORT_SETUP_FAILED naming the
  * step and errno, and exits 127) and parks, reading commands. End of stream on
  * the control socket means the daemon is gone: the holder exits.
@@ -71,13 +83,18 @@
  * The namespace helper (SPAWNER_PIDNS_HELPER). A pid namespace a requester
  * in another user namespace than the daemon's asks for must be owned by the
  * requester's user namespace, and the kernel gives a new pid namespace to
- * the user namespace its creator is in. So the spawner clones a helper (its
- * own child, not the daemon's) in the parent pid namespace, with these fds:
+ * the user namespace its creator is in. And the kernel creates a pid
+ * namespace (CLONE_NEWPID, unshare) only below its creator's *active* one:
+ * the spawner, which setns()es only its namespace for children, cannot make
+ * one below any namespace but the daemon's. So for both the spawner clones
+ * a helper (its own child, not the daemon's) in the parent pid namespace,
+ * with these fds:
  *
  *   3  HOLDER_FD_CONTROL   SOCK_SEQPACKET socket to the daemon
- *   5  HOLDER_FD_NS(HOLDER_NS_USER)  the requester's user namespace
+ *   5  HOLDER_FD_NS(HOLDER_NS_USER)  the requester's user namespace, when
+ *                          it is not the daemon's (else the slot is closed)
  *
- * The helper joins that user namespace, unshare(CLONE_NEWPID)s, marks itself
+ * The helper joins that user namespace if given, unshare(CLONE_NEWPID)s, marks itself
  * not dumpable, closes fd 5, answers one holder_report (HOLDER_REPORT_READY,
  * or HOLDER_REPORT_SETUP_FAILED with HOLDER_STEP_SETNS_USER or
  * HOLDER_STEP_NEW_PIDNS), and then waits for end of stream on fd 3 and
@@ -91,8 +108,8 @@
 
 #include <stdint.h>
 
-#define HOLDER_PROTO_MAGIC 0x70724805u /* "prH" + version 5 */
-#define SPAWNER_PROTO_MAGIC 0x70725302u /* "prS" + version 2 */
+#define HOLDER_PROTO_MAGIC 0x70724806u /* "prH" + version 6 */
+#define SPAWNER_PROTO_MAGIC 0x70725304u /* "prS" + version 4 */
 
 #define HOLDER_FD_CONTROL 3
 #define HOLDER_FD_ROOT 4
@@ -135,6 +152,13 @@ enum holder_setup_flags {
 #define HOLDER_CPU_WORDS 16 /* affinity masks of up to 1024 CPUs */
 
 #define HOLDER_RLIMIT_COUNT 16 /* RLIM_NLIMITS on Linux */
+/* The kernel's own bounds on a task's filters: 4096 instructions each
+ * (BPF_MAXINSNS), and 32768 for all of them, each counting 4 more
+ * (MAX_INSNS_PER_PATH). */
+#define HOLDER_MAX_FILTER_INSNS 4096
+#define HOLDER_MAX_FILTER_PATH 32768
+#define HOLDER_FILTER_PATH_COST 4
+#define HOLDER_MAX_CGROUP1 32 /* cgroup v1 hierarchies: 16 controllers, and names */
 #define HOLDER_MAX_GROUPS 65536 /* NGROUPS_MAX */
 
 struct holder_rlimit {
@@ -143,7 +167,11 @@ struct holder_rlimit {
 };
 
 /* daemon -> holder, once, first message. Followed in the same packet by
- * n_groups uint32_t supplementary group ids. */
+ * n_groups uint32_t supplementary group ids, then n_filters seccomp filters,
+ * oldest (outermost) first, each a struct holder_filter and its n_insns
+ * classic BPF instructions (struct sock_filter, 8 bytes each); their
+ * instructions, plus HOLDER_FILTER_PATH_COST for each, add up to at most
+ * HOLDER_MAX_FILTER_PATH. SCM_RIGHTS carries cgroup1_fds fds, nothing else. */
 struct holder_setup {
 	uint32_t magic;
 	uint32_t flags;        /* enum holder_setup_flags */
@@ -170,9 +198,19 @@ struct holder_setup {
 	int32_t nice;
 	uint32_t ioprio;
 	uint32_t personality;
-	uint32_t reserved;
+	uint32_t n_filters;    /* seccomp filters to install (step 9) */
 	uint64_t cpu_affinity[HOLDER_CPU_WORDS];
+	uint32_t cgroup1_fds;  /* cgroup.procs fds in SCM_RIGHTS to join (step 0),
+	                          at most HOLDER_MAX_CGROUP1 */
+	uint32_t reserved;
 	/* uint32_t groups[n_groups]; */
+	/* n_filters x { struct holder_filter; uint64_t insns[n_insns]; } */
+};
+
+/* One seccomp filter of the setup. */
+struct holder_filter {
+	uint32_t n_insns;      /* 1..HOLDER_MAX_FILTER_INSNS */
+	uint32_t flags;        /* SECCOMP_FILTER_FLAG_LOG or 0, as the requester's had */
 };
 
 enum holder_cmd_type {
@@ -260,6 +298,8 @@ enum holder_step {
 	/* The requester's user has as many processes as its RLIMIT_NPROC
 	 * allows: a fork of the requester would have failed (EAGAIN). */
 	HOLDER_STEP_NPROC,
+	HOLDER_STEP_SECCOMP,      /* installing a seccomp filter (step 9) */
+	HOLDER_STEP_CGROUP1,      /* joining a cgroup v1 hierarchy (step 0) */
 	HOLDER_STEP_BLOB_MAP,     /* mapping the blob at its address */
 	HOLDER_STEP_BLOB_THREADS, /* the node's threads are not as the command says */
 };
@@ -289,12 +329,12 @@ enum spawner_flags {
 	 * cannot open one itself (valgrind 3.19 hides pidfd_open). */
 	SPAWNER_OPEN_PIDFD = 1u << 4,
 	/* A namespace helper (above), in the pid namespace of SPAWNER_IN_PIDNS
-	 * or the daemon's; slot_mask names exactly HOLDER_FD_CONTROL and
-	 * HOLDER_FD_NS(HOLDER_NS_USER); no PIDs. */
+	 * or the daemon's; slot_mask names HOLDER_FD_CONTROL and, to join one,
+	 * HOLDER_FD_NS(HOLDER_NS_USER), nothing else; no PIDs. */
 	SPAWNER_PIDNS_HELPER = 1u << 5,
 };
 
-#define SPAWNER_MAX_PIDS 33    /* MAX_PID_NS_LEVEL + 1 */
+#define SPAWNER_MAX_PIDS 32    /* clone3()'s set_tid takes at most MAX_PID_NS_LEVEL */
 
 /* daemon -> spawner. SCM_RIGHTS carries, in order: the pid namespace (if
  * SPAWNER_IN_PIDNS), the cgroup (if SPAWNER_INTO_CGROUP), then one fd per bit

@@ -262,8 +262,10 @@ static int check_level(const struct policy *policy, const struct policy_request 
 	}
 	describe_ns(lv, ns, sizeof(ns));
 	/* The floor comes before the grants: no grant lets a user squat the
-	 * PIDs services expect. */
-	if (lv->pid < policy->root_only_below)
+	 * PIDs services expect. A namespace the request creates has no
+	 * services yet, and its init is pid 1 whatever was asked: its level
+	 * squats on nothing, and only the grants decide it. */
+	if (lv->pid < policy->root_only_below && !lv->is_new)
 		return why_set(why, EPERM, "pid %d at level %u (%s): uid %u may not take it: PIDs below %d are reserved for root (RootOnlyBelow=)%s",
 			       lv->pid, lv->depth, ns, req->uid, policy->root_only_below, root_note(req));
 	g = find_grant(policy, req, lv);

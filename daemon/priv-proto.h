@@ -47,7 +47,8 @@
  *   SPAWN    struct priv_process, then struct priv_exec and its trailer
  *   RESERVE  n_items struct priv_process; arg: ttl_sec (PRIV_REQ_HAS_ARG)
  *   EXEC     uint64_t reservation id, then struct priv_exec and its trailer
- *   RELEASE  n_items uint64_t ids; PRIV_REQ_ALL
+ *   RELEASE  n_items uint64_t ids; PRIV_REQ_ALL; arg: the uid whose
+ *            reservations all names (PRIV_REQ_HAS_ARG)
  *   KILL     n_items uint64_t ids; arg: the signal (PRIV_REQ_HAS_ARG)
  *   LIST     PRIV_REQ_ALL
  *   POLICY   with PRIV_REQ_CHECK a struct priv_process; arg: the uid asked

@@ -169,6 +169,10 @@ long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t 
 	case PIDRESTORE__REQUEST__BODY_RELEASE:
 		if (req->release->has_all && req->release->all)
 			r.flags |= PRIV_REQ_ALL;
+		if (req->release->has_uid) {
+			r.flags |= PRIV_REQ_HAS_ARG;
+			r.arg = req->release->uid;
+		}
 		break;
 	case PIDRESTORE__REQUEST__BODY_LIST:
 		if (req->list->has_all && req->list->all)
@@ -467,6 +471,8 @@ static int take_body(struct privmsg_request *r, struct reader *rd, const struct 
 		req->release->n_reservation_ids = pr->n_items;
 		req->release->has_all = all;
 		req->release->all = all;
+		req->release->has_uid = has_arg;
+		req->release->uid = pr->arg;
 		break;
 	case PRIV_BODY_KILL:
 		BODY(kill, Pidrestore__KillRequest, pidrestore__kill_request__init);

@@ -11,14 +11,22 @@ PACKAGES=(
 	# tests: setpriv, unshare, mount, timeout, systemd-socket-activate and
 	# systemd-analyze; jq reads --json output and journal records
 	util-linux mount coreutils systemd jq
-	# tests: pgrep and ps (not in a minimal image)
-	procps
+	# tests: pgrep and ps (not in a minimal image); script(1) gives
+	# pidrestorectl a terminal (pager, -j); zsh parses its completion
+	procps bsdutils zsh
 	# tests: manual pages render without warnings, and pass mandoc's lint
 	man-db groff-base mandoc
 	# fuzz targets: clang and its runtimes (libFuzzer, ASan, UBSan)
 	clang libclang-rt-dev
 	# the daemon's leak check (scripts/test.sh step 4)
 	valgrind
+	# tests/integration/containers-*.sh: a restorer inside real runtimes,
+	# rootless bubblewrap and podman (runc for hybrid cgroup hosts, where
+	# crun refuses rootless containers; uidmap, slirp4netns, fuse-overlayfs
+	# for podman's ordinary rootless use) and systemd-nspawn
+	bubblewrap podman runc uidmap slirp4netns fuse-overlayfs systemd-container
+	# ... which compare how system calls fail in a container and in its child
+	python3
 	# tests/dist: a build with Debian's default flags (dpkg-buildflags), and
 	# the Debian packages built, checked and installed (debian-package.sh)
 	dpkg-dev debhelper lintian

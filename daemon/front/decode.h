@@ -17,7 +17,7 @@
  * checks all that can be checked without a connection:
  *   - fd_count matches n_fds, and only spawn, reserve, exec, policy, tree
  *     and a tree's claims carry fds;
- *   - every ProcessSpec: at most PR_MAX_LEVELS PIDs, none negative, and with
+ *   - every ProcessSpec: at most PR_MAX_SET_TID PIDs, none negative, and with
  *     new_pidns an innermost PID of 1 or 0;
  *   - every ExecSpec: a program (path or fd), no NUL byte in the path, the
  *     arguments or the environment, a path shorter than PATH_MAX, at most

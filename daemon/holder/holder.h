@@ -14,4 +14,4 @@ void spawner_run_if_asked(void);
 
 /* The namespace helper, from its first step: its fds at the slots
  * holder-proto.h gives and every signal blocked. */
-__attribute__((noreturn)) void pidns_helper_run(void);
+__attribute__((noreturn)) void pidns_helper_run(int join_userns);

@@ -30,15 +30,24 @@ struct holder_setup;
 /* Checks a received setup of len bytes (its groups included): 0 or -EPROTO. */
 int setup_validate(const struct holder_setup *s, size_t len);
 
-/* The process-wide part of a setup, made as root: setsid(), oom score,
- * rlimits, scheduling, every namespace but the user one, the root
- * directory. 0, or a negative errno with *step naming what failed. */
-int setup_process(const struct holder_setup *s, uint32_t *step);
+/* The process-wide part of a setup, made as root: cgroup v1 joins (the
+ * setup's cgroup1_fds fds of cgroup1), setsid(), oom score, rlimits,
+ * scheduling, every namespace but the user one, the root directory. 0, or
+ * a negative errno with *step naming what failed. */
+int setup_process(const struct holder_setup *s, const int *cgroup1, uint32_t *step);
 
 /* Pieces of the credential drop, each for the calling thread only. */
 int bounding_set_restrict(uint32_t cap_last, uint64_t keep);
-int caps_set(const struct holder_setup *s);
+/* The requester's capabilities, plus extra in the permitted and effective
+ * sets. */
+int caps_set(const struct holder_setup *s, uint64_t extra);
 int ambient_set(uint64_t ambient);
+/* CAP_SYS_ADMIN when the setup's seccomp filters need it to be installed
+ * (no no_new_privs), else 0: for caps_set() until filters_install(). */
+uint64_t caps_kept_for_filters(const struct holder_setup *s);
+/* The setup's filters (at filters, after its groups), oldest first, for the
+ * calling thread; then the capabilities exactly as the requester's. */
+int filters_install(const struct holder_setup *s, const void *filters, uint32_t *step);
 
 /* Reads the setup the daemon queued before starting the holder and applies
  * it. Returns 0, or a negative errno with *step naming what failed. */

@@ -21,12 +21,33 @@ static const int ns_clone_flag[HOLDER_NS_COUNT] = {
 	 HOLDER_SETUP_AFFINITY | HOLDER_SETUP_IOPRIO | HOLDER_SETUP_PERSONALITY | HOLDER_SETUP_NPROC | \
 	 HOLDER_SETUP_NPROC_EXEMPT)
 
+/* The filters follow the groups; each must be whole, within the kernel's
+ * bounds, and together they must fill the packet exactly. */
+static int filters_validate(const struct holder_setup *s, size_t len)
+{
+	size_t at = sizeof(*s) + (size_t)s->n_groups * sizeof(uint32_t);
+	uint32_t path = 0;
+
+	for (uint32_t i = 0; i < s->n_filters; i++) {
+		const struct holder_filter *f = (const void *)((const char *)s + at);
+
+		if (len - at < sizeof(*f) || f->n_insns == 0 || f->n_insns > HOLDER_MAX_FILTER_INSNS ||
+		    (f->flags & ~(uint32_t)SYS_SECCOMP_FILTER_FLAG_LOG))
+			return -EPROTO;
+		path += f->n_insns + HOLDER_FILTER_PATH_COST;
+		if (path > HOLDER_MAX_FILTER_PATH || len - at - sizeof(*f) < (size_t)f->n_insns * 8)
+			return -EPROTO;
+		at += sizeof(*f) + (size_t)f->n_insns * 8;
+	}
+	return at == len && s->cgroup1_fds <= HOLDER_MAX_CGROUP1 ? 0 : -EPROTO;
+}
+
 int setup_validate(const struct holder_setup *s, size_t len)
 {
 	if (len < sizeof(*s) || s->magic != HOLDER_PROTO_MAGIC)
 		return -EPROTO;
 	if (s->n_groups > HOLDER_MAX_GROUPS ||
-	    len != sizeof(*s) + (size_t)s->n_groups * sizeof(uint32_t))
+	    len < sizeof(*s) + (size_t)s->n_groups * sizeof(uint32_t) || filters_validate(s, len) < 0)
 		return -EPROTO;
 	if ((s->flags & ~SETUP_KNOWN_FLAGS) || (s->ns_mask >> HOLDER_NS_COUNT) ||
 	    (s->rlimit_mask >> HOLDER_RLIMIT_COUNT) || s->cap_last > 63)
@@ -68,7 +89,9 @@ int bounding_set_restrict(uint32_t cap_last, uint64_t keep)
 	return 0;
 }
 
-int caps_set(const struct holder_setup *s)
+/* The requester's capabilities, plus extra in the permitted and effective
+ * sets. */
+int caps_set(const struct holder_setup *s, uint64_t extra)
 {
 	struct __user_cap_header_struct header = {
 		.version = _LINUX_CAPABILITY_VERSION_3,
@@ -77,11 +100,44 @@ int caps_set(const struct holder_setup *s)
 	struct __user_cap_data_struct data[2];
 
 	for (int i = 0; i < 2; i++) {
-		data[i].effective = (uint32_t)(s->cap_eff >> (32 * i));
-		data[i].permitted = (uint32_t)(s->cap_prm >> (32 * i));
+		data[i].effective = (uint32_t)((s->cap_eff | extra) >> (32 * i));
+		data[i].permitted = (uint32_t)((s->cap_prm | extra) >> (32 * i));
 		data[i].inheritable = (uint32_t)(s->cap_inh >> (32 * i));
 	}
 	return sys_capset(&header, data);
+}
+
+/* Without no_new_privs, the kernel takes a seccomp filter only from a task
+ * with CAP_SYS_ADMIN in its user namespace (TREES.md §2 rule 10): kept
+ * until step 9 when there are filters to install. */
+uint64_t caps_kept_for_filters(const struct holder_setup *s)
+{
+	if (s->n_filters == 0 || (s->flags & HOLDER_SETUP_NO_NEW_PRIVS))
+		return 0;
+	return (uint64_t)1 << CAP_SYS_ADMIN;
+}
+
+/* Step 9: the filters, oldest first, so that they stack as the requester's
+ * do; then the capabilities exactly as the requester's. */
+int filters_install(const struct holder_setup *s, const void *filters, uint32_t *step)
+{
+	const char *at = filters;
+	int r;
+
+	*step = HOLDER_STEP_SECCOMP;
+	for (uint32_t i = 0; i < s->n_filters; i++) {
+		const struct holder_filter *f = (const void *)at;
+		struct sys_sock_fprog prog = { .len = (unsigned short)f->n_insns, .filter = f + 1 };
+
+		r = sys_seccomp_filter(f->flags, &prog);
+		if (r < 0)
+			return r;
+		at += sizeof(*f) + (size_t)f->n_insns * 8;
+	}
+	if (!caps_kept_for_filters(s))
+		return 0;
+	*step = HOLDER_STEP_CAPS;
+	return caps_set(s, 0);
 }
 
 int ambient_set(uint64_t ambient)
@@ -173,12 +229,29 @@ static int nproc_after_uid_change(const struct holder_setup *s)
 	return r == -EAGAIN ? r : 0;
 }
 
+/* Step 0: writing 0 to a cgroup.procs file moves the writer. */
+static int cgroups_join(const int *fds, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		long r = sys_write(fds[i], "0", 1);
+
+		if (r < 0)
+			return (int)r;
+	}
+	return 0;
+}
+
 /* The part of the setup that holds for the whole process and is made as
- * root: session, limits, scheduling, namespaces but the user one, root
- * directory. */
-int setup_process(const struct holder_setup *s, uint32_t *step)
+ * root: cgroup v1 joins, session, limits, scheduling, namespaces but the
+ * user one, root directory. */
+int setup_process(const struct holder_setup *s, const int *cgroup1, uint32_t *step)
 {
 	int r;
+
+	*step = HOLDER_STEP_CGROUP1;
+	r = cgroups_join(cgroup1, s->cgroup1_fds);
+	if (r < 0)
+		return r;
 
 	*step = HOLDER_STEP_SETSID;
 	r = sys_setsid();
@@ -237,10 +310,10 @@ int setup_process(const struct holder_setup *s, uint32_t *step)
 
 /* Applies a validated setup in the order holder-proto.h gives. Returns 0, or
  * a negative errno with *step naming what failed. */
-static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uint32_t *step)
+static int setup_apply(const struct holder_setup *s, const uint32_t *groups, const int *cgroup1, uint32_t *step)
 {
 	int keep_caps;
-	int r = setup_process(s, step);
+	int r = setup_process(s, cgroup1, step);
 
 	if (r < 0)
 		return r;
@@ -292,7 +365,7 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 	}
 
 	*step = HOLDER_STEP_CAPS;
-	r = caps_set(s);
+	r = caps_set(s, caps_kept_for_filters(s));
 	if (r < 0)
 		return r;
 
@@ -326,10 +399,13 @@ static int setup_apply(const struct holder_setup *s, const uint32_t *groups, uin
 		return r;
 
 	/* Entering the root left the working directory there already. */
-	if (s->flags & HOLDER_SETUP_CHROOT)
-		return 0;
-	*step = HOLDER_STEP_CHROOT;
-	return sys_chdir("/");
+	if (!(s->flags & HOLDER_SETUP_CHROOT)) {
+		*step = HOLDER_STEP_CHROOT;
+		r = sys_chdir("/");
+		if (r < 0)
+			return r;
+	}
+	return filters_install(s, groups + s->n_groups, step);
 }
 
 /* A setup without many groups fits here; a larger one gets a mapping of
@@ -353,7 +429,7 @@ int setup_run(uint32_t *step)
 	n = packet_peek(HOLDER_FD_CONTROL, SYS_MSG_DONTWAIT, &has_fds);
 	if (n < 0)
 		return (int)n;
-	if (has_fds || (size_t)n < sizeof(struct holder_setup))
+	if ((size_t)n < sizeof(struct holder_setup))
 		return -EPROTO;
 
 	if ((size_t)n > sizeof(small)) {
@@ -363,26 +439,35 @@ int setup_run(uint32_t *step)
 			return (int)(long)buf;
 	}
 
+	uint64_t control[SYS_CMSG_SPACE(HOLDER_MAX_CGROUP1 * sizeof(int)) / sizeof(uint64_t) + 1];
+	int cgroup1[HOLDER_MAX_CGROUP1];
+	unsigned int n_fds = 0;
 	struct iovec iov = { .iov_base = buf, .iov_len = (size_t)n };
-	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1 };
+	struct sys_msghdr msg = { .iov = &iov, .iovlen = 1, .control = control, .controllen = sizeof(control) };
 	long got;
 
 	do
-		got = sys_recvmsg(HOLDER_FD_CONTROL, &msg, SYS_MSG_DONTWAIT);
+		got = sys_recvmsg(HOLDER_FD_CONTROL, &msg, SYS_MSG_DONTWAIT | SYS_MSG_CMSG_CLOEXEC);
 	while (got == -EINTR);
 
+	if (got >= 0)
+		n_fds = sys_cmsg_fds(&msg, cgroup1, 0, HOLDER_MAX_CGROUP1);
 	if (got < 0)
 		r = (int)got;
 	else if (msg.flags & (SYS_MSG_TRUNC | SYS_MSG_CTRUNC))
 		r = -EPROTO;
 	else
 		r = setup_validate(buf, (size_t)got);
+	if (r == 0 && n_fds != ((const struct holder_setup *)buf)->cgroup1_fds)
+		r = -EPROTO;
 	if (r == 0) {
 		const struct holder_setup *s = buf;
 
 		signals_reset_dispositions(s->sig_default);
-		r = setup_apply(s, (const uint32_t *)(s + 1), step);
+		r = setup_apply(s, (const uint32_t *)(s + 1), cgroup1, step);
 	}
+	for (unsigned int i = 0; i < n_fds; i++)
+		sys_close(cgroup1[i]);
 	if (map_len)
 		sys_munmap(buf, map_len);
 	return r;

@@ -114,7 +114,7 @@ static long request_receive(struct spawner_request *req, struct spawner_fds *fds
 	    ((req->flags & SPAWNER_OPEN_PIDFD) && (req->flags != SPAWNER_OPEN_PIDFD || req->n_pids != 1)) ||
 	    ((req->flags & SPAWNER_PIDNS_HELPER) &&
 	     ((req->flags & ~(SPAWNER_PIDNS_HELPER | SPAWNER_IN_PIDNS)) || req->n_pids != 0 ||
-	      req->slot_mask != (1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER)))))
+	      (req->slot_mask & ~(1u << HOLDER_FD_NS(HOLDER_NS_USER))) != 1u << HOLDER_FD_CONTROL)))
 		return -EPROTO;
 	return fds_assign(req, fds) < 0 ? -EPROTO : n;
 }
@@ -133,7 +133,7 @@ __attribute__((noreturn)) static void child_become(const struct spawner_request 
 	}
 	sys_close_range(HOLDER_FD_LAST + 1, ~0U, 0);
 	if (req->flags & SPAWNER_PIDNS_HELPER)
-		pidns_helper_run();
+		pidns_helper_run(fds->slot[HOLDER_FD_NS(HOLDER_NS_USER)] >= 0);
 	/* The spawner's own SIGCHLD disposition, which the program must not
 	 * inherit. */
 	sys_rt_sigaction(SYS_SIGCHLD, &dfl);

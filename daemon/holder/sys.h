@@ -284,6 +284,21 @@ static inline int sys_capset(const struct __user_cap_header_struct *hdr,
 	return (int)sys_call(__NR_capset, hdr, data, 0, 0, 0, 0);
 }
 
+/* A classic BPF program as seccomp(SECCOMP_SET_MODE_FILTER) takes it
+ * (struct sock_fprog). */
+struct sys_sock_fprog {
+	unsigned short len;
+	const void *filter;
+};
+
+#define SYS_SECCOMP_SET_MODE_FILTER 1
+#define SYS_SECCOMP_FILTER_FLAG_LOG 2
+
+static inline int sys_seccomp_filter(unsigned int flags, const struct sys_sock_fprog *prog)
+{
+	return (int)sys_call(__NR_seccomp, SYS_SECCOMP_SET_MODE_FILTER, flags, prog, 0, 0, 0);
+}
+
 static inline int sys_umask(uint32_t mask)
 {
 	return (int)sys_call(__NR_umask, mask, 0, 0, 0, 0, 0);

@@ -317,6 +317,9 @@ static int build_receive(void)
 	 * made for each process by the kernel as it clones threads. */
 	if (tree.setup->flags & HOLDER_SETUP_NPROC)
 		return -EPROTO;
+	/* Its setup comes without fds: no cgroup v1 hierarchy to join. */
+	if (tree.setup->cgroup1_fds)
+		return -EPROTO;
 	tree.plan_map = packet_take(&tree.plan_map_len, &len, &err);
 	if (!tree.plan_map)
 		return err;
@@ -345,7 +348,7 @@ __attribute__((noreturn)) static void builder_run(void)
 	tree.in_user_ns = (tree.setup->ns_mask & (1u << HOLDER_NS_USER)) != 0;
 	signals_reset_dispositions(tree.setup->sig_default);
 	/* setsid() here makes OUTER: the builder's session and group. */
-	r = setup_process(tree.setup, &step);
+	r = setup_process(tree.setup, NULL, &step);
 	if (r == 0 && !(tree.setup->flags & HOLDER_SETUP_CHROOT))
 		r = sys_chdir("/");
 	if (r < 0)

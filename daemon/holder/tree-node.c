@@ -105,7 +105,7 @@ static int identity_drop_thread(uint32_t *step)
 	*step = HOLDER_STEP_CAPS;
 	r = sys_prctl(PR_SET_SECUREBITS, 0, 0);
 	if (r == 0)
-		r = caps_set(s);
+		r = caps_set(s, caps_kept_for_filters(s));
 	if (r < 0)
 		return r;
 	*step = HOLDER_STEP_AMBIENT;
@@ -115,8 +115,13 @@ static int identity_drop_thread(uint32_t *step)
 	if (s->flags & HOLDER_SETUP_NO_NEW_PRIVS) {
 		*step = HOLDER_STEP_NO_NEW_PRIVS;
 		r = sys_prctl(PR_SET_NO_NEW_PRIVS, 1, 0);
+		if (r < 0)
+			return r;
 	}
-	return r;
+	/* A seccomp filter binds only the thread that installs it (without
+	 * TSYNC, which would need every thread at the same stage): each thread
+	 * installs the requester's own. */
+	return filters_install(s, tree.groups + s->n_groups, step);
 }
 
 /* ------------------------------------------------------------ threads */

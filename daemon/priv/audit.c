@@ -121,6 +121,27 @@ void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, co
 	free(a);
 }
 
+void audit_release(struct conn *c, uid_t uid, size_t n, const struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	struct audit_record *a = malloc(sizeof(*a));
+
+	if (a) {
+		audit_begin(a, c, "release-uid", why);
+		audit_field(a, "PIDRESTORE_OWNER_UID=%u", uid);
+		audit_field(a, "PIDRESTORE_PROCESSES=%zu", n);
+	}
+	if (why)
+		log_fields(LOG_NOTICE, a ? a->fields : NULL, a ? a->n : 0,
+			   "denied release of the reservations of uid %u to uid %u (pid %d): %s", uid, peer->uid, peer->pid,
+			   why->text);
+	else
+		log_fields(LOG_INFO, a ? a->fields : NULL, a ? a->n : 0,
+			   "granted release of the %zu reservations of uid %u, over all its connections, to uid %u (pid %d)", n,
+			   uid, peer->uid, peer->pid);
+	free(a);
+}
+
 static int pid_compare(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "target.h"
 #include "util.h"
@@ -16,6 +17,10 @@ void audit_target(struct conn *c, const char *verb, const struct target *t, cons
 /* A request of n processes denied for why by a per-user limit, the key in
  * rule. */
 void audit_limit(struct conn *c, const char *verb, size_t n, const char *key, const char *rule, const struct why *why);
+
+/* A release of every reservation of uid, over all its connections: granted
+ * for n reservations when why is NULL, else denied for why. */
+void audit_release(struct conn *c, uid_t uid, size_t n, const struct why *why);
 
 struct tree_plan_view;
 

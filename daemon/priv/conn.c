@@ -9,6 +9,7 @@
 #include "conn.h"
 #include "log.h"
 #include "priv-proto.h"
+#include "seccomp-copy.h"
 
 struct conn {
 	uint64_t number;
@@ -16,6 +17,7 @@ struct conn {
 	uint32_t version;
 	unsigned int reservations;
 	unsigned int running;
+	unsigned int unanswered;     /* requests received, not yet answered */
 	bool told_busy;              /* what front was last told */
 	uint32_t told_version;
 	bool state_dirty;            /* in the dirty list */
@@ -65,7 +67,10 @@ unsigned int conn_count(void)
 /* front closes idle connections, and must know which hold something. What
  * it was last told goes with every message to the connection; a change no
  * message carries is sent on its own once the loop is done with the work
- * at hand (a reserve's answer, say, carries it for free). */
+ * at hand. A connection with a request unanswered gets no message of its
+ * own: the answer carries the change for free, and front, which never
+ * closes a connection waiting for an answer, is woken once instead of
+ * twice. */
 static struct priv_conn_state state_of(const struct conn *c)
 {
 	return (struct priv_conn_state){ .version = c->version, .reservations = c->reservations, .running = c->running };
@@ -101,6 +106,8 @@ static void on_flush_states(evutil_socket_t fd, short what, void *arg)
 
 		TAILQ_REMOVE(&dirty, c, dirty_link);
 		c->state_dirty = false;
+		if (c->unanswered > 0)
+			continue;
 		if (state_busy(&s) == c->told_busy && s.version == c->told_version)
 			continue;
 		state_told(c, &s);
@@ -128,6 +135,21 @@ void conn_add_running(struct conn *c, int delta)
 const struct peer *conn_peer(const struct conn *c)
 {
 	return &c->peer;
+}
+
+int conn_copy_seccomp(struct conn *c, struct why *why)
+{
+	struct seccomp_set *set;
+	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, &set, why);
+
+	if (r < 0) {
+		log_info("connection %llu (uid %u, pid %d): %s", (unsigned long long)c->number, c->peer.uid, c->peer.pid,
+			 why->text);
+		return r;
+	}
+	seccomp_set_unref(c->peer.seccomp);
+	c->peer.seccomp = set;
+	return 0;
 }
 
 struct event_base *conn_event_base(const struct conn *c)
@@ -224,6 +246,11 @@ int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *f
 	return ops.send(PRIV_MSG_SEND, c->number, tx_buf, len, fds, n_fds);
 }
 
+void conn_request_received(struct conn *c)
+{
+	c->unanswered++;
+}
+
 int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const int *fds, size_t n_fds)
 {
 	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
@@ -235,6 +262,8 @@ int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const 
 	}
 	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_RESPONSE;
 	msg.response = resp;
+	if (c && c->unanswered > 0)
+		c->unanswered--;
 	return conn_send(c, &msg, fds, n_fds);
 }
 

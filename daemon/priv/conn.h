@@ -41,6 +41,10 @@ void conn_free(struct conn *c);
 /* Queues a message with optional fds (the caller keeps its fds). */
 int conn_send(struct conn *c, const Pidrestore__ServerMessage *msg, const int *fds, size_t n_fds);
 
+/* A request of c arrived; every one gets exactly one response. Until it
+ * has, changes of what c holds ride on the response. */
+void conn_request_received(struct conn *c);
+
 /* Sends a response to request id; fills the envelope. */
 int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const int *fds, size_t n_fds);
 
@@ -48,6 +52,12 @@ int conn_respond(struct conn *c, uint64_t id, Pidrestore__Response *resp, const 
 int conn_respond_error(struct conn *c, uint64_t id, const struct why *why);
 
 const struct peer *conn_peer(const struct conn *c);
+
+/* Copies the requester's seccomp filters as they are now into its peer
+ * (peer->seccomp), for the processes of the request being made: filters
+ * only ever get added, so a copy per request is never laxer than the
+ * requester when it asked. Returns 0 or -errno with why. */
+int conn_copy_seccomp(struct conn *c, struct why *why);
 /* The event loop that serves c. */
 struct event_base *conn_event_base(const struct conn *c);
 uint64_t conn_number(const struct conn *c);

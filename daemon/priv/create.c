@@ -12,7 +12,9 @@
 #include "create.h"
 #include "fdreserve.h"
 #include "pending.h"
+#include "log.h"
 #include "quota.h"
+#include "seccomp-copy.h"
 #include "target.h"
 #include "tree.h"
 
@@ -110,6 +112,10 @@ static int create_one(struct conn *c, const char *verb, const Pidrestore__Proces
 	if (check_fds && (r = fd_table_check_all_used(fdt, why)) < 0)
 		goto out;
 	r = authorize_target(c, verb, &t, why);
+	if (r < 0)
+		goto out;
+	/* A child carries every restriction its requester has (DESIGN §6). */
+	r = conn_copy_seccomp(c, why);
 	if (r < 0)
 		goto out;
 	r = target_create(c, &t, res, why);
@@ -322,7 +328,13 @@ static void reserve_job_run(struct reserve_job *job)
 			break;
 		}
 		if (!job->making && job->next == n) {
-			/* All allowed: the same fds are taken again to make them. */
+			/* All allowed, and they will carry the requester's
+			 * filters (DESIGN §6), copied once for all of them. */
+			if (conn_copy_seccomp(pd->conn, &why) < 0) {
+				reserve_job_fail(job, 0, &why);
+				break;
+			}
+			/* The same fds are taken again to make them. */
 			job->making = true;
 			job->next = 0;
 			memset(job->fdt.used, 0, sizeof(job->fdt.used));
@@ -419,6 +431,23 @@ refuse:
 	return false;
 }
 
+/* The program of a claim runs under the filters its holder installed,
+ * which must be the claimer's own as they are now (DESIGN §6). */
+static int claim_check_seccomp(struct conn *c, const struct proc *p, struct why *why)
+{
+	char claimer[64], reserved[64];
+	int r = conn_copy_seccomp(c, why);
+
+	if (r < 0 || seccomp_set_equal(conn_peer(c)->seccomp, p->seccomp))
+		return r;
+	seccomp_set_describe(conn_peer(c)->seccomp, claimer, sizeof(claimer));
+	seccomp_set_describe(p->seccomp, reserved, sizeof(reserved));
+	r = why_set(why, EPERM, "the claimer's seccomp filters (%s) differ from those reservation %llu was made under (%s); its program must run under exactly the claimer's filters: claim from the same context or reserve again from this process",
+		    claimer, (unsigned long long)p->id, reserved);
+	log_info("refusing a claim by uid %u (pid %d): %s", conn_peer(c)->uid, conn_peer(c)->pid, why->text);
+	return r;
+}
+
 void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req, struct fd_table *fdt)
 {
 	const struct peer *peer = conn_peer(c);
@@ -452,6 +481,8 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 		goto fail;
 	if (peer_check_claim(peer, p->reserver, &why) < 0)
 		goto fail;
+	if (claim_check_seccomp(c, p, &why) < 0)
+		goto fail;
 	if (p->state != PROC_RESERVED) {
 		why_set(&why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s",
 			(unsigned long long)p->id,
@@ -469,7 +500,9 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 	r = proc_exec(p, &e->cmd, &why);
 	if (r < 0)
 		goto fail;
-	/* The claimed process belongs to this connection from now on. */
+	/* The claimed process belongs to this connection from now on (back
+	 * to the one that held it if the exec fails). */
+	pd->exec_from = p->owner;
 	proc_set_owner(p, c);
 	pending_wait(pd, 0, p);
 	free(e);

@@ -6,6 +6,7 @@
 #include <sys/queue.h>
 
 #include "answer.h"
+#include "audit.h"
 #include "authorize.h"
 #include "conn.h"
 #include "log.h"
@@ -18,7 +19,8 @@
 struct release_answer {
 	LIST_ENTRY(release_answer) link;
 	struct conn *conn;            /* NULL once the connection closed */
-	bool kill;                    /* answers a kill: ids are those signalled */
+	bool kill;                    /* answers a kill: ids are those signalled, then those released */
+	size_t n_signalled;           /* a kill: the programs signalled, first in ids */
 	uint64_t request_id;
 	enum stats_type type;
 	uint64_t start_usec;
@@ -47,6 +49,8 @@ static void release_answer_send(void *data)
 
 		kill.n_signalled_ids = ra->n;
 		kill.signalled_ids = ra->ids;
+		kill.n_released_ids = ra->n - ra->n_signalled;
+		kill.released_ids = ra->ids + ra->n_signalled;
 		resp.body_case = PIDRESTORE__RESPONSE__BODY_KILL;
 		resp.kill = &kill;
 		answer_respond(ra->conn, ra->request_id, &resp, NULL, 0);
@@ -64,19 +68,51 @@ static void release_answer_send(void *data)
 	free(ra);
 }
 
+/* Whose reservations a release with all names: this connection's, or with
+ * a uid every connection's of that uid (root: any uid). */
+static int release_selection(struct conn *c, const Pidrestore__ReleaseRequest *req, struct proc_selection *sel,
+			     size_t *cap, struct why *why)
+{
+	const struct peer *peer = conn_peer(c);
+	uid_t uid;
+
+	if (!req->has_uid) {
+		*sel = (struct proc_selection){ .owner = c };
+		*cap = proc_count_reserved(sel);
+		return 0;
+	}
+	/* The largest uid stands for the requester's own (no process has it). */
+	uid = req->uid == UINT32_MAX ? peer->uid : req->uid;
+	if (uid != peer->uid && !authorize_is_admin(peer)) {
+		why_set(why, EPERM, "only root may release the reservations of uid %u (uid %u asked); release your own, or ask root",
+			uid, peer->uid);
+		audit_release(c, uid, 0, why);
+		return -EPERM;
+	}
+	*sel = (struct proc_selection){ .uid = uid };
+	*cap = proc_count_reserved(sel);
+	audit_release(c, uid, *cap, NULL);
+	return 0;
+}
+
 void manage_release(struct conn *c, uint64_t id, const Pidrestore__ReleaseRequest *req)
 {
 	const struct peer *peer = conn_peer(c);
+	struct proc_releaser by = { .conn = c, .uid = peer->uid, .pid = peer->pid };
+	struct proc_selection sel = { 0 };
+	bool all = req->has_all && req->all;
 	struct release_answer *ra;
 	size_t cap;
 	struct why why;
 	int r;
 
-	if (req->has_all && req->all) {
-		struct proc_counts counts;
-
-		proc_count(c, &counts);
-		cap = counts.reserved;
+	if (req->has_uid && (!all || req->n_reservation_ids > 0)) {
+		why_set(&why, EINVAL, "a release that names a uid must set all and name no ids (it releases every reservation of that uid); name ids without a uid");
+		goto fail;
+	}
+	if (all) {
+		if (release_selection(c, req, &sel, &cap, &why) < 0)
+			goto fail;
 	} else {
 		/* All or nothing: check every id before releasing any. */
 		for (size_t i = 0; i < req->n_reservation_ids; i++) {
@@ -112,11 +148,11 @@ void manage_release(struct conn *c, uint64_t id, const Pidrestore__ReleaseReques
 	answer_get(&ra->type, &ra->start_usec);
 	LIST_INSERT_HEAD(&release_answers, ra, link);
 	/* Answered from release_answer_send(), maybe before these return. */
-	if (req->has_all && req->all) {
-		r = proc_release_reserved_of_then(c, ra->ids, cap, &ra->n, release_answer_send, ra);
+	if (all) {
+		r = proc_release_reserved_then(&sel, &by, ra->ids, cap, &ra->n, release_answer_send, ra);
 	} else {
 		memcpy(ra->ids, req->reservation_ids, cap * sizeof(ra->ids[0]));
-		r = proc_release_ids_then(req->reservation_ids, cap, &ra->n, release_answer_send, ra);
+		r = proc_release_ids_then(req->reservation_ids, cap, &by, &ra->n, release_answer_send, ra);
 	}
 	if (r < 0) {
 		LIST_REMOVE(ra, link);
@@ -228,11 +264,14 @@ void manage_kill(struct conn *c, uint64_t id, const Pidrestore__KillRequest *req
 	answer_get(&ra->type, &ra->start_usec);
 	/* A placeholder has no program to signal: it is released, and the
 	 * answer waits until its PIDs are free, from the exit events. */
+	ra->n_signalled = ra->n;
 	memcpy(ra->ids + ra->n, reserved, n_reserved * sizeof(*reserved));
 	ra->n += n_reserved;
-	log_info("uid %u (pid %d) sent signal %d to %zu processes", peer->uid, peer->pid, sig, ra->n);
+	log_info("uid %u (pid %d) sent signal %d to %zu processes and released %zu reservations", peer->uid, peer->pid, sig,
+		 ra->n_signalled, n_reserved);
 	LIST_INSERT_HEAD(&release_answers, ra, link);
-	r = proc_release_ids_then(reserved, n_reserved, &n_released, release_answer_send, ra);
+	r = proc_release_ids_then(reserved, n_reserved, &(struct proc_releaser){ .conn = c, .uid = peer->uid, .pid = peer->pid, .signal = sig },
+				  &n_released, release_answer_send, ra);
 	if (r < 0) {
 		LIST_REMOVE(ra, link);
 		why_set(&why, -r, "out of memory");

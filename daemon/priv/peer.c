@@ -21,6 +21,7 @@
 #include "log.h"
 #include "nsref.h"
 #include "peer.h"
+#include "seccomp-copy.h"
 
 static const char *const ns_names[HOLDER_NS_COUNT] = {
 	[HOLDER_NS_USER] = "user", [HOLDER_NS_MNT] = "mnt", [HOLDER_NS_NET] = "net",
@@ -565,8 +566,6 @@ static bool find_difference(const struct peer_context *c, const struct peer_cont
 			DIFFERENCE(caps[i].what, "%016llx", (unsigned long long)caps[i].c, (unsigned long long)caps[i].r);
 	if (c->no_new_privs != r->no_new_privs)
 		DIFFERENCE("no_new_privs flag", "%s", c->no_new_privs ? "set" : "not set", r->no_new_privs ? "set" : "not set");
-	if (c->seccomp_mode != r->seccomp_mode)
-		DIFFERENCE("seccomp mode", "%d", c->seccomp_mode, r->seccomp_mode);
 	for (size_t i = 0; i < ELEMENTSOF(ns_order); i++) {
 		int ns = ns_order[i];
 
@@ -611,10 +610,6 @@ int peer_check_claim(const struct peer *claimer, const struct peer_context *rese
 	else if (find_difference(c, reserver, &d))
 		r = why_set(why, EPERM, "the claimer's %s (%s) %s from the reserver's (%s); a claim must not take a process out of the claimer's confinement: claim from the same context or reserve again",
 			    d.what, d.claimer, d.what[strlen(d.what) - 1] == 's' ? "differ" : "differs", d.reserver);
-	else if (c->seccomp_mode == SECCOMP_MODE_FILTER)
-		/* Two filters cannot be compared: the claimer's may be the
-		 * stricter, and the program would run under the reserver's. */
-		r = why_set(why, EPERM, "the claimer runs under a seccomp filter, which pidrestored cannot compare with the reserver's; a claim must not take a process out of the claimer's filter: claim from the connection that reserved");
 	else
 		r = 0;
 	if (r < 0)
@@ -689,6 +684,10 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		goto out;
 	} else {
 		open_cgroup(cgroups, peer);
+		if (cgroup1_resolve(cgroups, &peer->cgroup1) < 0) {
+			r = why_set(why, ENOMEM, "the daemon is out of memory");
+			goto out;
+		}
 	}
 
 	read_units(peer);
@@ -728,4 +727,7 @@ void peer_release(struct peer *peer)
 	close_fdp(&peer->cgroup_fd);
 	peer_context_unref(peer->context);
 	peer->context = NULL;
+	seccomp_set_unref(peer->seccomp);
+	peer->seccomp = NULL;
+	cgroup1_join_release(&peer->cgroup1);
 }

@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include "cgroup1.h"
 #include "holder-proto.h"
 #include "util.h"
 
@@ -17,6 +18,7 @@
  * captured with it. Immutable and shared: a reservation keeps a reference
  * to its reserver's, for the claim. */
 struct peer_context;
+struct seccomp_set;
 
 struct peer {
 	pid_t pid;                 /* in the daemon's pid namespace */
@@ -39,7 +41,8 @@ struct peer {
 
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	bool no_new_privs;
-	int seccomp_mode;
+	int seccomp_mode;          /* at connect; the filters are copied per request: */
+	struct seccomp_set *seccomp; /* as last copied (conn_copy_seccomp()); NULL: none */
 	unsigned int umask;
 	int oom_score_adj;
 	struct rlimit rlimits[HOLDER_RLIMIT_COUNT];
@@ -65,6 +68,7 @@ struct peer {
 	int cgroup_fd;             /* its cgroup v2 directory, or -1 */
 	int cgroup_error;          /* errno: why its cgroup could not be opened (0: it was,
 	                            * or there is no cgroup v2 to place children in) */
+	struct cgroup1_join cgroup1; /* its cgroups in the v1 hierarchies */
 
 	/* For the audit: its systemd units, "" when libsystemd cannot tell. */
 	char unit[128];

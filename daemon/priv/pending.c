@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "answer.h"
+#include "conn.h"
 #include "pending.h"
 #include "spawn.h"
 #include "wire.h"
@@ -255,6 +256,12 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 		else
 			pd->why = *why;
 	}
+	/* A reservation whose exec failed stays one, held where it was; one
+	 * claimed from another connection is no longer that one's to count. */
+	if (why->err && report == PROC_EXEC_DONE && pd->exec_from && p->state == PROC_RESERVED)
+		proc_set_owner(p, pd->exec_from);
+	else if (!why->err && report == PROC_EXEC_DONE && pd->exec_from && pd->exec_from != pd->conn)
+		proc_send_claimed_event(p, pd->exec_from, conn_peer(pd->conn)->uid, conn_peer(pd->conn)->pid);
 	/* A process that failed is finished; the others of a failed batch
 	 * are released when the batch is. */
 	if (why->err && !is_claim(pd)) {
@@ -280,6 +287,8 @@ void pending_conn_closed(struct conn *c)
 
 	for (pd = LIST_FIRST(&pendings); pd; pd = next) {
 		next = LIST_NEXT(pd, link);
+		if (pd->exec_from == c)
+			pd->exec_from = NULL;
 		if (pd->conn != c)
 			continue;
 		for (size_t i = 0; i < pd->n; i++)

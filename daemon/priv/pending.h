@@ -34,6 +34,10 @@ struct pending {
 	bool threads_lost;            /* PENDING_EXEC of a tree node with threads */
 	struct proc **procs;
 	bool *waiting;
+	/* An exec: the connection that held the reservation (NULL once it
+	 * closed), which gets it back if the exec fails, so that a failed
+	 * claim from another connection leaves it where it was. */
+	struct conn *exec_from;
 	/* Failed: what it made is released, and it is answered once that
 	 * is reaped. */
 	struct proc_reap_wait reaped;

@@ -10,6 +10,7 @@
 #include <event2/event.h>
 
 #include "conn.h"
+#include "exit-status.h"
 #include "kernel.h"
 #include "log.h"
 #include "pidrestore.pb-c.h"
@@ -89,9 +90,11 @@ int proc_watch_exit(struct proc *p)
 	return 0;
 }
 
-/* By PID: every process here is this daemon's unreaped child, so its PID
- * names it and nothing else, as a pidfd would. A record still waiting for
- * its namespace has no process: its helper is let go instead. */
+/* By pidfd: a node of a tree is not the daemon's child, and its parent may
+ * have reaped it and freed its PID. Without a pidfd the process is the
+ * daemon's unreaped child, so its PID names it and nothing else. A record
+ * still waiting for its namespace has no process: its helper is let go
+ * instead. */
 void proc_drop_deferred(struct proc *p)
 {
 	if (!p->priv->deferred)
@@ -104,7 +107,9 @@ void proc_drop_deferred(struct proc *p)
 void proc_kill(struct proc *p)
 {
 	proc_drop_deferred(p);
-	if (p->pid > 0 && !p->priv->reaped)
+	if (p->pidfd >= 0 && !p->priv->reaped)
+		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
+	else if (p->pid > 0 && !p->priv->reaped)
 		kill(p->pid, SIGKILL);
 }
 
@@ -194,32 +199,18 @@ void proc_watch_end(struct proc *p)
 		proc_poll_add(p);
 }
 
-static void send_exit_event(struct proc *p, const siginfo_t *si)
+/* Most often the process is a zombie by the time its channel closed: it
+ * is reaped at once, without a pidfd and another turn of the loop. A pid
+ * namespace's init that still waits for its namespace is watched. */
+void proc_channel_closed(struct proc *p)
 {
-	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
-	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
-	Pidrestore__ExitEvent ex = PIDRESTORE__EXIT_EVENT__INIT;
-	int32_t pids[PR_MAX_LEVELS];
+	siginfo_t si;
 
-	for (size_t i = 0; i < p->n_pids; i++)
-		pids[i] = p->pids[i];
-	ex.id = p->id;
-	ex.n_pids = p->n_pids;
-	ex.pids = pids;
-	if (si->si_code == CLD_EXITED) {
-		ex.has_exit_code = 1;
-		ex.exit_code = si->si_status;
-	} else {
-		ex.has_signal = 1;
-		ex.signal = si->si_status;
-		ex.has_core_dumped = 1;
-		ex.core_dumped = si->si_code == CLD_DUMPED;
+	if (p->pid > 0 && !p->priv->deferred && !p->priv->exit_ev && !p->priv->reaped && reap_nohang(p, &si) == 1) {
+		proc_ended(p, &si);
+		return;
 	}
-	ev.body_case = PIDRESTORE__EVENT__BODY_EXITED;
-	ev.exited = &ex;
-	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	conn_send(p->owner, &msg, NULL, 0);
+	proc_watch_end(p);
 }
 
 int proc_signal(struct proc *p, int sig)
@@ -231,6 +222,21 @@ int proc_signal(struct proc *p, int sig)
 }
 
 /* Ends p if it can be reaped now. */
+/* A node of a tree is its parent's to reap, not the daemon's: how it ended
+ * is read without reaping it. -EAGAIN while it cannot be told yet; with no
+ * way to tell, it is reported killed. */
+static int nonchild_ended(struct proc *p, siginfo_t *si)
+{
+	int r = p->pidfd >= 0 ? exit_status_of_nonchild(p->pidfd, p->pid, si) : -ENOSYS;
+
+	if (r == 0 || r == -EAGAIN)
+		return r;
+	memset(si, 0, sizeof(*si));
+	si->si_code = CLD_KILLED;
+	si->si_status = SIGKILL;
+	return 0;
+}
+
 static void try_reap(struct proc *p)
 {
 	siginfo_t si;
@@ -243,11 +249,13 @@ static void try_reap(struct proc *p)
 		return;
 	}
 	if (r < 0) {
-		/* A node of a tree is its parent's to reap, not the daemon's. */
 		if (r != -ECHILD)
 			log_warning("process %llu (pid %d): waitid: %s", (unsigned long long)p->id, p->pid, strerror(-r));
-		si.si_code = CLD_KILLED;
-		si.si_status = SIGKILL;
+		r = nonchild_ended(p, &si);
+		if (r == -EAGAIN) {
+			proc_poll_add(p);
+			return;
+		}
 	}
 	proc_ended(p, &si);
 }
@@ -275,12 +283,8 @@ static void on_poll(evutil_socket_t fd, short what, void *arg)
 		int r = reap_nohang(p, &si);
 
 		next = TAILQ_NEXT(p, priv->poll_link);
-		if (r == 0)
+		if (r == 0 || (r < 0 && nonchild_ended(p, &si) == -EAGAIN))
 			continue;
-		if (r < 0) {
-			si.si_code = CLD_KILLED;
-			si.si_status = SIGKILL;
-		}
 		proc_ended(p, &si);
 	}
 	poll_arm();
@@ -307,7 +311,7 @@ static void proc_ended(struct proc *p, siginfo_t *si_in)
 		proc_notify_waiter(p, p->state == PROC_EXECING ? PROC_EXEC_DONE : PROC_SETUP_DONE, &why);
 	}
 	if (p->owner && (p->state == PROC_RUNNING || p->state == PROC_RESERVED) && !p->priv->setup_failed)
-		send_exit_event(p, &si);
+		proc_send_exit_event(p, &si);
 	if (p->state == PROC_RUNNING) {
 		log_debug("process %llu (pid %d) ended: %s %d", (unsigned long long)p->id, p->pid,
 			  si.si_code == CLD_EXITED ? "exit status" : "signal", si.si_status);
@@ -373,25 +377,6 @@ void proc_release(struct proc *p, struct proc_reap_wait *w)
 	release(p, w);
 }
 
-void proc_send_expired_event(struct proc *p, struct conn *to)
-{
-	Pidrestore__ServerMessage msg = PIDRESTORE__SERVER_MESSAGE__INIT;
-	Pidrestore__Event ev = PIDRESTORE__EVENT__INIT;
-	Pidrestore__ExpiredEvent ex = PIDRESTORE__EXPIRED_EVENT__INIT;
-	int32_t pids[PR_MAX_LEVELS];
-
-	for (size_t i = 0; i < p->n_pids; i++)
-		pids[i] = p->pids[i];
-	ex.id = p->id;
-	ex.n_pids = p->n_pids;
-	ex.pids = pids;
-	ev.body_case = PIDRESTORE__EVENT__BODY_EXPIRED;
-	ev.expired = &ex;
-	msg.kind_case = PIDRESTORE__SERVER_MESSAGE__KIND_EVENT;
-	msg.event = &ev;
-	conn_send(to, &msg, NULL, 0);
-}
-
 /* The reservation is released; its owner hears of it once the PIDs are
  * free (proc_free). */
 static void on_ttl(evutil_socket_t fd, short what, void *arg)
@@ -445,7 +430,7 @@ static void owned_wait_done(void *arg)
 
 /* Releases the n processes and calls fn(data) once all are reaped, from
  * their exit events: the daemon goes on serving meanwhile. */
-static int release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *data)
+static int release_then(struct proc **ps, size_t n, const struct proc_releaser *by, proc_reaped_fn fn, void *data)
 {
 	struct owned_wait *o = calloc(1, sizeof(*o));
 
@@ -454,8 +439,18 @@ static int release_then(struct proc **ps, size_t n, proc_reaped_fn fn, void *dat
 	o->fn = fn;
 	o->data = data;
 	proc_reap_wait_init(&o->wait, owned_wait_done, o);
-	for (size_t i = 0; i < n; i++)
-		release(ps[i], &o->wait);
+	for (size_t i = 0; i < n; i++) {
+		struct proc *p = ps[i];
+
+		/* A parked reservation of another connection: its owner would
+		 * otherwise count it until a TTL or a timeout. */
+		if (by && p->owner && p->owner != by->conn && p->state == PROC_RESERVED) {
+			p->priv->released_to = p->owner;
+			p->priv->released_by = *by;
+			p->priv->released_by.conn = NULL;
+		}
+		release(p, &o->wait);
+	}
 	proc_reap_wait_arm(&o->wait);
 	return 0;
 }
@@ -478,22 +473,34 @@ static size_t select_ids(const uint64_t *ids, size_t n_ids, struct proc **ps)
 	return n;
 }
 
-/* owner's parked reservations, up to cap, in ps and their ids in ids. */
-static size_t select_reserved_of(const struct conn *owner, struct proc **ps, uint64_t *ids, size_t cap)
+/* The parked reservations sel names, up to cap, in ps and their ids in ids
+ * (both NULL: only counted). */
+static size_t select_reserved(const struct proc_selection *sel, struct proc **ps, uint64_t *ids, size_t cap)
 {
 	struct proc *p;
 	size_t n = 0;
 
 	TAILQ_FOREACH(p, &proc_records, priv->link) {
-		if (p->owner != owner || p->state != PROC_RESERVED || p->priv->group || n == cap)
+		if (sel->owner ? p->owner != sel->owner : p->owner_uid != sel->uid)
 			continue;
-		ids[n] = p->id;
-		ps[n++] = p;
+		if (p->state != PROC_RESERVED || p->priv->group || n == cap)
+			continue;
+		if (ids)
+			ids[n] = p->id;
+		if (ps)
+			ps[n] = p;
+		n++;
 	}
 	return n;
 }
 
-int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data)
+size_t proc_count_reserved(const struct proc_selection *sel)
+{
+	return select_reserved(sel, NULL, NULL, SIZE_MAX);
+}
+
+int proc_release_ids_then(const uint64_t *ids, size_t n_ids, const struct proc_releaser *by, size_t *n_released,
+			  proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(n_ids ? n_ids : 1, sizeof(*ps));
 	size_t n;
@@ -503,13 +510,13 @@ int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released,
 		return -ENOMEM;
 	n = select_ids(ids, n_ids, ps);
 	*n_released = n;
-	r = release_then(ps, n, fn, data);
+	r = release_then(ps, n, by, fn, data);
 	free(ps);
 	return r;
 }
 
-int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
-				  proc_reaped_fn fn, void *data)
+int proc_release_reserved_then(const struct proc_selection *sel, const struct proc_releaser *by, uint64_t *ids,
+			       size_t cap, size_t *n_released, proc_reaped_fn fn, void *data)
 {
 	struct proc **ps = calloc(cap ? cap : 1, sizeof(*ps));
 	size_t n;
@@ -517,9 +524,9 @@ int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_
 
 	if (!ps)
 		return -ENOMEM;
-	n = select_reserved_of(owner, ps, ids, cap);
+	n = select_reserved(sel, ps, ids, cap);
 	*n_released = n;
-	r = release_then(ps, n, fn, data);
+	r = release_then(ps, n, by, fn, data);
 	free(ps);
 	return r;
 }
@@ -532,6 +539,8 @@ void proc_conn_closed(struct conn *c)
 	TAILQ_FOREACH(p, &proc_records, priv->link) {
 		if (p->priv->expired_to == c)
 			p->priv->expired_to = NULL;
+		if (p->priv->released_to == c)
+			p->priv->released_to = NULL;
 		if (p->owner != c)
 			continue;
 		proc_group_leave(p);

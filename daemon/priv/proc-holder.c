@@ -63,6 +63,8 @@ static const char *const step_names[] = {
 	[HOLDER_STEP_EXEC] = "executing the program",
 	[HOLDER_STEP_NEW_PIDNS] = "creating the new pid namespace",
 	[HOLDER_STEP_NPROC] = "counting against your RLIMIT_NPROC",
+	[HOLDER_STEP_SECCOMP] = "installing your seccomp filters",
+	[HOLDER_STEP_CGROUP1] = "joining your cgroups in the cgroup v1 hierarchies",
 	[HOLDER_STEP_BLOB_MAP] = "mapping the blob at its address",
 	[HOLDER_STEP_BLOB_THREADS] = "handing the node's threads to the blob",
 };
@@ -200,6 +202,10 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 		if (rep->step == HOLDER_STEP_NPROC && rep->error == EAGAIN)
 			why_set(&why, EAGAIN, "uid %u already runs as many processes as the requester's RLIMIT_NPROC allows; a fork of the requester would fail with EAGAIN as well; end some of its processes or release reservations, or raise the limit (ulimit -u)",
 				p->owner_uid);
+		else if (rep->step == HOLDER_STEP_CGROUP1)
+			why_set(&why, rep->error > 0 ? rep->error : EIO,
+				"the new process could not join the requester's cgroup in a cgroup v1 hierarchy (%s), and it must never stay in the daemon's: run the requester in cgroups that exist (was it moved since it connected? then connect again)",
+				strerror(rep->error));
 		else
 			why_set(&why, rep->error > 0 ? rep->error : EIO,
 				"the new process could not take on the requester's identity: %s failed: %s",
@@ -226,11 +232,11 @@ static void handle_report(struct proc *p, const struct holder_report *rep)
 /* The holder's channel closed while no exec was under way: the holder is
  * gone or going. The channel closes early in an exit, and a pid namespace's
  * init finishes exiting only once every other process of its namespace is
- * reaped, which may be this daemon's own children: only its pidfd tells
- * when it can be reaped. */
+ * reaped, which may be this daemon's own children: when it cannot be
+ * reaped at once, its pidfd tells when it can. */
 static void holder_gone(struct proc *p)
 {
-	proc_watch_end(p);
+	proc_channel_closed(p);
 }
 
 /* Reads up to max_reports of what the holder said. */

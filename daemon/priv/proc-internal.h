@@ -38,6 +38,8 @@ struct proc_private {
 	bool polled;                 /* its exit is looked for by the poll timer */
 	TAILQ_ENTRY(proc) poll_link;
 	struct conn *expired_to;     /* its TTL ran out: tell this connection once it is reaped */
+	struct conn *released_to;    /* another connection released it: tell this one once it is reaped */
+	struct proc_releaser released_by;
 	bool counted;                /* its waiter counts in group->waiting */
 	struct waiter_group *group;  /* the request that waits on it, until answered */
 	struct proc *group_next;
@@ -67,13 +69,19 @@ int proc_exit_init(struct event_base *base);
 void proc_exit_shutdown(void);
 int proc_watch_exit(struct proc *p);
 void proc_watch_end(struct proc *p);
+/* The holder's channel closed: p is reaped now if it can be, which frees
+ * it, else watched as proc_watch_end() does. */
+void proc_channel_closed(struct proc *p);
 void proc_drop_deferred(struct proc *p);
 void proc_kill(struct proc *p);
 void proc_poll_add(struct proc *p);
 void proc_poll_remove(struct proc *p);
 void proc_free_soon(struct proc *p);
 void proc_reap_wait_done_one(struct proc_reap_wait *w);
+/* Tells p's owner how p ended (proc-event.c). */
+void proc_send_exit_event(struct proc *p, const siginfo_t *si);
 void proc_send_expired_event(struct proc *p, struct conn *to);
+void proc_send_released_event(struct proc *p, struct conn *to);
 void proc_stop_check(void);
 
 /* proc-holder.c: the holder channel, its reports and who waits on them. */

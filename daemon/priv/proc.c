@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include "seccomp-copy.h"
 #include "conn.h"
 #include "log.h"
 #include "proc.h"
@@ -212,6 +213,7 @@ int proc_start(struct conn *owner, uid_t owner_uid, struct spawn_result *res, st
 	p->owner = owner;
 	p->owner_uid = owner_uid;
 	p->reserver = peer_context_ref(conn_peer(owner));
+	p->seccomp = seccomp_set_ref(conn_peer(owner)->seccomp);
 	/* A new record counts as released until it starts (proc_set_state). */
 	p->quota_uid = owner ? conn_peer(owner)->responsible_uid : owner_uid;
 	p->state = PROC_RELEASED;
@@ -257,6 +259,8 @@ void proc_free(struct proc *p)
 
 	if (p->priv->expired_to)
 		proc_send_expired_event(p, p->priv->expired_to);
+	if (p->priv->released_to)
+		proc_send_released_event(p, p->priv->released_to);
 	proc_group_leave(p);
 	proc_set_state(p, PROC_RELEASED);
 	n_killed--;
@@ -270,6 +274,7 @@ void proc_free(struct proc *p)
 	close_fdp(&p->control_fd);
 	close_fdp(&p->pidfd);
 	peer_context_unref(p->reserver);
+	seccomp_set_unref(p->seccomp);
 	slab_free(&proc_pool, p);
 	if (w)
 		proc_reap_wait_done_one(w);

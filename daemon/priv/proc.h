@@ -57,6 +57,7 @@ struct proc {
 	uint64_t created_usec;
 	uint64_t expires_usec;       /* when its TTL runs out; 0: never */
 	struct peer_context *reserver; /* whom it was made for: a claim must come from the same */
+	struct seccomp_set *seccomp; /* the filters its holder installed; a claimer must run under the same */
 	proc_waiter_fn waiter;
 	void *waiter_data;
 	struct proc_private *priv;   /* events and links, the registry's own (proc-internal.h) */
@@ -92,6 +93,10 @@ void proc_set_waiter(struct proc *p, proc_waiter_fn fn, void *data);
 /* Hands p to another connection (a claim), with what its state counts
  * there: an outstanding reservation or a running program. */
 void proc_set_owner(struct proc *p, struct conn *owner);
+
+/* Tells to, which held p, that uid by_uid (pid by_pid) claimed it from
+ * another connection and that p is that connection's now. */
+void proc_send_claimed_event(struct proc *p, struct conn *to, uid_t by_uid, pid_t by_pid);
 
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
@@ -133,17 +138,39 @@ int proc_set_ttl(struct proc *p, unsigned int ttl_sec);
 
 struct proc *proc_find(uint64_t id);
 
+/* Who asked for a release. A reservation of another connection than
+ * this one is announced to its owner with a ReleasedEvent, once its PIDs
+ * are free: nobody learns of it from a timeout. */
+struct proc_releaser {
+	const struct conn *conn;
+	uid_t uid;
+	pid_t pid;
+	int signal;                  /* a kill request: its signal; 0: a release */
+};
+
 /* Releases the processes with these ids (unknown, repeated and pending
  * ids are skipped) and returns at once: fn(data) is called exactly once,
  * when the PIDs are free, which may be before this returns (nothing to
  * wait for). *n_released is set before fn can run. Returns 0, or -ENOMEM
  * with nothing done and fn not called. */
-int proc_release_ids_then(const uint64_t *ids, size_t n_ids, size_t *n_released, proc_reaped_fn fn, void *data);
+int proc_release_ids_then(const uint64_t *ids, size_t n_ids, const struct proc_releaser *by, size_t *n_released,
+			  proc_reaped_fn fn, void *data);
 
-/* Releases every parked reservation of owner (up to cap, their ids stored
+/* Which parked reservations proc_release_reserved_then() releases: those
+ * of the connection owner, or, with owner NULL, every one of uid. */
+struct proc_selection {
+	const struct conn *owner;
+	uid_t uid;
+};
+
+/* How many parked reservations sel names, as proc_release_reserved_then()
+ * would release now. */
+size_t proc_count_reserved(const struct proc_selection *sel);
+
+/* Releases the parked reservations sel names (up to cap, their ids stored
  * in ids) like proc_release_ids_then(). */
-int proc_release_reserved_of_then(const struct conn *owner, uint64_t *ids, size_t cap, size_t *n_released,
-				  proc_reaped_fn fn, void *data);
+int proc_release_reserved_then(const struct proc_selection *sel, const struct proc_releaser *by, uint64_t *ids,
+			       size_t cap, size_t *n_released, proc_reaped_fn fn, void *data);
 
 /* The connection is going away: its placeholders are released, its running
  * programs keep running without an owner. */

@@ -41,7 +41,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply reply = PIDRESTORE__HELLO_REPLY__INIT;
-	const char *features[16];
+	const char *features[24];
 	char client[84];
 	size_t n = 0;
 	uint32_t version;
@@ -68,6 +68,9 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "stats";
 	features[n++] = "kill";
 	features[n++] = "check";
+	features[n++] = "release-uid";
+	features[n++] = "released-event";
+	features[n++] = "kill-released-ids";
 	/* TreeRequest and TreeReleaseRequest; a tree's nodes are claimed by
 	 * ExecRequest on their reservation ids, or by TreeClaimRequest with a
 	 * blob. */

@@ -118,6 +118,7 @@ void request_handle(struct conn *c, const uint8_t *buf, size_t len, struct wire_
 	int r;
 
 	answer_set(STATS_INVALID, now_usec());
+	conn_request_received(c);
 	if (tree_record_handle(c, buf, len, &fdt)) {
 		wire_close_fds(pkt, 0);
 		answer_set(STATS_INVALID, 0);

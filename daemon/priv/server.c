@@ -13,6 +13,8 @@
 #include <event2/event.h>
 #include <systemd/sd-daemon.h>
 
+#include "cgroup1.h"
+#include "seccomp-copy.h"
 #include "chan.h"
 #include "conffile.h"
 #include "kernel.h"
@@ -367,6 +369,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		goto out;
 	}
 	peer_init_cgroup_root();
+	cgroup1_init();
 	probe_kernel_features();
 	if (!peer_cgroup2_available())
 		log_notice("no cgroup v2 hierarchy mounted: children stay in the daemon's cgroups");
@@ -385,7 +388,7 @@ int server_run(const struct server_options *opts, int chan_fd, pid_t front_pid)
 		log_error("cannot create the event loop");
 		goto out;
 	}
-	if (proc_init(base) < 0) {
+	if (proc_init(base) < 0 || seccomp_copy_init(base) < 0) {
 		log_error("cannot create the timers that watch processes: out of memory");
 		goto out;
 	}
@@ -450,6 +453,8 @@ out:
 	conn_close_all();
 	tree_shutdown();
 	proc_shutdown();
+	seccomp_copy_shutdown();
+	cgroup1_shutdown();
 	spawn_shutdown();
 	fdreserve_close();
 	chan_free(front_chan);

@@ -12,10 +12,14 @@
 
 #include "holder-proto.h"
 #include "kernel.h"
+#include "cgroup1.h"
 #include "log.h"
+#include "seccomp-copy.h"
 #include "spawn.h"
 #include "spawn-internal.h"
 #include "tree-proto.h"
+
+_Static_assert(SPAWNER_MAX_PIDS == PR_MAX_SET_TID, "a spawner request carries every PID a request may choose");
 
 /* ------------------------------------------------------------ setup */
 
@@ -29,9 +33,14 @@ static uint32_t setup_ns_mask(const struct peer *peer)
 	return mask;
 }
 
-static int queue_setup(int sock, const struct peer *peer, bool count_nproc)
+/* The setup, with the cgroup.procs files to join (peer->cgroup1.n fds, or
+ * none when cgroup1_fds is NULL). count_nproc: the new process counts
+ * against the requester's RLIMIT_NPROC. */
+static int queue_setup(int sock, const struct peer *peer, const int *cgroup1_fds, bool count_nproc)
 {
-	size_t len = sizeof(struct holder_setup) + peer->n_groups * sizeof(uint32_t);
+	size_t groups_len = peer->n_groups * sizeof(uint32_t);
+	size_t filters_len = peer->seccomp ? peer->seccomp->len : 0;
+	size_t len = sizeof(struct holder_setup) + groups_len + filters_len;
 	struct holder_setup *s = calloc(1, len);
 	uint32_t *groups;
 	int r = 0;
@@ -95,13 +104,39 @@ static int queue_setup(int sock, const struct peer *peer, bool count_nproc)
 	groups = (uint32_t *)(s + 1);
 	for (size_t i = 0; i < peer->n_groups; i++)
 		groups[i] = peer->groups[i];
+	/* Installed last, as the requester's own were (holder-proto.h step 9). */
+	if (peer->seccomp) {
+		s->n_filters = peer->seccomp->n_filters;
+		memcpy((char *)groups + groups_len, peer->seccomp->data, peer->seccomp->len);
+	}
+	/* Joined first of all (step 0). */
+	s->cgroup1_fds = cgroup1_fds ? (uint32_t)peer->cgroup1.n : 0;
 
 	if (len > 64 * 1024) {
 		int size = (int)len * 2;
 
 		setsockopt(sock, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
 	}
-	if (send(sock, s, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+	union {
+		struct cmsghdr align;
+		char buf[CMSG_SPACE(CGROUP1_MAX * sizeof(int))];
+	} control;
+	struct iovec iov = { .iov_base = s, .iov_len = len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (s->cgroup1_fds) {
+		struct cmsghdr *cm;
+
+		memset(&control, 0, sizeof(control));
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(peer->cgroup1.n * sizeof(int));
+		cm = CMSG_FIRSTHDR(&msg);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(peer->cgroup1.n * sizeof(int));
+		memcpy(CMSG_DATA(cm), cgroup1_fds, peer->cgroup1.n * sizeof(int));
+	}
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		r = -errno;
 	free(s);
 	return r;
@@ -299,7 +334,7 @@ static int deferred_start(const struct peer *peer, const struct nsref_chain *cha
 {
 	struct spawner_request helper = {
 		.flags = SPAWNER_PIDNS_HELPER,
-		.slot_mask = 1u << HOLDER_FD_CONTROL | 1u << HOLDER_FD_NS(HOLDER_NS_USER),
+		.slot_mask = 1u << HOLDER_FD_CONTROL,
 	};
 	struct spawn_deferred *d = calloc(1, sizeof(*d));
 	int hv[2] = { -1, -1 }, fds[3], slots[1 + HOLDER_FD_LAST + 1];
@@ -347,7 +382,10 @@ static int deferred_start(const struct peer *peer, const struct nsref_chain *cha
 	}
 	n_fds = request_in(&helper, chain->level[1].fd, chain->level[1].inode, fds);
 	fds[n_fds++] = hv[1];
-	fds[n_fds++] = peer->userns_fd;
+	if (!peer->own_userns) {
+		helper.slot_mask |= 1u << HOLDER_FD_NS(HOLDER_NS_USER);
+		fds[n_fds++] = peer->userns_fd;
+	}
 	pid = spawn_spawner_call(&helper, fds, n_fds, &d->helper_pidfd);
 	if (pid < 0) {
 		r = why_set(why, (int)-pid, "cannot start the helper that makes a pid namespace owned by your user namespace: %s",
@@ -528,6 +566,7 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 	const struct nsref_level *where = &chain->level[first];
 	struct spawner_request req = { .flags = clone_newpid ? SPAWNER_NEWPID : 0 };
 	int sv[2] = { -1, -1 }, pidfd, r;
+	int cgroup1_fds[CGROUP1_MAX];
 
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
@@ -536,20 +575,33 @@ int spawn_holder(const struct peer *peer, const struct nsref_chain *chain, bool 
 		return why_set(why, peer->cgroup_error,
 			       "the daemon cannot open the requester's cgroup (%s), and a new process must start in it, never in the daemon's; run the requester in a cgroup with a shorter path, or one the daemon can open",
 			       strerror(peer->cgroup_error));
-
-	r = holder_channel(sv, why);
+	if (peer->cgroup1.error)
+		return why_set(why, peer->cgroup1.error, "%s", peer->cgroup1.error_text);
+	r = cgroup1_check_pids(&peer->cgroup1, why);
 	if (r < 0)
 		return r;
-	r = queue_setup(sv[0], peer, true);
-	if (r < 0) {
-		why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
-		goto fail;
-	}
+	r = cgroup1_open_procs(&peer->cgroup1, cgroup1_fds, why);
+	if (r < 0)
+		return r;
 
-	/* A new pid namespace for a requester in another user namespace is
-	 * made by a helper there, whose answer the caller awaits from its
-	 * event loop (spawn_deferred_finish()): the holder is cloned then. */
-	if (clone_newpid && !peer->own_userns) {
+	r = holder_channel(sv, why);
+	if (r == 0) {
+		r = queue_setup(sv[0], peer, cgroup1_fds, true);
+		if (r < 0)
+			why_set(why, -r, "cannot queue the holder's setup: %s", strerror(-r));
+	}
+	/* Queued with the setup: the holder's now. */
+	for (size_t i = 0; i < peer->cgroup1.n; i++)
+		close(cgroup1_fds[i]);
+	if (r < 0)
+		goto fail;
+
+	/* A new pid namespace for a requester in another user namespace, or
+	 * below a pid namespace that is not the daemon's (the kernel makes one
+	 * only below its creator's active namespace), is made by a helper
+	 * there, whose answer the caller awaits from its event loop
+	 * (spawn_deferred_finish()): the holder is cloned then. */
+	if (clone_newpid && (!peer->own_userns || (where->fd >= 0 && where->inode != nsref_own_pidns_inode()))) {
 		r = deferred_start(peer, chain, pids, n_pids, &sv[1], &ret->deferred, why);
 		if (r < 0)
 			goto fail;
@@ -608,7 +660,7 @@ static int queue_build(int sock, const struct peer *peer, const void *plan, size
 		return -errno;
 	/* A tree's processes count against the requester's RLIMIT_NPROC as
 	 * the kernel clones them; the builder, root, is exempt. */
-	r = queue_setup(sock, peer, false);
+	r = queue_setup(sock, peer, NULL, false);
 	if (r == 0 && send(sock, plan, plan_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 		r = -errno;
 	return r;
@@ -623,6 +675,11 @@ int spawn_builder(const struct peer *peer, const struct nsref_chain *chain, cons
 	memset(ret, 0, sizeof(*ret));
 	ret->pidfd = ret->control_fd = -1;
 	ret->busy_level = -1;
+	/* The builder takes no fds with its setup: it could not join them. */
+	if (peer->cgroup1.n || peer->cgroup1.error)
+		return why_set(why, ENOTSUP,
+			       "the requester is in %zu cgroup v1 hierarchies, which a tree's processes cannot join; build the tree from a process whose v1 cgroups are the hierarchies' roots, or reserve its processes one by one",
+			       peer->cgroup1.n ? peer->cgroup1.n : 1);
 	r = holder_channel(sv, why);
 	if (r < 0)
 		return r;

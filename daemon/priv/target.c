@@ -102,6 +102,11 @@ int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, struct f
 	/* Trailing zeros are the kernel's to fill; inner zeros are the daemon's. */
 	while (t->n_pids > 0 && t->pids[t->n_pids - 1] == 0)
 		t->n_pids--;
+	/* Front refused more already; the clone could not take them. */
+	if (t->n_pids > PR_MAX_SET_TID) {
+		r = why_set(why, EINVAL, "%zu PIDs chosen; at most %d can be", t->n_pids, PR_MAX_SET_TID);
+		goto fail;
+	}
 	for (size_t i = 0; i < t->n_pids; i++)
 		t->auto_pid[i] = t->pids[i] == 0;
 	return 0;

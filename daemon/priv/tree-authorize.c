@@ -164,9 +164,6 @@ int tree_authorize(struct conn *c, const struct tree *t, const struct nsref_chai
 		why_set(why, -r, "cannot inspect the requester's user namespace: %s", strerror(-r));
 	if (r == 0)
 		r = plan_check_policy(tl, t, why, node, level);
-	if (r == 0 && peer->seccomp_mode != 0)
-		r = why_set(why, EPERM, "the requester runs under a seccomp filter (mode %d), which pidrestored cannot give the tree's processes; it refuses rather than create processes with fewer restrictions than their requester",
-			    peer->seccomp_mode);
 	if (r == 0 && (t->v.plan->flags & TREE_PLAN_THREADED))
 		r = suid_dumpable_check(why);
 	audit_tree(c, "tree", &t->v, r < 0 ? why : NULL);

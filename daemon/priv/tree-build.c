@@ -513,6 +513,10 @@ static int build_start(struct conn *c, struct tree *t, const struct nsref_chain 
 
 	for (uint32_t i = 0; i < plan->builder_n_set_tid; i++)
 		pids[i] = plan->builder_pids[i];
+	/* Every thread of the tree installs the requester's filters (DESIGN §6). */
+	r = conn_copy_seccomp(c, why);
+	if (r < 0)
+		return r;
 	r = spawn_builder(conn_peer(c), chain, pids, plan->builder_n_set_tid, t->plan, t->plan_len, &res, why);
 	if (r < 0)
 		return r;

@@ -166,7 +166,8 @@ void tree_release(struct conn *c, uint64_t id, uint64_t tree_id)
 	rc->start_usec = now_usec();
 	tree_unhold(t);
 	tree_free(t);
-	if (proc_release_ids_then(ids, n, &n_released, release_done, rc) < 0) {
+	if (proc_release_ids_then(ids, n, &(struct proc_releaser){ .conn = c, .uid = conn_peer(c)->uid, .pid = conn_peer(c)->pid },
+				  &n_released, release_done, rc) < 0) {
 		why_set(&why, ENOMEM, "out of memory releasing tree %llu", (unsigned long long)tree_id);
 		answer_error(c, id, &why);
 		goto out;

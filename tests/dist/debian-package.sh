@@ -58,6 +58,11 @@ for f in /usr/sbin/pidrestored /usr/libexec/pidrestore/pidrestore-holder /lib/sy
 done
 assert_match "pidrestorectl has /usr/bin/pidrestorectl" "$(contents pidrestorectl)" '^/usr/bin/pidrestorectl$'
 assert_match "pidrestorectl has its page" "$(contents pidrestorectl)" '^/usr/share/man/man1/pidrestorectl.1.gz$'
+assert_match "pidrestorectl has the bash completion" "$(contents pidrestorectl)" \
+	'^/usr/share/bash-completion/completions/pidrestorectl$'
+assert_match "pidrestorectl has the zsh completion" "$(contents pidrestorectl)" '^/usr/share/zsh/vendor-completions/_pidrestorectl$'
+assert_eq "pidrestorectl depends on libc only" "$(dpkg-deb -f "$(find "$T/pkg" -maxdepth 1 -name 'pidrestorectl_*.deb')" Depends)" \
+	"$(dpkg-deb -f "$(find "$T/pkg" -maxdepth 1 -name 'pidrestorectl_*.deb')" Depends | grep -oE '^libc6 \([^)]*\)$')"
 assert_match "libpidrestore0 has the library" "$(contents libpidrestore0)" "^/usr/lib/$multiarch/libpidrestore.so.0"
 assert_no_match "libpidrestore0 has no .so link" "$(contents libpidrestore0)" 'libpidrestore.so$'
 for f in /usr/include/pidrestore.h "/usr/lib/$multiarch/libpidrestore.so" "/usr/lib/$multiarch/pkgconfig/libpidrestore.pc" \
@@ -67,9 +72,11 @@ done
 assert_match "pidrestored depends on pidrestorectl (its ExecReload=)" \
 	"$(dpkg-deb -f "${DEBS[0]}" Depends)" 'pidrestorectl \(= '
 
-# The symbols file lists exactly the version script's functions.
-want=$(sed -n 's/^[[:space:]]*\(pidrestore_[a-z_]*\);$/\1/p' "$top_srcdir/client/libpidrestore.sym" | sort)
-got=$(sed -n 's/^ \(pidrestore_[a-z_]*\)@LIBPIDRESTORE_0 .*/\1/p' "$top_srcdir/debian/libpidrestore0.symbols" | sort)
+# The symbols file lists exactly the version script's functions, each in
+# the versions the script gives it.
+want=$(awk '/^LIBPIDRESTORE_[0-9.]* \{/ { node = $1 } match($0, /^[[:space:]]*pidrestore_[a-z_0-9]*;$/) { name = $1; sub(/;$/, "", name); print name "@" node }' \
+	"$top_srcdir/client/libpidrestore.sym" | sort)
+got=$(sed -n 's/^ \(pidrestore_[a-z_]*@LIBPIDRESTORE_[0-9.]*\) .*/\1/p' "$top_srcdir/debian/libpidrestore0.symbols" | sort)
 assert_eq "debian/libpidrestore0.symbols matches client/libpidrestore.sym" "$got" "$want"
 
 if command -v lintian >/dev/null 2>&1; then

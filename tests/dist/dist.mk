@@ -5,6 +5,7 @@
 DIST_TESTS = \
 	tests/dist/distro-flags.sh \
 	tests/dist/install-layout.sh \
+	tests/dist/ctl-static.sh \
 	tests/dist/holder-search.sh \
 	tests/dist/debian-package.sh
 TESTS += $(DIST_TESTS)

@@ -35,6 +35,8 @@ print-dirs:
 	@echo "sysconfdir=$(sysconfdir)"
 	@echo "systemdsystemunitdir=$(systemdsystemunitdir)"
 	@echo "sysusersdir=$(sysusersdir)"
+	@echo "bashcompletiondir=$(bashcompletiondir)"
+	@echo "zshcompletiondir=$(zshcompletiondir)"
 MK
 dirs=$(make -s --no-print-directory -C "$top_builddir" -f Makefile -f "$T/dirs.mk" print-dirs)
 eval "$dirs"
@@ -46,7 +48,7 @@ want=$(
 		echo "$libdir/libpidrestore.la"
 		echo "$libdir/libpidrestore.so"
 		echo "$libdir/libpidrestore.so.0"
-		echo "$libdir/libpidrestore.so.0.1.0"
+		echo "$libdir/libpidrestore.so.0.2.0"
 		echo "$libdir/pkgconfig/libpidrestore.pc"
 		echo "$includedir/pidrestore.h"
 		echo "$mandir/man1/pidrestorectl.1"
@@ -55,12 +57,14 @@ want=$(
 		echo "$mandir/man5/pidrestored.conf.5"
 		echo "$mandir/man8/pidrestored.8"
 		echo "$sysconfdir/pidrestore/pidrestored.conf"
+		[ -z "$bashcompletiondir" ] || echo "$bashcompletiondir/pidrestorectl"
+		[ -z "$zshcompletiondir" ] || echo "$zshcompletiondir/_pidrestorectl"
 		if [ -n "$systemdsystemunitdir" ]; then
 			echo "$systemdsystemunitdir/pidrestored.service"
 			echo "$systemdsystemunitdir/pidrestored.socket"
 			echo "$sysusersdir/pidrestored.conf"
 		fi
-	} | LC_ALL=C sort
+	} | LC_ALL=C sort -u
 )
 run make -C "$top_builddir" install DESTDIR="$T/full"
 assert_eq "make install DESTDIR= of this build tree" "$RUN_RC" 0
@@ -95,6 +99,10 @@ assert_eq "--prefix: the units are under PREFIX/lib/systemd/system" \
 	"$(grep '\.s[eo][rc][vk]' <<<"$got" | tr '\n' ' ')" \
 	"$prefix/lib/systemd/system/pidrestored.service $prefix/lib/systemd/system/pidrestored.socket "
 assert_match "--prefix: the policy is under PREFIX/etc" "$got" "^$prefix/etc/pidrestore/pidrestored.conf\$"
+assert_match "--prefix: the bash completion is under PREFIX/share (or bash-completion.pc's, for its prefix)" "$got" \
+	"^$prefix/share/bash-completion/completions/pidrestorectl\$"
+assert_match "--prefix: the zsh completion is under PREFIX/share/zsh/site-functions" "$got" \
+	"^$prefix/share/zsh/site-functions/_pidrestorectl\$"
 assert_match "--prefix: the sysusers.d entry for front's user is under PREFIX/lib/sysusers.d" "$got" \
 	"^$prefix/lib/sysusers.d/pidrestored.conf\$"
 
@@ -119,8 +127,11 @@ assert_eq "--without-systemdsystemunitdir: everything else is under the prefix" 
 	"$(grep -v "^$prefix/" <<<"$got" || true)" ""
 
 check "configure --with-systemdsystemunitdir=DIR" configure_tree unitdir --prefix="$prefix" \
-	--with-systemdsystemunitdir="$T/units"
+	--with-systemdsystemunitdir="$T/units" --without-bashcompletiondir --with-zshcompletiondir="$T/zsh"
 run make -C "$T/unitdir" install-data DESTDIR="$T/d3"
+assert_eq "--without-bashcompletiondir: no bash completion" \
+	"$(grep -E '/pidrestorectl$' <<<"$(installed_files "$T/d3")" | grep -v '/bin/' || true)" ""
+assert_match "--with-zshcompletiondir=DIR: the zsh completion is in DIR" "$(installed_files "$T/d3")" "^$T/zsh/_pidrestorectl\$"
 assert_eq "make install-data DESTDIR= (--with-systemdsystemunitdir=DIR)" "$RUN_RC" 0
 assert_eq "--with-systemdsystemunitdir=DIR: the units are in DIR" \
 	"$(grep -E '\.(service|socket)$' <<<"$(installed_files "$T/d3")" | tr '\n' ' ')" \

@@ -12,7 +12,7 @@ fail() {
 	echo "FAIL: $*"
 	n_failed=$((n_failed + 1))
 }
-functions=$(sed -n 's/^[[:space:]]*\(pidrestore_[a-z_]*\);$/\1/p' "$top_srcdir/client/libpidrestore.sym" | sort)
+functions=$(sed -n 's/^[[:space:]]*\(pidrestore_[a-z_]*\);$/\1/p' "$top_srcdir/client/libpidrestore.sym" | sort -u)
 [ -n "$functions" ] || { echo "FAIL: no function found in client/libpidrestore.sym"; exit 1; }
 name_section=$(sed -n '/^\.SH NAME/,/^\.SH/p' "$top_builddir/client/libpidrestore.3")
 for f in $functions; do

@@ -22,6 +22,8 @@
  *   reserve [SPEC-OPTION...] PID[,PID...]
  *   policy-check [SPEC-OPTION...] PID[,PID...]
  *                               "may I take these PIDs there?"
+ *   release-uid UID [ID]        a release of uid UID's reservations, without
+ *                               "all" (and with the reservation ID, if given)
  * SPEC-OPTIONs:
  *   --new-pidns                 in a new pid namespace
  *   --pidns-fd I                the target pid namespace is fd index I
@@ -432,6 +434,20 @@ static int mode_status(int sock)
 	return exchange(sock, &req, PIDRESTORE__REQUEST__BODY_STATUS);
 }
 
+/* A release that names a uid but not "all": the library never sends it. */
+static int mode_release_uid(int sock, uint32_t uid, uint64_t *id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ReleaseRequest rel = PIDRESTORE__RELEASE_REQUEST__INIT;
+
+	rel.has_uid = 1;
+	rel.uid = uid;
+	rel.n_reservation_ids = id ? 1 : 0;
+	rel.reservation_ids = id;
+	req.release = &rel;
+	return exchange(sock, &req, PIDRESTORE__REQUEST__BODY_RELEASE);
+}
+
 /* What the spawn, reserve and policy-check modes are given. */
 struct spec_args {
 	int32_t pids[64];
@@ -600,6 +616,7 @@ static void usage(void)
 		"       raw-request [OPTION...] SOCKET oversize BYTES\n"
 		"       raw-request [OPTION...] SOCKET fds N FILE [FD_COUNT]\n"
 		"       raw-request [OPTION...] SOCKET spawn|reserve|policy-check [--new-pidns] [--pidns-fd I] [--map-fds N] PID[,PID...]\n"
+		"       raw-request [OPTION...] SOCKET release-uid UID [ID]\n"
 		"options: --no-hello, --fd SPEC, --fd-count N, --unknown-fields, --daemon-pid PID\n");
 }
 
@@ -644,6 +661,12 @@ static int run_mode(int sock, char **argv, int argc)
 		return mode_reserve(sock, &a);
 	if (strcmp(mode, "policy-check") == 0 && parse_spec_args(argv + 1, argc - 1, &a) == 0)
 		return mode_policy_check(sock, &a);
+	if (strcmp(mode, "release-uid") == 0 && (argc == 2 || argc == 3) &&
+	    raw_parse_long(argv[1], 0, UINT32_MAX, &v) == 0) {
+		uint64_t id = argc == 3 ? strtoull(argv[2], NULL, 10) : 0;
+
+		return mode_release_uid(sock, (uint32_t)v, argc == 3 ? &id : NULL);
+	}
 	return -EINVAL;
 }
 

@@ -19,9 +19,13 @@
  *   exec-path ID PATH         claims ID running PATH with no arguments
  *   release ID...             "ok N", N the number released
  *   release-all               the same for this connection's reservations
+ *   release-user UID|self     the same for every reservation of UID, over all
+ *                             of its connections
+ *   kill SIG ID...            "ok N signalled=S released=R"
  *   events N MS               waits up to MS milliseconds in all for N events:
  *                               event exited id=ID pids=P exit=E signal=S core=C
  *                               event expired id=ID pids=P
+ *                               event released id=ID pids=P by_uid=U by_pid=Q signal=S
  *                             then "ok N", or "timeout K" after K events
  *   status                    "ok reservations=R own=O running=U connections=C"
  *   quit                      disconnects and exits 0 (so does end of input)
@@ -267,6 +271,54 @@ out:
 	return r;
 }
 
+static int cmd_release_user(pidrestore *c, char **words, size_t n_words)
+{
+	uint64_t uid = PIDRESTORE_UID_SELF;
+	int r;
+
+	if (n_words != 1 || (strcmp(words[0], "self") != 0 && parse_u64(words[0], &uid) < 0)) {
+		printf("error usage release-user UID|self\n");
+		return -EINVAL;
+	}
+	r = pidrestore_release_user(c, (uid_t)uid);
+	if (r < 0) {
+		print_error(c, r);
+		return r;
+	}
+	printf("ok %d\n", r);
+	return 0;
+}
+
+static int cmd_kill(pidrestore *c, char **words, size_t n_words)
+{
+	uint64_t sig, *ids = calloc(n_words + 1, sizeof(*ids));
+	size_t n_signalled, n_released;
+	int r = -EINVAL;
+
+	if (!ids) {
+		printf("error ENOMEM local\n");
+		return -ENOMEM;
+	}
+	if (n_words < 2 || parse_u64(words[0], &sig) < 0) {
+		printf("error usage kill SIG ID...\n");
+		goto out;
+	}
+	for (size_t i = 1; i < n_words; i++)
+		if (parse_u64(words[i], &ids[i - 1]) < 0) {
+			printf("error usage bad id '%s'\n", words[i]);
+			goto out;
+		}
+	r = pidrestore_kill_report(c, ids, n_words - 1, (int)sig, &n_signalled, &n_released);
+	if (r < 0) {
+		print_error(c, r);
+		goto out;
+	}
+	printf("ok %d signalled=%zu released=%zu\n", r, n_signalled, n_released);
+out:
+	free(ids);
+	return r;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -302,6 +354,10 @@ static int cmd_events(pidrestore *c, unsigned long want, long timeout_ms)
 			printf("event expired id=%" PRIu64 " pids=", ev.id);
 			print_pids(ev.pids, ev.n_pids);
 			printf("\n");
+		} else if (ev.type == PIDRESTORE_EVENT_RELEASED) {
+			printf("event released id=%" PRIu64 " pids=", ev.id);
+			print_pids(ev.pids, ev.n_pids);
+			printf(" by_uid=%u by_pid=%d signal=%d\n", (unsigned int)ev.by_uid, (int)ev.by_pid, ev.signal);
 		} else {
 			printf("event unknown type=%d id=%" PRIu64 "\n", (int)ev.type, ev.id);
 		}
@@ -366,6 +422,10 @@ static int run_line(pidrestore *c, char *line)
 		cmd_release(c, words, n, 0);
 	else if (strcmp(verb, "release-all") == 0)
 		cmd_release(c, words, 0, 1);
+	else if (strcmp(verb, "release-user") == 0)
+		cmd_release_user(c, words, n);
+	else if (strcmp(verb, "kill") == 0)
+		cmd_kill(c, words, n);
 	else if (strcmp(verb, "events") == 0 && n == 2)
 		cmd_events(c, strtoul(words[0], NULL, 10), strtol(words[1], NULL, 10));
 	else if (strcmp(verb, "status") == 0)

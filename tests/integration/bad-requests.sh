@@ -53,6 +53,13 @@ run "$PR_CTL" --socket "$SOCK" spawn --pid -7 -- true
 assert_ne "pidrestorectl, negative PID: refused" "$RUN_RC" 0
 run "$PR_CTL" --socket "$SOCK" spawn --pid "${pids34%,}" -- true
 assert_ne "pidrestorectl, 34 PIDs: refused" "$RUN_RC" 0
+# clone3() takes at most 32: refused up front, not blamed on pid_max.
+pick_pid P33
+run "$PR_CTL" --socket "$SOCK" spawn --pid "$(seq -s, 100 131),$P33" -- true
+assert_eq "pidrestorectl, 33 chosen PIDs: exits 125" "$RUN_RC" 125
+assert_match "pidrestorectl, 33 chosen PIDs: says 32 can be chosen" "$RUN_ERR" \
+	'\(EINVAL\).*33 PIDs given; at most 32 can be chosen: .*give 0 for that level or leave it out'
+assert_no_match "pidrestorectl, 33 chosen PIDs: no word of pid_max" "$RUN_ERR" 'pid_max'
 
 # A new namespace's pid_max is its own (4194304), not the host's.
 pick_pid HP

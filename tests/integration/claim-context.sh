@@ -22,13 +22,7 @@ Namespace=host
 CONF
 start_daemon --config "$CONF"
 user_client
-SECCOMP_RUN=$PR_HELPERS/seccomp-run
-if ! as_user test -x "$SECCOMP_RUN" 2>/dev/null; then
-	mkdir -p "$T/bin"
-	cp "$SECCOMP_RUN" "$T/bin/"
-	chmod 755 "$T/bin" "$T/bin/seccomp-run"
-	SECCOMP_RUN=$T/bin/seccomp-run
-fi
+user_helper SECCOMP_RUN seccomp-run
 USER_BASE=(setpriv --reuid="$TEST_UID" --regid="$TEST_GID")
 
 # reserve_one NAME: a reservation of a free host PID on client NAME; sets
@@ -81,7 +75,7 @@ assert_match "the program ran and exited 3" "$CL_OUT" "^event exited id=$ID pids
 CLIENT_BIN=$USER_CLIENT client_open RN "${USER_BASE[@]}" --clear-groups --no-new-privs --
 reserve_one RN
 CLIENT_BIN=$USER_CLIENT client_open SEC "${AS_USER[@]}" "$SECCOMP_RUN"
-refused_claim SEC "a claimer under a seccomp filter" "the claimer's seccomp mode \\(2\\) differs from the reserver's \\(0\\)"
+refused_claim SEC "a claimer under a seccomp filter" "the claimer's seccomp filters \\(1 filter, 1 instruction\\) differ from those reservation $ID was made under \\(no filter\\)"
 client_cmd NNP "exec $ID exit 4"
 assert_eq "a claimer with no_new_privs claims the reservation made with no_new_privs" "$CL_LAST" ok
 client_cmd NNP "events 1 5000"

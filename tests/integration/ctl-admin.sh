@@ -46,11 +46,12 @@ pick_pid RS
 pick_pid U1
 pick_pid US
 check "root reserves $R1 and $R2 with a TTL" hold ROOT_HOLD "$T/root.out" "${CTL[@]}" reserve "$R1" "$R2" --ttl 120
-run "${CTL[@]}" spawn --pid "$RS" --no-wait -- sleep 120
-assert_eq "root spawns a sleep as $RS" "$RUN_OUT" "$RS"
+run "${CTL[@]}" spawn --pid "$RS" --no-wait --no-legend -- sleep 120
+assert_match "root spawns a sleep as $RS; --no-wait prints its ID and PID" "$RUN_OUT" "^[0-9]+ +$RS\$"
 check "uid $TEST_UID reserves $U1" hold USER_HOLD "$T/user.out" "${UCTL[@]}" reserve "$U1"
 run "${UCTL[@]}" spawn --pid "$US" --no-wait -- sleep 120
-assert_eq "uid $TEST_UID spawns a sleep as $US" "$RUN_OUT" "$US"
+assert_match "uid $TEST_UID spawns a sleep as $US; --no-wait prints a table of ID and PIDS" "$RUN_OUT" \
+	$'^ID +PIDS\n[0-9]+ +'"$US\$"
 run "${UCTL[@]}" spawn --pid 1 -- true
 assert_match "uid $TEST_UID is refused PID 1 (EPERM)" "$RUN_ERR" '\(EPERM\)'
 run "${CTL[@]}" spawn --pid "$RS" -- true
@@ -96,7 +97,7 @@ check "root's program still runs" pid_exists "$RS"
 run "${UCTL[@]}" release "$root_id"
 assert_match "uid $TEST_UID may not release root's reservation" "$RUN_ERR" '\(EPERM\)'
 run "${UCTL[@]}" kill "$us_id" --signal KILL
-assert_eq "uid $TEST_UID kills its own program" "$RUN_OUT" "Sent SIGKILL to 1 process (reservations among them were released)."
+assert_eq "uid $TEST_UID kills its own program" "$RUN_OUT" "Sent SIGKILL to 1 program."
 check "its program is gone" wait_pid_gone "$US" 5
 run "${UCTL[@]}" list --all --json
 ended=$(jq --argjson p "$US" '.[] | select(.pids[0] == $p)' <<<"$RUN_OUT")
@@ -105,6 +106,8 @@ run "${UCTL[@]}" list --json
 assert_eq "without --all it is not listed" "$(jq --argjson p "$US" '[.[] | select(.pids[0] == $p)] | length' <<<"$RUN_OUT")" 0
 run "${CTL[@]}" kill "$u1_id"
 assert_eq "root may kill a user's reservation: it is released" "$RUN_RC" 0
+assert_eq "and says it released it rather than signalled it" "$RUN_OUT" \
+	"Released 1 reservation (a reservation runs no program to signal)."
 check "PID $U1 is free again" wait_pid_gone "$U1" 5
 run "${CTL[@]}" kill 999999
 assert_match "an unknown id is ESRCH" "$RUN_ERR" '\(ESRCH\): there is no process 999999'
@@ -151,10 +154,12 @@ assert_eq "stats: reserve latencies" "$(jq .latency.reserve.count <<<"$sj")" 2
 assert_eq "stats: percentiles in order" \
 	"$(jq '.latency.spawn | .p50_usec <= .p90_usec and .p90_usec <= .p99_usec and .p99_usec <= .max_usec and .p50_usec > 0' <<<"$sj")" true
 run "${CTL[@]}" stats
-assert_match "the table counts spawns" "$RUN_OUT" $'\nspawn +ok +2\n'
-assert_match "and has latency percentiles" "$RUN_OUT" $'\nspawn +2 +[0-9]+us +[0-9]+us +[0-9]+us +[0-9]+us'
+assert_match "the table counts spawns" "$RUN_OUT" '^spawn +ok +2$'
+assert_match "and has latency percentiles" "$RUN_OUT" '^spawn +2 +[0-9]+us +[0-9]+us +[0-9]+us +[0-9]+us$'
 run "${CTL[@]}" stats --no-legend
 assert_no_match "--no-legend drops the headers" "$RUN_OUT" 'REQUEST|LATENCY|Since'
+assert_eq "--no-legend: the request rows, one empty line, the latency rows" \
+	"$(awk 'NF == 0 { part++; next } { print part + 0 ":" NF }' <<<"$RUN_OUT" | sort -u | tr '\n' ' ')" "0:3 1:6 "
 
 kill -TERM "$ROOT_HOLD" "$USER_HOLD" 2>/dev/null || true
 finish

@@ -17,7 +17,7 @@ require_tools jq findmnt setpriv unshare
 setup
 user_programs
 
-FEATURES="clone3-set-tid CLONE_PIDFD CLONE_INTO_CGROUP setns-pidfd CAP_CHECKPOINT_RESTORE SO_PEERPIDFD PIDFD_GET_INFO PIDFD_GET_PID_NAMESPACE cgroup2 pid_max"
+FEATURES="clone3-set-tid CLONE_PIDFD CLONE_INTO_CGROUP setns-pidfd CAP_CHECKPOINT_RESTORE SO_PEERPIDFD PIDFD_GET_INFO PIDFD_GET_PID_NAMESPACE cgroup2 pid_max cgroup-v1 PTRACE_SECCOMP_GET_FILTER"
 REQUIRED="clone3-set-tid CLONE_PIDFD"
 N_FEATURES=$(wc -w <<<"$FEATURES")
 
@@ -45,6 +45,9 @@ cgroup2_mount() {
 has_cgroup2() {
 	[ -n "$(cgroup2_mount)" ]
 }
+has_cgroup_v1() {
+	[ -n "$(findmnt -t cgroup -n -o TARGET | head -n 1)" ]
+}
 
 declare -A WANT=(
 	[clone3-set-tid]=$(yes_if set_tid_works)
@@ -57,6 +60,8 @@ declare -A WANT=(
 	[PIDFD_GET_PID_NAMESPACE]=$(yes_if kernel_at_least 6 11)
 	[cgroup2]=$(yes_if has_cgroup2)
 	[pid_max]=yes
+	[cgroup-v1]=$(yes_if has_cgroup_v1)
+	[PTRACE_SECCOMP_GET_FILTER]=$(yes_if kernel_at_least 4 4)
 )
 echo "direct probes on $KERNEL:"
 for f in $FEATURES; do
@@ -72,9 +77,11 @@ detail_of() { # JSON NAME
 }
 
 # Compares every feature with the direct probes.
-check_states() { # WHO JSON
+check_states() { # WHO JSON [SKIPPED...]
 	local who=$1 json=$2 f got
+	shift 2
 	for f in $FEATURES; do
+		[[ " $* " != *" $f "* ]] || continue
 		got=$(jq -r --arg n "$f" '.features[] | select(.name == $n) | .state' <<<"$json")
 		assert_eq "$who: $f" "$got" "${WANT[$f]}"
 	done
@@ -88,6 +95,10 @@ check_details() { # WHO JSON PROBER_PID
 	if has_cgroup2; then
 		assert_eq "$who: cgroup2 is where findmnt finds it" "$(detail_of "$json" cgroup2)" \
 			"cgroup2 at $(cgroup2_mount)"
+	fi
+	if has_cgroup_v1; then
+		assert_match "$who: cgroup-v1 names the layout and counts the hierarchies" "$(detail_of "$json" cgroup-v1)" \
+			"^$(if has_cgroup2; then echo hybrid; else echo legacy; fi) layout, $(findmnt -t cgroup -n -o TARGET | wc -l) hierarchies \\("
 	fi
 	if kernel_at_least 6 11; then
 		assert_eq "$who: PIDFD_GET_PID_NAMESPACE gave the prober's pid namespace" \
@@ -196,10 +207,13 @@ assert_eq "user, no daemon: exits 0 or 1" "$((RUN_RC <= 1))" 1
 ujson=$RUN_OUT
 assert_eq "user, no daemon: lacks the capability" "$(detail_of "$ujson" CAP_CHECKPOINT_RESTORE)" \
 	"cap_last_cap $(cat /proc/sys/kernel/cap_last_cap); the prober lacks it and CAP_SYS_ADMIN"
+assert_eq "user, no daemon: cannot tell whether filters can be read" \
+	"$(detail_of "$ujson" PTRACE_SECCOMP_GET_FILTER)" \
+	"unknown: the prober may not read filters (EACCES: it needs CAP_SYS_ADMIN and no seccomp filter of its own)"
 if as_user unshare -Urpf true 2>/dev/null; then
 	assert_eq "user, no daemon: set_tid tried in a user+pid namespace of its own" \
 		"$(detail_of "$ujson" clone3-set-tid)" "unprivileged: a child got PID 200 in a new user+pid namespace"
-	check_states "user, no daemon" "$ujson"
+	check_states "user, no daemon" "$ujson" PTRACE_SECCOMP_GET_FILTER
 else
 	assert_match "user, no daemon, no user namespaces: set_tid is unknown" \
 		"$(jq -r '.features[0].state' <<<"$ujson")" "^unknown$"
@@ -270,7 +284,7 @@ assert_eq "old-kernel daemon: no clone3-set-tid" "$(detail_of "$RUN_OUT" clone3-
 	"there is no clone3() (Linux 5.3)"
 assert_eq "old-kernel daemon: the features that need no clone3 are there" \
 	"$(jq -r '[.features[] | select(.state == "yes") | .name] | join(" ")' <<<"$RUN_OUT")" \
-	"$(for f in setns-pidfd CAP_CHECKPOINT_RESTORE SO_PEERPIDFD PIDFD_GET_INFO PIDFD_GET_PID_NAMESPACE cgroup2 pid_max; do
+	"$(for f in setns-pidfd CAP_CHECKPOINT_RESTORE SO_PEERPIDFD PIDFD_GET_INFO PIDFD_GET_PID_NAMESPACE cgroup2 pid_max cgroup-v1; do
 		[ "${WANT[$f]}" = yes ] && printf '%s ' "$f"
 	done | sed 's/ $//')"
 run "$PR_CTL" --socket "$SOCK2" check --local --json

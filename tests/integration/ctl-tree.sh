@@ -3,13 +3,14 @@
 # pidrestorectl tree --file as root runs it: a small tree from JSON (a new
 # pid namespace whose init leads a session, a group of two, a zombie killed
 # by SIGTERM, a dead group leader's ghost) is built, printed as JSON and
-# held until SIGTERM, which releases it; a tree that breaks a rule is
-# refused naming its node, before anything is created.
+# held until SIGTERM, which releases it; nodes that are not the daemon's
+# children, claimed by exec, report how they ended; a tree that breaks a
+# rule is refused naming its node, before anything is created.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
 require_root
-require_tools timeout
+require_tools timeout jq
 res_setup
 start_daemon
 
@@ -42,6 +43,12 @@ st=$(cat "/proc/${F[5]}/status")
 assert_match "node 5 is in the dead leader's group" "$st" "NSpgid:[[:space:]]+${F[4]}[[:space:]]+5"
 assert_match "the zombie is one" "$(cat "/proc/${F[3]}/status")" "State:[[:space:]]+Z"
 check "the ghost's PID has no process" test ! -e "/proc/${F[4]}"
+# Nodes 1 and 2 are the init's children, not the daemon's: how they end is
+# read without reaping them.
+run "$PR_CTL" --socket "$SOCK" exec "$(jq -r '.nodes[1].reservation' <<<"$json")" -- sh -c 'exit 7'
+assert_eq "a claimed node that is not the daemon's child: exec exits with its status" "$RUN_RC" 7
+run "$PR_CTL" --socket "$SOCK" exec "$(jq -r '.nodes[2].reservation' <<<"$json")" -- sh -c 'kill -TERM $$'
+assert_eq "and with 128+N when signal N killed it" "$RUN_RC" 143
 
 kill -TERM "$CTL"
 check "SIGTERM ends the holding pidrestorectl" wait_exit "$CTL"
@@ -65,8 +72,9 @@ check "the tree's PIDs are free" wait_all_gone 5 "${F[@]}"
 run "$PR_CTL" --socket "$SOCK" tree release 999999
 assert_eq "an unknown tree: exit 1" "$RUN_RC" 1
 assert_match "with ESRCH" "$RUN_ERR" '\(ESRCH\)'
-kill -INT "$CTL"
-check "SIGINT ends the holding pidrestorectl" wait_exit "$CTL"
+check "the holding pidrestorectl, told its reservations were released, ends by itself" wait_exit "$CTL"
+assert_eq "with status 0" "$WAIT_RC" 0
+assert_match "saying who released them" "$(cat "$T/ctl2.err")" 'was released by uid 0 \(pid [0-9]+\)'
 
 # --- a session led below the init, with a member that is the init's child:
 # a helper under the leader creates it and exits, and it goes to the init

@@ -24,7 +24,7 @@ CONNS=2000
 REQUESTS=100000
 # Under valgrind both of the daemon's processes run under it, each request
 # passing through both.
-ANSWER_MS=${PR_VALGRIND:+2000}
+ANSWER_MS=${PR_VALGRIND:+3000}
 ANSWER_MS=${ANSWER_MS:-1000}
 PER_USER=256    # the default --max-connections-per-user
 FLOOD_SECONDS=4

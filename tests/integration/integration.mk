@@ -10,6 +10,7 @@ INTEGRATION_TESTS = \
 	tests/integration/own-userns.sh \
 	tests/integration/bad-requests.sh \
 	tests/integration/new-pidns.sh \
+	tests/integration/new-pidns-nested.sh \
 	tests/integration/transparency.sh \
 	tests/integration/spawner.sh \
 	tests/integration/exec-errors.sh \
@@ -20,6 +21,7 @@ INTEGRATION_TESTS = \
 	tests/integration/systemd-units.sh \
 	tests/integration/tree.sh \
 	tests/integration/ctl-tree.sh \
+	tests/integration/tree-seccomp.sh \
 	tests/integration/tree-refusals.sh
 
 TESTS += $(INTEGRATION_TESTS)

@@ -187,6 +187,19 @@ user_programs() {
 	fi
 }
 
+# user_helper VAR NAME: sets VAR to a copy of helper NAME the test user can
+# run (the helper itself when the build tree is in its reach).
+user_helper() {
+	local -n path=$1
+	path=$PR_HELPERS/$2
+	if ! as_user test -x "$path" 2>/dev/null; then
+		mkdir -p "$T/bin"
+		cp "$PR_HELPERS/$2" "$T/bin/"
+		chmod 755 "$T/bin" "$T/bin/$2"
+		path=$T/bin/$2
+	fi
+}
+
 # A directory the test user owns, for its mounts and files.
 user_dir() {
 	mkdir -p "$T/u"
@@ -273,6 +286,9 @@ ensure_front_user() {
 		--comment "pidrestored unprivileged half" pidrestore
 }
 
+# DAEMON_WRAP: a command line the daemon is started under, if any (one that
+# ends by exec'ing its arguments, so that DAEMON_PID stays the daemon's).
+DAEMON_WRAP=()
 start_daemon() {
 	local i
 	local wrap=()
@@ -283,7 +299,7 @@ start_daemon() {
 		wrap=(valgrind --leak-check=full --errors-for-leak-kinds=definite
 			--error-exitcode=1 --log-file="$T/valgrind.%p.log")
 	fi
-	"${wrap[@]}" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
+	"${DAEMON_WRAP[@]}" "${wrap[@]}" "$PR_DAEMON" --socket "$SOCK" --holder "$PR_HOLDER" --log-level debug "$@" \
 		>"$T/daemon.log" 2>&1 </dev/null &
 	DAEMON_PID=$!
 	for ((i = 0; i < 100; i++)); do

@@ -9,6 +9,8 @@ POLICY_TESTS = \
 	tests/integration/policy-ctl.sh \
 	tests/integration/policy-kernel-rule.sh \
 	tests/integration/ctl-admin.sh \
+	tests/integration/ctl-userns.sh \
+	tests/integration/ctl-conventions.sh \
 	tests/integration/audit.sh
 TESTS += $(POLICY_TESTS)
 EXTRA_DIST += $(POLICY_TESTS)

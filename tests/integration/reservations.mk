@@ -5,10 +5,12 @@
 
 RESERVE_TESTS = \
 	tests/integration/seccomp.sh \
+	tests/integration/cgroup-v1.sh \
 	tests/integration/watchdog.sh \
 	tests/integration/reserve-batch.sh \
 	tests/integration/reserve-atomic.sh \
 	tests/integration/release-async.sh \
+	tests/integration/release-others.sh \
 	tests/integration/reserve-disconnect.sh \
 	tests/integration/reserve-daemon-kill.sh \
 	tests/integration/reserve-ttl.sh \
@@ -16,6 +18,7 @@ RESERVE_TESTS = \
 	tests/integration/reserve-anypid.sh \
 	tests/integration/reserve-limits.sh \
 	tests/integration/reserve-ctl.sh \
+	tests/integration/ctl-exec.sh \
 	tests/integration/reserve-user.sh \
 	tests/integration/pid1-release.sh \
 	tests/integration/pidns-helper.sh
@@ -47,3 +50,6 @@ tests_helpers_pidns_attack_LDADD = client/libpidrestore-core.la
 
 check_PROGRAMS += tests/helpers/seccomp-run
 tests_helpers_seccomp_run_SOURCES = tests/helpers/seccomp-run.c
+check_PROGRAMS += tests/helpers/seccomp-vfork
+tests_helpers_seccomp_vfork_SOURCES = tests/helpers/seccomp-vfork.c
+tests_helpers_seccomp_vfork_LDADD = client/libpidrestore-core.la

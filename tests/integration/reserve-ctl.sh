@@ -30,23 +30,35 @@ assert_eq "release ID from another pidrestorectl exits 0" "$RUN_RC" 0
 assert_eq "and says so" "$RUN_OUT" "Released 1 reservation."
 check "that PID is free within a second" wait_all_gone 1 "${F[0]}"
 sleep 0.3
-check "the holding pidrestorectl is not told and keeps running" kill -0 "$CTL"
+assert_match "the holding pidrestorectl is told, and by whom" "$(cat "$T/ctl.err")" \
+	"^Reservation ${IDS[0]} was released by uid 0 \(pid [0-9]+\)\.$"
+check "and keeps running" kill -0 "$CTL"
 assert_eq "the other PID is still held" "$(count_holders "${F[1]}")" 1
 
-run "$PR_CTL" --socket "$SOCK" release --all
-assert_eq "release --all from another connection releases none of them" "$RUN_OUT" "Released 0 reservations."
-assert_eq "the other PID is still held" "$(count_holders "${F[1]}")" 1
 run "$PR_CTL" --socket "$SOCK" release 999999
 assert_eq "release of an unknown id exits 1" "$RUN_RC" 1
 assert_match "with ESRCH" "$RUN_ERR" '\(ESRCH\)'
 run "$PR_CTL" --socket "$SOCK" release "${IDS[0]}"
 assert_match "releasing the same id twice: ESRCH" "$RUN_ERR" '\(ESRCH\)'
 
+run "$PR_CTL" --socket "$SOCK" release --all
+assert_eq "release --all from another connection releases root's last one" "$RUN_OUT" "Released 1 reservation."
+check "the last PID is free" wait_all_gone 1 "${F[1]}"
+check "the holding pidrestorectl, told, has none left and exits" wait_exit "$CTL"
+assert_eq "with status 0" "$WAIT_RC" 0
+assert_match "it said so" "$(cat "$T/ctl.err")" "^Reservation ${IDS[1]} was released by uid 0 \(pid [0-9]+\)\.$"
+
+# --- SIGINT: it releases what it still holds
+free_pids E 1
+"$PR_CTL" --socket "$SOCK" reserve "${E[0]}" >"$T/ctl1.out" 2>"$T/ctl1.err" &
+CTL=$!
+EXTRA_PIDS+=("$CTL")
+wait_file "$T/ctl1.out" || true
 kill -INT "$CTL"
 check "SIGINT ends the holding pidrestorectl" wait_exit "$CTL"
 assert_eq "with status 0" "$WAIT_RC" 0
-assert_match "it releases what it still held" "$(cat "$T/ctl.err")" '^Released 1 reservation\.$'
-check "the last PID is free" wait_all_gone 1 "${F[1]}"
+assert_match "it releases what it still held" "$(cat "$T/ctl1.err")" '^Released 1 reservation\.$'
+check "its PID is free" wait_all_gone 1 "${E[0]}"
 
 # --- the table, SIGTERM
 free_pids G 2

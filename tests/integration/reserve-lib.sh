@@ -284,7 +284,8 @@ join_by() {
 	echo "$*"
 }
 
-# wait_file FILE [SECONDS]: until FILE is not empty (default 5 s).
+# wait_file FILE [SECONDS]: until FILE is not empty (default 5 s), as a
+# pidrestorectl in the background prints what it holds.
 wait_file() {
 	local i
 	for ((i = 0; i < ${2:-5} * 10; i++)); do
@@ -294,11 +295,12 @@ wait_file() {
 	return 1
 }
 
-# wait_exit PID: until the background job PID ends (5 s); WAIT_RC its status.
+# wait_exit PID [SECONDS]: until the background job PID ends (default 5 s);
+# WAIT_RC is its exit status.
 wait_exit() {
 	local i
 	WAIT_RC=
-	for ((i = 0; i < 50; i++)); do
+	for ((i = 0; i < ${2:-5} * 10; i++)); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done

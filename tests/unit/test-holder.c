@@ -21,7 +21,11 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <stddef.h>
+#include <sys/syscall.h>
 #include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 
 #include "holder-proto.h"
 
@@ -221,6 +225,8 @@ struct holder_spec {
 	const uint32_t *groups;
 	int root_fd;                  /* -1: "/" */
 	int ns_fds[HOLDER_NS_COUNT];  /* used where setup.ns_mask says */
+	const void *tail;             /* what follows the groups (seccomp filters) */
+	size_t tail_len;
 	size_t drop_bytes;            /* sent short by this much */
 	int sndbuf;                   /* >0: room for packets this big */
 };
@@ -272,7 +278,8 @@ static void __attribute__((noreturn)) child_exec_holder(int control, int root,
 
 static int holder_start(const struct holder_spec *spec, struct holder *h)
 {
-	size_t len = sizeof(spec->setup) + spec->setup.n_groups * sizeof(uint32_t);
+	size_t groups_len = spec->setup.n_groups * sizeof(uint32_t);
+	size_t len = sizeof(spec->setup) + groups_len + spec->tail_len;
 	char *packet = malloc(len);
 	size_t send_len = len - spec->drop_bytes;
 	int sv[2], root = spec->root_fd;
@@ -284,6 +291,8 @@ static int holder_start(const struct holder_spec *spec, struct holder *h)
 	if (spec->setup.n_groups)
 		memcpy(packet + sizeof(spec->setup), spec->groups,
 		       spec->setup.n_groups * sizeof(uint32_t));
+	if (spec->tail_len)
+		memcpy(packet + sizeof(spec->setup) + groups_len, spec->tail, spec->tail_len);
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		die("socketpair");
@@ -959,6 +968,94 @@ static void test_bad_setup(void)
 	holder_stop(&h);
 }
 
+/* One filter as a setup carries it: unshare() fails with EPERM. */
+struct one_filter {
+	struct holder_filter head;
+	struct sock_filter insns[4];
+};
+
+static void one_filter_init(struct one_filter *f)
+{
+	struct sock_filter insns[4] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_unshare, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+
+	f->head = (struct holder_filter){ .n_insns = 4 };
+	memcpy(f->insns, insns, sizeof(insns));
+}
+
+/* A setup whose filters the holder must refuse: SETUP_FAILED with step and
+ * error. */
+static void filters_refused(const struct one_filter *filters, size_t len, uint32_t n, uint32_t step, int err,
+			    const char *what)
+{
+	struct holder_spec spec;
+	struct holder h;
+	struct holder_report rep = { 0 };
+	int r;
+
+	spec_init(&spec);
+	spec.setup.uid = spec.setup.gid = 1000;
+	spec.setup.n_filters = n;
+	spec.tail = filters;
+	spec.tail_len = len;
+	holder_start(&spec, &h);
+	r = report_wait(&h, &rep, REPORT_TIMEOUT_MS);
+	check(r == 1 && report_is(&rep, HOLDER_REPORT_SETUP_FAILED, step, err),
+	      "%s: SETUP_FAILED step %u errno %d (got %d: type %u step %u errno %d)", what, step, err, r, rep.type,
+	      rep.step, rep.error);
+	holder_stop(&h);
+}
+
+/* The requester's seccomp filters, installed last: by a holder that drops
+ * to uid 1000 without no_new_privs (it keeps CAP_SYS_ADMIN just for that),
+ * which ends with exactly the capabilities the setup says. */
+static void test_seccomp_filters(void)
+{
+	struct one_filter filters[2];
+	struct holder_spec spec;
+	struct holder h;
+	struct holder_report rep = { 0 };
+	int r;
+
+	one_filter_init(&filters[0]);
+	one_filter_init(&filters[1]);
+	spec_init(&spec);
+	spec.setup.uid = spec.setup.gid = 1000;
+	spec.setup.n_filters = 2;
+	spec.tail = filters;
+	spec.tail_len = sizeof(filters);
+	holder_start(&spec, &h);
+	r = report_wait(&h, &rep, REPORT_TIMEOUT_MS);
+	check(r == 1 && rep.type == HOLDER_REPORT_READY, "two filters, no no_new_privs: READY (got %d: type %u step %u errno %d)",
+	      r, rep.type, rep.step, rep.error);
+	if (r == 1 && rep.type == HOLDER_REPORT_READY) {
+		check(!strcmp(status_field(h.pid, "Seccomp"), "2"), "filters: Seccomp 2 (%s)", status_field(h.pid, "Seccomp"));
+		check(!strcmp(status_field(h.pid, "Seccomp_filters"), "2"), "filters: Seccomp_filters 2 (%s)",
+		      status_field(h.pid, "Seccomp_filters"));
+		check(!strcmp(status_field(h.pid, "NoNewPrivs"), "0"), "filters: NoNewPrivs 0 (%s)",
+		      status_field(h.pid, "NoNewPrivs"));
+		check(!strcmp(status_field(h.pid, "CapEff"), hex64(0)) && !strcmp(status_field(h.pid, "CapPrm"), hex64(0)),
+		      "filters: CAP_SYS_ADMIN is gone again (CapEff %s CapPrm %s)", status_field(h.pid, "CapEff"),
+		      status_field(h.pid, "CapPrm"));
+	}
+	holder_stop(&h);
+
+	filters_refused(filters, sizeof(filters) - 8, 2, HOLDER_STEP_PROTOCOL, EPROTO, "a filter cut short");
+	filters_refused(filters, sizeof(filters), 1, HOLDER_STEP_PROTOCOL, EPROTO, "more bytes than filters");
+	filters[1].head.n_insns = 0;
+	filters_refused(filters, sizeof(filters), 2, HOLDER_STEP_PROTOCOL, EPROTO, "a filter of no instruction");
+	one_filter_init(&filters[1]);
+	filters[1].head.flags = 1; /* SECCOMP_FILTER_FLAG_TSYNC: not the requester's to pass on */
+	filters_refused(filters, sizeof(filters), 2, HOLDER_STEP_PROTOCOL, EPROTO, "a filter flag other than LOG");
+	one_filter_init(&filters[1]);
+	filters[1].insns[3] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 4096);
+	filters_refused(filters, sizeof(filters), 2, HOLDER_STEP_SECCOMP, EINVAL, "a filter the kernel refuses");
+}
+
 /* Joining a user namespace: ids are the namespace's, capabilities are what
  * the setup says, and the bounding set still holds inside it. */
 static void test_user_namespace(void)
@@ -1235,6 +1332,57 @@ static void test_spawner_pidns_helper(void)
 		close(hv[0]);
 		close(hv[1]);
 	}
+	/* Without the user namespace slot the helper joins none: the
+	 * namespace is the spawner's user namespace's, below the pid namespace
+	 * the helper started in (a requester of the daemon's user namespace in
+	 * a pid namespace that is not the daemon's). */
+	{
+		struct spawner_request own = { .flags = SPAWNER_PIDNS_HELPER, .slot_mask = 1u << HOLDER_FD_CONTROL };
+		struct holder oh = { .pid = 0, .sock = -1 };
+		int own_userns = open_or_die("/proc/self/ns/user", O_RDONLY), fd = -1;
+
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+			die("socketpair");
+		fds[0] = hv[1];
+		result = spawner_ask(&sp, &own, fds, 1, &fd);
+		close(hv[1]);
+		check(result > 0 && result <= 4194304 && fd >= 0,
+		      "pidns helper, no user namespace: started, with a pidfd (result %lld)", (long long)result);
+		oh.pid = result > 0 && result <= 4194304 ? (pid_t)result : 0;
+		oh.sock = hv[0];
+		r = report_wait(&oh, &rep, REPORT_TIMEOUT_MS);
+		check(r == 1 && rep.type == HOLDER_REPORT_READY, "pidns helper, no user namespace: READY (got %d: type %u step %u errno %d)",
+		      r, rep.type, rep.step, rep.error);
+		nsfd = fd >= 0 ? ioctl(fd, TEST_PIDFD_GET_PID_FOR_CHILDREN_NAMESPACE, 0) : -1;
+		check(nsfd >= 0 && inode_of(nsfd) != inode_of(own_pidns) &&
+		      ns_ioctl_inode(nsfd, TEST_NS_GET_PARENT) == inode_of(own_pidns) &&
+		      ns_ioctl_inode(nsfd, TEST_NS_GET_USERNS) == inode_of(own_userns),
+		      "pidns helper, no user namespace: a new pid namespace below its own, of its own user namespace");
+		if (nsfd >= 0)
+			close(nsfd);
+		close(hv[0]);
+		if (fd >= 0) {
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			check(poll(&p, 1, 1000) == 1, "pidns helper, no user namespace: exits at end of stream");
+			close(fd);
+		}
+		close(own_userns);
+
+		/* No slot but these two. */
+		own.slot_mask |= 1u << HOLDER_FD_ROOT;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, hv) < 0)
+			die("socketpair");
+		fds[0] = hv[1];
+		fds[1] = own_pidns;
+		fd = -1;
+		result = spawner_ask(&sp, &own, fds, 2, &fd);
+		check(result == -EPROTO, "pidns helper with a root directory slot: refused (result %lld)", (long long)result);
+		if (fd >= 0)
+			close(fd);
+		close(hv[0]);
+		close(hv[1]);
+	}
 
 	close(sp.sock);
 	check(wait_exit(sp.pid, 1000) >= 0, "spawner: exits at end of stream");
@@ -1265,6 +1413,7 @@ int main(void)
 	test_large_packets();
 	test_daemon_gone();
 	test_bad_setup();
+	test_seccomp_filters();
 	test_user_namespace();
 	test_spawner_pidns_helper();
 

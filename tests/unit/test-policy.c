@@ -99,11 +99,12 @@ struct policy_case {
 };
 
 /* The grants of the cases that have any, as the parser would build them. */
-static uid_t uid_1000[] = { 1000 }, uid_1002[] = { 1002 };
+static uid_t uid_1000[] = { 1000 }, uid_1002[] = { 1002 }, uid_1003[] = { 1003 };
 static gid_t gid_2000[] = { 2000 };
 static struct policy_pid_range host_ranges[] = { { 300000, 399999 }, { 4242, 4242 } };
 static struct policy_pid_range group_ranges[] = { { 5000, 5999 } };
 static struct policy_pid_range container_ranges[] = { { 100, 200 } };
+static struct policy_pid_range low_ranges[] = { { 1, 400 } };
 static struct policy_ns ns_host[] = { { POLICY_NS_HOST } };
 static struct policy_ns ns_any[] = { { POLICY_NS_ANY } };
 static struct policy_ns ns_owned_by_1001[] = { { POLICY_NS_OWNED_BY, 1001 } };
@@ -114,11 +115,14 @@ static struct policy_grant grants[] = {
 	  .rule = "grant #2 (pidrestored.conf:12)" },
 	{ .uids = uid_1002, .n_uids = 1, .ranges = container_ranges, .n_ranges = 1, .namespaces = ns_owned_by_1001,
 	  .n_namespaces = 1, .rule = "grant #3 (10-ct.conf:1)" },
+	{ .uids = uid_1003, .n_uids = 1, .ranges = low_ranges, .n_ranges = 1, .namespaces = ns_any, .n_namespaces = 1,
+	  .rule = "grant #4 (20-low.conf:1)" },
 };
 
 #define G1 "grant #1 (pidrestored.conf:6)"
 #define G2 "grant #2 (pidrestored.conf:12)"
 #define G3 "grant #3 (10-ct.conf:1)"
+#define G4 "grant #4 (20-low.conf:1)"
 
 static const struct policy_case cases[] = {
 	{ "root takes a host pid", true, 0, 0, U_D, ALL_CAPS, 1, { { 4242, true } }, 0, "root", NULL },
@@ -261,6 +265,8 @@ static const struct policy_case cases[] = {
 	{ "group grant: not in the group", true, 0, 1005, U_D, NO_CAPS, 1, { { 5000, true } }, -EPERM, NULL, "uid 1005", true, 2001 },
 	{ "Namespace=any reaches a foreign container", true, 0, 1005, U_D, NO_CAPS, 1, { { 5500, false, false, U_1001 } }, 0, G2,
 	  NULL, true, 2000 },
+	{ "Namespace=any reaches the daemon's own namespace", true, 0, 1005, U_D, NO_CAPS, 1, { { 5100, true } }, 0, G2, NULL, true,
+	  2000 },
 	{ "Namespace=any reaches a new namespace", true, 0, 1005, U_D, NO_CAPS, 1, { { 5001, false, true, U_D } }, 0, G2, NULL, true,
 	  2000 },
 	{ "owned-by: the owner directly", true, 0, 1002, U_D, NO_CAPS, 1, { { 150, false, false, U_1001 } }, 0, G3, NULL, true },
@@ -301,6 +307,22 @@ static const struct policy_case cases[] = {
 	{ "nested: three levels, the middle refused", true, 0, 1002, U_D, NO_CAPS, 3,
 	  { { 150, false, true, U_1001 }, { 300, false, false, U_1001 }, { 300000, true } }, -EPERM, NULL,
 	  "pid 300 at level 1", true },
+	/* A namespace the request creates holds no service: the floor
+	 * spares its pid 1, and the grants decide it. */
+	{ "the floor spares pid 1 of a new namespace a grant covers", true, 300, 1003, U_D, NO_CAPS, 1,
+	  { { 1, false, true, U_D } }, 0, G4, NULL, true },
+	{ "the floor spares pid 1 of a new namespace, the granted parent above it", true, 300, 1003, U_D, NO_CAPS, 2,
+	  { { 1, false, true, U_D }, { 350, true, false, U_D, true } }, 0, G4, NULL, true },
+	{ "the floor still holds at the parent of a new namespace", true, 300, 1003, U_D, NO_CAPS, 2,
+	  { { 1, false, true, U_D }, { 250, true, false, U_D, true } }, -EPERM, NULL,
+	  "pid 250 at level 0 (pid:[4026531837], the daemon's pid namespace): uid 1003 may not take it: PIDs below 300 are reserved for root",
+	  true },
+	{ "the floor holds at a level of an existing namespace a grant covers", true, 300, 1003, U_D, NO_CAPS, 1,
+	  { { 1, false, false, U_1001 } }, -EPERM, NULL, "PIDs below 300 are reserved for root", true },
+	{ "pid 1 of a new namespace without a grant: refused by the grants, not the floor", true, 300, 1000, U_D, NO_CAPS, 1,
+	  { { 1, false, true, U_D } }, -EPERM, NULL,
+	  "pid 1 at level 0 (the new pid namespace): uid 1000 may not take it: the namespace belongs to the daemon's user namespace and no grant for uid 1000 covers pid 1 there",
+	  true },
 	{ "a capless uid 0 is granted like anyone", true, 0, 0, U_D, NO_CAPS, 1, { { 5000, true } }, 0, G2, NULL, true, 2000 },
 };
 
