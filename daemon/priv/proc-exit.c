@@ -91,10 +91,23 @@ int proc_watch_exit(struct proc *p)
 }
 
 /* By pidfd: a node of a tree is not the daemon's child, and its parent may
- * have reaped it and freed its PID. Without a pidfd the process is the
- * daemon's unreaped child, so its PID names it and nothing else. A record
- * still waiting for its namespace has no process: its helper is let go
- * instead. */
+ * have reaped it and freed its PID. By PID where there is no pidfd (the
+ * process is then the daemon's unreaped child, which its PID names and
+ * nothing else) or where pidfd_send_signal() is missing (ENOSYS: only
+ * emulators such as valgrind lack it on a kernel with pidfds). */
+static int signal_proc(struct proc *p, int sig)
+{
+	if (p->pidfd >= 0) {
+		if (pr_pidfd_send_signal(p->pidfd, sig, NULL, 0) == 0)
+			return 0;
+		if (errno != ENOSYS)
+			return -errno;
+	}
+	return kill(p->pid, sig) < 0 ? -errno : 0;
+}
+
+/* A record still waiting for its namespace has no process: its helper is
+ * let go instead. */
 void proc_drop_deferred(struct proc *p)
 {
 	if (!p->priv->deferred)
@@ -107,10 +120,8 @@ void proc_drop_deferred(struct proc *p)
 void proc_kill(struct proc *p)
 {
 	proc_drop_deferred(p);
-	if (p->pidfd >= 0 && !p->priv->reaped)
-		pr_pidfd_send_signal(p->pidfd, SIGKILL, NULL, 0);
-	else if (p->pid > 0 && !p->priv->reaped)
-		kill(p->pid, SIGKILL);
+	if (p->pid > 0 && !p->priv->reaped)
+		signal_proc(p, SIGKILL);
 }
 
 /* Reaps the process if it has exited, never waiting: 1 with si filled,
@@ -217,11 +228,9 @@ int proc_signal(struct proc *p, int sig)
 {
 	if (p->pid <= 0)
 		return -ESRCH;
-	/* By PID, as proc_kill(). */
-	return kill(p->pid, sig) < 0 ? -errno : 0;
+	return signal_proc(p, sig);
 }
 
-/* Ends p if it can be reaped now. */
 /* A node of a tree is its parent's to reap, not the daemon's: how it ended
  * is read without reaping it. -EAGAIN while it cannot be told yet; with no
  * way to tell, it is reported killed. */
@@ -237,6 +246,7 @@ static int nonchild_ended(struct proc *p, siginfo_t *si)
 	return 0;
 }
 
+/* Ends p if it can be reaped now. */
 static void try_reap(struct proc *p)
 {
 	siginfo_t si;

@@ -358,6 +358,10 @@ static int cmd_events(pidrestore *c, unsigned long want, long timeout_ms)
 			printf("event released id=%" PRIu64 " pids=", ev.id);
 			print_pids(ev.pids, ev.n_pids);
 			printf(" by_uid=%u by_pid=%d signal=%d\n", (unsigned int)ev.by_uid, (int)ev.by_pid, ev.signal);
+		} else if (ev.type == PIDRESTORE_EVENT_CLAIMED) {
+			printf("event claimed id=%" PRIu64 " pids=", ev.id);
+			print_pids(ev.pids, ev.n_pids);
+			printf(" by_uid=%u by_pid=%d\n", (unsigned int)ev.by_uid, (int)ev.by_pid);
 		} else {
 			printf("event unknown type=%d id=%" PRIu64 "\n", (int)ev.type, ev.id);
 		}

@@ -3,7 +3,8 @@
 # A claimed reservation's exit status comes back as an ExitEvent: its exit
 # code, or the signal that killed it (SIGTERM, and SIGKILL without a core
 # dump). An exec error leaves the reservation claimable; another connection
-# of the same uid may claim it and then gets its exit event.
+# of the same uid may claim it and then gets its exit event, while the
+# reserving one is told who claimed it.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
@@ -51,8 +52,10 @@ client_cmd B "exec ${ID[5]} exit 9"
 assert_eq "a second connection claims A's reservation" "$CL_LAST" ok
 client_cmd B "events 1 5000"
 assert_match "the exit event goes to the claiming connection" "$CL_OUT" "^event exited id=${ID[5]} pids=${F[5]} exit=9 signal=0 core=0\$"
-client_cmd A "events 1 500"
-assert_eq "and not to the reserving one" "$CL_LAST" "timeout 0"
+client_cmd A "events 2 1000"
+assert_match "the reserving one is told who claimed it" "$CL_OUT" \
+	"^event claimed id=${ID[5]} pids=${F[5]} by_uid=$(id -u) by_pid=${CL_PID[B]}\$"
+assert_eq "and gets no exit event" "$CL_LAST" "timeout 1"
 
 client_cmd A status
 assert_match "nothing left" "$CL_LAST" '^ok reservations=0 own=0 running=0 '

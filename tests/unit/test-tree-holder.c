@@ -663,13 +663,26 @@ int main(void)
 		return 77;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
-		die("unshare");
+	/* The namespaces are a child's: once the new namespace's init is gone,
+	 * the process that made it can fork no more, and the leak check at
+	 * its exit needs a task of its own. */
 	pid = fork();
 	if (pid < 0)
 		die("fork");
-	if (pid == 0)
-		_exit(run_in_namespace());
+	if (pid == 0) {
+		pid_t init;
+
+		if (unshare(CLONE_NEWPID | CLONE_NEWNS) < 0)
+			die("unshare");
+		init = fork();
+		if (init < 0)
+			die("fork");
+		if (init == 0)
+			_exit(run_in_namespace());
+		if (waitpid(init, &status, 0) < 0)
+			die("waitpid");
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 99);
+	}
 	if (waitpid(pid, &status, 0) < 0)
 		die("waitpid");
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 99;
