@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "answer.h"
@@ -107,7 +108,10 @@ unsigned int tree_reservation_threads(uint64_t reservation_id)
 	return 0;
 }
 
+/* A release answered once its nodes are reaped: its connection may close
+ * first, and is forgotten then (tree_conn_closed()). */
 struct release_ctx {
+	LIST_ENTRY(release_ctx) link;
 	struct conn *c;
 	uint64_t id;
 	uint64_t start_usec;
@@ -115,12 +119,18 @@ struct release_ctx {
 	size_t n;
 };
 
+static LIST_HEAD(, release_ctx) releases = LIST_HEAD_INITIALIZER(releases);
+
 static void release_done(void *arg)
 {
 	struct release_ctx *rc = arg;
 
+	LIST_REMOVE(rc, link);
 	answer_set(STATS_TREE, rc->start_usec);
-	tree_reply_released(rc->c, rc->id, rc->nodes, rc->n);
+	if (rc->c)
+		tree_reply_released(rc->c, rc->id, rc->nodes, rc->n);
+	else
+		answer_count(0);
 	answer_set(STATS_INVALID, 0);
 	free(rc->nodes);
 	free(rc);
@@ -166,8 +176,10 @@ void tree_release(struct conn *c, uint64_t id, uint64_t tree_id)
 	rc->start_usec = now_usec();
 	tree_unhold(t);
 	tree_free(t);
+	LIST_INSERT_HEAD(&releases, rc, link);
 	if (proc_release_ids_then(ids, n, &(struct proc_releaser){ .conn = c, .uid = conn_peer(c)->uid, .pid = conn_peer(c)->pid },
 				  &n_released, release_done, rc) < 0) {
+		LIST_REMOVE(rc, link);
 		why_set(&why, ENOMEM, "out of memory releasing tree %llu", (unsigned long long)tree_id);
 		answer_error(c, id, &why);
 		goto out;
@@ -183,6 +195,11 @@ out:
 void tree_conn_closed(struct conn *c)
 {
 	struct tree **pp = &held;
+	struct release_ctx *rc;
+
+	LIST_FOREACH(rc, &releases, link)
+		if (rc->c == c)
+			rc->c = NULL;
 
 	/* The registry releases the nodes themselves with the connection's
 	 * other reservations. */
