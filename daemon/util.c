@@ -54,6 +54,21 @@ out:
 	return (ssize_t)len;
 }
 
+ssize_t read_proc_fd(int fd, char *buf, size_t cap)
+{
+	ssize_t n;
+
+	do
+		n = pread(fd, buf, cap - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= cap - 1)
+		return -EFBIG;
+	buf[n] = '\0';
+	return n;
+}
+
 const char *proc_status_field(const char *text, const char *key)
 {
 	size_t klen = strlen(key);

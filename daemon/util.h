@@ -21,6 +21,12 @@ int why_set(struct why *why, int err, const char *fmt, ...) __attribute__((forma
  * Returns its length or -errno; -EFBIG if it does not fit. */
 ssize_t read_file_at(int dirfd, const char *path, char *buf, size_t cap);
 
+/* Reads a /proc text file that fd has open, from its start, in one read:
+ * procfs renders such a file whole for each read from its start and hands
+ * over all of it that fits, so a read shorter than buf is the whole text.
+ * Returns its length or -errno; -EFBIG if it does not fit. */
+ssize_t read_proc_fd(int fd, char *buf, size_t cap);
+
 /* Finds "Key:\t..." in a /proc status-style text; returns the value's start. */
 const char *proc_status_field(const char *text, const char *key);
 

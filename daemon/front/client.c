@@ -39,10 +39,10 @@
  * administrator can still look when users filled the daemon. */
 #define CONN_ROOT_RESERVE 16u
 /* The fds a connection costs: its socket in front, and in priv the
- * requester's pidfd, its namespaces, its pid namespace, root directory and
- * cgroup (peer_capture()). Both processes have the same fd limit, and
- * priv's share decides. */
-#define CONN_FDS (5u + HOLDER_NS_COUNT)
+ * requester's pidfd, its status file, its namespaces, its pid namespace,
+ * root directory and cgroup (peer_capture()). Both processes have the same
+ * fd limit, and priv's share decides. */
+#define CONN_FDS (6u + HOLDER_NS_COUNT)
 /* Refusals are logged at notice level at most this often; the others at
  * debug level, so that a flood of connections does not flood the log. */
 #define CONN_REFUSAL_LOG_USEC (10 * USEC_PER_SEC)

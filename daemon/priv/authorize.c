@@ -26,10 +26,9 @@ struct policy_request authorize_requester(const struct peer *peer)
 {
 	struct policy_request req = {
 		.uid = peer->uid, .gid = peer->gid, .groups = peer->groups, .n_groups = peer->n_groups,
-		.cap_eff = peer->cap_eff,
+		.cap_eff = peer->cap_eff, .userns = peer->userns_id, .in_daemon_userns = peer->userns_is_daemons,
 	};
 
-	nsref_requester_userns(peer->userns_fd, &req);
 	return req;
 }
 

@@ -27,6 +27,12 @@ struct conn {
 };
 
 #define CONN_BUCKETS 1024u
+/* How long a change of a connection's state waits for a message that
+ * carries it before it goes on its own: a client that goes on talking has
+ * it carried by its next answer, and front is not woken for it alone
+ * (after every exit of a spawned program, say). front needs it only for the
+ * idle timeout, which counts in seconds. */
+#define CONN_STATE_DELAY_USEC 20000
 
 static TAILQ_HEAD(, conn) conns = TAILQ_HEAD_INITIALIZER(conns);
 static TAILQ_HEAD(conn_bucket, conn) buckets[CONN_BUCKETS];
@@ -46,7 +52,7 @@ void conn_init(const struct conn_ops *o)
 	for (size_t i = 0; i < CONN_BUCKETS; i++)
 		TAILQ_INIT(&buckets[i]);
 	if (!flush_ev && ops.base)
-		flush_ev = event_new(ops.base, -1, 0, on_flush_states, NULL);
+		flush_ev = evtimer_new(ops.base, on_flush_states, NULL);
 }
 
 void conn_set_max_message_size(size_t size)
@@ -66,11 +72,11 @@ unsigned int conn_count(void)
 
 /* front closes idle connections, and must know which hold something. What
  * it was last told goes with every message to the connection; a change no
- * message carries is sent on its own once the loop is done with the work
- * at hand. A connection with a request unanswered gets no message of its
- * own: the answer carries the change for free, and front, which never
- * closes a connection waiting for an answer, is woken once instead of
- * twice. */
+ * message carries is sent on its own CONN_STATE_DELAY_USEC later, unless a
+ * message carried it meanwhile. A connection with a request unanswered
+ * gets no message of its own: the answer carries the change for free, and
+ * front, which never closes a connection waiting for an answer, is woken
+ * once instead of twice. */
 static struct priv_conn_state state_of(const struct conn *c)
 {
 	return (struct priv_conn_state){ .version = c->version, .reservations = c->reservations, .running = c->running };
@@ -93,8 +99,11 @@ static void state_changed(struct conn *c)
 		return;
 	c->state_dirty = true;
 	TAILQ_INSERT_TAIL(&dirty, c, dirty_link);
-	if (flush_ev)
-		event_active(flush_ev, 0, 0);
+	if (flush_ev && !evtimer_pending(flush_ev, NULL)) {
+		const struct timeval delay = { 0, CONN_STATE_DELAY_USEC };
+
+		evtimer_add(flush_ev, &delay);
+	}
 }
 
 static void on_flush_states(evutil_socket_t fd, short what, void *arg)
@@ -140,7 +149,7 @@ const struct peer *conn_peer(const struct conn *c)
 int conn_copy_seccomp(struct conn *c, struct why *why)
 {
 	struct seccomp_set *set;
-	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, &set, why);
+	int r = seccomp_copy(c->peer.pid, c->peer.pidfd, c->peer.status_fd, &set, why);
 
 	if (r < 0) {
 		log_info("connection %llu (uid %u, pid %d): %s", (unsigned long long)c->number, c->peer.uid, c->peer.pid,

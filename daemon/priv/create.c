@@ -204,6 +204,12 @@ struct reserve_job {
 	size_t planned;               /* counted as outstanding, not made yet */
 	unsigned int ttl;
 	uint64_t *target_inode;       /* per process: the namespace authorized */
+	/* A request for one process keeps it resolved from its check to its
+	 * making: one chain's fds are no burden, and resolving it again
+	 * would only repeat the same system calls. Allocated for that case
+	 * alone (a target is large), and resolved in place. */
+	struct target *kept;
+	bool have_kept;
 };
 
 /* Reservations counted before they exist, over all connections. */
@@ -220,6 +226,9 @@ static void reserve_job_unplan(struct reserve_job *job, size_t n)
 static void reserve_job_free(struct reserve_job *job)
 {
 	reserve_job_unplan(job, job->planned);
+	if (job->have_kept)
+		target_release(job->kept);
+	free(job->kept);
 	job->pd->job = NULL;
 	if (job->next_slice)
 		event_free(job->next_slice);
@@ -250,18 +259,22 @@ static int reserve_check_one(struct reserve_job *job, size_t i, struct why *why)
 {
 	struct conn *c = job->pd->conn;
 	Pidrestore__ReserveRequest *req = job->record.req->reserve;
-	struct target t;
+	struct target local, *t = job->kept ? job->kept : &local;
 	int r;
 
-	r = target_resolve(c, req->processes[i], &job->fdt, &t, why);
+	r = target_resolve(c, req->processes[i], &job->fdt, t, why);
 	if (r < 0)
 		return r;
 	if (i + 1 == req->n_processes && (r = fd_table_check_all_used(&job->fdt, why)) < 0)
 		goto out;
-	r = authorize_target(c, "reserve", &t, why);
-	job->target_inode[i] = t.chain.level[target_index(&t)].inode;
+	r = authorize_target(c, "reserve", t, why);
+	job->target_inode[i] = t->chain.level[target_index(t)].inode;
+	if (r == 0 && t == job->kept) {
+		job->have_kept = true;
+		return 0;
+	}
 out:
-	target_release(&t);
+	target_release(t);
 	return r;
 }
 
@@ -272,18 +285,23 @@ static int reserve_make_one(struct reserve_job *job, size_t i, struct why *why)
 	struct pending *pd = job->pd;
 	struct conn *c = pd->conn;
 	struct spawn_result res;
-	struct target t;
+	struct target local, *t = &local;
 	struct proc *p;
 	int r;
 
-	r = target_resolve(c, job->record.req->reserve->processes[i], &job->fdt, &t, why);
-	if (r < 0)
-		return r;
-	if (t.chain.level[target_index(&t)].inode != job->target_inode[i]) {
+	if (job->have_kept) {
+		t = job->kept;
+		job->have_kept = false;
+	} else {
+		r = target_resolve(c, job->record.req->reserve->processes[i], &job->fdt, t, why);
+		if (r < 0)
+			return r;
+	}
+	if (t->chain.level[target_index(t)].inode != job->target_inode[i]) {
 		r = why_set(why, ESRCH, "its target pid namespace went away while the request was checked");
 		goto out;
 	}
-	r = target_create(c, &t, &res, why);
+	r = target_create(c, t, &res, why);
 	if (r < 0)
 		goto out;
 	/* From now on it counts as a process, no longer as planned. */
@@ -297,7 +315,7 @@ static int reserve_make_one(struct reserve_job *job, size_t i, struct why *why)
 		proc_set_ttl(p, job->ttl);
 	pending_wait(pd, i, p);
 out:
-	target_release(&t);
+	target_release(t);
 	return r;
 }
 
@@ -397,14 +415,18 @@ bool create_reserve(struct conn *c, struct privmsg_request *record, struct fd_ta
 	job = calloc(1, sizeof(*job));
 	if (job)
 		job->target_inode = calloc(req->n_processes, sizeof(*job->target_inode));
-	if (job && job->target_inode)
+	if (job && req->n_processes == 1)
+		job->kept = malloc(sizeof(*job->kept));
+	if (job && job->target_inode && (req->n_processes > 1 || job->kept))
 		job->next_slice = evtimer_new(conn_event_base(c), reserve_job_slice, job);
 	pd = job && job->next_slice ? pending_new(c, id, PENDING_RESERVE, req->n_processes) : NULL;
 	if (!pd) {
 		if (job && job->next_slice)
 			event_free(job->next_slice);
-		if (job)
+		if (job) {
 			free(job->target_inode);
+			free(job->kept);
+		}
 		free(job);
 		why_set(&why, ENOMEM, "out of memory");
 		goto refuse;

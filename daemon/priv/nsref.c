@@ -291,14 +291,14 @@ int nsref_userns_chain(int userns_fd, struct nsref_userns_chain *ret)
 	return r;
 }
 
-void nsref_requester_userns(int userns_fd, struct policy_request *req)
+void nsref_requester_userns(int userns_fd, struct policy_nsid *id, bool *is_daemons)
 {
-	if (ns_id(userns_fd, &req->userns) < 0) {
-		req->userns = (struct policy_nsid){ 0 };
-		req->in_daemon_userns = false;
+	if (ns_id(userns_fd, id) < 0) {
+		*id = (struct policy_nsid){ 0 };
+		*is_daemons = false;
 		return;
 	}
-	req->in_daemon_userns = same_ns(&req->userns, &own_userns_id);
+	*is_daemons = same_ns(id, &own_userns_id);
 }
 
 static int level_fill(struct nsref_level *lv)

@@ -44,10 +44,9 @@ struct nsref_userns_chain {
 int nsref_userns_chain(int userns_fd, struct nsref_userns_chain *ret);
 
 /* The facts §5 needs about a requester's own user namespace, userns_fd:
- * which one it is and whether it is the daemon's. Fills req->userns and
- * req->in_daemon_userns; on failure (never expected) neither matches
- * anything. */
-void nsref_requester_userns(int userns_fd, struct policy_request *req);
+ * which one it is (*id) and whether it is the daemon's (*is_daemons); on
+ * failure (never expected) neither matches anything. */
+void nsref_requester_userns(int userns_fd, struct policy_nsid *id, bool *is_daemons);
 
 struct nsref_level {
 	int fd;              /* nsfs fd of the pid namespace, owned by the chain */

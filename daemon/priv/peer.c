@@ -178,13 +178,13 @@ static bool same_identity_lines(const char *a, const char *b)
 	return true;
 }
 
-static int read_status(int procfd, struct peer *peer, struct why *why)
+static int read_status(struct peer *peer, struct why *why)
 {
 	char buf[8192], again[8192];
 	const char *v;
 	int r;
 
-	if (read_file_at(procfd, "status", buf, sizeof(buf)) < 0)
+	if (read_proc_fd(peer->status_fd, buf, sizeof(buf)) < 0)
 		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
 	if (parse_hex_caps(buf, "CapInh", &peer->cap_inh) < 0 ||
 	    parse_hex_caps(buf, "CapPrm", &peer->cap_prm) < 0 ||
@@ -207,7 +207,7 @@ static int read_status(int procfd, struct peer *peer, struct why *why)
 	 * shows the old ids with the new capabilities. A second read with
 	 * the same lines rules that out: the ids could only have gone back
 	 * by another change, which would show in the capabilities. */
-	if (read_file_at(procfd, "status", again, sizeof(again)) < 0)
+	if (read_proc_fd(peer->status_fd, again, sizeof(again)) < 0)
 		return why_set(why, ESRCH, "cannot read the requester's /proc/%d/status; has it exited?", peer->pid);
 	if (!same_identity_lines(buf, again))
 		return why_set(why, EPERM, "the requester changed identity since it connected (its ids or capabilities changed while pidrestored read them); connect again once they no longer change");
@@ -626,7 +626,7 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 	ssize_t n;
 
 	memset(peer, 0, sizeof(*peer));
-	peer->pidfd = peer->root_fd = peer->cgroup_fd = peer->pidns_fd = peer->userns_fd = -1;
+	peer->pidfd = peer->status_fd = peer->root_fd = peer->cgroup_fd = peer->pidns_fd = peer->userns_fd = -1;
 	for (int i = 0; i < HOLDER_NS_COUNT; i++)
 		peer->ns_fd[i] = -1;
 
@@ -660,7 +660,14 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 		r = why_set(why, ESRCH, "the requester (pid %d) has exited", peer->pid);
 		goto out;
 	}
-	r = read_status(procfd, peer, why);
+	/* Opened through the pid, which the check at the end confirms to be
+	 * the requester's: the open file stays the requester's own. */
+	peer->status_fd = openat(procfd, "status", O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (peer->status_fd < 0) {
+		r = why_set(why, ESRCH, "cannot open the requester's /proc/%d/status; has it exited?", peer->pid);
+		goto out;
+	}
+	r = read_status(peer, why);
 	if (r < 0)
 		goto out;
 	r = open_namespaces(procfd, peer, why);
@@ -692,6 +699,8 @@ int peer_capture(int sock, struct peer *peer, struct why *why)
 
 	read_units(peer);
 	peer->own_userns = peer->ns_inode[HOLDER_NS_USER] == nsref_own_userns_inode();
+	/* For the policy, once: the namespace behind the fd never changes. */
+	nsref_requester_userns(peer->userns_fd, &peer->userns_id, &peer->userns_is_daemons);
 	peer->responsible_uid = responsible_uid_of(peer->userns_fd, peer->uid);
 	peer->ns_uid = peer->uid;
 	peer->ns_gid = peer->gid;
@@ -719,6 +728,7 @@ void peer_release(struct peer *peer)
 	free(peer->groups);
 	peer->groups = NULL;
 	close_fdp(&peer->pidfd);
+	close_fdp(&peer->status_fd);
 	for (int i = 0; i < HOLDER_NS_COUNT; i++)
 		close_fdp(&peer->ns_fd[i]);
 	peer->userns_fd = -1;

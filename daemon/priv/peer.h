@@ -11,6 +11,7 @@
 
 #include "cgroup1.h"
 #include "holder-proto.h"
+#include "policy.h"
 #include "util.h"
 
 /* What confines a requester (DESIGN §6): ids, groups, capabilities,
@@ -28,6 +29,8 @@ struct peer {
 	size_t n_groups;
 	int pidfd;                 /* pins the process: never confused with a later one */
 	bool pidfd_from_socket;    /* SO_PEERPIDFD (6.5+) rather than pidfd_open(pid) */
+	int status_fd;             /* its /proc/PID/status, read again per request (seccomp);
+	                            * it reads nothing once that process is gone */
 
 	/* Whose connections and reservations it counts against (quota.h):
 	 * uid, or, in a user namespace, the host uid that owns the outermost
@@ -38,6 +41,8 @@ struct peer {
 	uid_t ns_uid;
 	gid_t ns_gid;
 	bool own_userns;           /* it runs in the daemon's user namespace */
+	struct policy_nsid userns_id; /* that namespace as the policy names it */
+	bool userns_is_daemons;    /* the same, told by device and inode */
 
 	uint64_t cap_inh, cap_prm, cap_eff, cap_bnd, cap_amb;
 	bool no_new_privs;

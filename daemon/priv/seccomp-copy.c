@@ -163,18 +163,18 @@ void seccomp_copy_shutdown(void)
 struct tracee {
 	pid_t pid;
 	int pidfd;
+	int status_fd;
 	bool own_child;    /* the daemon is its parent: its exit is proc-exit.c's to reap */
 	bool attached;
 	int resume_signal; /* a signal it stopped for, given back on detach */
 };
 
-static int status_fields(pid_t pid, int *mode, pid_t *tracer, pid_t *ppid)
+static int status_fields(int status_fd, int *mode, pid_t *tracer, pid_t *ppid)
 {
-	char path[40], buf[8192];
+	char buf[8192];
 	const char *v;
 
-	snprintf(path, sizeof(path), "/proc/%d/status", pid);
-	if (read_file_at(-1, path, buf, sizeof(buf)) < 0)
+	if (read_proc_fd(status_fd, buf, sizeof(buf)) < 0)
 		return -ESRCH;
 	v = proc_status_field(buf, "Seccomp");
 	*mode = v ? atoi(v) : 0;
@@ -210,7 +210,7 @@ static int attach(struct tracee *t, struct why *why)
 	if (ptrace(PTRACE_SEIZE, t->pid, NULL, NULL) < 0) {
 		int err = errno;
 
-		if (status_fields(t->pid, &mode, &tracer, &ppid) < 0 || err == ESRCH)
+		if (status_fields(t->status_fd, &mode, &tracer, &ppid) < 0 || err == ESRCH)
 			return why_set(why, ESRCH, "the requester (pid %d) exited before its seccomp filters could be copied",
 				       t->pid);
 		if (tracer > 0)
@@ -359,17 +359,16 @@ out:
 	return r;
 }
 
-int seccomp_copy(pid_t pid, int pidfd, struct seccomp_set **ret, struct why *why)
+int seccomp_copy(pid_t pid, int pidfd, int status_fd, struct seccomp_set **ret, struct why *why)
 {
-	struct tracee t = { .pid = pid, .pidfd = pidfd };
+	struct tracee t = { .pid = pid, .pidfd = pidfd, .status_fd = status_fd };
 	pid_t tracer, ppid;
 	int mode, r;
 
 	*ret = NULL;
-	/* Read through the PID: it described the requester only if the
-	 * pidfd's process still lives after. */
-	if (status_fields(pid, &mode, &tracer, &ppid) < 0 ||
-	    (pr_pidfd_send_signal(pidfd, 0, NULL, 0) < 0 && errno == ESRCH))
+	/* Once a request: one read of a file kept open, which describes the
+	 * requester or fails, whatever process has its PID by now. */
+	if (status_fields(status_fd, &mode, &tracer, &ppid) < 0)
 		return why_set(why, ESRCH, "the requester (pid %d) exited before its seccomp filters could be copied", pid);
 	if (mode == SECCOMP_MODE_DISABLED)
 		return 0;

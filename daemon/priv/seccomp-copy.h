@@ -37,12 +37,14 @@ void seccomp_copy_shutdown(void);
 
 /* Copies the filters of pid (in the daemon's pid namespace; pidfd pins the
  * process, so a recycled PID is never taken for it), which waits for a
- * reply. *ret is NULL when pid runs under no filter. Refuses, naming why:
+ * reply. status_fd is its /proc/PID/status, opened while pidfd showed it
+ * alive: it reads that process's or nothing, never a later one's. *ret is
+ * NULL when pid runs under no filter. Refuses, naming why:
  * strict mode; a filter that returns SECCOMP_RET_USER_NOTIF (or a value it
  * computes, which might be that), whose listener belongs to someone else;
  * a process already traced, or one that does not stop in time; a kernel
  * that cannot read filters. Returns 0 or -errno with why. */
-int seccomp_copy(pid_t pid, int pidfd, struct seccomp_set **ret, struct why *why);
+int seccomp_copy(pid_t pid, int pidfd, int status_fd, struct seccomp_set **ret, struct why *why);
 
 struct seccomp_set *seccomp_set_ref(struct seccomp_set *set);
 void seccomp_set_unref(struct seccomp_set *set);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,11 @@ int target_resolve(struct conn *c, const Pidrestore__ProcessSpec *spec, struct f
 	pid_t hostmax;
 	char ns[64];
 
-	memset(t, 0, sizeof(*t));
+	/* The chain's levels are written as it is built, and none is read
+	 * beyond its count: only the count and what follows the chain start
+	 * at zero, not the whole 27 KB. */
+	t->chain.n = 0;
+	memset(&t->new_pidns, 0, sizeof(*t) - offsetof(struct target, new_pidns));
 	t->new_pidns = spec->has_new_pidns && spec->new_pidns;
 	if (spec->has_pidns_fd_index) {
 		r = fd_table_take(fdt, spec->pidns_fd_index, "target pid namespace", &passed, why);
