@@ -16,7 +16,9 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 	n->kind = (int32_t)in->kind;
 	n->parent = in->parent;
 	n->n_pids = (uint32_t)in->n_pids;
-	memcpy(n->pids, in->pids, in->n_pids * sizeof(*in->pids));
+	/* protobuf-c leaves an empty array NULL, which memcpy() may not take. */
+	if (in->n_pids)
+		memcpy(n->pids, in->pids, in->n_pids * sizeof(*in->pids));
 	n->new_pidns = in->has_new_pidns && in->new_pidns;
 	n->sid = in->has_sid ? in->sid : TREE_INHERIT;
 	n->pgid = in->has_pgid ? in->pgid : TREE_INHERIT;
@@ -26,7 +28,8 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 		struct tree_tids *th = &threads[(*n_threads)++];
 
 		th->n_tids = (uint32_t)in->threads[k]->n_tids;
-		memcpy(th->tids, in->threads[k]->tids, in->threads[k]->n_tids * sizeof(int32_t));
+		if (th->n_tids)
+			memcpy(th->tids, in->threads[k]->tids, th->n_tids * sizeof(int32_t));
 	}
 	n->has_exit_code = in->has_exit_code;
 	n->exit_code = in->exit_code;
@@ -35,7 +38,8 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 	n->subreaper = in->has_child_subreaper && in->child_subreaper;
 	if (in->has_comm) {
 		n->comm_len = (uint32_t)in->comm.len;
-		memcpy(n->comm, in->comm.data, in->comm.len < TREE_COMM_MAX ? in->comm.len : TREE_COMM_MAX);
+		if (in->comm.len > 0)
+			memcpy(n->comm, in->comm.data, in->comm.len < TREE_COMM_MAX ? in->comm.len : TREE_COMM_MAX);
 		n->comm_has_nul = in->comm.len > 0 && memchr(in->comm.data, '\0', in->comm.len);
 	}
 }
