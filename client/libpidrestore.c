@@ -1565,6 +1565,62 @@ _public_ int pidrestore_tree_release(pidrestore *c, uint64_t id)
 	return r;
 }
 
+_public_ int pidrestore_tree_claim_blob(pidrestore *c, uint64_t tree_id, int node, const pidrestore_blob *blob)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeClaimRequest claim = PIDRESTORE__TREE_CLAIM_REQUEST__INIT;
+	Pidrestore__TreeBlob tb = PIDRESTORE__TREE_BLOB__INIT;
+	Pidrestore__FdMapping *maps = NULL, **map_ptrs = NULL;
+	Pidrestore__ServerMessage *msg = NULL;
+	struct wire_packet pkt = { 0 };
+	struct fd_list fds = { 0 };
+	int r;
+
+	if (!c)
+		return -EINVAL;
+	if (!blob || blob->memfd < 0)
+		return set_error(c, -EINVAL, "no blob given: a claim by blob needs its sealed memfd");
+	if (blob->n_fd_map > 0 && !blob->fd_map)
+		return set_error(c, -EINVAL, "n_fd_map is set but fd_map is NULL");
+	maps = calloc(blob->n_fd_map + 1, sizeof(*maps));
+	map_ptrs = calloc(blob->n_fd_map + 1, sizeof(*map_ptrs));
+	if (!maps || !map_ptrs) {
+		r = set_error(c, -ENOMEM, "out of memory encoding a blob claim");
+		goto out;
+	}
+	r = fd_list_add(c, &fds, blob->memfd, &tb.memfd_index);
+	for (size_t i = 0; r == 0 && i < blob->n_fd_map; i++) {
+		pidrestore__fd_mapping__init(&maps[i]);
+		if (blob->fd_map[i][1] < 0) {
+			r = set_error(c, -EINVAL, "fd_map[%zu] maps to the invalid fd %d", i, blob->fd_map[i][1]);
+			break;
+		}
+		r = fd_list_add(c, &fds, blob->fd_map[i][0], &maps[i].fd_index);
+		maps[i].target = blob->fd_map[i][1];
+		map_ptrs[i] = &maps[i];
+	}
+	if (r < 0)
+		goto out;
+	tb.address = blob->address;
+	tb.entry = blob->entry;
+	tb.fds = map_ptrs;
+	tb.n_fds = blob->n_fd_map;
+	claim.tree_id = tree_id;
+	claim.node = node;
+	claim.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+	claim.blob = &tb;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM;
+	req.tree_claim = &claim;
+	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_TREE_CLAIM, &msg, &pkt);
+	if (r == 0)
+		r = check_all_fds_taken(c, &pkt);
+	response_free(msg, &pkt);
+out:
+	free(maps);
+	free(map_ptrs);
+	return r;
+}
+
 _public_ void pidrestore_tree_free(pidrestore_tree *t)
 {
 	if (!t)

@@ -408,6 +408,25 @@ typedef struct pidrestore_tree_claim {
  * command; one whose exec fails stays parked and the call fails naming it.
  * Returns n. */
 int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrestore_tree_claim *claims, size_t n);
+/* A blob claim (daemon feature "tree-blob"): a live node runs the caller's
+ * own code in place and keeps its threads. The node maps memfd private,
+ * read+exec, at address and calls entry with the hand-over block of
+ * <pidrestore-blob.h>. */
+typedef struct pidrestore_blob {
+	int memfd;                 /* memfd_create(MFD_ALLOW_SEALING) sealed with F_SEAL_WRITE,
+	                              F_SEAL_SHRINK and F_SEAL_GROW; stays the caller's */
+	uint64_t address;          /* page aligned */
+	uint64_t entry;            /* inside [address, address + the memfd's size) */
+	const int (*fd_map)[2];    /* pairs { fd in the caller, fd in the node } */
+	size_t n_fd_map;
+} pidrestore_blob;
+
+/* Claims node (its index in the request) of tree tree_id by blob. Returns
+ * 0 once the node entered the blob, or -errno with pidrestore_last_error()
+ * saying why (-EINVAL a blob that is not sealed, aligned or entered inside,
+ * -EBUSY a node claimed already, -EPERM another user's tree, -EEXIST its
+ * address is taken in the node, which stays claimable). */
+int pidrestore_tree_claim_blob(pidrestore *c, uint64_t tree_id, int node, const pidrestore_blob *blob);
 
 #ifdef __cplusplus
 }

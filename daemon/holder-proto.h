@@ -50,6 +50,12 @@
  * (it is close-on-exec), which the daemon reads as success; a failed one is
  * answered with HOLDER_REPORT_EXEC_FAILED and the holder parks again with
  * only its control socket open, so the caller can retry.
+ * HOLDER_CMD_BLOB (a holder_blob header, then its fd map and ids; fds in
+ * SCM_RIGHTS), only to a parked live node of a tree: the holder installs the
+ * fd map as for an exec, maps the blob, closes the control socket (end of
+ * stream: the daemon reads it as success, as for an exec) and enters it
+ * with the hand-over block of pidrestore-blob.h; a failure before that is
+ * answered with HOLDER_REPORT_EXEC_FAILED, and the holder parks again.
  *
  * Both programs are built from one tree, so the layout needs no negotiation;
  * HOLDER_PROTO_MAGIC catches a daemon paired with a stale holder binary.
@@ -102,7 +108,7 @@
 
 #include <stdint.h>
 
-#define HOLDER_PROTO_MAGIC 0x70724805u /* "prH" + version 5 */
+#define HOLDER_PROTO_MAGIC 0x70724806u /* "prH" + version 6 */
 #define SPAWNER_PROTO_MAGIC 0x70725304u /* "prS" + version 4 */
 
 #define HOLDER_FD_CONTROL 3
@@ -209,6 +215,7 @@ struct holder_filter {
 
 enum holder_cmd_type {
 	HOLDER_CMD_EXEC = 1,
+	HOLDER_CMD_BLOB = 2,
 };
 
 enum holder_exec_flags {
@@ -232,6 +239,24 @@ struct holder_exec {
 	uint32_t path_len;
 	uint32_t strings_len; /* bytes of argv + envp strings, NULs included */
 	uint32_t reserved;
+};
+
+/* daemon -> holder. Followed in the same packet by: int32_t targets[n_fds],
+ * then int32_t ids[(n_threads + 1) * n_levels]: the main thread's PID at
+ * every level, then each thread's TID at every level, innermost first, in
+ * the order of the tree's plan. SCM_RIGHTS carries the blob's memfd (the
+ * daemon checked its seals and that size is its size), then the n_fds fds
+ * to install at targets[i]. The daemon checked too that address is page
+ * aligned, that address + size stays in user space and that entry is
+ * inside. */
+struct holder_blob {
+	uint32_t type;        /* HOLDER_CMD_BLOB */
+	uint32_t n_fds;
+	uint32_t n_levels;    /* 1..PIDRESTORE_BLOB_MAX_LEVELS */
+	uint32_t n_threads;   /* as the node has */
+	uint64_t address;
+	uint64_t entry;
+	uint64_t size;
 };
 
 enum holder_report_type {
@@ -275,6 +300,8 @@ enum holder_step {
 	HOLDER_STEP_NPROC,
 	HOLDER_STEP_SECCOMP,      /* installing a seccomp filter (step 9) */
 	HOLDER_STEP_CGROUP1,      /* joining a cgroup v1 hierarchy (step 0) */
+	HOLDER_STEP_BLOB_MAP,     /* mapping the blob at its address */
+	HOLDER_STEP_BLOB_THREADS, /* the node's threads are not as the command says */
 };
 
 /* holder -> daemon. */

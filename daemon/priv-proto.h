@@ -58,11 +58,13 @@
  *            or 1 with TREE_PLAN_TARGET_PIDNS. priv takes it as it is
  *            (no protobuf is rebuilt) and checks it with tree_plan_check()
  *   TREE_RELEASE  n_items 1: one uint64_t tree id
+ *   TREE_CLAIM    a blob claim: struct priv_tree_blob, then n_fds struct
+ *            priv_fd_map; the request's fds, in index order (the memfd
+ *            and the map's). A claim by exec goes with ExecRequest on the
+ *            node's reservation id instead.
  *   TREE_CLAIM_ALL  uint64_t tree id, then n_items claims, each an int32_t
  *            node index followed by struct priv_exec and its trailer
  *   TREE_LIST  PRIV_REQ_ALL: with every node's row
- *   Request types front has no record for (a tree's single claim)
- *   go as NONE: priv refuses them as unknown.
  * A priv_exec is followed by n_fds struct priv_fd_map, then the path
  * (path_len bytes, no NUL), then argc and envc strings, each a uint32_t
  * length and that many bytes. Records are packed one after the other with
@@ -124,6 +126,7 @@ enum priv_body {
 	PRIV_BODY_CHECK = 20,
 	PRIV_BODY_KILL = 21,
 	PRIV_BODY_TREE = 22,          /* the body: a tree plan (tree-proto.h) */
+	PRIV_BODY_TREE_CLAIM = 23,    /* the body: struct priv_tree_blob and its fd map */
 	PRIV_BODY_TREE_CLAIM_ALL = 24, /* tree id, then n_items exec claims */
 	PRIV_BODY_TREE_RELEASE = 25,  /* n_items 1: the body is the uint64_t tree id */
 	PRIV_BODY_TREE_LIST = 26,
@@ -181,6 +184,17 @@ struct priv_exec {
 struct priv_fd_map {
 	int32_t fd_index;
 	int32_t target;
+};
+
+/* A blob claim of node of tree tree_id (pidrestore.TreeBlob). */
+struct priv_tree_blob {
+	uint64_t tree_id;
+	int32_t node;
+	int32_t memfd_index;
+	uint64_t address;
+	uint64_t entry;
+	uint32_t n_fds;        /* struct priv_fd_map records that follow */
+	uint32_t reserved;
 };
 
 /* ------------------------------------------------------------ answers */

@@ -5,6 +5,7 @@
 
 #include "plan-check.h"
 #include "priv-proto.h"
+#include "tree-claim.h"
 #include "tree-encode.h"
 #include "tree-front.h"
 #include "tree-plan.h"
@@ -15,7 +16,9 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 	n->kind = (int32_t)in->kind;
 	n->parent = in->parent;
 	n->n_pids = (uint32_t)in->n_pids;
-	memcpy(n->pids, in->pids, in->n_pids * sizeof(*in->pids));
+	/* protobuf-c leaves an empty array NULL, which memcpy() may not take. */
+	if (in->n_pids)
+		memcpy(n->pids, in->pids, in->n_pids * sizeof(*in->pids));
 	n->new_pidns = in->has_new_pidns && in->new_pidns;
 	n->sid = in->has_sid ? in->sid : TREE_INHERIT;
 	n->pgid = in->has_pgid ? in->pgid : TREE_INHERIT;
@@ -25,7 +28,8 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 		struct tree_tids *th = &threads[(*n_threads)++];
 
 		th->n_tids = (uint32_t)in->threads[k]->n_tids;
-		memcpy(th->tids, in->threads[k]->tids, in->threads[k]->n_tids * sizeof(int32_t));
+		if (th->n_tids)
+			memcpy(th->tids, in->threads[k]->tids, th->n_tids * sizeof(int32_t));
 	}
 	n->has_exit_code = in->has_exit_code;
 	n->exit_code = in->exit_code;
@@ -34,7 +38,8 @@ static void take_node(const Pidrestore__TreeNode *in, struct tree_node *n, struc
 	n->subreaper = in->has_child_subreaper && in->child_subreaper;
 	if (in->has_comm) {
 		n->comm_len = (uint32_t)in->comm.len;
-		memcpy(n->comm, in->comm.data, in->comm.len < TREE_COMM_MAX ? in->comm.len : TREE_COMM_MAX);
+		if (in->comm.len > 0)
+			memcpy(n->comm, in->comm.data, in->comm.len < TREE_COMM_MAX ? in->comm.len : TREE_COMM_MAX);
 		n->comm_has_nul = in->comm.len > 0 && memchr(in->comm.data, '\0', in->comm.len);
 	}
 }
@@ -141,8 +146,10 @@ long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **r
 	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
 		/* privmsg.c packs a claim-all whose claims are all execs. */
 		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "a claim-all arms exec claims only; claim a node that runs a blob with a TreeClaim of its own, and the others with one claim-all");
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM:
+		return tree_claim_record(req, n_fds, ret, f);
 	default:
-		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "this daemon builds and releases trees but does not serve this request on them (it is not in HelloReply.features): claim a node with an Exec request naming its reservation_id");
+		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "this daemon builds, claims by blob and releases trees but does not serve this request on them (it is not in HelloReply.features): claim a node with an Exec request naming its reservation_id, or a blob claim");
 	}
 }
 

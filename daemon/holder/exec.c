@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The placeholder's exec command: receives it with its fds, puts the fds
  * where the map says and the working directory in place, closes the rest
- * and runs the program, searching PATH as execvp does. */
+ * and runs the program, searching PATH as execvp does. A tree node's blob
+ * command (tree-blob.c) is received and has its fds installed the same
+ * way. */
 #include "holder-proto.h"
 #include "placeholder.h"
 #include "sys.h"
+#include "tree.h"
 
 #define EXEC_KNOWN_FLAGS (HOLDER_EXEC_PROGRAM_FD | HOLDER_EXEC_CWD_FD)
 #define EXEC_CONTROL_SPACE SYS_CMSG_SPACE(SYS_SCM_MAX_FD * sizeof(int))
@@ -24,7 +27,8 @@ struct exec_work {
 	/* The decoded command. */
 	const struct holder_exec *cmd;
 	const int32_t *targets;
-	int program_fd; /* -1 when none */
+	uint32_t n_map; /* entries of targets[] */
+	int program_fd; /* -1 when none; a blob command: its memfd */
 	int cwd_fd;     /* -1 when none */
 	int *map_fds;   /* the n_fds fds to install at targets[] */
 	char *path;     /* NUL-terminated copy */
@@ -81,6 +85,7 @@ static int exec_decode(struct exec_work *w)
 		return -EPROTO;
 
 	w->cmd = cmd;
+	w->n_map = cmd->n_fds;
 	w->targets = (const int32_t *)(cmd + 1);
 	for (uint32_t i = 0; i < cmd->n_fds; i++) {
 		if (w->targets[i] < 0)
@@ -235,18 +240,18 @@ static int exec_install_fds(struct exec_work *w, int *control_fd, uint32_t *step
 	int r;
 
 	*step = HOLDER_STEP_EXEC_FDS;
-	for (uint32_t i = 0; i < w->cmd->n_fds; i++)
+	for (uint32_t i = 0; i < w->n_map; i++)
 		if (w->targets[i] > max_target)
 			max_target = w->targets[i];
 
 	r = fd_move_above(control_fd, max_target);
-	for (uint32_t i = 0; r == 0 && i < w->cmd->n_fds; i++)
+	for (uint32_t i = 0; r == 0 && i < w->n_map; i++)
 		r = fd_move_above(&w->map_fds[i], max_target);
 	if (r == 0 && w->program_fd >= 0)
 		r = fd_move_above(&w->program_fd, max_target);
 	if (r == 0 && w->cwd_fd >= 0)
 		r = fd_move_above(&w->cwd_fd, max_target);
-	for (uint32_t i = 0; r == 0 && i < w->cmd->n_fds; i++) {
+	for (uint32_t i = 0; r == 0 && i < w->n_map; i++) {
 		r = sys_dup3(w->map_fds[i], w->targets[i], 0);
 		if (r > 0)
 			r = 0;
@@ -259,7 +264,7 @@ static int exec_install_fds(struct exec_work *w, int *control_fd, uint32_t *step
 	if (r < 0)
 		return r;
 
-	for (uint32_t i = 0; i < w->cmd->n_fds; i++)
+	for (uint32_t i = 0; i < w->n_map; i++)
 		w->keep[n_keep++] = w->targets[i];
 	w->keep[n_keep++] = *control_fd;
 	if (w->program_fd >= 0)
@@ -344,6 +349,23 @@ static int exec_program(struct exec_work *w)
 	return exec_search_path(w);
 }
 
+/* A blob command: its memfd first, then the fds of its map. */
+static int blob_prepare(struct exec_work *w)
+{
+	int r = blob_decode(w->packet, w->packet_len, w->n_received, &w->targets, &w->n_map);
+
+	for (uint32_t i = 0; r == 0 && i < w->n_map; i++)
+		for (uint32_t j = 0; j < i; j++)
+			if (w->targets[j] == w->targets[i])
+				r = -EPROTO;
+	if (r < 0)
+		return r;
+	w->program_fd = w->fds[0];
+	w->cwd_fd = -1;
+	w->map_fds = w->fds + 1;
+	return r;
+}
+
 /* Runs one command. Returns only if it failed, with the holder parked again
  * exactly as before: only the control socket open, signals blocked, in "/". */
 void command_run(int *control_fd)
@@ -352,17 +374,22 @@ void command_run(int *control_fd)
 	uint32_t step = HOLDER_STEP_PROTOCOL;
 	int r;
 	struct exec_work *w = exec_receive(*control_fd, &map_len, &r);
+	uint32_t type = 0;
 
 	if (!w) {
 		report_send(*control_fd, HOLDER_REPORT_EXEC_FAILED, step, r);
 		return;
 	}
 
+	if (w->packet_len >= sizeof(type))
+		memcpy(&type, w->packet, sizeof(type));
 	if (r == 0)
-		r = exec_decode(w);
+		r = type == HOLDER_CMD_BLOB ? blob_prepare(w) : exec_decode(w);
 	if (r == 0)
 		r = exec_install_fds(w, control_fd, &step);
-	if (r == 0) {
+	if (r == 0 && type == HOLDER_CMD_BLOB) {
+		r = blob_enter(w->packet, w->program_fd, control_fd, w, map_len, &step);
+	} else if (r == 0) {
 		step = HOLDER_STEP_EXEC;
 		signals_unblock_fresh();
 		r = exec_program(w);

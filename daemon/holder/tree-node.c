@@ -6,6 +6,7 @@
  * claimed. */
 #include "clone-args.h"
 #include "holder-proto.h"
+#include "pidrestore-blob.h"
 #include "placeholder.h"
 #include "sys.h"
 #include "tree.h"
@@ -21,7 +22,10 @@
 struct threads_area {
 	uint32_t go;      /* 1: drop now */
 	uint32_t dropped; /* threads that dropped */
-	uint32_t park;    /* never changes: where dropped threads wait */
+	uint32_t park;    /* where dropped threads wait; 1: a blob claim came */
+	uint32_t n_threads;
+	size_t map_len;
+	struct pidrestore_blob_slot *slots; /* the blob claim's, once park is 1 */
 	int32_t ids[];    /* getpid(), then each thread's TID */
 };
 
@@ -150,8 +154,25 @@ static void thread_main(long index)
 		tree_fail(self, TREE_STEP_SETUP, step, -1, (int)index, r);
 	__atomic_add_fetch(&threads->dropped, 1, __ATOMIC_SEQ_CST);
 	sys_futex_wake(&threads->dropped);
-	for (;;)
+	while (!__atomic_load_n(&threads->park, __ATOMIC_ACQUIRE))
 		sys_futex_wait(&threads->park, 0, 0);
+	tree_blob_thread_wait(&threads->slots[index]);
+}
+
+void tree_threads_area(void **map, size_t *len, uint32_t *n)
+{
+	*map = threads;
+	*len = threads ? threads->map_len : 0;
+	*n = threads ? threads->n_threads : 0;
+}
+
+void tree_threads_hand_over(struct pidrestore_blob_slot *slots)
+{
+	if (!threads)
+		return;
+	threads->slots = slots;
+	__atomic_store_n(&threads->park, 1, __ATOMIC_RELEASE);
+	sys_futex_wake(&threads->park);
 }
 
 static void threads_create(const struct tree_proc *p)
@@ -162,6 +183,8 @@ static void threads_create(const struct tree_proc *p)
 	if (sys_mmap_failed(map))
 		tree_fail(self, TREE_STEP_THREAD, 0, -1, 0, (int)(long)map);
 	threads = (struct threads_area *)map;
+	threads->n_threads = p->n_threads;
+	threads->map_len = head + p->n_threads * THREAD_STACK_SIZE;
 	threads->ids[0] = sys_getpid();
 	for (uint32_t t = 0; t < p->n_threads; t++) {
 		const struct tree_thread *th = &tree.v.threads[p->first_thread + t];

@@ -54,5 +54,29 @@ void tree_barrier_wait(uint32_t *word, int want_zero);
 /* Decrements a barrier counter and wakes its waiters at 0. */
 void tree_barrier_count_down(uint32_t *word);
 
+struct pidrestore_blob_slot;
+
+/* tree-node.c, for a blob claim of a parked live node: the threads' area
+ * (NULL when it has none), its length and how many threads it has... */
+void tree_threads_area(void **map, size_t *len, uint32_t *n);
+
+/* ...and sends each thread to slots[its index], to wait for its release. */
+void tree_threads_hand_over(struct pidrestore_blob_slot *slots);
+
+/* tree-blob.c: a thread waits for the blob to release it, then runs the
+ * slot's entry on the slot's stack. */
+__attribute__((noreturn)) void tree_blob_thread_wait(struct pidrestore_blob_slot *slot);
+
+/* tree-blob.c, for exec.c: checks a HOLDER_CMD_BLOB of len bytes that
+ * came with n_received fds and points *targets at its fd map of *n_map
+ * entries (its fds follow the memfd)... */
+int blob_decode(const void *packet, size_t len, unsigned int n_received, const int32_t **targets, uint32_t *n_map);
+
+/* ...and, the fd map installed, maps the blob from memfd and enters it,
+ * closing memfd, the control socket and the command's mapping (work). Returns
+ * only if it failed, with nothing of it left mapped and *step naming what
+ * failed. */
+int blob_enter(const void *packet, int memfd, int *control_fd, void *work, size_t work_len, uint32_t *step);
+
 /* The program of proc self, from its first instruction after the clone. */
 __attribute__((noreturn)) void tree_proc_run(int self);

@@ -16,6 +16,7 @@
 #include "quota.h"
 #include "seccomp-copy.h"
 #include "target.h"
+#include "tree.h"
 
 /* The most time one reserve request spends at a time, in its checks or in
  * making its processes, before the daemon serves the others (DESIGN §2):
@@ -514,6 +515,7 @@ void create_exec(struct conn *c, uint64_t id, const Pidrestore__ExecRequest *req
 		goto fail;
 	}
 	snprintf(pd->describe, sizeof(pd->describe), "%s", e->describe);
+	pd->threads_lost = tree_reservation_threads(p->id) > 0;
 	r = proc_exec(p, &e->cmd, &why);
 	if (r < 0)
 		goto fail;

@@ -106,8 +106,35 @@ static void reply_exec(struct pending *pd)
 
 	fill_info(pd->procs[0], &info, pids, -1);
 	reply.process = &info;
+	/* The exec of a tree node with threads ended them (TREES §8). */
+	reply.has_threads_lost = pd->threads_lost;
+	reply.threads_lost = pd->threads_lost;
 	resp.body_case = PIDRESTORE__RESPONSE__BODY_EXEC;
 	resp.exec = &reply;
+	answer_respond(pd->conn, pd->request_id, &resp, NULL, 0);
+}
+
+/* A tree node's blob claim: the node, now claimed. */
+static void reply_tree_claim(struct pending *pd)
+{
+	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
+	Pidrestore__TreeClaimReply reply = PIDRESTORE__TREE_CLAIM_REPLY__INIT;
+	Pidrestore__TreeNodeInfo info = PIDRESTORE__TREE_NODE_INFO__INIT;
+	int32_t pids[PR_MAX_LEVELS];
+	struct proc *p = pd->procs[0];
+
+	for (size_t i = 0; i < p->n_pids; i++)
+		pids[i] = p->pids[i];
+	info.node = pd->node;
+	info.pids = pids;
+	info.n_pids = p->n_pids;
+	info.has_state = 1;
+	info.state = PIDRESTORE__TREE_NODE_STATE__TREE_CLAIMED;
+	info.has_reservation_id = 1;
+	info.reservation_id = p->id;
+	reply.node = &info;
+	resp.body_case = PIDRESTORE__RESPONSE__BODY_TREE_CLAIM;
+	resp.tree_claim = &reply;
 	answer_respond(pd->conn, pd->request_id, &resp, NULL, 0);
 }
 
@@ -164,11 +191,16 @@ out:
 	free(fds);
 }
 
+static bool is_claim(const struct pending *pd)
+{
+	return pd->kind == PENDING_EXEC || pd->kind == PENDING_TREE_CLAIM;
+}
+
 void pending_finish(struct pending *pd)
 {
 	/* All or nothing: what was made for this request goes, except a
 	 * claimed reservation, which stays claimable. */
-	if (pd->failed && pd->kind != PENDING_EXEC)
+	if (pd->failed && !is_claim(pd))
 		pending_release_all(pd);
 	else
 		pending_answer(pd);
@@ -193,6 +225,9 @@ static void pending_answer(struct pending *pd)
 			break;
 		case PENDING_EXEC:
 			reply_exec(pd);
+			break;
+		case PENDING_TREE_CLAIM:
+			reply_tree_claim(pd);
 			break;
 		}
 	}
@@ -229,7 +264,7 @@ static void on_proc_report(struct proc *p, enum proc_report report, const struct
 		proc_send_claimed_event(p, pd->exec_from, conn_peer(pd->conn)->uid, conn_peer(pd->conn)->pid);
 	/* A process that failed is finished; the others of a failed batch
 	 * are released when the batch is. */
-	if (why->err && pd->kind != PENDING_EXEC) {
+	if (why->err && !is_claim(pd)) {
 		proc_release(p, &pd->reaped);
 		pd->procs[i] = NULL;
 	}

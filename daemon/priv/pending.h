@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Requests whose answer waits on their processes: spawn, reserve, exec. */
+/* Requests whose answer waits on their processes: spawn, reserve, exec,
+ * a tree node's blob claim. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +15,9 @@
 struct conn;
 struct reserve_job;
 
-enum pending_kind { PENDING_SPAWN, PENDING_RESERVE, PENDING_EXEC };
+/* PENDING_EXEC and PENDING_TREE_CLAIM claim a reservation: one that fails
+ * leaves it claimable. */
+enum pending_kind { PENDING_SPAWN, PENDING_RESERVE, PENDING_EXEC, PENDING_TREE_CLAIM };
 
 /* A request whose reply waits on holders. */
 struct pending {
@@ -27,6 +30,8 @@ struct pending {
 	size_t failed_index;
 	struct why why;
 	char describe[128];
+	int32_t node;                 /* PENDING_TREE_CLAIM: the node claimed */
+	bool threads_lost;            /* PENDING_EXEC of a tree node with threads */
 	struct proc **procs;
 	bool *waiting;
 	/* An exec: the connection that held the reservation (NULL once it

@@ -65,6 +65,8 @@ static const char *const step_names[] = {
 	[HOLDER_STEP_NPROC] = "counting against your RLIMIT_NPROC",
 	[HOLDER_STEP_SECCOMP] = "installing your seccomp filters",
 	[HOLDER_STEP_CGROUP1] = "joining your cgroups in the cgroup v1 hierarchies",
+	[HOLDER_STEP_BLOB_MAP] = "mapping the blob at its address",
+	[HOLDER_STEP_BLOB_THREADS] = "handing the node's threads to the blob",
 };
 
 static const char *step_name(uint32_t step)
@@ -371,6 +373,42 @@ static uint8_t *put_strings(uint8_t *at, const ProtobufCBinaryData *v, size_t n)
 	return at;
 }
 
+int proc_command(struct proc *p, const void *cmd, size_t len, const int *fds, size_t n_fds, const char *what,
+		 struct why *why)
+{
+	int r;
+
+	if (p->control_fd < 0)
+		return why_set(why, ESRCH, "reservation %llu has no holder any more", (unsigned long long)p->id);
+	/* Once it execs, only the pidfd tells when the program ends. */
+	r = proc_watch_exit(p);
+	if (r < 0)
+		return why_set(why, -r, "cannot watch process %llu for its exit: %s", (unsigned long long)p->id, strerror(-r));
+	/* The channel never blocks (the holder runs as the requester, who may
+	 * stop it): room for this command behind what the holder has not read
+	 * yet (its setup, while a namespace helper still works). */
+	{
+		int queued = 0;
+
+		if (ioctl(p->control_fd, SIOCOUTQ, &queued) < 0 || queued < 0)
+			queued = 0;
+		if ((size_t)queued + len > 128 * 1024) {
+			int size = (int)((size_t)queued + len + 64 * 1024);
+
+			setsockopt(p->control_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
+		}
+	}
+	r = wire_send(p->control_fd, cmd, len, fds, n_fds);
+	if (r == -EAGAIN)
+		return why_set(why, EAGAIN, "cannot hand %s to process %llu: its channel is full (the process is not reading it: was it stopped?)",
+			       what, (unsigned long long)p->id);
+	if (r < 0)
+		return why_set(why, -r == EPIPE || -r == ECONNRESET ? ESRCH : -r,
+			       "cannot hand %s to process %llu: %s", what, (unsigned long long)p->id, strerror(-r));
+	proc_set_state(p, PROC_EXECING);
+	return 0;
+}
+
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 {
 	size_t strings = strings_size(cmd->argv, cmd->argc) + strings_size(cmd->envp, cmd->envc);
@@ -385,10 +423,6 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 		return why_set(why, ESRCH, "reservation %llu has no holder any more", (unsigned long long)p->id);
 	if (cmd->n_fds + 2 > WIRE_MAX_FDS)
 		return why_set(why, EINVAL, "too many fds to map (%zu; at most %d)", cmd->n_fds, WIRE_MAX_FDS - 2);
-	/* Once it execs, only the pidfd tells when the program ends. */
-	r = proc_watch_exit(p);
-	if (r < 0)
-		return why_set(why, -r, "cannot watch process %llu for its exit: %s", (unsigned long long)p->id, strerror(-r));
 	h = calloc(1, len);
 	if (!h)
 		return why_set(why, ENOMEM, "out of memory");
@@ -420,29 +454,7 @@ int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why)
 	}
 	at = put_strings(at, cmd->argv, cmd->argc);
 	put_strings(at, cmd->envp, cmd->envc);
-
-	/* The channel never blocks (the holder runs as the requester, who may
-	 * stop it): room for this command behind what the holder has not read
-	 * yet (its setup, while a namespace helper still works). */
-	{
-		int queued = 0;
-
-		if (ioctl(p->control_fd, SIOCOUTQ, &queued) < 0 || queued < 0)
-			queued = 0;
-		if ((size_t)queued + len > 128 * 1024) {
-			int size = (int)((size_t)queued + len + 64 * 1024);
-
-			setsockopt(p->control_fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size));
-		}
-	}
-	r = wire_send(p->control_fd, h, len, fds, n_fds);
+	r = proc_command(p, h, len, fds, n_fds, "the program", why);
 	free(h);
-	if (r == -EAGAIN)
-		return why_set(why, EAGAIN, "cannot hand the program to process %llu: its channel is full (the process is not reading it: was it stopped?)",
-			       (unsigned long long)p->id);
-	if (r < 0)
-		return why_set(why, -r == EPIPE || -r == ECONNRESET ? ESRCH : -r,
-			       "cannot hand the program to process %llu: %s", (unsigned long long)p->id, strerror(-r));
-	proc_set_state(p, PROC_EXECING);
-	return 0;
+	return r;
 }

@@ -101,6 +101,12 @@ void proc_send_claimed_event(struct proc *p, struct conn *to, uid_t by_uid, pid_
 /* Sends an exec command; the outcome arrives as PROC_EXEC_DONE. */
 int proc_exec(struct proc *p, const struct exec_cmd *cmd, struct why *why);
 
+/* Sends a command the caller packed (holder-proto.h: an exec or a blob),
+ * of len bytes with its fds, to p's holder; the outcome arrives as
+ * PROC_EXEC_DONE. what names it in why: "the program". */
+int proc_command(struct proc *p, const void *cmd, size_t len, const int *fds, size_t n_fds, const char *what,
+		 struct why *why);
+
 typedef void (*proc_reaped_fn)(void *data);
 
 /* Someone who answers only once released processes are reaped (their PIDs

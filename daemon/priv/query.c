@@ -72,10 +72,12 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "released-event";
 	features[n++] = "kill-released-ids";
 	/* TreeRequest and TreeReleaseRequest; a tree's nodes are claimed by
-	 * ExecRequest on their reservation ids. */
+	 * ExecRequest on their reservation ids, or by TreeClaimRequest with a
+	 * blob. */
 	features[n++] = "tree";
 	features[n++] = "tree-list";
 	features[n++] = "tree-claim-all";
+	features[n++] = "tree-blob";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;

@@ -90,7 +90,7 @@ static bool tree_record_handle(struct conn *c, const uint8_t *buf, size_t len, s
 	if (len < sizeof(pr))
 		return false;
 	memcpy(&pr, buf, sizeof(pr));
-	if (pr.body != PRIV_BODY_TREE && pr.body != PRIV_BODY_TREE_RELEASE)
+	if (pr.body != PRIV_BODY_TREE && pr.body != PRIV_BODY_TREE_RELEASE && pr.body != PRIV_BODY_TREE_CLAIM)
 		return false;
 	answer_set(STATS_TREE, now_usec());
 	if (pr.len != len - sizeof(pr) || pr.n_fds != fdt->pkt->n_fds)
@@ -103,6 +103,8 @@ static bool tree_record_handle(struct conn *c, const uint8_t *buf, size_t len, s
 		answer_error(c, pr.id, &why);
 	} else if (pr.body == PRIV_BODY_TREE) {
 		tree_request(c, pr.id, buf + sizeof(pr), pr.len, fdt);
+	} else if (pr.body == PRIV_BODY_TREE_CLAIM) {
+		tree_claim_blob(c, pr.id, buf + sizeof(pr), pr.len, fdt);
 	} else {
 		memcpy(&tree_id, buf + sizeof(pr), sizeof(tree_id));
 		tree_release(c, pr.id, tree_id);

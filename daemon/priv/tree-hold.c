@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "answer.h"
@@ -83,14 +84,12 @@ void tree_unhold(struct tree *t)
 		}
 }
 
-/* Once answered, a held tree keeps only what a release needs. */
+/* Once answered, a held tree keeps only what a release or a blob claim
+ * needs (the TIDs: tree-claim.c). */
 void tree_settle(struct tree *t)
 {
-	for (uint32_t i = 0; i < t->v.plan->n_procs; i++) {
+	for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
 		close_fdp(&t->procs[i].pidfd);
-		free(t->procs[i].ids);
-		t->procs[i].ids = NULL;
-	}
 }
 
 struct tree *tree_held_first(void)
@@ -106,7 +105,19 @@ struct tree *tree_held_find(uint64_t tree_id)
 	return NULL;
 }
 
+unsigned int tree_reservation_threads(uint64_t reservation_id)
+{
+	for (struct tree *t = held; t; t = t->next)
+		for (uint32_t i = 0; i < t->v.plan->n_nodes; i++)
+			if (t->procs[i].reservation_id == reservation_id)
+				return t->v.procs[i].n_threads;
+	return 0;
+}
+
+/* A release answered once its nodes are reaped: its connection may close
+ * first, and is forgotten then (tree_conn_closed()). */
 struct release_ctx {
+	LIST_ENTRY(release_ctx) link;
 	struct conn *c;
 	uint64_t id;
 	uint64_t start_usec;
@@ -114,12 +125,18 @@ struct release_ctx {
 	size_t n;
 };
 
+static LIST_HEAD(, release_ctx) releases = LIST_HEAD_INITIALIZER(releases);
+
 static void release_done(void *arg)
 {
 	struct release_ctx *rc = arg;
 
+	LIST_REMOVE(rc, link);
 	answer_set(STATS_TREE, rc->start_usec);
-	tree_reply_released(rc->c, rc->id, rc->nodes, rc->n);
+	if (rc->c)
+		tree_reply_released(rc->c, rc->id, rc->nodes, rc->n);
+	else
+		answer_count(0);
 	answer_set(STATS_INVALID, 0);
 	free(rc->nodes);
 	free(rc);
@@ -165,8 +182,10 @@ void tree_release(struct conn *c, uint64_t id, uint64_t tree_id)
 	rc->start_usec = now_usec();
 	tree_unhold(t);
 	tree_free(t);
+	LIST_INSERT_HEAD(&releases, rc, link);
 	if (proc_release_ids_then(ids, n, &(struct proc_releaser){ .conn = c, .uid = conn_peer(c)->uid, .pid = conn_peer(c)->pid },
 				  &n_released, release_done, rc) < 0) {
+		LIST_REMOVE(rc, link);
 		why_set(&why, ENOMEM, "out of memory releasing tree %llu", (unsigned long long)tree_id);
 		answer_error(c, id, &why);
 		goto out;
@@ -182,6 +201,11 @@ out:
 void tree_conn_closed(struct conn *c)
 {
 	struct tree **pp = &held;
+	struct release_ctx *rc;
+
+	LIST_FOREACH(rc, &releases, link)
+		if (rc->c == c)
+			rc->c = NULL;
 
 	/* The registry releases the nodes themselves with the connection's
 	 * other reservations. */

@@ -98,6 +98,13 @@ int tree_report_take(struct tree *t, void *buf, size_t size, bool pidfds_only);
 void tree_rollback(struct tree *t);
 
 /* tree-reply.c */
+struct Pidrestore__TreeThread;
+/* The TIDs of a threaded node at every level, from its threads' status
+ * (in the daemon's pid namespace /proc sees them all), into room
+ * (PR_MAX_LEVELS per thread) and out[k].n_tids for thread k, matched by
+ * the innermost ones READY gave (rt->ids). Threads not found are left as
+ * they were. */
+int tree_thread_levels(const struct tree_proc_rt *rt, struct Pidrestore__TreeThread *out, int32_t *room);
 void tree_reply_error(struct tree *t);
 void tree_reply_built(struct tree *t);
 void tree_reply_released(struct conn *c, uint64_t id, const int32_t *nodes, size_t n);

@@ -49,10 +49,7 @@ void tree_reply_error(struct tree *t)
 	answer_set(STATS_INVALID, 0);
 }
 
-/* The TIDs of a threaded node at every level, from its threads' status
- * (in the daemon's pid namespace /proc sees them all). ids: the innermost
- * ones READY gave, in order. */
-static int thread_levels(const struct tree_proc_rt *rt, Pidrestore__TreeThread *out, int32_t *room)
+int tree_thread_levels(const struct tree_proc_rt *rt, Pidrestore__TreeThread *out, int32_t *room)
 {
 	char path[64];
 	pid_t daemon_pid = rt->pids[rt->n_pids - 1];
@@ -157,7 +154,7 @@ static void node_fill(const struct tree *t, uint32_t i, struct part *pt, size_t 
 			tt->tids[0] = th + 1 < rt->n_ids ? rt->ids[th + 1] : 0;
 			pt->thread_ptrs[*thread_at + th] = tt;
 		}
-		thread_levels(rt, &pt->threads[*thread_at], &pt->tids[*thread_at * PR_MAX_LEVELS]);
+		tree_thread_levels(rt, &pt->threads[*thread_at], &pt->tids[*thread_at * PR_MAX_LEVELS]);
 		*thread_at += p->n_threads;
 	}
 	pt->info_ptrs[k] = info;

@@ -35,11 +35,14 @@ void tree_claim_all(struct conn *c, uint64_t id, const Pidrestore__TreeClaimAllR
  * in progress rolled back without an answer. */
 void tree_conn_closed(struct conn *c);
 
-/* The control channel of node of tree_id, a parked node of a tree c
- * owns, for an exec claim; the tree forgets it (the claim owns it now).
- * Returns the fd and the node's pidfd (a dup) in *pidfd, or -errno with
- * why. *threads is how many threads the exec will end. */
-int tree_claim_take(struct conn *c, uint64_t tree_id, int node, int *pidfd, unsigned int *threads, struct why *why);
+/* The threads (besides the main one) of the held tree node that is
+ * reservation_id; 0 when it is none. */
+unsigned int tree_reservation_threads(uint64_t reservation_id);
+
+/* tree-claim.c: a blob claim (priv-proto.h PRIV_BODY_TREE_CLAIM, body of
+ * len bytes) of c for request id; answered once the node entered the blob
+ * or failed to. fdt's fds stay the table's. */
+void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t len, struct fd_table *fdt);
 
 /* Daemon stop: every held tree's unclaimed nodes are killed. */
 void tree_shutdown(void);

@@ -51,6 +51,7 @@ want=$(
 		echo "$libdir/libpidrestore.so.0.2.0"
 		echo "$libdir/pkgconfig/libpidrestore.pc"
 		echo "$includedir/pidrestore.h"
+		echo "$includedir/pidrestore-blob.h"
 		echo "$mandir/man1/pidrestorectl.1"
 		echo "$mandir/man3/libpidrestore.3"
 		sed -n "s|^[[:space:]]*\(pidrestore_[a-z_]*\);\$|$mandir/man3/\1.3|p" "$top_srcdir/client/libpidrestore.sym"

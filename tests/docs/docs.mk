@@ -17,7 +17,7 @@ DOCS_TESTS = \
 TESTS += $(DOCS_TESTS)
 EXTRA_DIST += $(DOCS_TESTS)
 # The pages are generated; the tests read them from the build tree.
-check_DATA = $(man1_MANS) $(man3_MANS) $(man5_MANS) $(man8_MANS)
+check_DATA += $(man1_MANS) $(man3_MANS) $(man5_MANS) $(man8_MANS)
 
 # libpidrestore's queries (stats, check, policy), kill_report and the first
 # version of pidrestore_wait_event, from a program built with the public

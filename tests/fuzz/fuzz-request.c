@@ -95,6 +95,31 @@ static void check_tree(const Pidrestore__Request *req, size_t n_fds)
 	free(rec);
 }
 
+/* A claim by blob becomes its fixed-layout record and fd map; a claim by
+ * exec is refused (it goes as an ExecRequest). */
+static void check_claim(const Pidrestore__Request *req, size_t n_fds)
+{
+	const Pidrestore__TreeClaimRequest *claim = req->tree_claim;
+	struct tree_fault f;
+	uint8_t *rec = NULL;
+	long n = tree_front_record(req, n_fds, &rec, &f);
+	struct priv_request pr;
+	struct priv_tree_blob blob;
+
+	if (claim->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB) {
+		FUZZ_REQUIRE(n == -EOPNOTSUPP && f.why.text[0] != '\0');
+		free(rec);
+		return;
+	}
+	FUZZ_REQUIRE((size_t)n == sizeof(pr) + sizeof(blob) + claim->blob->n_fds * sizeof(struct priv_fd_map));
+	memcpy(&pr, rec, sizeof(pr));
+	memcpy(&blob, rec + sizeof(pr), sizeof(blob));
+	FUZZ_REQUIRE(pr.body == PRIV_BODY_TREE_CLAIM && pr.len == (size_t)n - sizeof(pr) && pr.n_fds == n_fds);
+	FUZZ_REQUIRE(blob.tree_id == claim->tree_id && blob.node == claim->node && blob.n_fds == claim->blob->n_fds &&
+		     blob.memfd_index == claim->blob->memfd_index);
+	free(rec);
+}
+
 static int compare_indexes(const void *a, const void *b)
 {
 	int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
@@ -163,6 +188,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_accepted(req, n_fds);
 		if (req->body_case == PIDRESTORE__REQUEST__BODY_TREE)
 			check_tree(req, n_fds);
+		else if (req->body_case == PIDRESTORE__REQUEST__BODY_TREE_CLAIM)
+			check_claim(req, n_fds);
 	}
 	if (req)
 		pidrestore__request__free_unpacked(req, NULL);

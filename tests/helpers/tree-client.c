@@ -21,9 +21,16 @@
  *                   through REAPER, tree-reap, of their zombies 60 and 50
  *                   first), then sleeps; checks every report and the zombies'
  *                   status on the requester's pidfds; then kills the tree
- *   --claim-all REAPER  the same with one claim-all of every live node (in
- *                   random order), after claim-alls it must refuse whole: of
- *                   the zombie 60, naming 21 twice, of a node there is not
+ *   --blob FILE     with --claim: nodes 12 and 70 are claimed by the blob
+ *                   FILE (tree-blob.bin), whose threads report from inside
+ *                   too; refusals of bad blob claims are checked first
+ *   --claim-all REAPER  the same by exec only, with one claim-all of every
+ *                   live node (in random order), after claim-alls it must
+ *                   refuse whole: of the zombie 60, naming 21 twice, of a
+ *                   node there is not
+ *   --hold          prints the tree and waits for end of stream on stdin
+ *   --foreign ID    instead: a blob claim of node 1 of tree ID, which
+ *                   someone else holds (prints the "reply" line)
  *   --release       releases the tree afterwards; then checks every PID free
  *   --scale N       instead: N nodes, one root and its N-1 children, each
  *                   with 4 threads, PIDs from BASE, TIDs after them; prints
@@ -47,7 +54,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -60,6 +69,9 @@
 #define RECV_CAP (1u << 20)
 #define MAX_NODES 64
 #define REPLY_TIMEOUT_MS 20000
+/* Where the test blob is mapped in a node: far from the holder's image. */
+#define BLOB_ADDRESS 0x100000000000ULL
+#define BLOB_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
 struct node_def {
 	int l2;
@@ -106,6 +118,9 @@ static struct {
 	int scale;
 	unsigned int ttl;
 	const char *reaper;
+	const char *blob;
+	bool hold;
+	uint64_t foreign;
 } opt = { .base = 7000 };
 
 static int failures;
@@ -502,6 +517,267 @@ static const char report_script[] =
 	"l=\"claimed pid=$$\"; while read -r k v; do case $k in NSpid:|NSsid:|NSpgid:|PPid:|Uid:|Threads:) "
 	"set -- $v; IFS=,; l=\"$l $k$*\"; unset IFS;; esac; done < /proc/self/status; echo \"$l\"; ";
 
+static int claim(int sock, int i, int out_fd, uint64_t id)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
+	Pidrestore__ExecSpec spec = PIDRESTORE__EXEC_SPEC__INIT;
+	Pidrestore__FdMapping map = PIDRESTORE__FD_MAPPING__INIT, err = PIDRESTORE__FD_MAPPING__INIT, *maps[] = { &map, &err };
+	Pidrestore__ServerMessage *m;
+	char script[1024], *argv_s[] = { "sh", "-c", script };
+	ProtobufCBinaryData argv[3];
+	int fds[256];
+	size_t n_fds, len;
+	uint8_t *buf;
+	int r;
+
+	/* The reaper first: the report's shell would reap every child. */
+	if (ref[i].l2 == 30 || ref[i].l2 == 10)
+		snprintf(script, sizeof(script), "exec %s %d sh -c '%sexec sleep 1000'", opt.reaper,
+			 ref[i].l2 == 30 ? 60 : 50, report_script);
+	else
+		snprintf(script, sizeof(script), "%sexec sleep 1000", report_script);
+	for (int k = 0; k < 3; k++)
+		argv[k] = (ProtobufCBinaryData){ .len = strlen(argv_s[k]), .data = (uint8_t *)argv_s[k] };
+	spec.has_path = 1;
+	spec.path = (ProtobufCBinaryData){ .len = 7, .data = (uint8_t *)"/bin/sh" };
+	spec.argv = argv;
+	spec.n_argv = 3;
+	map.fd_index = 0;
+	map.target = 1;
+	err.fd_index = 1;
+	err.target = 2;
+	spec.fds = maps;
+	spec.n_fds = 2;
+	er.reservation_id = reservation_of[i];
+	er.exec = &spec;
+	req.id = id;
+	req.has_fd_count = 1;
+	req.fd_count = 2;
+	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
+	req.exec = &er;
+	len = pidrestore__request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	pidrestore__request__pack(&req, buf);
+	r = wire_send(sock, buf, len, (int[]){ out_fd, out_fd }, 2);
+	free(buf);
+	if (r >= 0)
+		r = recv_response(sock, id, &m, fds, &n_fds);
+	if (r <= 0)
+		return r ? r : -ECONNRESET;
+	r = m->response->error ? -m->response->error : 0;
+	if (r)
+		printf("claim of L2 %d: error=%d %s\n", ref[i].l2, m->response->error, m->response->message ? m->response->message : "");
+	else
+		check(m->response->body_case == PIDRESTORE__RESPONSE__BODY_EXEC &&
+			      m->response->exec->threads_lost == (ref[i].threads[0] != 0),
+		      "the exec reply of L2 %d says threads_lost=%d", ref[i].l2, ref[i].threads[0] != 0);
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* ------------------------------------------------------------ blob claims */
+
+/* The blob in a memfd, with seals. */
+static int blob_memfd(unsigned int seals)
+{
+	static char image[1 << 16];
+	static ssize_t len = -1;
+	int fd;
+
+	if (len < 0) {
+		int in = open(opt.blob, O_RDONLY | O_CLOEXEC);
+
+		len = in >= 0 ? read(in, image, sizeof(image)) : -1;
+		if (in >= 0)
+			close(in);
+		if (len <= 0) {
+			fprintf(stderr, "tree-client: cannot read %s\n", opt.blob);
+			exit(1);
+		}
+	}
+	fd = memfd_create("tree-blob", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, image, (size_t)len) != len || (seals && fcntl(fd, F_ADD_SEALS, seals) < 0)) {
+		fprintf(stderr, "tree-client: cannot make the blob's memfd: %m\n");
+		exit(1);
+	}
+	return fd;
+}
+
+/* A blob claim of node with fds[0] (the blob) and the map fds[1..n) at
+ * targets. Returns 0 or -errno with the reply's message in msg. */
+static int blob_claim(int sock, uint64_t tree, int node, uint64_t address, uint64_t entry, const int *fds, int n,
+		      const int *targets, uint64_t id, char *msg, size_t msg_size)
+{
+	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
+	Pidrestore__TreeClaimRequest cr = PIDRESTORE__TREE_CLAIM_REQUEST__INIT;
+	Pidrestore__TreeBlob blob = PIDRESTORE__TREE_BLOB__INIT;
+	Pidrestore__FdMapping maps[4], *map_ptrs[4];
+	Pidrestore__ServerMessage *m;
+	int got[256];
+	size_t n_got, len;
+	uint8_t *buf;
+	int r;
+
+	for (int k = 1; k < n; k++) {
+		pidrestore__fd_mapping__init(&maps[k - 1]);
+		maps[k - 1].fd_index = k;
+		maps[k - 1].target = targets[k - 1];
+		map_ptrs[k - 1] = &maps[k - 1];
+	}
+	blob.memfd_index = 0;
+	blob.address = address;
+	blob.entry = entry;
+	blob.fds = map_ptrs;
+	blob.n_fds = (size_t)n - 1;
+	cr.tree_id = tree;
+	cr.node = node;
+	cr.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+	cr.blob = &blob;
+	req.id = id;
+	req.has_fd_count = 1;
+	req.fd_count = (uint32_t)n;
+	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM;
+	req.tree_claim = &cr;
+	len = pidrestore__request__get_packed_size(&req);
+	buf = malloc(len);
+	if (!buf)
+		return -ENOMEM;
+	pidrestore__request__pack(&req, buf);
+	r = wire_send(sock, buf, len, fds, (size_t)n);
+	free(buf);
+	if (r >= 0)
+		r = recv_response(sock, id, &m, got, &n_got);
+	if (r <= 0)
+		return r ? r : -ECONNRESET;
+	snprintf(msg, msg_size, "%s", m->response->message ? m->response->message : "");
+	r = m->response->error ? -m->response->error : 0;
+	if (r == 0 && (m->response->body_case != PIDRESTORE__RESPONSE__BODY_TREE_CLAIM ||
+		       m->response->tree_claim->node->node != node ||
+		       m->response->tree_claim->node->state != PIDRESTORE__TREE_NODE_STATE__TREE_CLAIMED))
+		r = -EBADMSG;
+	pidrestore__server_message__free_unpacked(m, NULL);
+	return r;
+}
+
+/* A refusal with exactly this errno and message. */
+static void expect_refusal(const char *what, int r, int err, const char *msg, const char *want)
+{
+	check(r == -err && !strcmp(msg, want), "blob refusal, %s: %s (error %d)", what, msg, -r);
+}
+
+static void blob_refusals(int sock)
+{
+	int i12 = index_of(12), out = open("/dev/null", O_WRONLY | O_CLOEXEC), fds[2], pipe_fds[2], r;
+	char msg[600], want[600];
+	uint64_t id = 300;
+
+	fds[1] = out;
+	fds[0] = blob_memfd(0);
+	r = blob_claim(sock, tree_id, i12, BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+	expect_refusal("an unsealed memfd", r, EINVAL, msg,
+		       "the blob's memfd is not sealed against change (missing F_SEAL_WRITE F_SEAL_SHRINK F_SEAL_GROW): add the seals with fcntl(F_ADD_SEALS) before the claim, so that it cannot change after the daemon checked it");
+	close(fds[0]);
+	if (pipe2(pipe_fds, O_CLOEXEC) == 0) {
+		fds[0] = pipe_fds[0];
+		r = blob_claim(sock, tree_id, i12, BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+		expect_refusal("a pipe for a memfd", r, EINVAL, msg,
+			       "the blob (fd index 0) is not a memfd: pass one from memfd_create(MFD_ALLOW_SEALING) sealed with F_SEAL_WRITE, F_SEAL_SHRINK and F_SEAL_GROW");
+		close(pipe_fds[0]);
+		close(pipe_fds[1]);
+	}
+	fds[0] = blob_memfd(BLOB_SEALS);
+	r = blob_claim(sock, tree_id, i12, BLOB_ADDRESS + 16, BLOB_ADDRESS + 16, fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+	expect_refusal("an address not page aligned", r, EINVAL, msg,
+		       "blob address 0x100000000010 is not page aligned: link the blob at a multiple of 4096");
+	r = blob_claim(sock, tree_id, i12, BLOB_ADDRESS, BLOB_ADDRESS + (1 << 20), fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "blob entry 0x100000100000 is outside the blob (0x100000000000 to 0x%llx): give the address of its entry function as mapped",
+		 BLOB_ADDRESS + (unsigned long long)lseek(fds[0], 0, SEEK_END));
+	expect_refusal("an entry outside the blob", r, EINVAL, msg, want);
+	r = blob_claim(sock, tree_id, index_of(50), BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+	snprintf(want, sizeof(want), "node %d of tree %llu is a zombie: only a live node can be claimed", index_of(50),
+		 (unsigned long long)tree_id);
+	expect_refusal("a zombie node", r, EINVAL, msg, want);
+	/* The holder's own image is there: the node says so and stays
+	 * claimable. */
+	r = blob_claim(sock, tree_id, i12, 0x400000, 0x400000, fds, 2, (int[]){ 1 }, id++, msg, sizeof(msg));
+	expect_refusal("an address the holder uses", r, EEXIST, msg,
+		       "cannot execute the blob in node 3: mapping the blob at its address failed: File exists");
+	close(fds[0]);
+	close(out);
+}
+
+/* Node i by the blob, reporting to out_fd; *pipe_wr ends it. */
+static int blob_claim_node(int sock, int i, int out_fd, uint64_t id, int *pipe_wr)
+{
+	int pipe_fds[2], fds[3], r;
+	char msg[600];
+
+	if (pipe2(pipe_fds, O_CLOEXEC) < 0)
+		return -errno;
+	fds[0] = blob_memfd(BLOB_SEALS);
+	fds[1] = out_fd;
+	fds[2] = pipe_fds[0];
+	r = blob_claim(sock, tree_id, i, BLOB_ADDRESS, BLOB_ADDRESS, fds, 3, (int[]){ 1, 0 }, id, msg, sizeof(msg));
+	close(fds[0]);
+	close(pipe_fds[0]);
+	if (r < 0) {
+		printf("blob claim of L2 %d: error=%d %s\n", ref[i].l2, -r, msg);
+		close(pipe_fds[1]);
+		return r;
+	}
+	*pipe_wr = pipe_fds[1];
+	return 0;
+}
+
+/* What the blob in node d and its threads said, from the reports. */
+static void blob_check_reports(FILE *f, const struct node_def *d)
+{
+	char line[512], want[256];
+	int n = 1;
+
+	while (n < 5 && d->threads[n - 1])
+		n++;
+	for (int k = 0; k < n; k++) {
+		int tid = k ? d->threads[k - 1] : d->l2;
+		bool found = false;
+		size_t len;
+
+		snprintf(want, sizeof(want), "blob pid=%d tid=%d uid=0 gid=0 NSpid:%d,%d Uid:0,0,0,0 block:%d,%d,", d->l2,
+			 tid, opt.base + tid, tid, tid, opt.base + tid);
+		len = strlen(want);
+		rewind(f);
+		while (fgets(line, sizeof(line), f)) {
+			line[strcspn(line, "\n")] = 0;
+			if (strncmp(line, want, len))
+				continue;
+			found = true;
+			if (!k) {
+				char tail[32];
+
+				snprintf(tail, sizeof(tail), " threads=%d", n - 1);
+				found = strlen(line) > strlen(tail) && !strcmp(line + strlen(line) - strlen(tail), tail);
+			}
+		}
+		check(found, "L2 %d %s %d reports from the blob: %s...", d->l2, k ? "thread" : "main thread", tid, want);
+	}
+}
+
+/* A blob claim of someone else's tree. */
+static int foreign_claim(int sock)
+{
+	int fds[2] = { blob_memfd(BLOB_SEALS), open("/dev/null", O_WRONLY | O_CLOEXEC) }, r;
+	char msg[600];
+
+	r = blob_claim(sock, opt.foreign, 1, BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, 400, msg, sizeof(msg));
+	printf("reply error=%d name=%s message=%s\n", -r, r ? strerrorname_np(-r) : "-", msg);
+	close(fds[0]);
+	close(fds[1]);
+	return r;
+}
+
 /* What one exec claim is made of: its stdout and stderr are the fds at
  * fd_base and fd_base + 1 of its request. */
 struct claim_room {
@@ -577,23 +853,6 @@ static int exchange(int sock, Pidrestore__Request *req, int out_fd, size_t n_fds
 	return r;
 }
 
-static int claim(int sock, int i, int out_fd, uint64_t id)
-{
-	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
-	Pidrestore__ExecRequest er = PIDRESTORE__EXEC_REQUEST__INIT;
-	struct claim_room c;
-	char what[64];
-
-	claim_spec(i, 0, &c);
-	er.reservation_id = reservation_of[i];
-	er.exec = &c.spec;
-	req.id = id;
-	req.body_case = PIDRESTORE__REQUEST__BODY_EXEC;
-	req.exec = &er;
-	snprintf(what, sizeof(what), "claim of L2 %d", ref[i].l2);
-	return exchange(sock, &req, out_fd, 2, what);
-}
-
 /* One claim-all of the nodes order[0..n) (request node indexes). */
 static int claim_at_once(int sock, const int *order, int n, int out_fd, uint64_t id)
 {
@@ -647,10 +906,15 @@ static int pidfd_exit_status(int pidfd)
 	return -1;
 }
 
+static bool by_blob(int i)
+{
+	return opt.blob && ref[i].threads[0];
+}
+
 static void claim_all(int sock)
 {
 	char path[] = "/tmp/tree-client-XXXXXX", line[512], want[256];
-	int order[N_REF], n = 0, out_fd = mkstemp(path), lines = 0;
+	int order[N_REF], n = 0, out_fd = mkstemp(path), lines = 0, want_lines = 2, blob_pipe[MAX_NODES];
 	FILE *f;
 
 	if (out_fd < 0) {
@@ -668,15 +932,47 @@ static void claim_all(int sock)
 		order[i] = order[j];
 		order[j] = t;
 	}
+	if (opt.blob)
+		blob_refusals(sock);
 	if (opt.at_once) {
 		claim_all_refusals(sock, out_fd);
 		check(claim_at_once(sock, order, n, out_fd, 100) == 0, "claim-all of the %d live nodes", n);
-	} else {
+		want_lines += n;
 		for (int k = 0; k < n; k++)
-			check(claim(sock, order[k], out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[order[k]].l2);
+			blob_pipe[order[k]] = -1;
 	}
-	/* Every node reports once, the two reapers once more. */
-	for (int tries = 0; tries < 1000 && lines < n + 2; tries++) {
+	for (int k = 0; !opt.at_once && k < n; k++) {
+		int i = order[k];
+
+		blob_pipe[i] = -1;
+		if (by_blob(i)) {
+			check(blob_claim_node(sock, i, out_fd, 100 + (uint64_t)k, &blob_pipe[i]) == 0, "claim of L2 %d by blob",
+			      ref[i].l2);
+			for (int t = 0; t < 4 && ref[i].threads[t]; t++)
+				want_lines++;
+		} else {
+			check(claim(sock, i, out_fd, 100 + (uint64_t)k) == 0, "claim of L2 %d by exec", ref[i].l2);
+		}
+		want_lines++;
+	}
+	if (opt.blob) {
+		char msg[600];
+		int fds[2] = { blob_memfd(BLOB_SEALS), open("/dev/null", O_WRONLY | O_CLOEXEC) };
+		int r = blob_claim(sock, tree_id, index_of(12), BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, 350, msg,
+				   sizeof(msg));
+
+		snprintf(want, sizeof(want), "node %d of tree %llu is already claimed", index_of(12), (unsigned long long)tree_id);
+		expect_refusal("a node claimed by blob already", r, EBUSY, msg, want);
+		r = blob_claim(sock, tree_id, index_of(11), BLOB_ADDRESS, BLOB_ADDRESS, fds, 2, (int[]){ 1 }, 351, msg,
+			       sizeof(msg));
+		snprintf(want, sizeof(want), "node %d of tree %llu is already claimed", index_of(11), (unsigned long long)tree_id);
+		expect_refusal("a node claimed by exec already", r, EBUSY, msg, want);
+		close(fds[0]);
+		close(fds[1]);
+	}
+	/* Every node reports once, the two reapers once more, every thread
+	 * of a node claimed by blob once. */
+	for (int tries = 0; tries < 1000 && lines < want_lines; tries++) {
 		lines = 0;
 		lseek(out_fd, 0, SEEK_SET);
 		f = fdopen(dup(out_fd), "r");
@@ -684,10 +980,10 @@ static void claim_all(int sock)
 			lines++;
 		if (f)
 			fclose(f);
-		if (lines < n + 2)
+		if (lines < want_lines)
 			usleep(10000);
 	}
-	check(lines == n + 2, "%d reports from inside the claimed nodes (want %d)", lines, n + 2);
+	check(lines == want_lines, "%d reports from inside the claimed nodes (want %d)", lines, want_lines);
 	lseek(out_fd, 0, SEEK_SET);
 	f = fdopen(dup(out_fd), "r");
 	for (int i = 0; f && i < N_REF; i++) {
@@ -696,6 +992,10 @@ static void claim_all(int sock)
 
 		if (d->kind != PIDRESTORE__TREE_NODE_KIND__TREE_LIVE)
 			continue;
+		if (by_blob(i)) {
+			blob_check_reports(f, d);
+			continue;
+		}
 		/* Its getpid(), and its ids as the requester's /proc shows them. */
 		snprintf(want, sizeof(want),
 			 "claimed pid=%d PPid:%d Uid:0,0,0,0 NSpid:%d,%d NSpgid:%d,%d NSsid:%d,%d Threads:1", d->l2,
@@ -713,7 +1013,7 @@ static void claim_all(int sock)
 
 		rewind(f);
 		while (fgets(line, sizeof(line), f)) {
-			if (strncmp(line, "claimed ", 8))
+			if (strncmp(line, "claimed ", 8) && strncmp(line, "blob ", 5))
 				printf("# %s", line);
 			r60 |= !strncmp(line, "reaped 60 code=200", 18);
 			r50 |= !strncmp(line, "reaped 50 signal=15", 19);
@@ -724,6 +1024,24 @@ static void claim_all(int sock)
 	}
 	check(pidfd_exit_status(pidfd_of[index_of(60)]) == 200 << 8, "the requester's pidfd of 60: exit code 200");
 	check(pidfd_exit_status(pidfd_of[index_of(50)]) == SIGTERM, "the requester's pidfd of 50: SIGTERM");
+	/* Told to, the blob ends its whole process, threads included. */
+	for (int i = 0; opt.blob && i < N_REF; i++) {
+		struct pollfd p = { .fd = pidfd_of[i], .events = POLLIN };
+		char status[64], status_path[64];
+
+		if (!by_blob(i) || blob_pipe[i] < 0)
+			continue;
+		check(write(blob_pipe[i], "*", 1) == 1, "told the blob in L2 %d to exit", ref[i].l2);
+		close(blob_pipe[i]);
+		check(poll(&p, 1, 5000) == 1, "the blob's process L2 %d exited", ref[i].l2);
+		snprintf(status_path, sizeof(status_path), "/proc/%d/status", opt.base + ref[i].l2);
+		for (int tries = 0; tries < 100 && strcmp(status_field(status_path, "State", status, sizeof(status)), "Z (zombie)");
+		     tries++)
+			usleep(10000);
+		check(!strcmp(status_field(status_path, "State", status, sizeof(status)), "Z (zombie)") &&
+			      !strcmp(status_field(status_path, "Threads", status, sizeof(status)), "1"),
+		      "L2 %d is a zombie with no thread left", ref[i].l2);
+	}
 	close(out_fd);
 	/* R is the init of L2: its end ends the tree. */
 	syscall(SYS_pidfd_send_signal, pidfd_of[0], SIGKILL, NULL, 0);
@@ -873,11 +1191,17 @@ int main(int argc, char **argv)
 			opt.reaper = argv[++i];
 		else if (!strcmp(argv[i], "--claim-all") && i + 1 < argc - 1)
 			opt.reaper = argv[++i], opt.at_once = true;
+		else if (!strcmp(argv[i], "--blob") && i + 1 < argc - 1)
+			opt.blob = argv[++i];
+		else if (!strcmp(argv[i], "--hold"))
+			opt.hold = true;
+		else if (!strcmp(argv[i], "--foreign") && i + 1 < argc - 1)
+			opt.foreign = strtoull(argv[++i], NULL, 10);
 		else
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER] [--claim-all REAPER] [--release] [--flat] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER [--blob FILE]] [--claim-all REAPER] [--hold] [--foreign TREE --blob FILE] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -905,7 +1229,15 @@ int main(int argc, char **argv)
 	}
 	if (opt.scale > 0)
 		return scale_run(sock) < 0 ? 1 : 0;
+	if (opt.foreign)
+		return foreign_claim(sock) == -EPERM ? 0 : 1;
 	r = tree_build(sock);
+	if (r == 0 && opt.hold) {
+		char c;
+
+		while (read(0, &c, 1) > 0)
+			;
+	}
 	if (r == 0 && opt.check)
 		check_tree();
 	if (r == 0 && opt.reaper)

@@ -66,3 +66,15 @@ tests_helpers_tree_reap_SOURCES = tests/helpers/tree-reap.c
 check_PROGRAMS += tests/helpers/tree-claim
 tests_helpers_tree_claim_SOURCES = tests/helpers/tree-claim.c
 tests_helpers_tree_claim_LDADD = client/libpidrestore-core.la
+
+# The test blob of a blob claim (tree.sh): freestanding, position-independent,
+# one flat image whose first byte is its entry (tests/helpers/tree-blob.lds).
+TREE_BLOB_FLAGS = -std=gnu11 -O2 -Wall -Wextra $(WERROR_CFLAGS) -fPIE -ffreestanding -fno-builtin \
+	-fno-stack-protector -fno-asynchronous-unwind-tables -fno-jump-tables -fvisibility=hidden \
+	-fcf-protection=none -nostdlib -static -Wl,--no-dynamic-linker -Wl,--build-id=none \
+	-Wl,-T,$(srcdir)/tests/helpers/tree-blob.lds -Wl,--oformat=binary -I$(srcdir)/client
+check_DATA = tests/helpers/tree-blob.bin
+tests/helpers/tree-blob.bin: tests/helpers/tree-blob.c tests/helpers/tree-blob.lds client/pidrestore-blob.h
+	$(AM_V_CCLD)$(MKDIR_P) tests/helpers && $(CC) $(TREE_BLOB_FLAGS) -o $@ $(srcdir)/tests/helpers/tree-blob.c
+EXTRA_DIST += tests/helpers/tree-blob.c tests/helpers/tree-blob.lds
+CLEANFILES += tests/helpers/tree-blob.bin

@@ -180,7 +180,7 @@ user_programs() {
 	if ! as_user test -x "$PR_CTL" 2>/dev/null; then
 		mkdir -p "$T/bin"
 		cp "$PR_CTL" "$T/bin/"
-		cp "$PR_HELPERS"/spawn-pidfd "$PR_HELPERS"/raw-request "$PR_HELPERS"/tree-client "$PR_HELPERS"/tree-reap "$PR_HELPERS"/tree-claim "$T/bin/" 2>/dev/null || true
+		cp "$PR_HELPERS"/spawn-pidfd "$PR_HELPERS"/raw-request "$PR_HELPERS"/tree-client "$PR_HELPERS"/tree-reap "$PR_HELPERS"/tree-blob.bin "$PR_HELPERS"/tree-claim "$T/bin/" 2>/dev/null || true
 		chmod 755 "$T/bin" "$T/bin"/*
 		USER_CTL=$T/bin/pidrestorectl
 		USER_HELPERS=$T/bin

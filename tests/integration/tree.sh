@@ -18,6 +18,16 @@ user_dir
 CLIENT=$USER_HELPERS/tree-client
 FDS_BEFORE=$(daemon_fd_count)
 
+# wait_built FILE: until a tree-client's output in FILE says it built its tree (20 s).
+wait_built() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		! grep -q '^built tree=' "$1" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 daemon_children() {
 	pgrep -P "$DAEMON_PID" | grep -vxF "$(helper_pids)" | wc -l
 }
@@ -41,6 +51,57 @@ assert_match "claims: 30 reaped 60's exit code 200" "$RUN_OUT" '^ok   claimed 30
 assert_match "claims: B reaped 50's SIGTERM" "$RUN_OUT" '^ok   claimed B reaps 50'
 assert_match "claims: the requester's pidfds show the same" "$RUN_OUT" '^ok   the requester.s pidfd of 50: SIGTERM'
 assert_match "claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+
+assert_match "claims: the exec reply of a node with threads says they were lost" "$RUN_OUT" \
+	'^ok   the exec reply of L2 70 says threads_lost=1$'
+assert_match "claims: the exec reply of a node without threads does not" "$RUN_OUT" \
+	'^ok   the exec reply of L2 97 says threads_lost=0$'
+
+# --- claims again: the threaded nodes 12 and 70 by the test blob, which
+# keeps their threads; the others by exec, in random order
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim "$USER_HELPERS/tree-reap" \
+	--blob "$USER_HELPERS/tree-blob.bin" "$SOCK"
+assert_eq "blob claims: the client is content" "$RUN_RC" 0
+assert_no_match "blob claims: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "blob claims: node 12 by blob" "$RUN_OUT" '^ok   claim of L2 12 by blob$'
+assert_match "blob claims: node 70 by blob" "$RUN_OUT" '^ok   claim of L2 70 by blob$'
+for tid in 12 80 81 82 70 71 72 73 74; do
+	assert_match "blob claims: task $tid reports its TID, uid and ids at every level from the blob" "$RUN_OUT" \
+		"^ok   L2 (12|70) (main thread|thread) $tid reports from the blob: blob pid=(12|70) tid=$tid uid=0 gid=0 NSpid:$((7000 + tid)),$tid Uid:0,0,0,0 block:$tid,$((7000 + tid)),"
+done
+assert_match "blob claims: the other nodes report from their exec" "$RUN_OUT" '^ok   L2 97 reports from inside'
+assert_match "blob claims: the blob ends its process, threads included" "$RUN_OUT" \
+	'^ok   L2 70 is a zombie with no thread left$'
+assert_match "blob claims: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+assert_match "blob refusal: an unsealed memfd" "$RUN_OUT" \
+	"^ok   blob refusal, an unsealed memfd: the blob's memfd is not sealed against change \(missing F_SEAL_WRITE F_SEAL_SHRINK F_SEAL_GROW\): add the seals with fcntl\(F_ADD_SEALS\) before the claim, so that it cannot change after the daemon checked it \(error 22\)$"
+assert_match "blob refusal: a fd that is no memfd" "$RUN_OUT" \
+	'^ok   blob refusal, a pipe for a memfd: the blob \(fd index 0\) is not a memfd: pass one from memfd_create\(MFD_ALLOW_SEALING\) sealed with F_SEAL_WRITE, F_SEAL_SHRINK and F_SEAL_GROW \(error 22\)$'
+assert_match "blob refusal: an address not page aligned" "$RUN_OUT" \
+	'^ok   blob refusal, an address not page aligned: blob address 0x100000000010 is not page aligned: link the blob at a multiple of 4096 \(error 22\)$'
+assert_match "blob refusal: an entry outside the blob" "$RUN_OUT" \
+	'^ok   blob refusal, an entry outside the blob: blob entry 0x100000100000 is outside the blob \(0x100000000000 to 0x100000000[0-9a-f]{3}\): give the address of its entry function as mapped \(error 22\)$'
+assert_match "blob refusal: a zombie node" "$RUN_OUT" \
+	'^ok   blob refusal, a zombie node: node 8 of tree [0-9]+ is a zombie: only a live node can be claimed \(error 22\)$'
+assert_match "blob refusal: an address the holder's image takes, and the node stays claimable" "$RUN_OUT" \
+	'^ok   blob refusal, an address the holder uses: cannot execute the blob in node 3: mapping the blob at its address failed: File exists \(error 17\)$'
+assert_match "blob refusal: a node claimed by blob already" "$RUN_OUT" \
+	'^ok   blob refusal, a node claimed by blob already: node 3 of tree [0-9]+ is already claimed \(error 16\)$'
+assert_match "blob refusal: a node claimed by exec already" "$RUN_OUT" \
+	'^ok   blob refusal, a node claimed by exec already: node 2 of tree [0-9]+ is already claimed \(error 16\)$'
+
+# --- a blob claim of another user's tree
+mkfifo "$T/hold"
+"${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --hold "$SOCK" <"$T/hold" >"$T/hold.out" 2>&1 &
+HOLD_PID=$!
+exec 7>"$T/hold"
+check "another user's tree: built" wait_built "$T/hold.out"
+HELD_TREE=$(sed -n 's/^built tree=\([0-9]*\) .*/\1/p' "$T/hold.out")
+run timeout 30 "$PR_HELPERS/tree-client" --blob "$PR_HELPERS/tree-blob.bin" --foreign "$HELD_TREE" "$SOCK"
+assert_match "blob refusal: another user's tree" "$RUN_OUT" \
+	"^reply error=1 name=EPERM message=tree $HELD_TREE belongs to another user; only its owner may claim its nodes$"
+exec 7>&-
+wait "$HOLD_PID" || true
 
 # --- claims: every live node at once, by one claim-all; refused whole first
 run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim-all "$USER_HELPERS/tree-reap" "$SOCK"
@@ -84,8 +145,8 @@ assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
 
 # --- one audit record per tree, with its size and PID ranges
-assert_eq "audit: one granted record per tree built or tried (6)" \
-	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 6
+assert_eq "audit: one granted record per tree built or tried (8)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 8
 assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
 	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
 assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1
