@@ -24,12 +24,6 @@
  * much queued means one of them stopped. */
 #define CHAN_MAX_QUEUED_BYTES (256u * 1024 * 1024)
 #define CHAN_MAX_QUEUED_FDS 65536u
-/* Packets read per wakeup. One: each side mostly sends a packet and waits
- * for its answer, so a second read would come back empty, a system call a
- * packet for nothing; packets that do queue up are read on the next
- * wakeups, which the level-triggered event brings at once, between the
- * loop's other events. */
-#define CHAN_PACKETS_PER_WAKEUP 1
 
 struct chan {
 	int fd;
@@ -61,7 +55,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 {
 	struct chan *ch = arg;
 
-	for (int i = 0; i < CHAN_PACKETS_PER_WAKEUP && !ch->closed; i++) {
+	/* A bounded batch, so that the other events of the loop get their
+	 * turn; the event is level-triggered. */
+	for (int i = 0; i < 16 && !ch->closed; i++) {
 		struct priv_header h;
 		struct wire_packet pkt;
 		ssize_t next = 0;
