@@ -94,15 +94,28 @@ static void on_down_tick(evutil_socket_t fd, short what, void *arg)
 		down_finish(t, left);
 }
 
+/* By pidfd; by PID only where pidfd_send_signal() is missing (ENOSYS:
+ * emulators such as valgrind), which is safe while the tree is taken down:
+ * none of its processes reaps another any more. */
+static void kill_proc(int pidfd, pid_t pid)
+{
+	if (pr_pidfd_send_signal(pidfd, SIGKILL, NULL, 0) == 0 || errno != ENOSYS || pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+}
+
 static void kill_all(struct tree *t)
 {
 	/* Roots first: nothing below them can be made any more. */
 	for (int pass = 0; pass < 2; pass++)
-		for (uint32_t i = 0; i < t->v.plan->n_procs; i++)
+		for (uint32_t i = 0; i < t->v.plan->n_procs; i++) {
+			const struct tree_proc_rt *rt = &t->procs[i];
+
 			if (taken_down(t, i) && daemon_child(t, i) == (pass == 0))
-				pr_pidfd_send_signal(t->procs[i].pidfd, SIGKILL, NULL, 0);
+				kill_proc(rt->pidfd, rt->n_pids ? rt->pids[rt->n_pids - 1] : 0);
+		}
 	if (t->builder_pidfd >= 0)
-		pr_pidfd_send_signal(t->builder_pidfd, SIGKILL, NULL, 0);
+		kill_proc(t->builder_pidfd, t->builder_pid);
 }
 
 static void down_start(struct tree *t)
