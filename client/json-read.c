@@ -98,7 +98,8 @@ static int parse_string(struct reader *r, char **ret)
 		r->at += *r->at == '\\' && r->end - r->at > 1 ? 2 : 1;
 	if (r->at >= r->end)
 		return fail(r, "a string is not closed");
-	/* Escapes only shrink: \uXXXX (6 bytes) is at most 4 bytes of UTF-8. */
+	/* Escapes only shrink: a \u escape with its four hex digits (6 bytes) is
+	 * at most 4 bytes of UTF-8. */
 	buf = o = malloc((size_t)(r->at - s) + 1);
 	if (!buf)
 		return -ENOMEM;
