@@ -9,15 +9,10 @@
 
 #include <event2/event.h>
 
-#ifdef HAVE_VALGRIND_VALGRIND_H
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
-
 #include "chan.h"
 #include "log.h"
 #include "outq.h"
+#include "rxbuf.h"
 
 /* Unread output past which the other side is taken for broken. The two
  * processes are each other's only peer and read as fast as they can: this
@@ -33,8 +28,7 @@ struct chan {
 	chan_closed_fn on_closed;
 	void *data;
 	bool closed;
-	uint8_t *rx;                 /* rx_cap bytes */
-	size_t rx_cap;
+	struct rxbuf rx;
 	uint8_t *tx;                 /* scratch for a packet sent at once */
 	size_t tx_cap;
 	struct outq out;
@@ -60,27 +54,9 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	for (int i = 0; i < 16 && !ch->closed; i++) {
 		struct priv_header h;
 		struct wire_packet pkt;
-		ssize_t next = 0;
 		int r;
 
-		/* A buffer smaller than the largest packet (under valgrind)
-		 * grows to the next packet, whose length a peek tells. */
-		if (ch->rx_cap < PRIV_MAX_PACKET) {
-			next = recv(ch->fd, NULL, 0, MSG_PEEK | MSG_TRUNC | MSG_DONTWAIT);
-			if (next < 0 && (errno == EAGAIN || errno == EINTR))
-				return;
-		}
-		if (next > 0 && (size_t)next > ch->rx_cap) {
-			size_t cap = (size_t)next < PRIV_MAX_PACKET ? (size_t)next : PRIV_MAX_PACKET;
-			uint8_t *rx = realloc(ch->rx, cap);
-
-			if (rx) {
-				ch->rx = rx;
-				ch->rx_cap = cap;
-			}
-		}
-		r = wire_recv(ch->fd, ch->rx, ch->rx_cap, &pkt);
-
+		r = rxbuf_recv(&ch->rx, ch->fd, &pkt);
 		if (r == -EAGAIN)
 			return;
 		if (r <= 0) {
@@ -95,13 +71,13 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			chan_close(ch, "a packet on the channel was cut short");
 			return;
 		}
-		memcpy(&h, ch->rx, sizeof(h));
+		memcpy(&h, ch->rx.data, sizeof(h));
 		if (h.magic != PRIV_PROTO_MAGIC) {
 			wire_close_fds(&pkt, 0);
 			chan_close(ch, "a packet on the channel is no record of it (bad magic)");
 			return;
 		}
-		ch->on_packet(&h, ch->rx + sizeof(h), pkt.len - sizeof(h), &pkt, ch->data);
+		ch->on_packet(&h, ch->rx.data + sizeof(h), pkt.len - sizeof(h), &pkt, ch->data);
 	}
 }
 
@@ -133,16 +109,10 @@ int chan_new(struct event_base *base, int fd, chan_packet_fn on_packet, chan_clo
 	ch->data = data;
 	outq_init(&ch->out);
 	flags = fcntl(fd, F_GETFL);
-	/* Room for the largest packet: its pages are only touched as far as
-	 * packets fill them. valgrind, though, checks the whole buffer on
-	 * every receive, which made 1000 requests take 26 s instead of 4:
-	 * under it the buffer starts small and grows to the packets. */
-	ch->rx_cap = RUNNING_ON_VALGRIND ? 64 * 1024 : PRIV_MAX_PACKET;
-	ch->rx = malloc(ch->rx_cap);
 	ch->read_ev = event_new(base, fd, EV_READ | EV_PERSIST, on_read, ch);
 	ch->write_ev = event_new(base, fd, EV_WRITE | EV_PERSIST, on_write, ch);
-	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || !ch->rx || !ch->read_ev || !ch->write_ev ||
-	    event_add(ch->read_ev, NULL) < 0) {
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0 || rxbuf_init(&ch->rx, PRIV_MAX_PACKET) < 0 ||
+	    !ch->read_ev || !ch->write_ev || event_add(ch->read_ev, NULL) < 0) {
 		ch->fd = -1;
 		chan_free(ch);
 		return -ENOMEM;
@@ -162,7 +132,7 @@ void chan_free(struct chan *ch)
 		event_free(ch->write_ev);
 	if (ch->fd >= 0)
 		close(ch->fd);
-	free(ch->rx);
+	rxbuf_free(&ch->rx);
 	free(ch->tx);
 	free(ch);
 }

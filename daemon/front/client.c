@@ -18,6 +18,7 @@
 #include "outq.h"
 #include "privmsg.h"
 #include "quota.h"
+#include "rxbuf.h"
 #include "tree-front.h"
 #include "wire.h"
 #include "pidrestore.pb-c.h"
@@ -83,7 +84,7 @@ static struct client_ops ops;
 static unsigned int n_clients;
 static uint64_t next_number = 1;
 static size_t max_message_size = 64 * 1024;
-static uint8_t *rx_buf;
+static struct rxbuf rx;         /* shared: each packet is handled as it comes */
 static uint8_t *fwd_buf;         /* a request's record for priv */
 static size_t fwd_cap;
 static struct client_limits limits;
@@ -136,8 +137,7 @@ void client_set_limits(const struct client_limits *l)
 void client_set_max_message_size(size_t size)
 {
 	max_message_size = size;
-	free(rx_buf);
-	rx_buf = NULL;
+	rxbuf_free(&rx);
 }
 
 /* The receive buffer: a tree request may be larger than the others. */
@@ -448,7 +448,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 	struct client *c = arg;
 	uint64_t now = now_usec();
 
-	if (!rx_buf && !(rx_buf = malloc(rx_size()))) {
+	if (!rx.data && rxbuf_init(&rx, rx_size()) < 0) {
 		log_error("out of memory for the receive buffer");
 		return;
 	}
@@ -460,7 +460,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 
 		if (!take_request_token(c, now))
 			return;
-		r = wire_recv(c->fd, rx_buf, rx_size(), &pkt);
+		r = rxbuf_recv(&rx, c->fd, &pkt);
 		if (r == -EAGAIN)
 			return;
 		if (r <= 0) {
@@ -488,7 +488,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			reject_packet(c, &pkt, 0, &why);
 			continue;
 		}
-		forward_request(c, rx_buf, pkt.len, &pkt);
+		forward_request(c, rx.data, pkt.len, &pkt);
 	}
 	if (c->dead)
 		client_free(c);
@@ -733,8 +733,7 @@ void client_close_all(void)
 
 	while ((c = TAILQ_FIRST(&clients)))
 		client_drop(c, false);
-	free(rx_buf);
-	rx_buf = NULL;
+	rxbuf_free(&rx);
 	free(fwd_buf);
 	fwd_buf = NULL;
 	fwd_cap = 0;

@@ -62,3 +62,10 @@ tests_unit_test_plan_check_SOURCES = tests/unit/test-plan-check.c tests/unit/tre
 tests_unit_test_plan_check_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/tests/unit
 tests_unit_test_plan_check_CFLAGS = $(DAEMON_CFLAGS)
 tests_unit_test_plan_check_LDADD = daemon/libdaemon.la
+
+check_PROGRAMS += tests/unit/test-rxbuf
+TESTS += tests/unit/test-rxbuf
+tests_unit_test_rxbuf_SOURCES = tests/unit/test-rxbuf.c tests/unit/check.h
+tests_unit_test_rxbuf_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/daemon -I$(top_srcdir)/proto
+tests_unit_test_rxbuf_CFLAGS = $(DAEMON_CFLAGS)
+tests_unit_test_rxbuf_LDADD = daemon/libdaemon.la
