@@ -116,19 +116,21 @@ EOF
 #!/bin/bash
 set -u
 CTL=(/opt/pidrestorectl --socket "$SOCK_IN")
-free_after() { # PID: 1 once PID is gone (5 s at most), else 0
-	for i in $(seq 50); do [ -e "/proc/$1" ] || break; sleep 0.1; done
+# The waits are long for a daemon under valgrind, where one reserve may
+# take over 10 s; each ends as soon as what it waits for is there.
+free_after() { # PID: 1 once PID is gone (30 s at most), else 0
+	for i in $(seq 300); do [ -e "/proc/$1" ] || break; sleep 0.1; done
 	[ -e "/proc/$1" ] && echo 0 || echo 1
 }
 wait_claimed() {
-	for i in $(seq 50); do grep -q '^claimed:end' /tmp/claimed.out 2>/dev/null && break; sleep 0.1; done
+	for i in $(seq 300); do grep -q '^claimed:end' /tmp/claimed.out 2>/dev/null && break; sleep 0.1; done
 	cat /tmp/claimed.out
 }
 if "${CTL[@]}" --help 2>/dev/null | grep -q '^ *exec ID'; then
 	echo "claim-with=pidrestorectl"
 	"${CTL[@]}" reserve "$1" "$2" --json >/tmp/reserve.json 2>/tmp/reserve.err &
 	holder=$!
-	for i in $(seq 100); do jq -e 'length == 2' /tmp/reserve.json >/dev/null 2>&1 && break; sleep 0.1; done
+	for i in $(seq 600); do jq -e 'length == 2' /tmp/reserve.json >/dev/null 2>&1 && break; sleep 0.1; done
 	id1=$(jq -r ".[] | select(.pids[0] == $1) | .id" /tmp/reserve.json 2>/dev/null)
 	id2=$(jq -r ".[] | select(.pids[0] == $2) | .id" /tmp/reserve.json 2>/dev/null)
 	[ -n "$id1" ] && [ -n "$id2" ] && echo "rc-reserve:ok 2" || echo "rc-reserve:error $(cat /tmp/reserve.json /tmp/reserve.err)"
