@@ -57,7 +57,8 @@
  * the barrier (below, MAP_SHARED); then clones every proc whose creator is
  * -1, each with CLONE_PARENT (a child of the daemon, exit signal 0), sends
  * their pidfds, sends TREE_REPORT_BUILT once every one is cloned, and exits
- * 0. Procs inherit the plan, the barrier and the tree socket by clone.
+ * 0. SIGTERM, blocked otherwise, ends it only between one root's pidfd and
+ * the next clone: priv stops a failed build so. Procs inherit the plan, the barrier and the tree socket by clone.
  *
  * Every proc, in this order (TREES §6.2-§6.5):
  *   1. PR_SET_PDEATHSIG(SIGKILL), then getppid() is still its creator's

@@ -79,6 +79,7 @@ struct sys_cmsghdr {
 /* Signals as the kernel numbers them; rt_sigaction's mask is 64 bits. */
 #define SYS_NSIG 64
 #define SYS_SIGKILL 9
+#define SYS_SIGTERM 15
 #define SYS_SIGSTOP 19
 #define SYS_SIGCHLD 17
 #define SYS_SIG_SETMASK 2

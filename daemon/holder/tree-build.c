@@ -330,6 +330,14 @@ static int build_receive(void)
 	return err;
 }
 
+/* Every signal but SIGKILL and SIGSTOP is blocked in the builder (holder_main):
+ * a SIGTERM pending is delivered, at its default action, only here. */
+static void builder_stop_point(void)
+{
+	sys_rt_sigprocmask_set(~((uint64_t)1 << (SYS_SIGTERM - 1)));
+	sys_rt_sigprocmask_set(~(uint64_t)0);
+}
+
 __attribute__((noreturn)) static void builder_run(void)
 {
 	const struct tree_plan *plan;
@@ -367,9 +375,15 @@ __attribute__((noreturn)) static void builder_run(void)
 	if (plan->n_groups)
 		tree.barrier->group[0] = (uint32_t)sys_getpgid(0);
 
+	/* A root is the daemon's child, which no death signal ties to the
+	 * builder: priv stops a build with SIGTERM, which ends the builder
+	 * only here, between one root's clone and pidfd and the next. */
+	builder_stop_point();
 	for (uint32_t i = 0; i < plan->n_procs; i++)
-		if (tree.v.procs[i].creator < 0)
+		if (tree.v.procs[i].creator < 0) {
 			tree_clone((int)i);
+			builder_stop_point();
+		}
 	tree_report_send(TREE_REPORT_BUILT, -1, 0, 0, -1);
 	sys_exit(0);
 }
