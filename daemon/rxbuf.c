@@ -67,16 +67,11 @@ static int rxbuf_fit_next(struct rxbuf *rb, int fd)
 
 int rxbuf_recv(struct rxbuf *rb, int fd, struct wire_packet *pkt)
 {
-	int r;
-
-	pkt->len = 0;
-	pkt->truncated = 0;
-	pkt->fds_truncated = 0;
-	pkt->n_fds = 0;
-	if (rb->cap < rb->max) {
-		r = rxbuf_fit_next(rb, fd);
-		if (r < 0)
-			return r;
+	if (rb->cap < rb->max && rxbuf_fit_next(rb, fd) < 0) {
+		/* Nothing received: no fds for the caller to close. */
+		pkt->n_fds = 0;
+		return -EAGAIN;
 	}
+	/* Another error of the peek is wire_recv()'s to report. */
 	return wire_recv(fd, rb->data, rb->cap, pkt);
 }
