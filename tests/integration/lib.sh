@@ -222,14 +222,29 @@ pid_starttime() {
 	echo "${fields[19]}"
 }
 
+# pid_soon_taken PID: true if the kernel's next ordinary forks (this test's
+# own among them) would reach PID soon. The host allocates PIDs in order
+# from the last one handed out, so a PID just above it is free now and is
+# likely to be some subshell's by the time a request names it.
+PID_COUNTER_WINDOW=2000
+pid_soon_taken() {
+	local last max
+	last=$(cat /proc/sys/kernel/ns_last_pid 2>/dev/null) || return 1
+	max=$(cat /proc/sys/kernel/pid_max 2>/dev/null) || return 1
+	[ $((($1 - last + max) % max)) -le "$PID_COUNTER_WINDOW" ]
+}
+
 # pick_pid VAR: a host PID in use by nobody, distinct from those picked
-# before. Picked PIDs are killed on cleanup if a process of this test holds
-# them.
+# before, and, where the range allows, not one the next forks will take.
+# Picked PIDs are killed on cleanup if a process of this test holds them.
 pick_pid() {
 	local var=$1 span=$((PID_RANGE_HI - PID_RANGE_LO)) p i j used
 	for ((i = 0; i < 200; i++)); do
 		p=$((PID_RANGE_LO + (RANDOM * 32768 + RANDOM) % span))
 		pid_exists "$p" && continue
+		# The last tries accept any free PID: a small range may lie
+		# wholly ahead of the counter.
+		[ "$i" -ge 150 ] || ! pid_soon_taken "$p" || continue
 		used=0
 		for j in "${PICKED_PIDS[@]}"; do
 			[ "$j" != "$p" ] || used=1

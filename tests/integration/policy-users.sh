@@ -63,17 +63,21 @@ for who in A B; do
 	pick_pid_in P "$own_lo" "$own_hi"
 	granted "uid $uid, its own range" "$P" "${prefix[@]}"
 	for edge in "$own_lo" "$own_hi"; do
-		if ! pid_exists "$edge"; then
+		if ! pid_exists "$edge" && ! pid_soon_taken "$edge"; then
 			granted "uid $uid, the edge of its range" "$edge" "${prefix[@]}"
+		else
+			# Held, or about to be taken by the next forks: ask the
+			# policy alone, which does not care whether it is free.
+			run "$PR_CTL" --socket "$SOCK" policy --check --uid "$uid" --pid "$edge"
+			assert_eq "uid $uid, the edge of its range: PID $edge granted (policy --check)" "$RUN_RC" 0
 		fi
 	done
 	pick_pid_in P "$other_lo" "$other_hi"
 	refused "uid $uid, the other user's range" "$P" "${prefix[@]}"
 	pick_pid_in P "$C_LO" "$C_HI"
 	refused "uid $uid, nobody's range" "$P" "${prefix[@]}"
-	if ! pid_exists $((own_lo - 1)); then
-		refused "uid $uid, one below its range" $((own_lo - 1)) "${prefix[@]}"
-	fi
+	# A refusal comes before any clone, so a busy PID is refused too.
+	refused "uid $uid, one below its range" $((own_lo - 1)) "${prefix[@]}"
 	run "${prefix[@]}" "$USER_CTL" --socket "$SOCK" spawn --pid 0 -- true
 	assert_eq "uid $uid, any free PID (0) needs no grant" "$RUN_RC" 0
 done
