@@ -914,7 +914,11 @@ static bool by_blob(int i)
 static void claim_all(int sock)
 {
 	char path[] = "/tmp/tree-client-XXXXXX", line[512], want[256];
-	int order[N_REF], n = 0, out_fd = mkstemp(path), lines = 0, want_lines = 2, blob_pipe[MAX_NODES];
+	/* The nodes share this file description with its offset, which the
+	 * reads below move: only O_APPEND keeps a report written meanwhile
+	 * from landing on an earlier one. */
+	int order[N_REF], n = 0, out_fd = mkostemp(path, O_APPEND | O_CLOEXEC), lines = 0, want_lines = 2,
+			  blob_pipe[MAX_NODES];
 	FILE *f;
 
 	if (out_fd < 0) {
