@@ -1565,50 +1565,73 @@ _public_ int pidrestore_tree_release(pidrestore *c, uint64_t id)
 	return r;
 }
 
+/* A blob claim's wire form; its fds go to fds. */
+struct blob_build {
+	Pidrestore__TreeBlob tb;
+	Pidrestore__FdMapping *maps;
+	Pidrestore__FdMapping **map_ptrs;
+};
+
+static void blob_build_free(struct blob_build *b)
+{
+	free(b->maps);
+	free(b->map_ptrs);
+	b->maps = NULL;
+	b->map_ptrs = NULL;
+}
+
+static int blob_build(pidrestore *c, struct blob_build *b, const pidrestore_blob *blob, struct fd_list *fds)
+{
+	int r;
+
+	pidrestore__tree_blob__init(&b->tb);
+	b->maps = NULL;
+	b->map_ptrs = NULL;
+	if (!blob || blob->memfd < 0)
+		return set_error(c, -EINVAL, "no blob given: a claim by blob needs its sealed memfd");
+	if (blob->n_fd_map > 0 && !blob->fd_map)
+		return set_error(c, -EINVAL, "n_fd_map is set but fd_map is NULL");
+	b->maps = calloc(blob->n_fd_map + 1, sizeof(*b->maps));
+	b->map_ptrs = calloc(blob->n_fd_map + 1, sizeof(*b->map_ptrs));
+	if (!b->maps || !b->map_ptrs)
+		return set_error(c, -ENOMEM, "out of memory encoding a blob claim");
+	r = fd_list_add(c, fds, blob->memfd, &b->tb.memfd_index);
+	for (size_t i = 0; r == 0 && i < blob->n_fd_map; i++) {
+		pidrestore__fd_mapping__init(&b->maps[i]);
+		if (blob->fd_map[i][1] < 0)
+			return set_error(c, -EINVAL, "fd_map[%zu] maps to the invalid fd %d", i, blob->fd_map[i][1]);
+		r = fd_list_add(c, fds, blob->fd_map[i][0], &b->maps[i].fd_index);
+		b->maps[i].target = blob->fd_map[i][1];
+		b->map_ptrs[i] = &b->maps[i];
+	}
+	if (r < 0)
+		return r;
+	b->tb.address = blob->address;
+	b->tb.entry = blob->entry;
+	b->tb.fds = b->map_ptrs;
+	b->tb.n_fds = blob->n_fd_map;
+	return 0;
+}
+
 _public_ int pidrestore_tree_claim_blob(pidrestore *c, uint64_t tree_id, int node, const pidrestore_blob *blob)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
 	Pidrestore__TreeClaimRequest claim = PIDRESTORE__TREE_CLAIM_REQUEST__INIT;
-	Pidrestore__TreeBlob tb = PIDRESTORE__TREE_BLOB__INIT;
-	Pidrestore__FdMapping *maps = NULL, **map_ptrs = NULL;
 	Pidrestore__ServerMessage *msg = NULL;
 	struct wire_packet pkt = { 0 };
+	struct blob_build b = { 0 };
 	struct fd_list fds = { 0 };
 	int r;
 
 	if (!c)
 		return -EINVAL;
-	if (!blob || blob->memfd < 0)
-		return set_error(c, -EINVAL, "no blob given: a claim by blob needs its sealed memfd");
-	if (blob->n_fd_map > 0 && !blob->fd_map)
-		return set_error(c, -EINVAL, "n_fd_map is set but fd_map is NULL");
-	maps = calloc(blob->n_fd_map + 1, sizeof(*maps));
-	map_ptrs = calloc(blob->n_fd_map + 1, sizeof(*map_ptrs));
-	if (!maps || !map_ptrs) {
-		r = set_error(c, -ENOMEM, "out of memory encoding a blob claim");
-		goto out;
-	}
-	r = fd_list_add(c, &fds, blob->memfd, &tb.memfd_index);
-	for (size_t i = 0; r == 0 && i < blob->n_fd_map; i++) {
-		pidrestore__fd_mapping__init(&maps[i]);
-		if (blob->fd_map[i][1] < 0) {
-			r = set_error(c, -EINVAL, "fd_map[%zu] maps to the invalid fd %d", i, blob->fd_map[i][1]);
-			break;
-		}
-		r = fd_list_add(c, &fds, blob->fd_map[i][0], &maps[i].fd_index);
-		maps[i].target = blob->fd_map[i][1];
-		map_ptrs[i] = &maps[i];
-	}
+	r = blob_build(c, &b, blob, &fds);
 	if (r < 0)
 		goto out;
-	tb.address = blob->address;
-	tb.entry = blob->entry;
-	tb.fds = map_ptrs;
-	tb.n_fds = blob->n_fd_map;
 	claim.tree_id = tree_id;
 	claim.node = node;
 	claim.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
-	claim.blob = &tb;
+	claim.blob = &b.tb;
 	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM;
 	req.tree_claim = &claim;
 	r = call(c, &req, &fds, PIDRESTORE__RESPONSE__BODY_TREE_CLAIM, &msg, &pkt);
@@ -1616,8 +1639,7 @@ _public_ int pidrestore_tree_claim_blob(pidrestore *c, uint64_t tree_id, int nod
 		r = check_all_fds_taken(c, &pkt);
 	response_free(msg, &pkt);
 out:
-	free(maps);
-	free(map_ptrs);
+	blob_build_free(&b);
 	return r;
 }
 
@@ -1737,6 +1759,7 @@ _public_ int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrest
 	Pidrestore__TreeClaimRequest *items = NULL, **ptrs = NULL;
 	Pidrestore__ServerMessage *msg = NULL;
 	struct exec_build *builds = NULL;
+	struct blob_build *blobs = NULL;
 	struct wire_packet pkt = { 0 };
 	struct fd_list fds = { 0 };
 	size_t n_built = 0;
@@ -1749,22 +1772,38 @@ _public_ int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrest
 	items = calloc(n, sizeof(*items));
 	ptrs = calloc(n, sizeof(*ptrs));
 	builds = calloc(n, sizeof(*builds));
-	if (!items || !ptrs || !builds) {
+	blobs = calloc(n, sizeof(*blobs));
+	if (!items || !ptrs || !builds || !blobs) {
 		r = set_error(c, -ENOMEM, "out of memory for %zu claims", n);
 		goto out;
 	}
 	for (; n_built < n; n_built++) {
+		const pidrestore_tree_claim *cl = &claims[n_built];
+
 		exec_build_init(&builds[n_built]);
-		r = exec_build(c, &builds[n_built], claims[n_built].cmd, &fds);
+		pidrestore__tree_claim_request__init(&items[n_built]);
+		if (cl->cmd && cl->blob)
+			r = set_error(c, -EINVAL, "claim %zu (node %d) gives both a command and a blob; give one", n_built,
+				      cl->node);
+		else if (!cl->cmd && !cl->blob)
+			r = set_error(c, -EINVAL, "claim %zu (node %d) gives neither a command nor a blob", n_built, cl->node);
+		else if (cl->blob)
+			r = blob_build(c, &blobs[n_built], cl->blob, &fds);
+		else
+			r = exec_build(c, &builds[n_built], cl->cmd, &fds);
 		if (r < 0) {
 			n_built++;
 			goto out;
 		}
-		pidrestore__tree_claim_request__init(&items[n_built]);
 		items[n_built].tree_id = id;
-		items[n_built].node = claims[n_built].node;
-		items[n_built].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
-		items[n_built].exec = &builds[n_built].spec;
+		items[n_built].node = cl->node;
+		if (cl->blob) {
+			items[n_built].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+			items[n_built].blob = &blobs[n_built].tb;
+		} else {
+			items[n_built].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
+			items[n_built].exec = &builds[n_built].spec;
+		}
 		ptrs[n_built] = &items[n_built];
 	}
 	all.tree_id = id;
@@ -1782,9 +1821,12 @@ _public_ int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrest
 		r = n > INT_MAX ? INT_MAX : (int)n;
 out:
 	response_free(msg, &pkt);
-	for (size_t i = 0; builds && i < n_built; i++)
+	for (size_t i = 0; builds && blobs && i < n_built; i++) {
 		exec_build_free(&builds[i]);
+		blob_build_free(&blobs[i]);
+	}
 	free(builds);
+	free(blobs);
 	free(items);
 	free(ptrs);
 	return r;

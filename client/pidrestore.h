@@ -395,18 +395,22 @@ typedef struct pidrestore_tree_entry {
 int pidrestore_tree_list(pidrestore *c, int with_nodes, pidrestore_tree_entry **ret, size_t *n);
 void pidrestore_tree_list_free(pidrestore_tree_entry *list, size_t n);
 
-/* One node's claim: the program it executes (its threads are lost). */
+/* One node's claim: the program it executes (its threads are lost), or,
+ * with cmd NULL, the blob it runs (see pidrestore_tree_claim_blob(); needs
+ * daemon feature "tree-claim-all-blob"). */
+struct pidrestore_blob;
 typedef struct pidrestore_tree_claim {
 	int node;
 	const pidrestore_command *cmd;
+	const struct pidrestore_blob *blob;
 } pidrestore_tree_claim;
 
 /* Claims n LIVE nodes of tree id at once. Every claim is checked before
  * any node is told: a node that is not live and parked, named twice, or a
- * bad command refuses them all (-EINVAL, -ESRCH, -EBUSY, -EPERM), with
- * pidrestore_last_error() naming the node. Then every node executes its
- * command; one whose exec fails stays parked and the call fails naming it.
- * Returns n. */
+ * bad command or blob refuses them all (-EINVAL, -ESRCH, -EBUSY, -EPERM),
+ * with pidrestore_last_error() naming the node. Then every node executes
+ * its command or enters its blob; one that fails there stays parked and
+ * the call fails naming it. Returns n. */
 int pidrestore_tree_claim_all(pidrestore *c, uint64_t id, const pidrestore_tree_claim *claims, size_t n);
 /* A blob claim (daemon feature "tree-blob"): a live node runs the caller's
  * own code in place and keeps its threads. The node maps memfd private,

@@ -63,7 +63,10 @@
  *            and the map's). A claim by exec goes with ExecRequest on the
  *            node's reservation id instead.
  *   TREE_CLAIM_ALL  uint64_t tree id, then n_items claims, each an int32_t
- *            node index followed by struct priv_exec and its trailer
+ *            node index and a uint32_t enum priv_claim_how, followed by
+ *            struct priv_exec and its trailer (PRIV_CLAIM_EXEC) or by
+ *            struct priv_tree_blob and its n_fds struct priv_fd_map
+ *            (PRIV_CLAIM_BLOB)
  *   TREE_LIST  PRIV_REQ_ALL: with every node's row
  * A priv_exec is followed by n_fds struct priv_fd_map, then the path
  * (path_len bytes, no NUL), then argc and envc strings, each a uint32_t
@@ -127,7 +130,7 @@ enum priv_body {
 	PRIV_BODY_KILL = 21,
 	PRIV_BODY_TREE = 22,          /* the body: a tree plan (tree-proto.h) */
 	PRIV_BODY_TREE_CLAIM = 23,    /* the body: struct priv_tree_blob and its fd map */
-	PRIV_BODY_TREE_CLAIM_ALL = 24, /* tree id, then n_items exec claims */
+	PRIV_BODY_TREE_CLAIM_ALL = 24, /* tree id, then n_items claims, by exec or blob */
 	PRIV_BODY_TREE_RELEASE = 25,  /* n_items 1: the body is the uint64_t tree id */
 	PRIV_BODY_TREE_LIST = 26,
 };
@@ -187,6 +190,11 @@ struct priv_fd_map {
 };
 
 /* A blob claim of node of tree tree_id (pidrestore.TreeBlob). */
+enum priv_claim_how {
+	PRIV_CLAIM_EXEC = 1,
+	PRIV_CLAIM_BLOB = 2,
+};
+
 struct priv_tree_blob {
 	uint64_t tree_id;
 	int32_t node;

@@ -26,6 +26,13 @@ static size_t exec_size(const Pidrestore__ExecSpec *e)
 	       strings_size(e->argv, e->n_argv) + strings_size(e->envp, e->n_envp);
 }
 
+static size_t claim_size(const Pidrestore__TreeClaimRequest *claim)
+{
+	if (claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB)
+		return sizeof(struct priv_tree_blob) + claim->blob->n_fds * sizeof(struct priv_fd_map);
+	return exec_size(claim->exec);
+}
+
 static size_t body_size(const Pidrestore__Request *req, uint32_t *n_items)
 {
 	*n_items = 0;
@@ -52,7 +59,7 @@ static size_t body_size(const Pidrestore__Request *req, uint32_t *n_items)
 
 		*n_items = (uint32_t)req->tree_claim_all->n_claims;
 		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
-			size += sizeof(int32_t) + exec_size(req->tree_claim_all->claims[i]->exec);
+			size += sizeof(int32_t) + sizeof(uint32_t) + claim_size(req->tree_claim_all->claims[i]);
 		return size;
 	}
 	default:
@@ -62,15 +69,8 @@ static size_t body_size(const Pidrestore__Request *req, uint32_t *n_items)
 
 bool privmsg_has_record(const Pidrestore__Request *req)
 {
-	if (req->body_case <= PIDRESTORE__REQUEST__BODY_KILL || req->body_case == PIDRESTORE__REQUEST__BODY_TREE_LIST)
-		return true;
-	if (req->body_case != PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL)
-		return false;
-	/* A blob claim is no exec record. */
-	for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
-		if (req->tree_claim_all->claims[i]->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC)
-			return false;
-	return true;
+	return req->body_case <= PIDRESTORE__REQUEST__BODY_KILL || req->body_case == PIDRESTORE__REQUEST__BODY_TREE_LIST ||
+	       req->body_case == PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
 }
 
 size_t privmsg_request_size(const Pidrestore__Request *req)
@@ -143,6 +143,28 @@ static uint8_t *put_exec(uint8_t *at, const Pidrestore__ExecSpec *e)
 		at = put(at, e->path.data, e->path.len);
 	at = put_strings(at, e->argv, e->n_argv);
 	return put_strings(at, e->envp, e->n_envp);
+}
+
+/* One claim of a claim-all: its node, how, then its exec or its blob. */
+static uint8_t *put_claim(uint8_t *at, uint64_t tree_id, const Pidrestore__TreeClaimRequest *claim)
+{
+	const Pidrestore__TreeBlob *b = claim->blob;
+	uint32_t how = claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB ? PRIV_CLAIM_BLOB : PRIV_CLAIM_EXEC;
+	struct priv_tree_blob rec;
+
+	at = put(at, &claim->node, sizeof(int32_t));
+	at = put(at, &how, sizeof(how));
+	if (how == PRIV_CLAIM_EXEC)
+		return put_exec(at, claim->exec);
+	rec = (struct priv_tree_blob){ .tree_id = tree_id, .node = claim->node, .memfd_index = b->memfd_index,
+				       .address = b->address, .entry = b->entry, .n_fds = (uint32_t)b->n_fds };
+	at = put(at, &rec, sizeof(rec));
+	for (size_t i = 0; i < b->n_fds; i++) {
+		struct priv_fd_map m = { .fd_index = b->fds[i]->fd_index, .target = b->fds[i]->target };
+
+		at = put(at, &m, sizeof(m));
+	}
+	return at;
 }
 
 void privmsg_client_name(const char *name, char *buf, size_t len)
@@ -255,10 +277,8 @@ long privmsg_pack_request(const Pidrestore__Request *req, size_t n_fds, uint8_t 
 		break;
 	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
 		at = put(at, &req->tree_claim_all->tree_id, sizeof(uint64_t));
-		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++) {
-			at = put(at, &req->tree_claim_all->claims[i]->node, sizeof(int32_t));
-			at = put_exec(at, req->tree_claim_all->claims[i]->exec);
-		}
+		for (size_t i = 0; i < req->tree_claim_all->n_claims; i++)
+			at = put_claim(at, req->tree_claim_all->tree_id, req->tree_claim_all->claims[i]);
 		break;
 	default:
 		break;
@@ -374,6 +394,33 @@ static int take_strings(struct privmsg_request *r, struct reader *rd, size_t n, 
 	return 0;
 }
 
+/* n struct priv_fd_map as FdMappings. */
+static int take_fd_maps(struct privmsg_request *r, struct reader *rd, size_t n, Pidrestore__FdMapping ***ret)
+{
+	Pidrestore__FdMapping **ptrs = chunk_array(r, n, sizeof(*ptrs) + sizeof(Pidrestore__FdMapping),
+						   sizeof(struct priv_fd_map), left(rd));
+	Pidrestore__FdMapping *maps;
+
+	if (!ptrs)
+		return n > left(rd) / sizeof(struct priv_fd_map) ? fault(rd, "more fd maps than bytes") :
+								   why_set(rd->why, ENOMEM, "out of memory");
+	/* The mappings themselves sit right after the pointers. */
+	maps = (Pidrestore__FdMapping *)(ptrs + n);
+	for (size_t i = 0; i < n; i++) {
+		struct priv_fd_map m;
+		int err = take(rd, &m, sizeof(m), "fd map cut short");
+
+		if (err < 0)
+			return err;
+		pidrestore__fd_mapping__init(&maps[i]);
+		maps[i].fd_index = m.fd_index;
+		maps[i].target = m.target;
+		ptrs[i] = &maps[i];
+	}
+	*ret = ptrs;
+	return 0;
+}
+
 static int take_exec(struct privmsg_request *r, struct reader *rd, Pidrestore__ExecSpec **ret)
 {
 	Pidrestore__ExecSpec *e = chunk_alloc(r, sizeof(*e));
@@ -388,23 +435,9 @@ static int take_exec(struct privmsg_request *r, struct reader *rd, Pidrestore__E
 	if (x.flags & ~(uint32_t)(PRIV_EXEC_PATH | PRIV_EXEC_PROGRAM_FD | PRIV_EXEC_CWD_FD))
 		return fault(rd, "unknown exec flags");
 	pidrestore__exec_spec__init(e);
-	e->fds = chunk_array(r, x.n_fds, sizeof(*e->fds) + sizeof(Pidrestore__FdMapping), sizeof(struct priv_fd_map), left(rd));
-	if (!e->fds)
-		return x.n_fds > left(rd) / sizeof(struct priv_fd_map) ? fault(rd, "more fd maps than bytes") :
-									    why_set(rd->why, ENOMEM, "out of memory");
-	/* The mappings themselves sit right after the pointers. */
-	Pidrestore__FdMapping *maps = (Pidrestore__FdMapping *)(e->fds + x.n_fds);
-	for (size_t i = 0; i < x.n_fds; i++) {
-		struct priv_fd_map m;
-
-		err = take(rd, &m, sizeof(m), "fd map cut short");
-		if (err < 0)
-			return err;
-		pidrestore__fd_mapping__init(&maps[i]);
-		maps[i].fd_index = m.fd_index;
-		maps[i].target = m.target;
-		e->fds[i] = &maps[i];
-	}
+	err = take_fd_maps(r, rd, x.n_fds, &e->fds);
+	if (err < 0)
+		return err;
 	e->n_fds = x.n_fds;
 	if (x.flags & PRIV_EXEC_PATH) {
 		if (x.path_len > left(rd))
@@ -443,10 +476,40 @@ static int take_ids(struct privmsg_request *r, struct reader *rd, size_t n, uint
 	return take(rd, (*ret = ids), n * sizeof(uint64_t), "ids cut short");
 }
 
-/* A claim-all: its tree, then n exec claims, each a node and an exec. */
+/* A blob claim of a claim-all, for the node the claim names. */
+static int take_blob(struct privmsg_request *r, struct reader *rd, const Pidrestore__TreeClaimRequest *claim,
+		     Pidrestore__TreeBlob **ret)
+{
+	Pidrestore__TreeBlob *b = chunk_alloc(r, sizeof(*b));
+	struct priv_tree_blob rec;
+	int err;
+
+	if (!b)
+		return why_set(rd->why, ENOMEM, "out of memory");
+	err = take(rd, &rec, sizeof(rec), "blob record cut short");
+	if (err < 0)
+		return err;
+	if (rec.node != claim->node || rec.tree_id != claim->tree_id)
+		return fault(rd, "a blob record of another claim");
+	pidrestore__tree_blob__init(b);
+	b->memfd_index = rec.memfd_index;
+	b->address = rec.address;
+	b->entry = rec.entry;
+	err = take_fd_maps(r, rd, rec.n_fds, &b->fds);
+	if (err < 0)
+		return err;
+	b->n_fds = rec.n_fds;
+	*ret = b;
+	return 0;
+}
+
+/* A claim-all: its tree, then n claims, each a node, how, and its exec or
+ * its blob. */
 static int take_claims(struct privmsg_request *r, struct reader *rd, size_t n, Pidrestore__TreeClaimAllRequest *all)
 {
-	size_t min_bytes = sizeof(int32_t) + sizeof(struct priv_exec);
+	size_t min_bytes = sizeof(int32_t) + sizeof(uint32_t) +
+			   (sizeof(struct priv_exec) < sizeof(struct priv_tree_blob) ? sizeof(struct priv_exec) :
+										      sizeof(struct priv_tree_blob));
 	Pidrestore__TreeClaimRequest *claims;
 	int err = take(rd, &all->tree_id, sizeof(uint64_t), "tree id cut short");
 
@@ -457,12 +520,22 @@ static int take_claims(struct privmsg_request *r, struct reader *rd, size_t n, P
 	if (!claims)
 		return n > left(rd) / min_bytes ? fault(rd, "more claims than bytes") : why_set(rd->why, ENOMEM, "out of memory");
 	for (size_t i = 0; i < n && err == 0; i++) {
+		uint32_t how = 0;
+
 		pidrestore__tree_claim_request__init(&claims[i]);
 		claims[i].tree_id = all->tree_id;
-		claims[i].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
 		err = take(rd, &claims[i].node, sizeof(int32_t), "claim node cut short");
 		if (err == 0)
+			err = take(rd, &how, sizeof(how), "claim kind cut short");
+		if (err == 0 && how == PRIV_CLAIM_EXEC) {
+			claims[i].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
 			err = take_exec(r, rd, &claims[i].exec);
+		} else if (err == 0 && how == PRIV_CLAIM_BLOB) {
+			claims[i].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+			err = take_blob(r, rd, &claims[i], &claims[i].blob);
+		} else if (err == 0) {
+			err = fault(rd, "unknown claim kind");
+		}
 		all->claims[i] = &claims[i];
 	}
 	all->n_claims = n;

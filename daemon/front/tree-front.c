@@ -143,9 +143,6 @@ long tree_front_record(const Pidrestore__Request *req, size_t n_fds, uint8_t **r
 		return plan_record(req, n_fds, ret, f);
 	case PIDRESTORE__REQUEST__BODY_TREE_RELEASE:
 		return release_record(req, ret, f);
-	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
-		/* privmsg.c packs a claim-all whose claims are all execs. */
-		return tree_fault_set(f, -1, -1, EOPNOTSUPP, "a claim-all arms exec claims only; claim a node that runs a blob with a TreeClaim of its own, and the others with one claim-all");
 	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM:
 		return tree_claim_record(req, n_fds, ret, f);
 	default:

@@ -78,6 +78,7 @@ void query_hello(struct conn *c, uint64_t id, const Pidrestore__Hello *hello)
 	features[n++] = "tree-list";
 	features[n++] = "tree-claim-all";
 	features[n++] = "tree-blob";
+	features[n++] = "tree-claim-all-blob";
 	if (conn_peer(c)->pidfd_from_socket)
 		features[n++] = "peer-pidfd";
 	reply.version = version;

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* A tree's claim-all (TREES.md §8): one exec claim per listed live node.
- * Every claim is checked first (its node live, parked and listed once, the
- * tree the requester's, the claim context the reserver's, its program and
- * fds), and a single bad one refuses the request naming its node before
- * any node is told anything. Then every node gets its command in the same
- * turn of the loop, so that they start together, and the answer waits for
- * each exec's outcome. An exec that fails then (a path that does not
- * exist in the node's mount namespace) leaves that node parked and
- * claimable, and the request fails naming it. */
+/* A tree's claim-all (TREES.md §8): one claim per listed live node, by
+ * exec or by blob (a threaded node keeps its threads only so). Every claim
+ * is checked first (its node live, parked and listed once, the tree the
+ * requester's, the claim context and seccomp filters the reserver's, its
+ * program or blob and fds), and a single bad one refuses the request
+ * naming its node before any node is told anything. Then every node gets
+ * its command in the same turn of the loop, so that they start together,
+ * and the answer waits for each one's outcome. An exec or blob that fails
+ * then (a path that does not exist in the node's mount namespace, an
+ * address the holder uses) leaves that node parked and claimable, and the
+ * request fails naming it. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +25,9 @@
 struct claim_slot {
 	int32_t node;
 	struct proc *proc;
-	struct exec_parsed exec;
+	bool by_blob;
+	struct exec_parsed exec;     /* !by_blob */
+	struct tree_blob_cmd blob;   /* by_blob */
 	bool waiting;
 };
 
@@ -40,6 +44,17 @@ struct claim_all {
 /* Claim-alls waiting for their execs. */
 static struct claim_all *waiting;
 
+/* Frees ca, not linked in waiting. */
+static void claim_all_destroy(struct claim_all *ca)
+{
+	if (!ca)
+		return;
+	for (size_t i = 0; ca->slots && i < ca->n; i++)
+		tree_blob_cmd_clear(&ca->slots[i].blob);
+	free(ca->slots);
+	free(ca);
+}
+
 static void claim_all_free(struct claim_all *ca)
 {
 	for (struct claim_all **pp = &waiting; *pp; pp = &(*pp)->next)
@@ -47,8 +62,7 @@ static void claim_all_free(struct claim_all *ca)
 			*pp = ca->next;
 			break;
 		}
-	free(ca->slots);
-	free(ca);
+	claim_all_destroy(ca);
 }
 
 static void reply_claimed(struct claim_all *ca)
@@ -104,8 +118,8 @@ static void on_exec_done(struct proc *p, enum proc_report report, const struct w
 	ca->n_waiting--;
 	proc_set_waiter(p, NULL, NULL);
 	if (why->err && !ca->why.err)
-		why_set(&ca->why, why->err, "node %d: cannot execute %s: %s", ca->slots[i].node, ca->slots[i].exec.describe,
-			why->text);
+		why_set(&ca->why, why->err, "node %d: cannot execute %s: %s", ca->slots[i].node,
+			ca->slots[i].by_blob ? "the blob" : ca->slots[i].exec.describe, why->text);
 	if (ca->n_waiting > 0)
 		return;
 	answer_set(STATS_TREE, ca->start_usec);
@@ -115,6 +129,26 @@ static void on_exec_done(struct proc *p, enum proc_report report, const struct w
 		reply_claimed(ca);
 	answer_set(STATS_INVALID, 0);
 	claim_all_free(ca);
+}
+
+/* The exec or the blob of claim, checked and made ready in s. */
+static int claim_parse(struct conn *c, const struct tree *t, const struct proc *p,
+		       const Pidrestore__TreeClaimRequest *claim, struct fd_table *fdt, struct claim_slot *s, struct why *why)
+{
+	const Pidrestore__TreeBlob *b = claim->blob;
+	struct priv_fd_map maps[WIRE_MAX_FDS];
+	struct priv_tree_blob rec;
+
+	if (claim->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB)
+		return create_exec_parse(c, claim->exec, fdt, &s->exec, why);
+	if (b->n_fds > WIRE_MAX_FDS - 1)
+		return why_set(why, EINVAL, "the blob maps %zu fds; at most %d", b->n_fds, WIRE_MAX_FDS - 1);
+	rec = (struct priv_tree_blob){ .tree_id = t->id, .node = claim->node, .memfd_index = b->memfd_index,
+				       .address = b->address, .entry = b->entry, .n_fds = (uint32_t)b->n_fds };
+	for (size_t k = 0; k < b->n_fds; k++)
+		maps[k] = (struct priv_fd_map){ .fd_index = b->fds[k]->fd_index, .target = b->fds[k]->target };
+	s->by_blob = true;
+	return tree_blob_prepare(c, t, p, &rec, maps, fdt, &s->blob, why);
 }
 
 /* Claim i of ca, checked against t without touching anything. */
@@ -141,7 +175,7 @@ static int slot_check(struct conn *c, const struct tree *t, struct claim_all *ca
 	if (!p || p->state == PROC_RELEASED)
 		return why_set(why, ESRCH, "claim %zu: node %d is gone (released, expired, or its program ended); claim the tree's other nodes",
 			       i, claim->node);
-	if (create_claimable(c, p, &inner) < 0 || create_exec_parse(c, claim->exec, fdt, &s->exec, &inner) < 0)
+	if (create_claimable(c, p, &inner) < 0 || claim_parse(c, t, p, claim, fdt, s, &inner) < 0)
 		return why_set(why, inner.err, "claim %zu: node %d: %s", i, claim->node, inner.text);
 	s->proc = p;
 	return 0;
@@ -189,7 +223,7 @@ void tree_claim_all(struct conn *c, uint64_t id, const Pidrestore__TreeClaimAllR
 		struct claim_slot *s = &ca->slots[sent];
 		struct why inner = { 0 };
 
-		if (proc_exec(s->proc, &s->exec.cmd, &inner) < 0) {
+		if ((s->by_blob ? tree_blob_send(s->proc, &s->blob, &inner) : proc_exec(s->proc, &s->exec.cmd, &inner)) < 0) {
 			why_set(&ca->why, inner.err, "node %d: %s", s->node, inner.text);
 			break;
 		}
@@ -199,18 +233,19 @@ void tree_claim_all(struct conn *c, uint64_t id, const Pidrestore__TreeClaimAllR
 		proc_set_owner(s->proc, c);
 		proc_set_waiter(s->proc, on_exec_done, ca);
 	}
+	/* What the holders were sent is theirs now. */
+	for (size_t i = 0; i < ca->n; i++)
+		tree_blob_cmd_clear(&ca->slots[i].blob);
 	if (ca->n_waiting == 0) {
 		answer_error(c, id, &ca->why);
-		claim_all_free(ca);
+		claim_all_destroy(ca);
 		return;
 	}
 	ca->next = waiting;
 	waiting = ca;
 	return;
 fail:
-	if (ca)
-		free(ca->slots);
-	free(ca);
+	claim_all_destroy(ca);
 	answer_error(c, id, &why);
 }
 
@@ -230,8 +265,7 @@ static void forget(const struct conn *c)
 			if (ca->slots[i].waiting)
 				proc_set_waiter(ca->slots[i].proc, NULL, NULL);
 		*pp = ca->next;
-		free(ca->slots);
-		free(ca);
+		claim_all_destroy(ca);
 	}
 }
 

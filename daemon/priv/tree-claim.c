@@ -18,6 +18,7 @@
 #include "answer.h"
 #include "authorize.h"
 #include "conn.h"
+#include "create.h"
 #include "fd-table.h"
 #include "holder-proto.h"
 #include "peer.h"
@@ -43,15 +44,15 @@ struct blob_claim {
 	int32_t targets[WIRE_MAX_FDS];
 };
 
-/* The record as front laid it out, and its fds. */
-static int claim_parse(const uint8_t *body, size_t len, struct fd_table *fdt, struct blob_claim *b, struct why *why)
+/* The record as front laid it out. */
+static int claim_parse(const uint8_t *body, size_t len, struct blob_claim *b, struct why *why)
 {
 	memcpy(&b->rec, body, len < sizeof(b->rec) ? len : sizeof(b->rec));
 	if (len < sizeof(b->rec) || b->rec.n_fds > WIRE_MAX_FDS - 1 ||
 	    len != sizeof(b->rec) + b->rec.n_fds * sizeof(struct priv_fd_map))
 		return why_set(why, EPROTO, "a blob claim record whose size does not match its fd map");
 	b->maps = (const struct priv_fd_map *)(body + sizeof(b->rec));
-	return fd_table_take(fdt, b->rec.memfd_index, "blob", &b->memfd, why);
+	return 0;
 }
 
 /* The memfd, sealed so that what the node maps is what was checked here. */
@@ -109,7 +110,7 @@ static int fds_check(struct conn *c, struct blob_claim *b, struct fd_table *fdt,
 			return r;
 		b->targets[i] = m.target;
 	}
-	return fd_table_check_all_used(fdt, why);
+	return 0;
 }
 
 /* The tree's node: c's own, live, parked. */
@@ -142,6 +143,10 @@ static int node_find(struct conn *c, const struct priv_tree_blob *r, struct tree
 			       (unsigned long long)r->tree_id,
 			       p->state == PROC_STARTING ? "still starting; try again once the tree was answered" :
 			       p->state == PROC_EXECING ? "being claimed by another request" : "already claimed");
+	/* The blob runs under the node's filters, which must be the
+	 * claimer's own, as for an exec claim. */
+	if (create_claimable(c, p, why) < 0)
+		return -why->err;
 	*tp = t;
 	*pp = p;
 	return 0;
@@ -193,30 +198,62 @@ out:
 	return r;
 }
 
-void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t len, struct fd_table *fdt)
+int tree_blob_prepare(struct conn *c, const struct tree *t, const struct proc *p, const struct priv_tree_blob *rec,
+		      const struct priv_fd_map *maps, struct fd_table *fdt, struct tree_blob_cmd *out, struct why *why)
 {
 	struct blob_claim *b = calloc(1, sizeof(*b));
-	struct holder_blob *cmd = NULL;
+	int r;
+
+	*out = (struct tree_blob_cmd){ 0 };
+	if (!b)
+		return why_set(why, ENOMEM, "out of memory");
+	b->rec = *rec;
+	b->maps = maps;
+	r = fd_table_take(fdt, rec->memfd_index, "blob", &b->memfd, why);
+	if (r == 0)
+		r = blob_check(b, why);
+	if (r == 0)
+		r = fds_check(c, b, fdt, why);
+	if (r == 0)
+		r = command_pack(t, (uint32_t)rec->node, p, b, &out->cmd, &out->len, why);
+	if (r == 0) {
+		/* The memfd first, then the map's fds. */
+		out->fds[0] = b->memfd;
+		memcpy(out->fds + 1, b->fds, rec->n_fds * sizeof(int));
+		out->n_fds = rec->n_fds + 1;
+	}
+	free(b);
+	return r;
+}
+
+int tree_blob_send(struct proc *p, const struct tree_blob_cmd *cmd, struct why *why)
+{
+	return proc_command(p, cmd->cmd, cmd->len, cmd->fds, cmd->n_fds, "the blob", why);
+}
+
+void tree_blob_cmd_clear(struct tree_blob_cmd *cmd)
+{
+	free(cmd->cmd);
+	*cmd = (struct tree_blob_cmd){ 0 };
+}
+
+void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t len, struct fd_table *fdt)
+{
+	struct blob_claim rec = { 0 };
+	struct tree_blob_cmd cmd = { 0 };
 	struct pending *pd = NULL;
 	struct why why = { 0 };
 	struct tree *t = NULL;
 	struct proc *p = NULL;
-	size_t cmd_len = 0;
 	int r;
 
-	if (!b) {
-		why_set(&why, ENOMEM, "out of memory");
-		goto fail;
-	}
-	r = claim_parse(body, len, fdt, b, &why);
+	r = claim_parse(body, len, &rec, &why);
 	if (r == 0)
-		r = node_find(c, &b->rec, &t, &p, &why);
+		r = node_find(c, &rec.rec, &t, &p, &why);
 	if (r == 0)
-		r = blob_check(b, &why);
+		r = tree_blob_prepare(c, t, p, &rec.rec, rec.maps, fdt, &cmd, &why);
 	if (r == 0)
-		r = fds_check(c, b, fdt, &why);
-	if (r == 0)
-		r = command_pack(t, (uint32_t)b->rec.node, p, b, &cmd, &cmd_len, &why);
+		r = fd_table_check_all_used(fdt, &why);
 	if (r < 0)
 		goto fail;
 	pd = pending_new(c, id, PENDING_TREE_CLAIM, 1);
@@ -224,24 +261,19 @@ void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t le
 		why_set(&why, ENOMEM, "out of memory");
 		goto fail;
 	}
-	pd->node = b->rec.node;
-	snprintf(pd->describe, sizeof(pd->describe), "the blob in node %d", b->rec.node);
-	/* The memfd first, then the map's fds. */
-	memmove(b->fds + 1, b->fds, b->rec.n_fds * sizeof(int));
-	b->fds[0] = b->memfd;
-	r = proc_command(p, cmd, cmd_len, b->fds, b->rec.n_fds + 1, "the blob", &why);
+	pd->node = rec.rec.node;
+	snprintf(pd->describe, sizeof(pd->describe), "the blob in node %d", rec.rec.node);
+	r = tree_blob_send(p, &cmd, &why);
 	if (r < 0)
 		goto fail;
 	/* The claimed node belongs to this connection from now on. */
 	proc_set_owner(p, c);
 	pending_wait(pd, 0, p);
-	free(cmd);
-	free(b);
+	tree_blob_cmd_clear(&cmd);
 	return;
 fail:
 	if (pd)
 		pending_free(pd);
-	free(cmd);
-	free(b);
+	tree_blob_cmd_clear(&cmd);
 	answer_error(c, id, &why);
 }

@@ -15,7 +15,9 @@
 
 #include "kernel.h"
 #include "plan-check.h"
+#include "priv-proto.h"
 #include "util.h"
+#include "wire.h"
 
 struct conn;
 struct nsref_chain;
@@ -117,6 +119,26 @@ void tree_unhold(struct tree *t);
 /* The held trees, linked by next; the one with this id, or NULL. */
 struct tree *tree_held_first(void);
 struct tree *tree_held_find(uint64_t tree_id);
+
+/* tree-claim.c: a blob claim of node rec->node (process p of t), checked
+ * (the memfd sealed, aligned and entered inside, the fd map within the
+ * requester's limits) and packed for its holder, or -errno with why. The
+ * fds stay the request's table's; fd_table_check_all_used() is the
+ * caller's. */
+struct proc;
+struct fd_table;
+struct holder_blob;
+struct tree_blob_cmd {
+	struct holder_blob *cmd;
+	size_t len;
+	int fds[WIRE_MAX_FDS];       /* the memfd, then the map's */
+	size_t n_fds;
+};
+int tree_blob_prepare(struct conn *c, const struct tree *t, const struct proc *p, const struct priv_tree_blob *rec,
+		      const struct priv_fd_map *maps, struct fd_table *fdt, struct tree_blob_cmd *out, struct why *why);
+/* Hands it to p's holder; the answer comes as p's PROC_EXEC_DONE. */
+int tree_blob_send(struct proc *p, const struct tree_blob_cmd *cmd, struct why *why);
+void tree_blob_cmd_clear(struct tree_blob_cmd *cmd);
 
 /* tree-claim-all.c: claim-alls of c wait no longer on their answer. */
 void tree_claim_all_conn_closed(struct conn *c);

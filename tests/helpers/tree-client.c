@@ -24,10 +24,12 @@
  *   --blob FILE     with --claim: nodes 12 and 70 are claimed by the blob
  *                   FILE (tree-blob.bin), whose threads report from inside
  *                   too; refusals of bad blob claims are checked first
- *   --claim-all REAPER  the same by exec only, with one claim-all of every
- *                   live node (in random order), after claim-alls it must
- *                   refuse whole: of the zombie 60, naming 21 twice, of a
- *                   node there is not
+ *   --claim-all REAPER  the same with one claim-all of every live node (in
+ *                   random order), by exec, or with --blob the threaded
+ *                   nodes 12 and 70 by blob in the same claim-all; after
+ *                   claim-alls it must refuse whole: of the zombie 60,
+ *                   naming 21 twice, of a node there is not, and with
+ *                   --blob of every live node with unsealed blobs
  *   --hold          prints the tree and waits for end of stream on stdin
  *   --foreign ID    instead: a blob claim of node 1 of tree ID, which
  *                   someone else holds (prints the "reply" line)
@@ -818,12 +820,12 @@ static void claim_spec(int i, int fd_base, struct claim_room *c)
 	c->spec.n_fds = 2;
 }
 
-/* Sends req with n_fds copies of out_fd; returns the daemon's -errno, 0,
- * or a failure of the exchange, printing a refusal with its message. */
-static int exchange(int sock, Pidrestore__Request *req, int out_fd, size_t n_fds, const char *what)
+/* Sends req with the n_fds fds; returns the daemon's -errno, 0, or a
+ * failure of the exchange, printing a refusal with its message. */
+static int exchange(int sock, Pidrestore__Request *req, const int *send_fds, size_t n_fds, const char *what)
 {
 	Pidrestore__ServerMessage *m;
-	int fds[256], send_fds[WIRE_MAX_FDS];
+	int fds[256];
 	size_t n_got, len;
 	uint8_t *buf;
 	int r;
@@ -837,8 +839,6 @@ static int exchange(int sock, Pidrestore__Request *req, int out_fd, size_t n_fds
 		free(buf);
 		return -ENOMEM;
 	}
-	for (size_t k = 0; k < n_fds; k++)
-		send_fds[k] = out_fd;
 	pidrestore__request__pack(req, buf);
 	r = wire_send(sock, buf, len, send_fds, n_fds);
 	free(buf);
@@ -853,23 +853,68 @@ static int exchange(int sock, Pidrestore__Request *req, int out_fd, size_t n_fds
 	return r;
 }
 
-/* One claim-all of the nodes order[0..n) (request node indexes). */
-static int claim_at_once(int sock, const int *order, int n, int out_fd, uint64_t id)
+static bool by_blob(int i);
+
+/* What one blob claim of a claim-all is made of: the blob's memfd, then
+ * its report fd at 1 and the read end of its pipe at 0. */
+struct blob_room {
+	Pidrestore__TreeBlob blob;
+	Pidrestore__FdMapping maps[2], *map_ptrs[2];
+};
+
+static void blob_spec(int fd_base, struct blob_room *b)
+{
+	pidrestore__tree_blob__init(&b->blob);
+	b->blob.memfd_index = fd_base;
+	b->blob.address = BLOB_ADDRESS;
+	b->blob.entry = BLOB_ADDRESS;
+	for (int k = 0; k < 2; k++) {
+		pidrestore__fd_mapping__init(&b->maps[k]);
+		b->maps[k].fd_index = fd_base + 1 + k;
+		b->maps[k].target = 1 - k;
+		b->map_ptrs[k] = &b->maps[k];
+	}
+	b->blob.fds = b->map_ptrs;
+	b->blob.n_fds = 2;
+}
+
+/* One claim-all of the nodes order[0..n) (request node indexes): by the
+ * blob (its memfd sealed with blob_seals) for a node by_blob(), then
+ * pipe_wr[node] ends it; else by exec. */
+static int claim_at_once(int sock, const int *order, int n, int out_fd, uint64_t id, unsigned int blob_seals,
+			 int *pipe_wr)
 {
 	Pidrestore__Request req = PIDRESTORE__REQUEST__INIT;
 	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
 	static Pidrestore__TreeClaimRequest claims[MAX_NODES], *ptrs[MAX_NODES];
 	static struct claim_room rooms[MAX_NODES];
+	static struct blob_room blobs[MAX_NODES];
+	int fds[WIRE_MAX_FDS], opened[WIRE_MAX_FDS], pipe_fds[2], r;
+	size_t n_fds = 0, n_opened = 0;
 
 	for (int k = 0; k < n; k++) {
-		/* A node the tree lacks is claimed with node 0's command. */
-		claim_spec(order[k] < N_REF ? order[k] : 0, 2 * k, &rooms[k]);
+		int i = order[k];
+
 		pidrestore__tree_claim_request__init(&claims[k]);
 		claims[k].tree_id = tree_id;
-		claims[k].node = order[k];
+		claims[k].node = i;
+		ptrs[k] = &claims[k];
+		if (i < N_REF && by_blob(i) && pipe2(pipe_fds, O_CLOEXEC) == 0) {
+			blob_spec((int)n_fds, &blobs[k]);
+			claims[k].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+			claims[k].blob = &blobs[k].blob;
+			fds[n_fds++] = opened[n_opened++] = blob_memfd(blob_seals);
+			fds[n_fds++] = out_fd;
+			fds[n_fds++] = opened[n_opened++] = pipe_fds[0];
+			pipe_wr[i] = pipe_fds[1];
+			continue;
+		}
+		/* A node the tree lacks is claimed with node 0's command. */
+		claim_spec(i < N_REF ? i : 0, (int)n_fds, &rooms[k]);
 		claims[k].how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
 		claims[k].exec = &rooms[k].spec;
-		ptrs[k] = &claims[k];
+		fds[n_fds++] = out_fd;
+		fds[n_fds++] = out_fd;
 	}
 	all.tree_id = tree_id;
 	all.claims = ptrs;
@@ -877,18 +922,35 @@ static int claim_at_once(int sock, const int *order, int n, int out_fd, uint64_t
 	req.id = id;
 	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
 	req.tree_claim_all = &all;
-	return exchange(sock, &req, out_fd, 2 * (size_t)n, "claim-all");
+	r = exchange(sock, &req, fds, n_fds, "claim-all");
+	for (size_t k = 0; k < n_opened; k++)
+		close(opened[k]);
+	/* Refused: no blob runs to read its pipe. */
+	for (int k = 0; r < 0 && k < n; k++)
+		if (order[k] < N_REF && by_blob(order[k]) && pipe_wr[order[k]] >= 0) {
+			close(pipe_wr[order[k]]);
+			pipe_wr[order[k]] = -1;
+		}
+	return r;
 }
 
 /* The claim-all refusals, each before any node is told: a zombie, a node
  * named twice, a node the tree does not have. */
-static void claim_all_refusals(int sock, int out_fd)
+static void claim_all_refusals(int sock, int out_fd, const int *order, int n)
 {
 	int zombie[] = { index_of(60) }, twice[] = { index_of(21), index_of(22), index_of(21) }, none[] = { 77 };
+	int pipe_wr[MAX_NODES];
 
-	check(claim_at_once(sock, zombie, 1, out_fd, 90) == -EINVAL, "claim-all of the zombie 60: EINVAL");
-	check(claim_at_once(sock, twice, 3, out_fd, 91) == -EINVAL, "claim-all naming 21 twice: EINVAL");
-	check(claim_at_once(sock, none, 1, out_fd, 92) == -EINVAL, "claim-all of node 77: EINVAL");
+	for (int i = 0; i < MAX_NODES; i++)
+		pipe_wr[i] = -1;
+	check(claim_at_once(sock, zombie, 1, out_fd, 90, BLOB_SEALS, pipe_wr) == -EINVAL, "claim-all of the zombie 60: EINVAL");
+	check(claim_at_once(sock, twice, 3, out_fd, 91, BLOB_SEALS, pipe_wr) == -EINVAL, "claim-all naming 21 twice: EINVAL");
+	check(claim_at_once(sock, none, 1, out_fd, 92, BLOB_SEALS, pipe_wr) == -EINVAL, "claim-all of node 77: EINVAL");
+	/* Every live node, the blobs' memfds unsealed: refused whole, and
+	 * the claim-all after it finds every node still parked. */
+	if (opt.blob)
+		check(claim_at_once(sock, order, n, out_fd, 93, 0, pipe_wr) == -EINVAL,
+		      "claim-all of every live node with unsealed blobs: EINVAL");
 }
 
 /* The status the kernel kept for a reaped zombie, through the requester's
@@ -936,14 +998,18 @@ static void claim_all(int sock)
 		order[i] = order[j];
 		order[j] = t;
 	}
-	if (opt.blob)
+	if (opt.blob && !opt.at_once)
 		blob_refusals(sock);
 	if (opt.at_once) {
-		claim_all_refusals(sock, out_fd);
-		check(claim_at_once(sock, order, n, out_fd, 100) == 0, "claim-all of the %d live nodes", n);
-		want_lines += n;
+		claim_all_refusals(sock, out_fd, order, n);
 		for (int k = 0; k < n; k++)
 			blob_pipe[order[k]] = -1;
+		check(claim_at_once(sock, order, n, out_fd, 100, BLOB_SEALS, blob_pipe) == 0, "claim-all of the %d live nodes%s",
+		      n, opt.blob ? ", the threaded ones by blob" : "");
+		want_lines += n;
+		for (int k = 0; k < n; k++)
+			for (int t = 0; by_blob(order[k]) && t < 4 && ref[order[k]].threads[t]; t++)
+				want_lines++;
 	}
 	for (int k = 0; !opt.at_once && k < n; k++) {
 		int i = order[k];
@@ -1205,7 +1271,7 @@ int main(int argc, char **argv)
 			break;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER [--blob FILE]] [--claim-all REAPER] [--hold] [--foreign TREE --blob FILE] [--release] [--flat] SOCKET\n");
+		fprintf(stderr, "usage: tree-client [--base N] [--timeout-ms N] [--ttl N] [--squat L2PID] [--check] [--claim REAPER [--blob FILE]] [--claim-all REAPER [--blob FILE]] [--hold] [--foreign TREE --blob FILE] [--release] [--flat] SOCKET\n");
 		return 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);

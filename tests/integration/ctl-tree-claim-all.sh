@@ -4,7 +4,8 @@
 # held tree claimed at once, each running a shell that reports from inside
 # with its PID, session and group kept; then the refusals, each whole and
 # before any node is told: a zombie, a node named twice, a node already
-# claimed, another user's tree, a tree released meanwhile.
+# claimed, another user's tree, a tree released meanwhile. A node claimed
+# by blob in a claim-all runs the blob in place.
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/reserve-lib.sh"
@@ -13,15 +14,6 @@ require_tools timeout jq
 res_setup
 start_daemon
 CLAIM=$PR_HELPERS/tree-claim
-# wait_lines FILE N: waits up to 5 s for N lines in FILE.
-wait_lines() {
-	local i
-	for ((i = 0; i < 50; i++)); do
-		[ "$(wc -l <"$1")" -lt "$2" ] || return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 free_pids F 6
 cat >"$T/tree.json" <<JSON
@@ -70,6 +62,13 @@ assert_match "a node already claimed refuses the claim-all: EBUSY" "$RUN_OUT" \
 	"^error=EBUSY claim 1: node 2: reservation [0-9]+ is already claimed$"
 assert_eq "and the other node stays parked" "$(proc_state "${F[0]}")" S
 check "nothing more ran" test "$(wc -l <"$T/report")" -eq 3
+
+# The init by blob, in a claim-all: it runs in place as pid 1.
+run "$CLAIM" --blob "$PR_HELPERS/tree-blob.bin" "$SOCK" "$TREE" 0b "$T/report"
+assert_eq "the init claimed by blob in a claim-all" "$RUN_OUT" "claimed 1"
+check "the blob reports from inside" wait_lines "$T/report" 4
+assert_match "as pid 1 of the new namespace, ${F[0]} outside" "$(grep '^blob ' "$T/report")" \
+	"^blob pid=1 tid=1 uid=0 gid=0 NSpid:${F[0]},1 Uid:0,0,0,0 block:1,${F[0]} threads=0$"
 
 kill -INT "$CTL"
 check "SIGINT releases the tree" wait_exit "$CTL"

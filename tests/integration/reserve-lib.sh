@@ -295,6 +295,17 @@ wait_file() {
 	return 1
 }
 
+# wait_lines FILE N: until FILE has N lines (5 s), as processes report
+# into it.
+wait_lines() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		[ "$(wc -l <"$1")" -lt "$2" ] || return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # wait_exit PID [SECONDS]: until the background job PID ends (default 5 s);
 # WAIT_RC is its exit status.
 wait_exit() {

@@ -118,6 +118,24 @@ assert_match "claim-all: every node reported from inside" "$RUN_OUT" '^ok   L2 9
 assert_match "claim-all: 30 reaped 60's exit code 200" "$RUN_OUT" '^ok   claimed 30 reaps 60'
 assert_match "claim-all: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
 
+# --- one claim-all again, the threaded nodes 12 and 70 by the blob in it
+run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim-all "$USER_HELPERS/tree-reap" \
+	--blob "$USER_HELPERS/tree-blob.bin" "$SOCK"
+assert_eq "claim-all with blobs: the client is content" "$RUN_RC" 0
+assert_no_match "claim-all with blobs: every check holds" "$RUN_OUT" '^FAIL'
+assert_match "claim-all with blobs: unsealed blobs refuse it whole, naming the claim" "$RUN_OUT" \
+	"^claim-all: error=22 claim [0-9]+: node (3|40): the blob's memfd is not sealed against change"
+assert_match "claim-all with blobs: then the 46 live nodes are claimed at once" "$RUN_OUT" \
+	'^ok   claim-all of the 46 live nodes, the threaded ones by blob$'
+for tid in 12 80 81 82 70 71 72 73 74; do
+	assert_match "claim-all with blobs: task $tid reports from the blob" "$RUN_OUT" \
+		"^ok   L2 (12|70) (main thread|thread) $tid reports from the blob: blob pid=(12|70) tid=$tid "
+done
+assert_match "claim-all with blobs: the other nodes report from their exec" "$RUN_OUT" '^ok   L2 97 reports from inside'
+assert_match "claim-all with blobs: the blob ends its process, threads included" "$RUN_OUT" \
+	'^ok   L2 70 is a zombie with no thread left$'
+assert_match "claim-all with blobs: every PID free once the tree ended" "$RUN_OUT" '^free busy=0$'
+
 # --- a TTL: the unclaimed nodes expire, their PIDs come free
 run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --ttl 1 "$SOCK"
 assert_match "TTL: the tree was there before" "$RUN_OUT" '^ok   before its TTL, the tree is there$'
@@ -146,8 +164,8 @@ assert_eq "host PIDs: no builder was started" \
 	"$(grep -cE 'tree [0-9]+ of uid [0-9]+ (failed|built)' "$T/daemon.log" || true)" "$BUILDS"
 
 # --- one audit record per tree, with its size and PID ranges
-assert_eq "audit: one granted record per tree built or tried (8)" \
-	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 8
+assert_eq "audit: one granted record per tree built or tried (9)" \
+	"$(grep -c 'granted tree for uid' "$T/daemon.log" || true)" 9
 assert_match "audit: the reference tree's record names its size and PID ranges" "$(cat "$T/daemon.log")" \
 	'granted tree for uid [0-9]+ \(pid [0-9]+\): 50 nodes, 7 threads, PIDs level \+0: [0-9,-]*7001,7010-7016,7020-7028,7030-7038,7040-7048,7050-7054,7060,7070-7074,7080-7082,7090-7097'
 assert_eq "audit: one denied record for the host PIDs" "$(grep -c 'denied tree for uid' "$T/daemon.log" || true)" 1

@@ -24,6 +24,7 @@ static int listen_fd;
 static char sock_path[108];
 /* What the played daemon saw of the claims. */
 static int seen_claims, seen_fields_ok, seen_memfd_sealed, seen_map_ok;
+static int seen_claim_alls, seen_mixed_ok;
 
 static void send_response(int fd, Pidrestore__Response *resp)
 {
@@ -54,12 +55,33 @@ static void claim_seen(const Pidrestore__Request *req, const struct wire_packet 
 		      fcntl(pkt->fds[b->fds[0]->fd_index], F_GET_SEALS) < 0;
 }
 
+/* A claim-all of node 1 by exec and node 3 by the sealed blob. */
+static void claim_all_seen(const Pidrestore__Request *req, const struct wire_packet *pkt)
+{
+	const Pidrestore__TreeClaimAllRequest *all = req->tree_claim_all;
+	const Pidrestore__TreeClaimRequest *e, *b;
+	int seals;
+
+	if (all->tree_id != 9 || all->n_claims != 2)
+		return;
+	e = all->claims[0];
+	b = all->claims[1];
+	if (e->node != 1 || e->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC || b->node != 3 ||
+	    b->how_case != PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB || b->blob->address != 0x100000000000ULL ||
+	    b->blob->memfd_index < 0 || (size_t)b->blob->memfd_index >= pkt->n_fds)
+		return;
+	seals = fcntl(pkt->fds[b->blob->memfd_index], F_GET_SEALS);
+	seen_mixed_ok = seals >= 0 && (seals & F_SEAL_WRITE) && b->blob->n_fds == 1 && b->blob->fds[0]->target == 5;
+}
+
 static void answer(int fd, const Pidrestore__Request *req, const struct wire_packet *pkt)
 {
 	Pidrestore__Response resp = PIDRESTORE__RESPONSE__INIT;
 	Pidrestore__HelloReply hello = PIDRESTORE__HELLO_REPLY__INIT;
 	Pidrestore__TreeClaimReply claimed = PIDRESTORE__TREE_CLAIM_REPLY__INIT;
-	Pidrestore__TreeNodeInfo info = PIDRESTORE__TREE_NODE_INFO__INIT;
+	Pidrestore__TreeNodeInfo info = PIDRESTORE__TREE_NODE_INFO__INIT, info2 = PIDRESTORE__TREE_NODE_INFO__INIT;
+	Pidrestore__TreeNodeInfo *infos[] = { &info, &info2 };
+	Pidrestore__TreeClaimAllReply all = PIDRESTORE__TREE_CLAIM_ALL_REPLY__INIT;
 	int32_t pids[2] = { 12, 7012 };
 
 	resp.id = req->id;
@@ -87,6 +109,14 @@ static void answer(int fd, const Pidrestore__Request *req, const struct wire_pac
 			resp.error = EBUSY;
 			resp.message = (char *)BUSY_MESSAGE;
 		}
+		break;
+	case PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL:
+		seen_claim_alls++;
+		claim_all_seen(req, pkt);
+		all.nodes = infos;
+		all.n_nodes = 2;
+		resp.body_case = PIDRESTORE__RESPONSE__BODY_TREE_CLAIM_ALL;
+		resp.tree_claim_all = &all;
 		break;
 	default:
 		return;
@@ -170,6 +200,28 @@ int main(void)
 	blob.fd_map = NULL;
 	r = pidrestore_tree_claim_blob(c, 9, 3, &blob);
 	CHECK(r == -EINVAL && seen_claims == 2, "a map count without a map is refused: %s", pidrestore_last_error(c));
+
+	/* A claim-all by exec and by blob. */
+	{
+		char *const argv[] = { "true", NULL };
+		pidrestore_command cmd = { .path = "/bin/true", .program_fd = -1, .argv = argv, .cwd_fd = -1 };
+		pidrestore_tree_claim claims[2] = { { .node = 1, .cmd = &cmd }, { .node = 3, .blob = &blob } };
+
+		blob.fd_map = (const int[][2]){ { pipe_fds[1], 5 } };
+		r = pidrestore_tree_claim_all(c, 9, claims, 2);
+		CHECK(r == 2 && seen_claim_alls == 1, "a claim-all by exec and by blob: %d %s", r, pidrestore_last_error(c));
+		CHECK(seen_mixed_ok, "it carries the exec, and the blob with its sealed memfd and fd map");
+		claims[1].cmd = &cmd;
+		r = pidrestore_tree_claim_all(c, 9, claims, 2);
+		CHECK(r == -EINVAL && seen_claim_alls == 1 &&
+			      strcmp(pidrestore_last_error(c), "claim 1 (node 3) gives both a command and a blob; give one") == 0,
+		      "a claim with both is refused before sending: %s", pidrestore_last_error(c));
+		claims[1] = (pidrestore_tree_claim){ .node = 3 };
+		r = pidrestore_tree_claim_all(c, 9, claims, 2);
+		CHECK(r == -EINVAL && seen_claim_alls == 1 &&
+			      strcmp(pidrestore_last_error(c), "claim 1 (node 3) gives neither a command nor a blob") == 0,
+		      "a claim with neither is refused before sending: %s", pidrestore_last_error(c));
+	}
 	pidrestore_disconnect(c);
 out:
 	pthread_join(th, NULL);

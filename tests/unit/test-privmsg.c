@@ -140,6 +140,9 @@ static void test_every_type(void)
 	Pidrestore__TreeClaimRequest claim0 = PIDRESTORE__TREE_CLAIM_REQUEST__INIT, claim1 = PIDRESTORE__TREE_CLAIM_REQUEST__INIT;
 	Pidrestore__TreeClaimRequest *claims[] = { &claim0, &claim1 };
 	Pidrestore__TreeClaimAllRequest all = PIDRESTORE__TREE_CLAIM_ALL_REQUEST__INIT;
+	Pidrestore__TreeBlob blob = PIDRESTORE__TREE_BLOB__INIT;
+	Pidrestore__FdMapping blob_map = PIDRESTORE__FD_MAPPING__INIT, *blob_maps[] = { &blob_map };
+	Pidrestore__FdMapping exec2_map = PIDRESTORE__FD_MAPPING__INIT, *exec2_maps[] = { &exec2_map };
 	int32_t pids1[] = { 1, 4242, 0 }, pids2[] = { 300 }, pids3[] = { 0, 0 };
 	ProtobufCBinaryData argv[] = { bytes("sleep"), bytes(""), bytes("10") }, envp[] = { bytes("A=b") };
 	uint64_t ids[] = { 7, 1ull << 40, 9 };
@@ -265,6 +268,24 @@ static void test_every_type(void)
 	req.body_case = PIDRESTORE__REQUEST__BODY_TREE_CLAIM_ALL;
 	req.tree_claim_all = &all;
 	round_trip("tree claim-all of two", &req, 3);
+
+	/* An exec claim and a blob claim, the blob's memfd and one fd map. */
+	blob.memfd_index = 1;
+	blob.address = 1ull << 44;
+	blob.entry = (1ull << 44) + 16;
+	blob_map.fd_index = 2;
+	blob_map.target = 1;
+	blob.fds = blob_maps;
+	blob.n_fds = 1;
+	claim1.node = 7;
+	claim1.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB;
+	claim1.blob = &blob;
+	exec2.n_fds = 1;
+	exec2.fds = exec2_maps;
+	exec2_map.fd_index = 0;
+	exec2_map.target = 1;
+	round_trip("tree claim-all by exec and by blob", &req, 3);
+	claim1.how_case = PIDRESTORE__TREE_CLAIM_REQUEST__HOW_EXEC;
 	req.has_fd_count = 0;
 	req.fd_count = 0;
 
