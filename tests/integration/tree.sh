@@ -124,7 +124,7 @@ run timeout 60 "${AS_USER[@]}" unshare -Urpf --mount-proc "$CLIENT" --claim-all 
 assert_eq "claim-all with blobs: the client is content" "$RUN_RC" 0
 assert_no_match "claim-all with blobs: every check holds" "$RUN_OUT" '^FAIL'
 assert_match "claim-all with blobs: unsealed blobs refuse it whole, naming the claim" "$RUN_OUT" \
-	"^claim-all: error=22 claim [0-9]+: node (3|40): the blob's memfd is not sealed against change"
+	"^claim-all: error=22 claim [0-9]+: node (3|41): the blob's memfd is not sealed against change"
 assert_match "claim-all with blobs: then the 46 live nodes are claimed at once" "$RUN_OUT" \
 	'^ok   claim-all of the 46 live nodes, the threaded ones by blob$'
 for tid in 12 80 81 82 70 71 72 73 74; do
