@@ -29,7 +29,7 @@ static size_t exec_size(const Pidrestore__ExecSpec *e)
 static size_t claim_size(const Pidrestore__TreeClaimRequest *claim)
 {
 	if (claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB)
-		return sizeof(struct priv_tree_blob) + claim->blob->n_fds * sizeof(struct priv_fd_map);
+		return privmsg_blob_size(claim->blob);
 	return exec_size(claim->exec);
 }
 
@@ -114,6 +114,16 @@ static uint8_t *put_strings(uint8_t *at, const ProtobufCBinaryData *v, size_t n)
 	return at;
 }
 
+static uint8_t *put_fd_maps(uint8_t *at, Pidrestore__FdMapping *const *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct priv_fd_map m = { .fd_index = fds[i]->fd_index, .target = fds[i]->target };
+
+		at = put(at, &m, sizeof(m));
+	}
+	return at;
+}
+
 static uint8_t *put_exec(uint8_t *at, const Pidrestore__ExecSpec *e)
 {
 	struct priv_exec x = { .program_fd_index = -1, .cwd_fd_index = -1 };
@@ -134,37 +144,37 @@ static uint8_t *put_exec(uint8_t *at, const Pidrestore__ExecSpec *e)
 	x.argc = (uint32_t)e->n_argv;
 	x.envc = (uint32_t)e->n_envp;
 	at = put(at, &x, sizeof(x));
-	for (size_t i = 0; i < e->n_fds; i++) {
-		struct priv_fd_map m = { .fd_index = e->fds[i]->fd_index, .target = e->fds[i]->target };
-
-		at = put(at, &m, sizeof(m));
-	}
+	at = put_fd_maps(at, e->fds, e->n_fds);
 	if (e->has_path)
 		at = put(at, e->path.data, e->path.len);
 	at = put_strings(at, e->argv, e->n_argv);
 	return put_strings(at, e->envp, e->n_envp);
 }
 
+size_t privmsg_blob_size(const Pidrestore__TreeBlob *blob)
+{
+	return sizeof(struct priv_tree_blob) + blob->n_fds * sizeof(struct priv_fd_map);
+}
+
+uint8_t *privmsg_put_blob(uint8_t *at, uint64_t tree_id, int32_t node, const Pidrestore__TreeBlob *blob)
+{
+	struct priv_tree_blob rec = { .tree_id = tree_id, .node = node, .memfd_index = blob->memfd_index,
+				      .address = blob->address, .entry = blob->entry, .n_fds = (uint32_t)blob->n_fds };
+
+	at = put(at, &rec, sizeof(rec));
+	return put_fd_maps(at, blob->fds, blob->n_fds);
+}
+
 /* One claim of a claim-all: its node, how, then its exec or its blob. */
 static uint8_t *put_claim(uint8_t *at, uint64_t tree_id, const Pidrestore__TreeClaimRequest *claim)
 {
-	const Pidrestore__TreeBlob *b = claim->blob;
 	uint32_t how = claim->how_case == PIDRESTORE__TREE_CLAIM_REQUEST__HOW_BLOB ? PRIV_CLAIM_BLOB : PRIV_CLAIM_EXEC;
-	struct priv_tree_blob rec;
 
 	at = put(at, &claim->node, sizeof(int32_t));
 	at = put(at, &how, sizeof(how));
 	if (how == PRIV_CLAIM_EXEC)
 		return put_exec(at, claim->exec);
-	rec = (struct priv_tree_blob){ .tree_id = tree_id, .node = claim->node, .memfd_index = b->memfd_index,
-				       .address = b->address, .entry = b->entry, .n_fds = (uint32_t)b->n_fds };
-	at = put(at, &rec, sizeof(rec));
-	for (size_t i = 0; i < b->n_fds; i++) {
-		struct priv_fd_map m = { .fd_index = b->fds[i]->fd_index, .target = b->fds[i]->target };
-
-		at = put(at, &m, sizeof(m));
-	}
-	return at;
+	return privmsg_put_blob(at, tree_id, claim->node, claim->blob);
 }
 
 void privmsg_client_name(const char *name, char *buf, size_t len)
@@ -507,9 +517,8 @@ static int take_blob(struct privmsg_request *r, struct reader *rd, const Pidrest
  * its blob. */
 static int take_claims(struct privmsg_request *r, struct reader *rd, size_t n, Pidrestore__TreeClaimAllRequest *all)
 {
-	size_t min_bytes = sizeof(int32_t) + sizeof(uint32_t) +
-			   (sizeof(struct priv_exec) < sizeof(struct priv_tree_blob) ? sizeof(struct priv_exec) :
-										      sizeof(struct priv_tree_blob));
+	/* Every claim has at least its node and how. */
+	size_t min_bytes = sizeof(int32_t) + sizeof(uint32_t);
 	Pidrestore__TreeClaimRequest *claims;
 	int err = take(rd, &all->tree_id, sizeof(uint64_t), "tree id cut short");
 

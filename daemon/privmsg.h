@@ -16,6 +16,12 @@
  * and a claim with a blob go as tree-front.c makes them, or not at all). */
 bool privmsg_has_record(const Pidrestore__Request *req);
 
+/* A blob claim's record (struct priv_tree_blob and its fd map), alone
+ * (PRIV_BODY_TREE_CLAIM) or in a claim-all: its size, and writing it at at,
+ * which it returns moved past it. */
+size_t privmsg_blob_size(const Pidrestore__TreeBlob *blob);
+uint8_t *privmsg_put_blob(uint8_t *at, uint64_t tree_id, int32_t node, const Pidrestore__TreeBlob *blob);
+
 /* Bytes the record of req takes (a priv_request and its body). */
 size_t privmsg_request_size(const Pidrestore__Request *req);
 

@@ -447,7 +447,7 @@ refuse:
 
 /* The program of a claim runs under the filters its holder installed,
  * which must be the claimer's own as they are now (DESIGN §6). */
-static int claim_check_seccomp(struct conn *c, const struct proc *p, struct why *why)
+int create_claim_filters_check(struct conn *c, const struct proc *p, struct why *why)
 {
 	char claimer[64], reserved[64];
 	int r = conn_copy_seccomp(c, why);
@@ -470,7 +470,7 @@ int create_claimable(struct conn *c, const struct proc *p, struct why *why)
 		return -why->err;
 	if (peer_check_claim(peer, p->reserver, why) < 0)
 		return -why->err;
-	if (claim_check_seccomp(c, p, why) < 0)
+	if (create_claim_filters_check(c, p, why) < 0)
 		return -why->err;
 	if (p->state != PROC_RESERVED)
 		return why_set(why, p->state == PROC_STARTING ? EAGAIN : EBUSY, "reservation %llu is %s", (unsigned long long)p->id,

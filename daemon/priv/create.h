@@ -48,3 +48,6 @@ int create_exec_parse(struct conn *c, const Pidrestore__ExecSpec *spec, struct f
 /* Whether c's requester may claim p now: its owner, with the reserver's
  * context and seccomp filters, and p parked. Returns 0 or -errno with why. */
 int create_claimable(struct conn *c, const struct proc *p, struct why *why);
+/* Its seccomp part alone: p's holder runs what the claim brings under the
+ * filters it installed, which must be the claimer's own as they are now. */
+int create_claim_filters_check(struct conn *c, const struct proc *p, struct why *why);

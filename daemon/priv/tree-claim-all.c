@@ -233,9 +233,6 @@ void tree_claim_all(struct conn *c, uint64_t id, const Pidrestore__TreeClaimAllR
 		proc_set_owner(s->proc, c);
 		proc_set_waiter(s->proc, on_exec_done, ca);
 	}
-	/* What the holders were sent is theirs now. */
-	for (size_t i = 0; i < ca->n; i++)
-		tree_blob_cmd_clear(&ca->slots[i].blob);
 	if (ca->n_waiting == 0) {
 		answer_error(c, id, &ca->why);
 		claim_all_destroy(ca);

@@ -44,14 +44,15 @@ struct blob_claim {
 	int32_t targets[WIRE_MAX_FDS];
 };
 
-/* The record as front laid it out. */
-static int claim_parse(const uint8_t *body, size_t len, struct blob_claim *b, struct why *why)
+/* The record as front laid it out, and where its fd map is. */
+static int claim_parse(const uint8_t *body, size_t len, struct priv_tree_blob *rec, const struct priv_fd_map **maps,
+		       struct why *why)
 {
-	memcpy(&b->rec, body, len < sizeof(b->rec) ? len : sizeof(b->rec));
-	if (len < sizeof(b->rec) || b->rec.n_fds > WIRE_MAX_FDS - 1 ||
-	    len != sizeof(b->rec) + b->rec.n_fds * sizeof(struct priv_fd_map))
+	memcpy(rec, body, len < sizeof(*rec) ? len : sizeof(*rec));
+	if (len < sizeof(*rec) || rec->n_fds > WIRE_MAX_FDS - 1 ||
+	    len != sizeof(*rec) + rec->n_fds * sizeof(struct priv_fd_map))
 		return why_set(why, EPROTO, "a blob claim record whose size does not match its fd map");
-	b->maps = (const struct priv_fd_map *)(body + sizeof(b->rec));
+	*maps = (const struct priv_fd_map *)(body + sizeof(*rec));
 	return 0;
 }
 
@@ -145,7 +146,7 @@ static int node_find(struct conn *c, const struct priv_tree_blob *r, struct tree
 			       p->state == PROC_EXECING ? "being claimed by another request" : "already claimed");
 	/* The blob runs under the node's filters, which must be the
 	 * claimer's own, as for an exec claim. */
-	if (create_claimable(c, p, why) < 0)
+	if (create_claim_filters_check(c, p, why) < 0)
 		return -why->err;
 	*tp = t;
 	*pp = p;
@@ -239,7 +240,8 @@ void tree_blob_cmd_clear(struct tree_blob_cmd *cmd)
 
 void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t len, struct fd_table *fdt)
 {
-	struct blob_claim rec = { 0 };
+	struct priv_tree_blob rec = { 0 };
+	const struct priv_fd_map *maps = NULL;
 	struct tree_blob_cmd cmd = { 0 };
 	struct pending *pd = NULL;
 	struct why why = { 0 };
@@ -247,11 +249,11 @@ void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t le
 	struct proc *p = NULL;
 	int r;
 
-	r = claim_parse(body, len, &rec, &why);
+	r = claim_parse(body, len, &rec, &maps, &why);
 	if (r == 0)
-		r = node_find(c, &rec.rec, &t, &p, &why);
+		r = node_find(c, &rec, &t, &p, &why);
 	if (r == 0)
-		r = tree_blob_prepare(c, t, p, &rec.rec, rec.maps, fdt, &cmd, &why);
+		r = tree_blob_prepare(c, t, p, &rec, maps, fdt, &cmd, &why);
 	if (r == 0)
 		r = fd_table_check_all_used(fdt, &why);
 	if (r < 0)
@@ -261,8 +263,8 @@ void tree_claim_blob(struct conn *c, uint64_t id, const uint8_t *body, size_t le
 		why_set(&why, ENOMEM, "out of memory");
 		goto fail;
 	}
-	pd->node = rec.rec.node;
-	snprintf(pd->describe, sizeof(pd->describe), "the blob in node %d", rec.rec.node);
+	pd->node = rec.node;
+	snprintf(pd->describe, sizeof(pd->describe), "the blob in node %d", rec.node);
 	r = tree_blob_send(p, &cmd, &why);
 	if (r < 0)
 		goto fail;
